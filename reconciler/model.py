@@ -1,0 +1,123 @@
+"""Plain data types shared by loading, validation, planning and rendering."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+API_VERSION = "reconciler/v1"
+
+KINDS = (
+    "LineKeyTemplate",
+    "Device",
+    "LocationDeviceSettings",
+    "OrgDeviceSettings",
+    "LineKeyTemplateAssignment",
+    "PersonDevices",
+    "WorkspaceDevices",
+    "BackgroundImages",
+    "Policy",
+)
+
+# The kinds that exist once per org; their identity is this fixed name.
+SINGLETON_NAME = "org"
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where something was written: 1-based line and column."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """``{fromEnv: NAME}`` in a manifest: resolved from the environment at apply time only."""
+
+    env: str
+
+    def __str__(self) -> str:
+        return "(sensitive)"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem found in the manifests, or during plan with a manifest location."""
+
+    location: Location | None
+    message: str
+    resource: str | None = None  # "Kind/name"
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        who = f"{self.resource}: " if self.resource else ""
+        return f"{where}{who}{self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.location.file if self.location else None,
+            "line": self.location.line if self.location else None,
+            "col": self.location.col if self.location else None,
+            "resource": self.resource,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Resource:
+    """One manifest document, as plain Python data with source positions.
+
+    ``metadata`` and ``spec`` are plain dicts/lists/scalars; ``{fromEnv: X}`` values are
+    ``SecretRef``. ``positions`` maps a JSON pointer (``/spec/members/0/port``) to where that
+    key or item was written; ``loc()`` finds the nearest known position for any pointer.
+    """
+
+    kind: str
+    name: str
+    metadata: dict[str, Any]
+    spec: dict[str, Any]
+    source: Location
+    positions: dict[str, Location] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @property
+    def ignore(self) -> list[str]:
+        value = self.metadata.get("ignore") or []
+        return [str(v) for v in value]
+
+    def loc(self, pointer: str = "") -> Location:
+        """The position of ``pointer`` or of its nearest ancestor that has one."""
+        p = pointer
+        while p:
+            if p in self.positions:
+                return self.positions[p]
+            p = p.rsplit("/", 1)[0]
+        return self.positions.get("", self.source)
+
+
+_MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([:-]?)[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}$")
+
+
+def normalize_mac(value: str) -> str | None:
+    """``AA:BB:..``, ``aa-bb-..`` or ``AABB..`` to ``AABBCCDDEEFF``; None if not a MAC."""
+    text = value.strip()
+    if not _MAC_RE.match(text):
+        return None
+    return re.sub(r"[:-]", "", text).upper()
+
+
+def mac_with_colons(mac: str) -> str:
+    """``AABBCCDDEEFF`` to ``AA:BB:CC:DD:EE:FF`` (the form ``/v1/devices`` uses)."""
+    m = normalize_mac(mac) or mac
+    return ":".join(m[i : i + 2] for i in range(0, 12, 2))
