@@ -1,0 +1,306 @@
+"""click commands: parse, one core call, render, exit code. Errors map to exit codes here only."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import Interrupted, ReconcilerError, ValidationFailed
+from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_STATE, Connection
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def handle_errors(fn: F) -> F:
+    """The one place where errors become messages and exit codes."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ValidationFailed as exc:
+            for d in exc.diagnostics:
+                click.echo(str(d), err=True)
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except Interrupted as exc:
+            click.echo(f"\nInterrupted: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("\nInterrupted. The apply log holds what was done; re-run to finish.", err=True)
+            sys.exit(130)
+        except ReconcilerError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def connection_options(fn: F) -> F:
+    opts = [
+        click.option("--base-url", envvar="WEBEX_BASE_URL", help="API base URL (default https://webexapis.com/v1)."),
+        click.option("--token-file", type=click.Path(dir_okay=False), help="Read the access token from this file."),
+        click.option("--org-id", help="Act on this org (partner administrators)."),
+        click.option("--concurrency", type=click.IntRange(1, 128), default=16, show_default=True,
+                     help="Requests in flight at most."),
+        click.option("--simulate", is_flag=True, help="Use an embedded simulator of the demo org (no token)."),
+        click.option("--sim-state", default=DEFAULT_SIM_STATE, show_default=True,
+                     help="Where --simulate keeps the simulated org between runs."),
+        click.option("--debug", is_flag=True, help="Log every request (never the token) to stderr."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def make_connection(kw: dict[str, Any]) -> Connection:
+    if kw.get("debug"):
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    return Connection(
+        base_url=kw.get("base_url"),
+        token_file=kw.get("token_file"),
+        org_id=kw.get("org_id"),
+        concurrency=kw.get("concurrency") or 16,
+        simulate=bool(kw.get("simulate")),
+        sim_state=kw.get("sim_state") or DEFAULT_SIM_STATE,
+        debug=bool(kw.get("debug")),
+    )
+
+
+def use_color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconciler")
+def main() -> None:
+    """Declarative plan/apply for Webex Calling device configuration."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@handle_errors
+def validate(paths: tuple[str, ...], fmt: str) -> None:
+    """Check manifests offline: YAML, schemas and semantic rules."""
+    from reconciler.validate import render_validation, validate_paths
+
+    result = validate_paths(list(paths))
+    click.echo(render_validation(result, fmt), nl=False)
+    if not result.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Save the plan (JSON) for apply --plan.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when none.")
+@click.option("--target", "targets", multiple=True, metavar="KIND/NAME", help="Plan only these (repeatable).")
+@click.option("--prune/--no-prune", default=None, help="Delete unmanaged templates and images (default: Policy).")
+@click.option("--rotate-secrets", is_flag=True, help="Write write-only secrets (sipPassword) even if unchanged.")
+@connection_options
+@handle_errors
+def plan(paths: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: bool, targets: tuple[str, ...],
+         prune: bool | None, rotate_secrets: bool, **kw: Any) -> None:
+    """Show what apply would change."""
+    from reconciler.render import render
+    from reconciler.session import connect, make_plan, save_plan
+
+    conn = make_connection(kw)
+
+    async def go() -> Any:
+        async with connect(conn) as client:
+            return await make_plan(client, list(paths), list(targets), prune, rotate_secrets)
+
+    result = run(go())
+    if out:
+        save_plan(result, out)
+    click.echo(render(result, fmt, color=use_color(), artifact=out), nl=False)
+    if out and fmt == "text":
+        click.echo(f"Saved the plan to {out}. Apply exactly it with: reconciler apply --plan {out}")
+    if detailed_exitcode and not result.empty:
+        sys.exit(2)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False), help="Apply this saved plan.")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--max-changes", type=click.IntRange(0), help="Refuse a plan changing more objects than this.")
+@click.option("--force", is_flag=True, help="Apply even above the safety threshold.")
+@click.option("--target", "targets", multiple=True, metavar="KIND/NAME", help="Apply only these (repeatable).")
+@click.option("--prune/--no-prune", default=None, help="Delete unmanaged templates and images (default: Policy).")
+@click.option("--log", "log_path", default=DEFAULT_LOG, show_default=True, help="The apply log (JSON lines).")
+@click.option("--resume", "resume", type=click.Path(dir_okay=False), help="Finish the work of this apply log.")
+@connection_options
+@handle_errors
+def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, max_changes: int | None, force: bool,
+          targets: tuple[str, ...], prune: bool | None, log_path: str, resume: str | None, **kw: Any) -> None:
+    """Plan, confirm, execute, and verify that live state converged."""
+    from reconciler.errors import ConfigError, PlanRefused, StalePlan
+    from reconciler.render import render_text, summary_line
+    from reconciler.session import apply_flow, connect, finish_unfinished, make_plan, read_plan, stale_reads
+
+    if not paths and not plan_file and not resume:
+        raise click.UsageError("give manifest PATHs, --plan PLAN or --resume LOG")
+    if plan_file and paths:
+        raise click.UsageError("give either PATHs or --plan, not both")
+    conn = make_connection(kw)
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if resume:
+        log_path = resume
+
+    def confirm(p: Any) -> bool:
+        if auto_approve:
+            return True
+        if not interactive:
+            raise PlanRefused("refusing to apply without a terminal to confirm on: pass --auto-approve")
+        return click.confirm("Apply this plan?", default=False)
+
+    def say(line: str) -> None:
+        click.echo(line, err=True)
+
+    async def go() -> Any:
+        async with connect(conn) as client:
+            pushes = await finish_unfinished(client, log_path, say)
+            if plan_file:
+                saved = read_plan(plan_file)
+                changed = await stale_reads(client, saved)
+                if changed:
+                    raise StalePlan(
+                        "the saved plan is stale: live state changed since it was made: "
+                        + ", ".join(changed[:10]) + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
+                        + ". Plan again."
+                    )
+                the_plan = saved
+            else:
+                source = list(paths)
+                if not source:
+                    raise ConfigError("--resume needs the manifest PATHs too")
+                the_plan = await make_plan(client, source, list(targets), prune)
+            click.echo(render_text(the_plan, color=use_color()), nl=False)
+            return await apply_flow(
+                client, the_plan, confirm=confirm, say=say, log_path=log_path, max_changes=max_changes,
+                force=force, concurrency=conn.concurrency, unfinished_pushes=pushes,
+            )
+
+    outcome = run(go())
+    report = outcome.report
+    if outcome.plan.empty and not report.results:
+        click.echo("Nothing to apply.")
+        return
+    applied, failed, skipped = (report.by_status(s) for s in ("applied", "failed", "skipped"))
+    click.echo(f"\nApply: {len(applied)} applied, {len(failed)} failed, {len(skipped)} skipped.")
+    for r in failed:
+        click.echo(f"  failed  {r.step}: {r.message}" + (f" [trackingId {r.tracking_id}]" if r.tracking_id else ""))
+        for line in r.job_errors[:50]:
+            click.echo(f"          {line}")
+    for r in skipped:
+        click.echo(f"  skipped {r.step}: {r.message}")
+    if outcome.remaining is not None:
+        if outcome.remaining.empty:
+            click.echo("Converged: live state matches the manifests.")
+        else:
+            click.echo("Not converged; still different:")
+            click.echo(render_text(outcome.remaining), nl=False)
+            click.echo(summary_line(outcome.remaining))
+    if failed or skipped or (outcome.remaining is not None and not outcome.remaining.empty):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Write manifests here.")
+@click.option("--location", "locations", multiple=True, help="Only this location (repeatable).")
+@click.option("--kind", "kinds", multiple=True, help="Only this kind (repeatable); PersonDevices and "
+              "WorkspaceDevices only when named.")
+@click.option("--mac", "macs", multiple=True, help="Only this device (repeatable).")
+@connection_options
+@handle_errors
+def export(out: str, locations: tuple[str, ...], kinds: tuple[str, ...], macs: tuple[str, ...], **kw: Any) -> None:
+    """Write manifests for the live org (a repo that plans zero changes)."""
+    from reconciler.export import export as do_export
+    from reconciler.session import connect
+
+    conn = make_connection(kw)
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if tty:
+            width = 30
+            filled = width * done // max(total, 1)
+            click.echo(f"\rdevices [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", err=True,
+                       nl=done >= total)
+        elif done >= total or done % 2000 == 0:
+            click.echo(f"devices {done}/{total}", err=True)
+
+    async def go() -> Any:
+        async with connect(conn) as client:
+            return await do_export(client, out, locations, kinds, macs, progress=progress)
+
+    report = run(go())
+    for w in report.warnings:
+        click.echo(f"Warning: {w}", err=True)
+    click.echo(f"Exported to {out}: {report.written} new, {report.updated} updated, {report.unchanged} unchanged "
+               f"file(s); {report.devices} device(s).")
+
+
+@main.command()
+@click.option("--keep-state", type=click.Path(dir_okay=False), help="Keep the demo org in this file.")
+@handle_errors
+def demo(keep_state: str | None) -> None:
+    """The whole story on an embedded simulator: validate, plan, apply, plan, drift."""
+    from reconciler.demo import run_demo
+
+    ok = run(run_demo(click.echo, state_file=keep_state, color=use_color()))
+    if not ok:
+        sys.exit(1)
+
+
+@main.group()
+def sim() -> None:
+    """The Webex API simulator."""
+
+
+@sim.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--seed", default="demo", show_default=True, help="'demo' or a number for a generated org.")
+@click.option("--devices", type=click.IntRange(0), help="Devices of a generated org (with a numeric --seed).")
+@click.option("--latency-ms", type=float, default=0, show_default=True)
+@click.option("--rate-limit", type=float, help="Requests per second before 429.")
+@click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
+@click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Persist the org in this file.")
+@click.option("--token", envvar="RECONCILER_SIM_TOKEN", help="Accept only this token (default: any).")
+@handle_errors
+def sim_serve(host: str, port: int, seed: str, devices: int | None, latency_ms: float, rate_limit: float | None,
+              error_rate: float, state_file: str | None, token: str | None) -> None:
+    """Serve the simulator over HTTP (uvicorn)."""
+    from reconciler.sim.server import serve
+
+    seed_value: str | int = seed if seed == "demo" else int(seed)
+    click.echo(f"Simulated Webex API on http://{host}:{port}/v1 (seed {seed})", err=True)
+    serve(host=host, port=port, seed=seed_value, devices=devices, latency_ms=latency_ms, rate_limit=rate_limit,
+          error_rate=error_rate, state_file=state_file, token=token)
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, indent=2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

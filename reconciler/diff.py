@@ -1,0 +1,179 @@
+"""Desired vs live on the fields a manifest declares, and nothing else. Pure functions.
+
+Paths are JSON pointers relative to the object being compared (``/customizations/mpp/vlan``).
+Mappings are walked; lists and scalars are leaves, so a declared list is owned whole.
+Secret references (``SecretRef``) cannot be compared with a live value the API never returns:
+they are left out of the diff and written whenever their object is written.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.model import SecretRef
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs: ``before`` is live (None when absent), ``after`` desired."""
+
+    path: str
+    before: Any
+    after: Any
+    sensitive: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        if self.sensitive:
+            return {"path": self.path, "before": "(sensitive)", "after": "(sensitive)", "sensitive": True}
+        return {"path": self.path, "before": to_jsonable(self.before), "after": to_jsonable(self.after)}
+
+
+_MISSING = object()
+
+
+def escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def unescape(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def split_pointer(pointer: str) -> list[str]:
+    if not pointer or pointer == "/":
+        return []
+    return [unescape(t) for t in pointer.lstrip("/").split("/")]
+
+
+def get_pointer(obj: Any, pointer: str, default: Any = None) -> Any:
+    cur = obj
+    for token in split_pointer(pointer):
+        if isinstance(cur, dict) and token in cur:
+            cur = cur[token]
+        elif isinstance(cur, list) and token.isdigit() and int(token) < len(cur):
+            cur = cur[int(token)]
+        else:
+            return default
+    return cur
+
+
+def set_pointer(obj: dict[str, Any], pointer: str, value: Any) -> None:
+    tokens = split_pointer(pointer)
+    cur: Any = obj
+    for token in tokens[:-1]:
+        nxt = cur.get(token)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            cur[token] = nxt
+        cur = nxt
+    cur[tokens[-1]] = value
+
+
+def remove_pointer(obj: Any, pointer: str) -> None:
+    tokens = split_pointer(pointer)
+    cur = obj
+    for token in tokens[:-1]:
+        if not isinstance(cur, dict) or token not in cur:
+            return
+        cur = cur[token]
+    if isinstance(cur, dict):
+        cur.pop(tokens[-1], None)
+
+
+def leaves(desired: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every declared leaf of ``desired``: (pointer, value). Empty mappings are leaves too."""
+    if isinstance(desired, dict) and desired:
+        for key, value in desired.items():
+            yield from leaves(value, f"{prefix}/{escape(str(key))}")
+    else:
+        yield prefix, desired
+
+
+def _ignored(pointer: str, ignore: list[str]) -> bool:
+    return any(pointer == ig or pointer.startswith(ig.rstrip("/") + "/") for ig in ignore)
+
+
+def strip_ignored(desired: dict[str, Any], ignore: list[str]) -> dict[str, Any]:
+    """A copy of ``desired`` without the ignored pointers."""
+    out = copy.deepcopy(desired)
+    for ig in ignore:
+        remove_pointer(out, ig)
+    return out
+
+
+def equal(a: Any, b: Any) -> bool:
+    """JSON equality: 1 == 1.0, but True is not 1; dict key order does not matter."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    return type(a) is type(b) and bool(a == b)
+
+
+def diff_declared(
+    desired: dict[str, Any], live: dict[str, Any], ignore: list[str] | None = None, prefix: str = ""
+) -> list[FieldChange]:
+    """Field changes on the declared leaves of ``desired`` (minus ``ignore``), pointers prefixed."""
+    ignore = ignore or []
+    changes: list[FieldChange] = []
+    for pointer, want in leaves(desired):
+        if _ignored(pointer, ignore):
+            continue
+        if contains_secret(want):
+            continue
+        have = get_pointer(live, pointer, _MISSING)
+        if have is _MISSING:
+            have = None
+        if not equal(want, have):
+            changes.append(FieldChange(prefix + pointer, have, want))
+    return changes
+
+
+def merge_declared(live: dict[str, Any], desired: dict[str, Any], ignore: list[str] | None = None) -> dict[str, Any]:
+    """Read-modify-write: the live object with every declared (not ignored) leaf set."""
+    ignore = ignore or []
+    out = copy.deepcopy(live)
+    for pointer, want in leaves(desired):
+        if not pointer or _ignored(pointer, ignore):
+            continue
+        set_pointer(out, pointer, copy.deepcopy(want))
+    return out
+
+
+def contains_secret(value: Any) -> bool:
+    if isinstance(value, SecretRef):
+        return True
+    if isinstance(value, dict):
+        return any(contains_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_secret(v) for v in value)
+    return False
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON: secrets become ``{"fromEnv": NAME}`` (the reference, never the value)."""
+    if isinstance(value, SecretRef):
+        return {"fromEnv": value.env}
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def from_jsonable(value: Any) -> Any:
+    """The inverse of ``to_jsonable`` for bodies loaded from a saved plan."""
+    if isinstance(value, dict):
+        if set(value) == {"fromEnv"} and isinstance(value["fromEnv"], str):
+            return SecretRef(value["fromEnv"])
+        return {k: from_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,279 @@
+"""`reconciler export`: write manifests for live objects, so a repo starts with a zero-change plan.
+
+Files: ``templates/<name>.yaml``, ``org/device-settings.yaml``,
+``locations/<location>/settings.yaml``, ``locations/<location>/devices/<MAC>.yaml``, and with
+``--kind PersonDevices`` / ``--kind WorkspaceDevices``: ``people/<email>.yaml``,
+``workspaces/<name>.yaml``. Re-exporting into the same folder updates the values in place with
+ruamel.yaml's round trip, so comments and key order a user added survive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from reconciler.errors import ConfigError
+from reconciler.kinds.linekeys import compare_line_keys
+from reconciler.model import API_VERSION, mac_with_colons, normalize_mac
+
+if TYPE_CHECKING:
+    from reconciler.webex.client import WebexClient
+
+DEFAULT_KINDS = ("LineKeyTemplate", "Device", "LocationDeviceSettings", "OrgDeviceSettings")
+ALL_KINDS = (*DEFAULT_KINDS, "PersonDevices", "WorkspaceDevices")
+MEMBER_FIELDS = ("port", "primaryOwner", "lineType", "lineWeight", "hotlineEnabled", "hotlineDestination",
+                 "allowCallDeclineEnabled", "lineLabel", "t38FaxCompressionEnabled")
+CHUNK = 500  # devices read and written at a time: memory stays bounded on big orgs
+
+
+@dataclass
+class ExportReport:
+    written: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    devices: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._@-]+", "-", text).strip("-").lower() or "unnamed"
+
+
+def _yaml() -> YAML:
+    y = YAML()
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.width = 120
+    return y
+
+
+def _merge(node: Any, value: Any) -> Any:
+    """Update a round-trip node in place with plain data; keeps comments and key order."""
+    if isinstance(node, CommentedMap) and isinstance(value, dict):
+        for k in [k for k in node if k not in value]:
+            del node[k]
+        for k, v in value.items():
+            node[k] = _merge(node[k], v) if k in node else _plain_to_rt(v)
+        return node
+    return _plain_to_rt(value)
+
+
+def _plain_to_rt(value: Any) -> Any:
+    if isinstance(value, dict):
+        m = CommentedMap()
+        for k, v in value.items():
+            m[k] = _plain_to_rt(v)
+        return m
+    if isinstance(value, list):
+        s = CommentedSeq(_plain_to_rt(v) for v in value)
+        if value and all(isinstance(v, dict) and len(v) <= 6 and all(
+                not isinstance(x, dict | list) for x in v.values()) for v in value):
+            for item in s:
+                item.fa.set_flow_style()
+        return s
+    return value
+
+
+def write_doc(path: Path, doc: dict[str, Any], comment: str | None, report: ExportReport) -> None:
+    y = _yaml()
+    if path.exists():
+        existing = y.load(path.read_text(encoding="utf-8"))
+        if isinstance(existing, CommentedMap) and existing.get("kind") == doc["kind"]:
+            before = path.read_text(encoding="utf-8")
+            _merge(existing, doc)
+            path.write_text(_dump(y, existing), encoding="utf-8")
+            if path.read_text(encoding="utf-8") == before:
+                report.unchanged += 1
+            else:
+                report.updated += 1
+            return
+    node = _plain_to_rt(doc)
+    if comment:
+        node.yaml_set_start_comment(comment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_dump(y, node), encoding="utf-8")
+    report.written += 1
+
+
+def _dump(y: YAML, node: Any) -> str:
+    from io import StringIO
+
+    buf = StringIO()
+    y.dump(node, buf)
+    return buf.getvalue()
+
+
+def envelope(kind: str, metadata: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
+
+
+def _keys(keys: list[dict[str, Any]], type_field: str) -> list[dict[str, Any]]:
+    """Keys as a manifest declares them: OPEN ones left out, empty labels dropped."""
+    out = []
+    for k in keys:
+        if k.get(type_field, "OPEN") == "OPEN":
+            continue
+        out.append({f: v for f, v in k.items() if v not in (None, "")})
+    return out
+
+
+class Exporter:
+    def __init__(self, client: WebexClient, out: Path, progress: Callable[[int, int], None] | None = None) -> None:
+        self.client = client
+        self.out = out
+        self.progress = progress
+        self.report = ExportReport()
+        self.people: dict[str, str] = {}  # id -> email
+        self.workspaces: dict[str, str] = {}  # id -> name
+        self.templates: list[dict[str, Any]] = []  # details
+
+    async def run(self, locations: Iterable[str], kinds: Iterable[str], macs: Iterable[str]) -> ExportReport:
+        kinds = set(kinds) or set(DEFAULT_KINDS)
+        unknown = kinds - set(ALL_KINDS)
+        if unknown:
+            raise ConfigError(f"--kind: cannot export {', '.join(sorted(unknown))}; choose from {', '.join(ALL_KINDS)}")
+        c = self.client
+        all_locations = await c.paginate("/locations", {"max": 1000}, "items")
+        wanted_locs = set(locations)
+        missing = wanted_locs - {str(loc.get("name")) for loc in all_locations}
+        if missing:
+            raise ConfigError(f"--location: no location named {', '.join(sorted(missing))}")
+        locs = [loc for loc in all_locations if not wanted_locs or loc.get("name") in wanted_locs]
+        loc_names = {str(loc["id"]): str(loc["name"]) for loc in all_locations}
+        people, spaces, listing = await asyncio.gather(
+            c.paginate("/people", {"max": 1000, "callingData": "true"}, "items"),
+            c.paginate("/workspaces", {"max": 1000}, "items"),
+            c.list_line_key_templates(),
+        )
+        self.people = {str(p["id"]): str((p.get("emails") or [""])[0]).lower() for p in people}
+        self.workspaces = {str(w["id"]): str(w.get("displayName")) for w in spaces}
+        self.templates = list(await asyncio.gather(*(c.get_line_key_template(str(t["id"])) for t in listing)))
+        if "LineKeyTemplate" in kinds:
+            for t in self.templates:
+                spec = {"deviceModel": t["deviceModel"], "userReorderEnabled": bool(t.get("userReorderEnabled")),
+                        "lineKeys": _keys(t.get("lineKeys", []), "lineKeyType")}
+                write_doc(self.out / "templates" / f"{slug(t['templateName'])}.yaml",
+                          envelope("LineKeyTemplate", {"name": t["templateName"]}, spec),
+                          f"Line key template for {t.get('modelDisplayName') or t['deviceModel']}", self.report)
+        if "OrgDeviceSettings" in kinds and not wanted_locs:
+            org = await c.get_org_device_settings()
+            write_doc(self.out / "org" / "device-settings.yaml",
+                      envelope("OrgDeviceSettings", {"name": "org"}, {"customizations": org.get("customizations", {})}),
+                      "Org-wide device settings", self.report)
+        if "LocationDeviceSettings" in kinds:
+            settings = await asyncio.gather(*(c.get_location_device_settings(str(loc["id"])) for loc in locs))
+            for loc, s in zip(locs, settings, strict=True):
+                spec: dict[str, Any] = {"customEnabled": bool(s.get("customEnabled"))}
+                if s.get("customEnabled"):
+                    spec["customizations"] = s.get("customizations", {})
+                write_doc(self.out / "locations" / slug(str(loc["name"])) / "settings.yaml",
+                          envelope("LocationDeviceSettings", {"location": loc["name"]}, spec),
+                          f"Device settings of location {loc['name']}", self.report)
+        devices: list[dict[str, Any]] = []
+        if kinds & {"Device", "PersonDevices", "WorkspaceDevices"}:
+            wanted_macs = {normalize_mac(m) or m for m in macs}
+            for loc in locs:
+                for d in await c.list_devices(locationId=str(loc["id"]), max=1000):
+                    if d.get("callingDeviceId") and (not wanted_macs or normalize_mac(str(d.get("mac"))) in wanted_macs):
+                        devices.append(d)
+        if "Device" in kinds:
+            done = 0
+            for i in range(0, len(devices), CHUNK):
+                chunk = devices[i : i + CHUNK]
+                await asyncio.gather(*(self._device(d, loc_names) for d in chunk))
+                done += len(chunk)
+                if self.progress:
+                    self.progress(done, len(devices))
+        if "PersonDevices" in kinds:
+            owners = sorted({str(d["personId"]) for d in devices if d.get("personId")})
+            await asyncio.gather(*(self._owner("person", o) for o in owners))
+        if "WorkspaceDevices" in kinds:
+            owners = sorted({str(d["workspaceId"]) for d in devices if d.get("workspaceId")})
+            await asyncio.gather(*(self._owner("workspace", o) for o in owners))
+        return self.report
+
+    def _member(self, m: dict[str, Any]) -> dict[str, Any]:
+        ident = str(m.get("id"))
+        kind = m.get("memberType")
+        if kind == "PEOPLE" and ident in self.people:
+            out: dict[str, Any] = {"person": self.people[ident]}
+        elif kind == "PLACE" and ident in self.workspaces:
+            out = {"workspace": self.workspaces[ident]}
+        else:
+            name = " ".join(x for x in (m.get("firstName"), m.get("lastName")) if x)
+            out = {"virtualLine": name}
+        for f in MEMBER_FIELDS:
+            if f in m and m[f] not in (None, ""):
+                if f == "hotlineDestination" and not m.get("hotlineEnabled"):
+                    continue
+                out[f] = m[f]
+        return out
+
+    async def _device(self, dev: dict[str, Any], loc_names: dict[str, str]) -> None:
+        c = self.client
+        cid = str(dev["callingDeviceId"])
+        members, layout, settings = await asyncio.gather(
+            c.get_members(cid), c.get_layout(cid), c.get_device_settings(cid)
+        )
+        spec: dict[str, Any] = {"members": [self._member(m) for m in members.get("members") or []]}
+        model = members.get("model")
+        if layout.get("layoutMode") == "CUSTOM":
+            tmpl = next((t for t in self.templates if t.get("deviceModel") == model
+                         and not layout.get("kemModuleType")
+                         and bool(t.get("userReorderEnabled")) == bool(layout.get("userReorderEnabled"))
+                         and _same_keys(t.get("lineKeys", []), layout.get("lineKeys", []))), None)
+            if tmpl is not None:
+                spec["layout"] = {"template": tmpl["templateName"]}
+            else:
+                out: dict[str, Any] = {"layoutMode": "CUSTOM",
+                                       "userReorderEnabled": bool(layout.get("userReorderEnabled")),
+                                       "lineKeys": _keys(layout.get("lineKeys", []), "lineKeyType")}
+                if layout.get("kemModuleType"):
+                    out["kemModuleType"] = layout["kemModuleType"]
+                    out["kemKeys"] = _keys(layout.get("kemKeys", []), "kemKeyType")
+                spec["layout"] = out
+        else:
+            spec["layout"] = {"layoutMode": "DEFAULT"}
+        if settings.get("customEnabled"):
+            spec["settings"] = {"customEnabled": True, "customizations": settings.get("customizations", {})}
+        mac = normalize_mac(str(dev.get("mac"))) or str(dev.get("mac"))
+        loc = loc_names.get(str(dev.get("locationId")), "unassigned")
+        owner = next((self._member(m) for m in members.get("members") or [] if m.get("primaryOwner")), {})
+        who = owner.get("person") or owner.get("workspace") or owner.get("virtualLine") or "no owner"
+        comment = f"{model or dev.get('product')}, owner {who}"
+        write_doc(self.out / "locations" / slug(loc) / "devices" / f"{mac}.yaml",
+                  envelope("Device", {"mac": mac_with_colons(mac)}, spec), comment, self.report)
+        self.report.devices += 1
+
+    async def _owner(self, kind: str, ident: str) -> None:
+        c = self.client
+        if kind == "person":
+            devices, settings = await asyncio.gather(c.get_person_devices(ident), c.get_person_device_settings(ident))
+            key, name, file = "PersonDevices", {"person": self.people.get(ident, ident)}, "people"
+        else:
+            devices, settings = await asyncio.gather(
+                c.get_workspace_devices(ident), c.get_workspace_device_settings(ident))
+            key, name, file = "WorkspaceDevices", {"workspace": self.workspaces.get(ident, ident)}, "workspaces"
+        items = devices.get("devices") or []
+        owned = [d for d in items if d.get("primaryOwner")] or items
+        spec: dict[str, Any] = {"settings": {"compression": settings.get("compression", "OFF")}}
+        if owned and owned[0].get("hoteling"):
+            spec["hoteling"] = {k: v for k, v in owned[0]["hoteling"].items() if v is not None}
+        label = next(iter(name.values()))
+        write_doc(self.out / file / f"{slug(label)}.yaml", envelope(key, name, spec), None, self.report)
+
+
+def _same_keys(template_keys: list[dict[str, Any]], layout_keys: list[dict[str, Any]]) -> bool:
+    want, have = compare_line_keys(_keys(template_keys, "lineKeyType"), layout_keys)
+    return bool(want == have)
+
+
+async def export(client: WebexClient, out: str, locations: Iterable[str] = (), kinds: Iterable[str] = (),
+                 macs: Iterable[str] = (), progress: Callable[[int, int], None] | None = None) -> ExportReport:
+    return await Exporter(client, Path(out), progress).run(locations, kinds, macs)

@@ -1,0 +1,358 @@
+"""Device: members, layout, settings (and a third-party SIP password) of one phone."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from reconciler.diff import FieldChange, diff_declared, equal, merge_declared
+from reconciler.kinds.context import Context
+from reconciler.kinds.linekeys import compare_kem_keys, compare_line_keys, kem_keys_body, line_keys_body
+from reconciler.model import Resource, mac_with_colons
+from reconciler.plan import Step
+
+DEVICE = "/telephony/config/devices/{id}"
+
+# What the API fills in when a member is written without these fields.
+MEMBER_DEFAULTS: dict[str, Any] = {
+    "primaryOwner": False,
+    "lineType": "PRIMARY",
+    "lineWeight": 1,
+    "hotlineEnabled": False,
+    "allowCallDeclineEnabled": True,
+}
+# Compared only when the manifest declares them; otherwise the live value is kept on write.
+MEMBER_OPTIONAL = ("lineLabel", "t38FaxCompressionEnabled", "hotlineDestination")
+REF_KEYS = ("person", "workspace", "virtualLine")
+
+
+def calling_id(ctx: Context, res: Resource) -> str | None:
+    item = ctx.devices.get(res.name)
+    if item is None:
+        ctx.error(res, "/metadata/mac", f"no device with MAC {mac_with_colons(res.name)} in the org")
+        return None
+    cid = item.get("callingDeviceId")
+    if not cid:
+        ctx.error(res, "/metadata/mac", f"device {mac_with_colons(res.name)} is not a Webex Calling device")
+        return None
+    return str(cid)
+
+
+def model_of(ctx: Context, res: Resource, members_live: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The supportedDevices entry of this device's model, if known."""
+    name = (members_live or {}).get("model")
+    if not name:
+        product = ctx.devices.get(res.name, {}).get("product", "")
+        name = next((m for m, e in ctx.models.items() if e.get("displayName") == product), None)
+        if name is None:
+            name = next((m for m in ctx.models if m.endswith(str(product)) and product), None)
+    return ctx.models.get(str(name)) if name else None
+
+
+async def plan_device(ctx: Context, res: Resource) -> None:
+    cid = calling_id(ctx, res)
+    if cid is None:
+        return
+    spec = res.spec
+    base = DEVICE.format(id=cid)
+    reads: dict[str, Any] = {}
+
+    async def read(part: str, path: str) -> None:
+        reads[part] = await ctx.get(path)
+
+    jobs = []
+    if "members" in spec or "layout" in spec:
+        jobs.append(read("members", f"{base}/members"))
+    if "layout" in spec:
+        jobs.append(read("layout", f"{base}/layout"))
+    if "settings" in spec:
+        jobs.append(read("settings", f"{base}/settings"))
+    await asyncio.gather(*jobs)
+    model = model_of(ctx, res, reads.get("members"))
+    ids: list[str] = []
+    prev: str | None = None
+    ignore = res.ignore
+    if "members" in spec:
+        step = await _plan_members(ctx, res, cid, reads["members"], model)
+        if step:
+            ids.append(step.id)
+            prev = step.id
+    if "layout" in spec:
+        step = _plan_layout(ctx, res, cid, reads["layout"], model)
+        if step:
+            step.depends_on = [prev] if prev else []
+            ids.append(step.id)
+            prev = step.id
+    if "settings" in spec:
+        live = reads["settings"]
+        desired = spec["settings"]
+        rel_ignore = [i[len("/settings") :] for i in ignore if i.startswith("/settings/")]
+        changes = diff_declared(desired, live, rel_ignore, prefix="/settings")
+        if changes:
+            current = {"customEnabled": live.get("customEnabled", False), "customizations": live.get("customizations", {})}
+            body = merge_declared(current, desired, rel_ignore)
+            step = ctx.add(
+                Step(
+                    address=f"{res.address}.settings",
+                    resource=res.address,
+                    action="update",
+                    phase=4,
+                    method="PUT",
+                    path=f"{base}/settings",
+                    body=body,
+                    depends_on=[prev] if prev else [],
+                    changes=changes,
+                    source=str(res.loc("/spec/settings")),
+                    summary="device settings",
+                )
+            )
+            ids.append(step.id)
+    if "sipPassword" in spec:
+        ctx.warnings.append(
+            f"{res.address}: sipPassword is write-only (the API never returns it); it is written only "
+            "when the plan also changes this device, or with --rotate-secrets"
+        )
+        if ids or ctx.rotate_secrets:
+            ctx.add(
+                Step(
+                    address=f"{res.address}.sipPassword",
+                    resource=res.address,
+                    action="update",
+                    phase=4,
+                    method="PUT",
+                    path=base,
+                    body={"sipPassword": spec["sipPassword"]},
+                    depends_on=[ids[-1]] if ids else [],
+                    changes=[FieldChange("/sipPassword", None, spec["sipPassword"], sensitive=True)],
+                    source=str(res.loc("/spec/sipPassword")),
+                    summary="third-party SIP password",
+                )
+            )
+            ids.append(f"{res.address}.sipPassword")
+    if ids:
+        location_id = ctx.devices.get(res.name, {}).get("locationId")
+        ctx.changed_devices[cid] = (res.address, location_id, ids)
+
+
+def _member_ref(m: dict[str, Any]) -> tuple[str, str]:
+    for k in REF_KEYS:
+        if k in m:
+            return k, str(m[k])
+    return "id", str(m.get("id"))
+
+
+async def _resolve_member_ids(
+    ctx: Context, res: Resource, cid: str, members: list[dict[str, Any]]
+) -> list[str | None]:
+    out: list[str | None] = []
+    for i, m in enumerate(members):
+        kind, ref = _member_ref(m)
+        ident: str | None = None
+        if kind == "person":
+            ident = (ctx.people.get(ref.lower()) or {}).get("id")
+            if not ident:
+                ctx.error(res, f"/spec/members/{i}/person", f"no person with email {ref!r} in the org")
+        elif kind == "workspace":
+            ident = (ctx.workspaces.get(ref) or {}).get("id")
+            if not ident:
+                ctx.error(res, f"/spec/members/{i}/workspace", f"no workspace named {ref!r} in the org")
+        elif kind == "virtualLine":
+            found = await ctx.client.available_members(cid, memberName=ref)
+            match = [x for x in found if x.get("memberType") == "VIRTUAL_LINE"]
+            if match:
+                ident = str(match[0]["id"])
+                ctx.labels[ident] = f"virtualLine {ref}"
+            else:
+                ctx.error(res, f"/spec/members/{i}/virtualLine", f"no virtual line {ref!r} can be assigned here")
+        out.append(ident)
+    return out
+
+
+def _live_label(ctx: Context, m: dict[str, Any]) -> str:
+    ident = str(m.get("id"))
+    if ident in ctx.labels:
+        return ctx.labels[ident]
+    name = " ".join(x for x in (m.get("firstName"), m.get("lastName")) if x)
+    kind = {"PEOPLE": "person", "PLACE": "workspace", "VIRTUAL_LINE": "virtualLine"}.get(
+        str(m.get("memberType")), "member"
+    )
+    return f"{kind} {name or ident}"
+
+
+def _human(ref: str, m: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"member": ref, "port": m.get("port")}
+    for f in fields:
+        if f in m:
+            out[f] = m[f]
+    return out
+
+
+async def _plan_members(
+    ctx: Context, res: Resource, cid: str, live: dict[str, Any], model: dict[str, Any] | None
+) -> Step | None:
+    desired: list[dict[str, Any]] = res.spec["members"]
+    ids = await _resolve_member_ids(ctx, res, cid, desired)
+    if any(i is None for i in ids):
+        return None
+    max_lines = live.get("maxLineCount")
+    if isinstance(max_lines, int | float) and len(desired) > max_lines:
+        ctx.error(res, "/spec/members", f"{len(desired)} members but the {live.get('model')} has {int(max_lines)} lines")
+        return None
+    live_members: list[dict[str, Any]] = list(live.get("members") or [])
+    live_by_key = {(str(m.get("id")), int(m.get("port") or 0)): m for m in live_members}
+    live_by_id = {str(m.get("id")): m for m in live_members}
+    same = len(live_members) == len(desired)
+    body_members = []
+    after_h: list[dict[str, Any]] = []
+    compared_fields = [*MEMBER_DEFAULTS, *MEMBER_OPTIONAL]
+    for m, ident in zip(desired, ids, strict=True):
+        assert ident is not None
+        kind, ref = _member_ref(m)
+        ctx.labels.setdefault(ident, f"{kind} {ref}")
+        want = {**MEMBER_DEFAULTS, **{k: v for k, v in m.items() if k not in REF_KEYS}}
+        have = live_by_key.get((ident, int(m["port"])))
+        if have is None:
+            same = False
+        else:
+            for f in compared_fields:
+                if f in MEMBER_OPTIONAL and f not in m:
+                    continue
+                if f == "hotlineDestination" and not want.get("hotlineEnabled"):
+                    continue
+                if not equal(want.get(f), have.get(f)):
+                    same = False
+        keep = have or live_by_id.get(ident) or {}
+        body = {"id": ident, "port": int(m["port"])}
+        for f in MEMBER_DEFAULTS:
+            body[f] = want[f]
+        for f in MEMBER_OPTIONAL:
+            if f in m:
+                body[f] = m[f]
+            elif f in keep:
+                body[f] = keep[f]
+        body.setdefault("hotlineDestination", "")
+        body_members.append(body)
+        after_h.append(_human(f"{kind} {ref}", want, [f for f in compared_fields if f in want or f in m]))
+    if same:
+        return None
+    before_h = [
+        _human(_live_label(ctx, m), m, [f for f in compared_fields if f in m])
+        for m in sorted(live_members, key=lambda x: int(x.get("port") or 0))
+    ]
+    return ctx.add(
+        Step(
+            address=f"{res.address}.members",
+            resource=res.address,
+            action="update",
+            phase=4,
+            method="PUT",
+            path=f"{DEVICE.format(id=cid)}/members",
+            body={"members": body_members},
+            changes=[FieldChange("/members", before_h, after_h)],
+            source=str(res.loc("/spec/members")),
+            summary="device members (the whole list)",
+        )
+    )
+
+
+def desired_layout(ctx: Context, res: Resource) -> dict[str, Any] | None:
+    """The layout the manifest asks for; ``template:`` expands to the template's keys."""
+    layout: dict[str, Any] = res.spec["layout"]
+    if "template" not in layout:
+        return layout
+    name = layout["template"]
+    tmpl = ctx.template_specs.get(name)
+    if tmpl is None:
+        ctx.error(res, "/spec/layout/template", f"no line key template named {name!r} (in the repo or the org)")
+        return None
+    return {
+        "layoutMode": "CUSTOM",
+        "userReorderEnabled": bool(tmpl.get("userReorderEnabled", False)),
+        "lineKeys": tmpl.get("lineKeys", []),
+        "_template": name,
+        "_deviceModel": tmpl.get("deviceModel"),
+    }
+
+
+def _plan_layout(
+    ctx: Context, res: Resource, cid: str, live: dict[str, Any], model: dict[str, Any] | None
+) -> Step | None:
+    want = desired_layout(ctx, res)
+    if want is None:
+        return None
+    if model is not None:
+        if not model.get("allowConfigureLayoutEnabled", True):
+            ctx.error(res, "/spec/layout", f"the {model.get('model')} does not allow configuring its layout")
+            return None
+        keys = int(model.get("numberOfLineKeyButtons") or 0)
+        too_far = [k["lineKeyIndex"] for k in want.get("lineKeys", []) if keys and int(k["lineKeyIndex"]) > keys]
+        if too_far:
+            ctx.error(res, "/spec/layout", f"line key {too_far[0]} is beyond the {model.get('model')}'s {keys} keys")
+            return None
+        tmodel = want.get("_deviceModel")
+        if tmodel and tmodel != model.get("model"):
+            ctx.error(res, "/spec/layout/template", f"template {want['_template']!r} is for {tmodel}, "
+                      f"this device is a {model.get('model')}")
+            return None
+        kem_type = want.get("kemModuleType")
+        if kem_type and kem_type not in (model.get("kemModuleType") or []):
+            ctx.error(res, "/spec/layout/kemModuleType", f"the {model.get('model')} does not take {kem_type}")
+            return None
+        mods = int(model.get("kemModuleCount") or 0)
+        over = [k for k in want.get("kemKeys", []) if int(k["kemModuleIndex"]) > mods]
+        if over:
+            ctx.error(res, "/spec/layout", f"KEM module {over[0]['kemModuleIndex']} is beyond the "
+                      f"{model.get('model')}'s {mods} modules")
+            return None
+    ignore = [i[len("/layout") :] for i in res.ignore if i.startswith("/layout/")]
+    changes: list[FieldChange] = []
+    mode = want.get("layoutMode", "CUSTOM")
+    if mode != live.get("layoutMode"):
+        changes.append(FieldChange("/layout/layoutMode", live.get("layoutMode"), mode))
+    if "userReorderEnabled" in want and "/userReorderEnabled" not in ignore and not equal(
+        want["userReorderEnabled"], live.get("userReorderEnabled")
+    ):
+        changes.append(FieldChange("/layout/userReorderEnabled", live.get("userReorderEnabled"), want["userReorderEnabled"]))
+    if mode == "CUSTOM":
+        if "/lineKeys" not in ignore:
+            d, lv = compare_line_keys(want.get("lineKeys", []), live.get("lineKeys"))
+            if d != lv:
+                changes.append(FieldChange("/layout/lineKeys", lv, d))
+        if "kemModuleType" in want and "/kemModuleType" not in ignore:
+            if want["kemModuleType"] != live.get("kemModuleType"):
+                changes.append(FieldChange("/layout/kemModuleType", live.get("kemModuleType"), want["kemModuleType"]))
+        if ("kemKeys" in want or "kemModuleType" in want) and "/kemKeys" not in ignore:
+            d, lv = compare_kem_keys(want.get("kemKeys", []), live.get("kemKeys"))
+            if d != lv:
+                changes.append(FieldChange("/layout/kemKeys", lv, d))
+    if not changes:
+        return None
+    key_count = int(model.get("numberOfLineKeyButtons") or 0) if model else None
+    body: dict[str, Any] = {
+        "layoutMode": mode,
+        "userReorderEnabled": want.get("userReorderEnabled", live.get("userReorderEnabled", False)),
+    }
+    if mode == "CUSTOM":
+        body["lineKeys"] = line_keys_body(want.get("lineKeys", []), live.get("lineKeys"), key_count)
+        kem_type = want.get("kemModuleType", live.get("kemModuleType"))
+        if kem_type:
+            body["kemModuleType"] = kem_type
+            kem_src = want.get("kemKeys") if "kemKeys" in want or "kemModuleType" in want else live.get("kemKeys")
+            body["kemKeys"] = kem_keys_body(kem_src or [], live.get("kemKeys"))
+    else:
+        body["lineKeys"] = live.get("lineKeys") or []
+    summary = f"layout from template {want['_template']!r}" if "_template" in want else "layout"
+    return ctx.add(
+        Step(
+            address=f"{res.address}.layout",
+            resource=res.address,
+            action="update",
+            phase=4,
+            method="PUT",
+            path=f"{DEVICE.format(id=cid)}/layout",
+            body=body,
+            changes=changes,
+            source=str(res.loc("/spec/layout")),
+            summary=summary,
+        )
+    )

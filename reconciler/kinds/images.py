@@ -1,0 +1,88 @@
+"""BackgroundImages: upload the repo's images that the org lacks; delete others only when pruning."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from reconciler.diff import FieldChange
+from reconciler.kinds.context import Context
+from reconciler.model import Resource, normalize_mac
+from reconciler.plan import Step
+
+IMAGES = "/telephony/config/devices/backgroundImages"
+UPLOAD = "/telephony/config/devices/{id}/actions/backgroundImageUpload/invoke"
+
+
+def image_file(res: Resource, path: str) -> Path:
+    return Path(res.source.file).parent / path
+
+
+async def plan_images(ctx: Context, res: Resource) -> None:
+    data = await ctx.get(IMAGES)
+    live = {str(i.get("fileName")) for i in data.get("backgroundImages", [])}
+    wanted = res.spec.get("images", [])
+    missing = [(i, img) for i, img in enumerate(wanted) if img["fileName"] not in live]
+    device_id: str | None = None
+    if missing:
+        device_id = _upload_device(ctx, res)
+        if device_id is None:
+            return
+    for i, img in missing:
+        f = image_file(res, img["path"])
+        try:
+            content = f.read_bytes()
+        except OSError as exc:
+            ctx.error(res, f"/spec/images/{i}/path", f"cannot read {f}: {exc.strerror}")
+            continue
+        ctype = "image/png" if f.suffix.lower() == ".png" else "image/jpeg"
+        ctx.add(
+            Step(
+                address=f"{res.address}.{img['fileName']}",
+                resource=res.address,
+                action="create",
+                phase=1,
+                method="POST",
+                path=UPLOAD.format(id=device_id),
+                body={"fileName": img["fileName"]},
+                changes=[FieldChange(f"/images/{img['fileName']}", None, str(f))],
+                source=str(res.loc(f"/spec/images/{i}")),
+                summary=f"upload background image {img['fileName']!r}",
+                meta={"file": str(f), "sha256": hashlib.sha256(content).hexdigest(), "contentType": ctype},
+            )
+        )
+    if ctx.prune:
+        declared = {img["fileName"] for img in wanted}
+        extra = sorted(live - declared)
+        if extra:
+            ctx.add(
+                Step(
+                    address=f"{res.address}.prune",
+                    resource=res.address,
+                    action="delete",
+                    phase=8,
+                    method="DELETE",
+                    path=IMAGES,
+                    body={"backgroundImages": [{"fileName": n, "forceDelete": False} for n in extra]},
+                    changes=[FieldChange(f"/images/{n}", n, None) for n in extra],
+                    source=str(res.source),
+                    summary=f"delete {len(extra)} unmanaged background image(s)",
+                )
+            )
+
+
+def _upload_device(ctx: Context, res: Resource) -> str | None:
+    """The API uploads through a device: ``spec.uploadDevice``, else any managed device."""
+    mac = res.spec.get("uploadDevice")
+    if mac:
+        item: dict[str, Any] | None = ctx.devices.get(normalize_mac(str(mac)) or "")
+        if not item or not item.get("callingDeviceId"):
+            ctx.error(res, "/spec/uploadDevice", f"no Webex Calling device with MAC {mac}")
+            return None
+        return str(item["callingDeviceId"])
+    for item in ctx.devices.values():
+        if item.get("callingDeviceId"):
+            return str(item["callingDeviceId"])
+    ctx.error(res, "/spec", "uploading an image needs a device: set spec.uploadDevice to a phone's MAC")
+    return None

@@ -1,0 +1,156 @@
+"""Org and location device settings (callDeviceSettings jobs), person and workspace devices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.diff import diff_declared, merge_declared
+from reconciler.kinds.context import Context
+from reconciler.model import Resource
+from reconciler.plan import Step
+
+JOB = "/telephony/config/jobs/devices/callDeviceSettings"
+ORG_SETTINGS = "/telephony/config/devices/settings"
+LOCATION_SETTINGS = "/telephony/config/locations/{id}/devices/settings"
+PERSON = "/telephony/config/people/{id}/devices"
+WORKSPACE = "/telephony/config/workspaces/{id}/devices"
+
+
+def _relative(ignore: list[str], prefix: str) -> list[str]:
+    return [i[len(prefix) :] for i in ignore if i.startswith(prefix + "/")]
+
+
+async def plan_org_settings(ctx: Context, res: Resource) -> None:
+    live = await ctx.get(ORG_SETTINGS)
+    desired = {"customizations": res.spec.get("customizations", {})}
+    changes = diff_declared(desired, live, res.ignore)
+    if not changes:
+        return
+    body = merge_declared({"customizations": live.get("customizations", {})}, desired, res.ignore)
+    ctx.add(
+        Step(
+            address=res.address,
+            resource=res.address,
+            action="job",
+            phase=3,
+            method="POST",
+            path=JOB,
+            body=body,
+            changes=changes,
+            source=str(res.source),
+            job_type="callDeviceSettings",
+            summary="org device settings (job)",
+        )
+    )
+
+
+async def plan_location_settings(ctx: Context, res: Resource) -> None:
+    loc = ctx.locations.get(res.name)
+    if loc is None:
+        ctx.error(res, "/metadata/location", f"no location named {res.name!r} in the org")
+        return
+    loc_id = str(loc["id"])
+    live = await ctx.get(LOCATION_SETTINGS.format(id=loc_id))
+    desired = dict(res.spec)
+    changes = diff_declared(desired, live, res.ignore)
+    if not changes:
+        return
+    enabled = desired.get("customEnabled", live.get("customEnabled", False))
+    body: dict[str, Any] = {"locationId": loc_id, "locationCustomizationsEnabled": enabled}
+    if enabled:
+        body["customizations"] = merge_declared(
+            live.get("customizations", {}), desired.get("customizations", {}), _relative(res.ignore, "/customizations")
+        )
+    ctx.add(
+        Step(
+            address=res.address,
+            resource=res.address,
+            action="job",
+            phase=3,
+            method="POST",
+            path=JOB,
+            body=body,
+            changes=changes,
+            source=str(res.source),
+            job_type="callDeviceSettings",
+            summary="location device settings (job)",
+        )
+    )
+
+
+def _hoteling_of(devices: dict[str, Any]) -> dict[str, Any] | None:
+    items = devices.get("devices") or []
+    owned = [d for d in items if d.get("primaryOwner")] or items
+    return owned[0].get("hoteling") if owned else None
+
+
+async def _plan_owner(
+    ctx: Context, res: Resource, base: str, hoteling_path: str, hoteling_wrap: bool
+) -> None:
+    spec = res.spec
+    prev: str | None = None
+    if "hoteling" in spec:
+        devices = await ctx.get(base)
+        live_h = _hoteling_of(devices)
+        if live_h is None:
+            ctx.warnings.append(f"{res.address}: has no devices, so its hoteling settings cannot be read or set")
+        else:
+            ignore = _relative(res.ignore, "/hoteling")
+            changes = diff_declared(spec["hoteling"], live_h, ignore, prefix="/hoteling")
+            if changes:
+                merged = merge_declared(live_h, spec["hoteling"], ignore)
+                body = {"hoteling": merged} if hoteling_wrap else merged
+                prev = ctx.add(
+                    Step(
+                        address=f"{res.address}.hoteling",
+                        resource=res.address,
+                        action="update",
+                        phase=5,
+                        method="PUT",
+                        path=hoteling_path,
+                        body=body,
+                        changes=changes,
+                        source=str(res.loc("/spec/hoteling")),
+                        summary="hoteling",
+                    )
+                ).id
+    if "settings" in spec:
+        live = await ctx.get(f"{base}/settings")
+        ignore = _relative(res.ignore, "/settings")
+        changes = diff_declared(spec["settings"], live, ignore, prefix="/settings")
+        if changes:
+            ctx.add(
+                Step(
+                    address=f"{res.address}.settings",
+                    resource=res.address,
+                    action="update",
+                    phase=5,
+                    method="PUT",
+                    path=f"{base}/settings",
+                    body=merge_declared(live, spec["settings"], ignore),
+                    depends_on=[prev] if prev else [],
+                    changes=changes,
+                    source=str(res.loc("/spec/settings")),
+                    summary="device settings",
+                )
+            )
+
+
+async def plan_person(ctx: Context, res: Resource) -> None:
+    person = ctx.people.get(res.name)
+    if person is None:
+        ctx.error(res, "/metadata/person", f"no person with email {res.name!r} in the org")
+        return
+    pid = str(person["id"])
+    base = PERSON.format(id=pid)
+    await _plan_owner(ctx, res, base, f"{base}/settings/hoteling", hoteling_wrap=True)
+
+
+async def plan_workspace(ctx: Context, res: Resource) -> None:
+    ws = ctx.workspaces.get(res.name)
+    if ws is None:
+        ctx.error(res, "/metadata/workspace", f"no workspace named {res.name!r} in the org")
+        return
+    wid = str(ws["id"])
+    base = WORKSPACE.format(id=wid)
+    await _plan_owner(ctx, res, base, base, hoteling_wrap=False)

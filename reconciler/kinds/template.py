@@ -1,0 +1,200 @@
+"""LineKeyTemplate (create / update, delete only when pruning) and LineKeyTemplateAssignment jobs."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from reconciler.diff import FieldChange, equal
+from reconciler.kinds.context import Context
+from reconciler.kinds.linekeys import compare_line_keys, line_keys_body
+from reconciler.model import Resource
+from reconciler.plan import Step
+
+TEMPLATES = "/telephony/config/devices/lineKeyTemplates"
+APPLY_JOB = "/telephony/config/jobs/devices/applyLineKeyTemplate"
+PREVIEW = "/telephony/config/devices/actions/previewApplyLineKeyTemplate/invoke"
+
+
+def _key_count(ctx: Context, model: str) -> int | None:
+    entry = ctx.models.get(model)
+    return int(entry.get("numberOfLineKeyButtons") or 0) or None if entry else None
+
+
+def check_keys(ctx: Context, res: Resource, model: str) -> bool:
+    entry = ctx.models.get(model)
+    if ctx.models and entry is None:
+        ctx.error(res, "/spec/deviceModel", f"{model!r} is not a supported device model")
+        return False
+    count = _key_count(ctx, model)
+    for i, key in enumerate(res.spec.get("lineKeys", [])):
+        if count and int(key["lineKeyIndex"]) > count:
+            ctx.error(res, f"/spec/lineKeys/{i}/lineKeyIndex", f"line key {key['lineKeyIndex']} is beyond the "
+                      f"{model}'s {count} keys")
+            return False
+    return True
+
+
+async def plan_template(ctx: Context, res: Resource) -> None:
+    spec = res.spec
+    model = spec["deviceModel"]
+    if not check_keys(ctx, res, model):
+        return
+    entry = ctx.templates.get(res.name)
+    count = _key_count(ctx, model)
+    if entry is None:
+        body: dict[str, Any] = {
+            "templateName": res.name,
+            "deviceModel": model,
+            "userReorderEnabled": bool(spec.get("userReorderEnabled", False)),
+            "lineKeys": line_keys_body(spec["lineKeys"], None, count),
+        }
+        changes = [FieldChange(f"/{k}", None, v) for k, v in body.items() if k != "lineKeys"]
+        changes.append(FieldChange("/lineKeys", None, compare_line_keys(spec["lineKeys"], None)[0]))
+        ctx.add(
+            Step(
+                address=res.address,
+                resource=res.address,
+                action="create",
+                phase=2,
+                method="POST",
+                path=TEMPLATES,
+                body=body,
+                changes=changes,
+                source=str(res.source),
+                summary=f"new line key template for {model}",
+            )
+        )
+        return
+    live = await ctx.get(f"{TEMPLATES}/{entry['id']}")
+    if live.get("deviceModel") != model:
+        ctx.error(res, "/spec/deviceModel", f"template {res.name!r} exists for {live.get('deviceModel')}; a "
+                  "template's model cannot change (give the new one another name)")
+        return
+    changes = []
+    if "userReorderEnabled" in spec and not equal(spec["userReorderEnabled"], live.get("userReorderEnabled")):
+        changes.append(FieldChange("/userReorderEnabled", live.get("userReorderEnabled"), spec["userReorderEnabled"]))
+    want, have = compare_line_keys(spec["lineKeys"], live.get("lineKeys"))
+    if want != have:
+        changes.append(FieldChange("/lineKeys", have, want))
+    if not changes:
+        return
+    ctx.add(
+        Step(
+            address=res.address,
+            resource=res.address,
+            action="update",
+            phase=2,
+            method="PUT",
+            path=f"{TEMPLATES}/{entry['id']}",
+            body={
+                "userReorderEnabled": spec.get("userReorderEnabled", live.get("userReorderEnabled", False)),
+                "lineKeys": line_keys_body(spec["lineKeys"], live.get("lineKeys"), count),
+            },
+            changes=changes,
+            source=str(res.source),
+            summary=f"line key template for {model}",
+        )
+    )
+
+
+def template_ref(ctx: Context, name: str) -> tuple[str | None, str | None]:
+    """(live template id or a ``${step}`` placeholder, the step it depends on)."""
+    address = f"LineKeyTemplate/{name}"
+    pending = next((s for s in ctx.steps if s.address == address), None)
+    if pending is not None and pending.action == "create":
+        return "${" + address + ".id}", address
+    entry = ctx.templates.get(name)
+    if entry is None:
+        return None, None
+    return str(entry["id"]), pending.address if pending else None
+
+
+async def plan_assignment(ctx: Context, res: Resource) -> None:
+    spec = res.spec
+    name = spec["template"]
+    template_id, dep = template_ref(ctx, name)
+    if template_id is None:
+        ctx.error(res, "/spec/template", f"no line key template named {name!r} (in the repo or the org)")
+        return
+    location_ids = []
+    for i, loc in enumerate(spec.get("locations", [])):
+        entry = ctx.locations.get(loc)
+        if entry is None:
+            ctx.error(res, f"/spec/locations/{i}", f"no location named {loc!r} in the org")
+            return
+        location_ids.append(str(entry["id"]))
+    body: dict[str, Any] = {"action": spec.get("action", "APPLY_TEMPLATE"), "templateId": template_id}
+    if location_ids:
+        body["locationIds"] = location_ids
+    for k in ("excludeDevicesWithCustomLayout", "includeDeviceTags", "excludeDeviceTags", "advisoryTypes"):
+        if k in spec:
+            body[k] = spec[k]
+    tmpl = ctx.template_specs.get(name, {})
+    differing, matched = await _differing_devices(ctx, spec, location_ids, tmpl)
+    meta: dict[str, Any] = {
+        "template": name,
+        "matchingDevices": len(matched),
+        "differingDevices": differing,
+    }
+    ctx.assignment_targets[res.address] = matched
+    if dep is None:
+        preview = await ctx.client.request("POST", PREVIEW, json=body, retry_post=True)
+        meta["deviceCount"] = int(preview.json().get("deviceCount", 0))
+        if not differing:
+            return
+    else:
+        meta["deviceCount"] = None  # known after the template exists
+    ctx.add(
+        Step(
+            address=res.address,
+            resource=res.address,
+            action="job",
+            phase=6,
+            method="POST",
+            path=APPLY_JOB,
+            body=body,
+            depends_on=[dep] if dep else [],
+            changes=[FieldChange("/devices", None, differing)],
+            source=str(res.source),
+            job_type="applyLineKeyTemplate",
+            summary=f"apply template {name!r} to matching devices",
+            meta=meta,
+        )
+    )
+
+
+async def _differing_devices(
+    ctx: Context, spec: dict[str, Any], location_ids: list[str], tmpl: dict[str, Any]
+) -> tuple[list[str], list[str]]:
+    """(MACs of targeted devices whose layout differs from the template, MACs of all targeted)."""
+    model = tmpl.get("deviceModel")
+    include = set(spec.get("includeDeviceTags") or [])
+    exclude = set(spec.get("excludeDeviceTags") or [])
+    product = str((ctx.models.get(str(model)) or {}).get("displayName") or str(model).removeprefix("DMS "))
+    listings = await asyncio.gather(
+        *(ctx.client.list_devices(**({"product": product} | ({"locationId": loc} if loc else {})))
+          for loc in (location_ids or [None]))
+    )
+    candidates = [
+        dev
+        for devs in listings
+        for dev in devs
+        if dev.get("callingDeviceId")
+        and (not include or set(dev.get("tags") or []) & include)
+        and not (exclude and set(dev.get("tags") or []) & exclude)
+    ]
+    layouts = await asyncio.gather(
+        *(ctx.get(f"/telephony/config/devices/{dev['callingDeviceId']}/layout") for dev in candidates)
+    )
+    differing: list[str] = []
+    matched: list[str] = []
+    for dev, layout in zip(candidates, layouts, strict=True):
+        if spec.get("excludeDevicesWithCustomLayout") and layout.get("layoutMode") == "CUSTOM":
+            continue
+        mac = str(dev.get("mac") or dev["callingDeviceId"])
+        matched.append(mac)
+        want, have = compare_line_keys(tmpl.get("lineKeys", []), layout.get("lineKeys"))
+        if layout.get("layoutMode") != "CUSTOM" or want != have:
+            differing.append(mac)
+    return sorted(differing), sorted(matched)

@@ -1,0 +1,241 @@
+"""Build a plan: resolve human keys, read exactly the declared live state, diff, order the steps."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from reconciler.errors import ConfigError, ValidationFailed
+from reconciler.kinds.context import Context, Policy
+from reconciler.kinds.device import plan_device
+from reconciler.kinds.images import plan_images
+from reconciler.kinds.settings import plan_location_settings, plan_org_settings, plan_person, plan_workspace
+from reconciler.kinds.template import TEMPLATES, plan_assignment, plan_template
+from reconciler.model import Resource, normalize_mac
+from reconciler.plan import Plan, Step, check_dependencies
+
+if TYPE_CHECKING:
+    from reconciler.webex.client import WebexClient
+
+REBUILD_JOB = "/telephony/config/jobs/devices/rebuildPhones"
+APPLY_CHANGES = "/telephony/config/devices/{id}/actions/applyChanges/invoke"
+
+PLANNERS: dict[str, Callable[[Context, Resource], Awaitable[None]]] = {
+    "OrgDeviceSettings": plan_org_settings,
+    "LocationDeviceSettings": plan_location_settings,
+    "Device": plan_device,
+    "PersonDevices": plan_person,
+    "WorkspaceDevices": plan_workspace,
+    "BackgroundImages": plan_images,
+}
+
+
+def select_targets(resources: list[Resource], targets: Iterable[str]) -> list[Resource]:
+    """Keep the resources named by ``--target KIND/NAME`` (a Device by MAC in any format)."""
+    wanted = set()
+    for t in targets:
+        kind, _, name = t.partition("/")
+        if not name:
+            raise ConfigError(f"--target {t!r}: expected KIND/NAME, e.g. Device/0A1B2C3D4E5F")
+        if kind == "Device":
+            name = normalize_mac(name) or name
+        elif kind == "PersonDevices":
+            name = name.lower()
+        wanted.add(f"{kind}/{name}")
+    selected = [r for r in resources if r.address in wanted]
+    unknown = wanted - {r.address for r in selected}
+    if unknown:
+        raise ConfigError(f"--target names nothing in the manifests: {', '.join(sorted(unknown))}")
+    return selected
+
+
+async def build_plan(
+    client: WebexClient,
+    resources: list[Resource],
+    *,
+    paths: list[str] | None = None,
+    targets: list[str] | None = None,
+    prune: bool | None = None,
+    rotate_secrets: bool = False,
+) -> Plan:
+    policy = Policy.from_resources(resources)
+    managed = [r for r in resources if r.kind != "Policy"]
+    if targets:
+        managed = select_targets(managed, targets)
+    do_prune = (policy.prune if prune is None else prune) and not targets
+    ctx = Context(client=client, resources=managed, policy=policy, prune=do_prune, rotate_secrets=rotate_secrets)
+    await _lookups(ctx, managed, all_resources=resources)
+    if ctx.diagnostics:
+        raise ValidationFailed(list(ctx.diagnostics))
+
+    by_kind: dict[str, list[Resource]] = defaultdict(list)
+    for r in managed:
+        by_kind[r.kind].append(r)
+    # Templates first: assignments refer to the steps that create them.
+    await asyncio.gather(*(plan_template(ctx, r) for r in by_kind["LineKeyTemplate"]))
+    await asyncio.gather(
+        *(PLANNERS[r.kind](ctx, r) for r in managed if r.kind in PLANNERS),
+        *(plan_assignment(ctx, r) for r in by_kind["LineKeyTemplateAssignment"]),
+    )
+    _check_double_ownership(ctx, by_kind)
+    if ctx.diagnostics:
+        raise ValidationFailed(list(ctx.diagnostics))
+    _plan_apply_changes(ctx)
+    if do_prune and any(r.kind == "LineKeyTemplate" for r in resources):
+        _plan_template_prunes(ctx, {r.name for r in resources if r.kind == "LineKeyTemplate"})
+    check_dependencies(ctx.steps)
+    return Plan(
+        steps=ctx.steps,
+        reads=ctx.reads,
+        paths=list(paths or []),
+        managed=len(managed),
+        warnings=sorted(set(ctx.warnings)),
+        targets=list(targets or []),
+        prune=do_prune,
+    )
+
+
+async def _lookups(ctx: Context, managed: list[Resource], all_resources: list[Resource]) -> None:
+    macs: set[str] = set()
+    emails: set[str] = set()
+    workspaces: set[str] = set()
+    locations: set[str] = set()
+    template_names: set[str] = set()
+    need_templates = ctx.prune and any(r.kind == "LineKeyTemplate" for r in all_resources)
+    need_models = False
+    for r in managed:
+        spec = r.spec
+        if r.kind == "Device":
+            macs.add(r.name)
+            need_models = True
+            for m in spec.get("members", []):
+                if "person" in m:
+                    emails.add(str(m["person"]).lower())
+                if "workspace" in m:
+                    workspaces.add(str(m["workspace"]))
+            if "template" in spec.get("layout", {}):
+                template_names.add(spec["layout"]["template"])
+        elif r.kind == "PersonDevices":
+            emails.add(r.name)
+        elif r.kind == "WorkspaceDevices":
+            workspaces.add(r.name)
+        elif r.kind == "LocationDeviceSettings":
+            locations.add(r.name)
+        elif r.kind == "LineKeyTemplateAssignment":
+            locations.update(spec.get("locations", []))
+            template_names.add(spec["template"])
+            need_models = True
+        elif r.kind == "LineKeyTemplate":
+            need_templates = need_models = True
+        elif r.kind == "BackgroundImages" and spec.get("uploadDevice"):
+            macs.add(normalize_mac(str(spec["uploadDevice"])) or "")
+    if any(r.kind == "BackgroundImages" for r in managed) and not macs:
+        ctx.devices.update({normalize_mac(str(d.get("mac", ""))) or "": d for d in await ctx.client.list_devices(max=10)})
+    need_templates = need_templates or bool(template_names)
+    client = ctx.client
+
+    async def none() -> Any:
+        return {}
+
+    results = await asyncio.gather(
+        client.devices_by_mac(sorted(macs)) if macs else none(),
+        client.people_by_email(sorted(emails)) if emails else none(),
+        client.workspaces_by_name(sorted(workspaces)) if workspaces else none(),
+        client.locations_by_name(sorted(locations)) if locations else none(),
+        client.list_line_key_templates() if need_templates else none(),
+        client.get_supported_devices() if need_models else none(),
+    )
+    devices, people, spaces, locs, templates, models = results
+    ctx.devices.update(devices)
+    ctx.people.update({k.lower(): v for k, v in people.items()})
+    ctx.workspaces.update(spaces)
+    ctx.locations.update(locs)
+    ctx.templates.update({str(t.get("templateName")): t for t in (templates or [])})
+    ctx.models.update({str(m.get("model")): m for m in (models or [])})
+    for email, p in ctx.people.items():
+        ctx.labels[str(p.get("id"))] = f"person {email}"
+    for name, w in ctx.workspaces.items():
+        ctx.labels[str(w.get("id"))] = f"workspace {name}"
+    # The definition of every template a layout or an assignment names: the repo's, else the org's.
+    for r in all_resources:
+        if r.kind == "LineKeyTemplate":
+            ctx.template_specs[r.name] = dict(r.spec)
+    live_needed = [n for n in template_names if n not in ctx.template_specs and n in ctx.templates]
+    details = await asyncio.gather(*(ctx.get(f"{TEMPLATES}/{ctx.templates[n]['id']}") for n in live_needed))
+    ctx.template_specs.update(dict(zip(live_needed, details, strict=True)))
+
+
+def _check_double_ownership(ctx: Context, by_kind: dict[str, list[Resource]]) -> None:
+    """A device's layout is owned by its own manifest or by an assignment, never both."""
+    own = {r.name: r for r in by_kind["Device"] if "layout" in r.spec}
+    for res in by_kind["LineKeyTemplateAssignment"]:
+        for mac in ctx.assignment_targets.get(res.address, []):
+            dev = own.get(normalize_mac(mac) or "")
+            if dev is not None:
+                ctx.error(
+                    res,
+                    "/spec",
+                    f"targets {dev.address}, whose layout is also declared at {dev.loc('/spec/layout')}: "
+                    "a field owned twice (exclude the device by tag, or drop its layout)",
+                )
+
+
+def _plan_apply_changes(ctx: Context) -> None:
+    """Phones pick up a change on applyChanges; many in one location: one rebuildPhones job."""
+    by_location: dict[str | None, list[tuple[str, str, list[str]]]] = defaultdict(list)
+    for cid, (address, loc, ids) in sorted(ctx.changed_devices.items(), key=lambda kv: kv[1][0]):
+        by_location[loc].append((cid, address, ids))
+    names = {str(v.get("id")): k for k, v in ctx.locations.items()}
+    for loc, devices in sorted(by_location.items(), key=lambda kv: str(kv[0])):
+        if loc and len(devices) >= ctx.policy.rebuild_threshold:
+            label = names.get(loc, loc)
+            ctx.add(
+                Step(
+                    address=f"Location/{label}.rebuildPhones",
+                    resource=f"Location/{label}",
+                    action="job",
+                    phase=7,
+                    method="POST",
+                    path=REBUILD_JOB,
+                    body={"locationId": loc},
+                    depends_on=[i for _, _, ids in devices for i in ids],
+                    job_type="rebuildPhones",
+                    summary=f"rebuild the phones of the location ({len(devices)} changed devices)",
+                    meta={"devices": [a for _, a, _ in devices]},
+                    counts=False,
+                )
+            )
+            continue
+        for cid, address, ids in devices:
+            ctx.add(
+                Step(
+                    address=f"{address}.applyChanges",
+                    resource=address,
+                    action="invoke",
+                    phase=7,
+                    method="POST",
+                    path=APPLY_CHANGES.format(id=cid),
+                    depends_on=list(ids),
+                    summary="push the new configuration to the phone",
+                    counts=False,
+                )
+            )
+
+
+def _plan_template_prunes(ctx: Context, declared: set[str]) -> None:
+    for name, entry in sorted(ctx.templates.items()):
+        if name in declared:
+            continue
+        ctx.add(
+            Step(
+                address=f"LineKeyTemplate/{name}.prune",
+                resource=f"LineKeyTemplate/{name}",
+                action="delete",
+                phase=8,
+                method="DELETE",
+                path=f"{TEMPLATES}/{entry['id']}",
+                summary="delete unmanaged line key template",
+            )
+        )

@@ -1,0 +1,190 @@
+"""Connections (real API or embedded simulator) and the plan / apply flows the CLI calls."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reconciler.apply import ApplyLog, ApplyReport, Executor, StepResult, read_log
+from reconciler.errors import ConfigError, StalePlan, ValidationFailed
+from reconciler.kinds.context import strip_volatile
+from reconciler.model import Resource
+from reconciler.plan import Plan, Step, digest, enforce_threshold
+from reconciler.planner import build_plan
+
+if TYPE_CHECKING:
+    from reconciler.webex.client import WebexClient
+
+SIM_BASE_URL = "http://sim.invalid/v1"
+DEFAULT_SIM_STATE = ".reconciler/sim-state.json"
+DEFAULT_LOG = ".reconciler/apply-log.jsonl"
+
+
+@dataclass
+class Connection:
+    base_url: str | None = None
+    token_file: str | None = None
+    org_id: str | None = None
+    concurrency: int = 16
+    simulate: bool = False
+    sim_state: str = DEFAULT_SIM_STATE
+    debug: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    sim_app: Any = None  # an already-built simulator app (tests, demo)
+
+
+@asynccontextmanager
+async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
+    from reconciler.webex.client import make_client
+
+    if conn.simulate or conn.sim_app is not None:
+        import httpx
+
+        app = conn.sim_app
+        if app is None:
+            from reconciler.sim.app import create_app
+
+            Path(conn.sim_state).parent.mkdir(parents=True, exist_ok=True)
+            app = create_app(seed="demo", state_file=conn.sim_state, job_duration_s=0.2)
+        client = make_client(
+            SIM_BASE_URL,
+            None,
+            conn.org_id,
+            conn.concurrency,
+            transport=httpx.ASGITransport(app=app),
+            environ={"WEBEX_ACCESS_TOKEN": "simulated-token"},
+        )
+    else:
+        client = make_client(conn.base_url, conn.token_file, conn.org_id, conn.concurrency, environ=conn.environ)
+    async with client:
+        yield client
+
+
+def load(paths: list[str]) -> list[Resource]:
+    """Validate offline; raise with every problem, before anything touches the network."""
+    from reconciler.validate import validate_paths
+
+    result = validate_paths(paths)
+    errors = [d for d in result.diagnostics if d.severity == "error"]
+    if errors:
+        raise ValidationFailed(list(errors))
+    return result.resources
+
+
+async def make_plan(
+    client: WebexClient,
+    paths: list[str],
+    targets: list[str] | None = None,
+    prune: bool | None = None,
+    rotate_secrets: bool = False,
+) -> Plan:
+    resources = load(paths)
+    return await build_plan(
+        client, resources, paths=list(paths), targets=targets, prune=prune, rotate_secrets=rotate_secrets
+    )
+
+
+async def stale_reads(client: WebexClient, plan: Plan) -> list[str]:
+    """The reads of a saved plan whose live value has changed since (names what changed)."""
+
+    async def check(key: str, expected: str) -> str | None:
+        method, _, path = key.partition(" ")
+        resp = await client.request(method, path)
+        return None if digest(strip_volatile(resp.json())) == expected else path
+
+    results = await asyncio.gather(*(check(k, v) for k, v in plan.reads.items()))
+    return sorted(r for r in results if r)
+
+
+def save_plan(plan: Plan, path: str) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(plan.to_json(), indent=2) + "\n", encoding="utf-8")
+
+
+def read_plan(path: str) -> Plan:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read saved plan {path}: {exc}") from exc
+    return Plan.from_json(data)
+
+
+@dataclass
+class ApplyOutcome:
+    plan: Plan
+    report: ApplyReport
+    remaining: Plan | None  # the verification plan (None when nothing was executed)
+
+
+async def apply_flow(
+    client: WebexClient,
+    plan: Plan,
+    *,
+    confirm: Callable[[Plan], bool],
+    say: Callable[[str], None],
+    log_path: str = DEFAULT_LOG,
+    max_changes: int | None = None,
+    force: bool = False,
+    verify: bool = True,
+    environ: Mapping[str, str] | None = None,
+    concurrency: int = 16,
+    unfinished_pushes: list[Step] | None = None,
+) -> ApplyOutcome:
+    """Threshold, confirmation, execution with a log, and verification by a second plan."""
+    from reconciler.kinds.context import Policy
+
+    resources = load(plan.paths) if plan.paths else []
+    policy = Policy.from_resources(resources)
+    limit = max_changes if max_changes is not None else policy.max_changes
+    enforce_threshold(plan, limit, policy.max_changes_percent, force)
+    if unfinished_pushes:
+        known = {s.id for s in plan.steps}
+        for s in unfinished_pushes:
+            if s.id not in known:
+                s.depends_on = [d for d in s.depends_on if d in known]
+                plan.steps.append(s)
+    report = ApplyReport()
+    if plan.empty:
+        return ApplyOutcome(plan, report, None)
+    if not confirm(plan):
+        from reconciler.errors import PlanRefused
+
+        raise PlanRefused("apply cancelled: the plan was not approved")
+    log = ApplyLog(Path(log_path))
+    pushes = [s.to_json() for s in plan.steps if s.phase == 7]
+    log.open({"plan": plan.checksum, "paths": plan.paths, "steps": len(plan.steps), "pushes": pushes})
+    executor = Executor(client, log, say, environ=environ, concurrency=concurrency)
+    finished = False
+    try:
+        report = await executor.run(plan)
+        finished = True
+    finally:
+        log.close(finished=finished)
+    remaining = None
+    if verify and plan.paths:
+        remaining = await make_plan(client, plan.paths, targets=plan.targets or None, prune=plan.prune)
+    return ApplyOutcome(plan, report, remaining)
+
+
+async def finish_unfinished(client: WebexClient, log_path: str, say: Callable[[str], None]) -> list[Step]:
+    """Before planning: wait for the jobs an interrupted apply started; return its pending pushes."""
+    left = read_log(Path(log_path))
+    if left is None:
+        return []
+    say(f"An earlier apply did not finish ({log_path}); completing it first.")
+    log = ApplyLog(Path(log_path + ".resume"))
+    executor = Executor(client, log, say)
+    for step_id, (job_type, job_id) in left.running_jobs.items():
+        say(f"  waiting for {job_type} job {job_id} started by {step_id}")
+        stub = Step(address=step_id, resource=step_id, action="job", phase=0, method="GET", path="")
+        result: StepResult = await executor.wait(stub, job_type, job_id)
+        say(f"  {step_id}: {result.status}")
+    with Path(log_path).open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"event": "end", "resumed": True}) + "\n")
+    return left.pushes

@@ -1,0 +1,98 @@
+"""End to end through the CLI against the embedded simulator of the demo org."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import Result
+
+from .conftest import EXAMPLES, device_id, sim_call
+
+Cli = Callable[..., Result]
+
+
+def test_validate_examples(cli: Cli) -> None:
+    r = cli("validate", str(EXAMPLES))
+    assert r.exit_code == 0, r.output
+
+
+def test_first_plan_has_every_phase_and_exit_2(cli: Cli) -> None:
+    r = cli("plan", str(EXAMPLES), "--detailed-exitcode")
+    assert r.exit_code == 2, r.output
+    for phase in range(1, 8):
+        assert f"# {phase}." in r.output, f"phase {phase} missing:\n{r.output}"
+    assert "~ Device/0A1B2C3D4E01.members" in r.output
+    assert "+ LineKeyTemplate/Branch 6871" in r.output
+
+
+def test_apply_converges_then_plan_is_empty(cli: Cli, sim_state: Path) -> None:
+    r = cli("apply", str(EXAMPLES), "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert "Converged" in r.output
+    r = cli("plan", str(EXAMPLES), "--detailed-exitcode")
+    assert r.exit_code == 0, r.output
+    assert "No changes" in r.output
+
+
+def test_json_plan_is_versioned_and_names_sources(cli: Cli) -> None:
+    r = cli("plan", str(EXAMPLES), "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["format_version"] == 1
+    step = next(s for s in doc["steps"] if s["address"] == "Device/0A1B2C3D4E01.settings")
+    assert step["method"] == "PUT" and step["source"].endswith(".yaml:19:3")
+    assert {"path": "/settings/customizations/mpp/backlightTimer", "before": step["changes"][0]["before"],
+            "after": "FIVE_MIN"} in step["changes"]
+
+
+def test_apply_refuses_without_tty_or_auto_approve(cli: Cli, sim_state: Path) -> None:
+    r = cli("apply", str(EXAMPLES))
+    assert r.exit_code == 1
+    assert "--auto-approve" in r.output
+
+
+def test_max_changes_refuses_and_writes_nothing(cli: Cli, sim_state: Path) -> None:
+    cli("plan", str(EXAMPLES))  # creates the simulated org's state file
+    before = sim_state.read_bytes()
+    r = cli("apply", str(EXAMPLES), "--auto-approve", "--max-changes", "2")
+    assert r.exit_code == 1
+    assert "more than --max-changes 2" in r.output
+    assert sim_state.read_bytes() == before
+
+
+def test_stale_saved_plan_is_refused(cli: Cli, sim_state: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    r = cli("plan", str(EXAMPLES), "--out", str(out))
+    assert r.exit_code == 0, r.output
+    dev = device_id(sim_state, "0A:1B:2C:3D:4E:03")
+    members = sim_call(sim_state, "GET", f"/telephony/config/devices/{dev}/members")["members"]
+    body = [{k: m[k] for k in ("id", "port", "primaryOwner", "lineType", "lineWeight", "hotlineEnabled",
+                               "hotlineDestination", "allowCallDeclineEnabled") if k in m} for m in members]
+    body[0]["lineWeight"] = 3
+    body[0].setdefault("hotlineDestination", "")
+    sim_call(sim_state, "PUT", f"/telephony/config/devices/{dev}/members", json={"members": body})
+    r = cli("apply", "--plan", str(out), "--auto-approve")
+    assert r.exit_code == 1
+    assert "stale" in r.output and f"/telephony/config/devices/{dev}/members" in r.output
+
+
+def test_saved_plan_applies_exactly(cli: Cli, sim_state: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    assert cli("plan", str(EXAMPLES), "--out", str(out)).exit_code == 0
+    r = cli("apply", "--plan", str(out), "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert "Converged" in r.output
+
+
+def test_drift_made_out_of_band_shows_live_before_value(cli: Cli, sim_state: Path) -> None:
+    assert cli("apply", str(EXAMPLES), "--auto-approve").exit_code == 0
+    dev = device_id(sim_state, "0A1B2C3D4E01")
+    live = sim_call(sim_state, "GET", f"/telephony/config/devices/{dev}/settings")
+    live["customizations"]["mpp"]["backlightTimer"] = "ONE_MIN"
+    sim_call(sim_state, "PUT", f"/telephony/config/devices/{dev}/settings",
+             json={"customEnabled": live["customEnabled"], "customizations": live["customizations"]})
+    r = cli("plan", str(EXAMPLES), "--detailed-exitcode")
+    assert r.exit_code == 2
+    assert '~ settings.customizations.mpp.backlightTimer: "ONE_MIN" -> "FIVE_MIN"' in r.output
