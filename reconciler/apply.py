@@ -106,7 +106,7 @@ def read_log(path: Path) -> Unfinished | None:
         for r in records
         if r.get("event") == "job_started" and r["step"] not in ended
     }
-    header = next((r for r in records if r.get("event") == "begin"), {})
+    header: dict[str, Any] = next((r for r in records if r.get("event") == "begin"), {})
     steps = [Step.from_json(s) for s in header.get("pushes", [])]
     pushes = [s for s in steps if s.id not in done and any(d in done for d in s.depends_on)]
     return Unfinished(done=done, running_jobs=running, pushes=pushes)
@@ -185,11 +185,20 @@ class Executor:
                     await self.events[dep].wait()
             bad = [d for d in step.depends_on if d in self.results and self.results[d].status != "applied"]
             if bad:
-                self._finish(step, StepResult(step.id, "skipped", f"depends on {bad[0]}, which did not apply"))
+                self._finish(
+                    step, StepResult(step.id, "skipped", f"depends on {bad[0]}, which did not apply")
+                )
                 return
             async with self.sem:
-                self.log.write({"event": "start", "step": step.id, "method": step.method, "path": step.path,
-                                "body": to_jsonable(step.body)})
+                self.log.write(
+                    {
+                        "event": "start",
+                        "step": step.id,
+                        "method": step.method,
+                        "path": step.path,
+                        "body": to_jsonable(step.body),
+                    }
+                )
                 try:
                     result = await self._execute(step)
                 except ApiError as exc:
@@ -198,8 +207,10 @@ class Executor:
                     result = StepResult(step.id, "failed", str(exc))
             self._finish(step, result)
             done = sum(1 for r in self.results.values())
-            self.say(f"[{done}/{total}] {step.address}: {result.status}"
-                     + (f" ({result.message})" if result.message and result.status != "applied" else ""))
+            self.say(
+                f"[{done}/{total}] {step.address}: {result.status}"
+                + (f" ({result.message})" if result.message and result.status != "applied" else "")
+            )
         finally:
             self.events[step.id].set()
 
@@ -227,7 +238,9 @@ class Executor:
                 if m:
                     out = self.results.get(m.group(1))
                     if out is None or m.group(2) not in out.output:
-                        raise ConfigError(f"{step.id}: needs the {m.group(2)} of {m.group(1)}, which has none")
+                        raise ConfigError(
+                            f"{step.id}: needs the {m.group(2)} of {m.group(1)}, which has none"
+                        )
                     return out.output[m.group(2)]
             if isinstance(v, dict):
                 return {k: fill(x) for k, x in v.items()}
@@ -261,20 +274,23 @@ class Executor:
             raise ConfigError(f"{path} changed since the plan was made; plan again")
         name = str(body["fileName"])
         resp = await self.client.request(
-            "POST", step.path, files={"file": (path.name, content, str(step.meta["contentType"]))},
+            "POST",
+            step.path,
+            files={"file": (path.name, content, str(step.meta["contentType"]))},
             data={"fileName": name},
         )
         return StepResult(step.id, "applied", tracking_id=resp.headers.get("trackingid"))
 
     async def _job(self, step: Step, body: Any) -> StepResult:
         from reconciler.webex import jobs
+        from reconciler.webex.errors import JobConflict
 
         assert step.job_type is not None
         for _ in range(20):
             try:
                 job = await jobs.start_job(self.client, step.job_type, body)
                 break
-            except jobs.JobConflict:
+            except JobConflict:
                 self.say(f"{step.address}: another {step.job_type} job is running; waiting for it")
                 await jobs.wait_for_running_jobs(self.client, step.job_type)
         else:
@@ -299,8 +315,14 @@ class Executor:
             return StepResult(step.id, "applied", job_id=job_id, tracking_id=final.get("trackingId"))
         errors = await jobs.job_errors(self.client, job_type, job_id)
         lines = [_error_line(e) for e in errors]
-        return StepResult(step.id, "failed", f"job {job_id} ended {code}", job_id=job_id,
-                          tracking_id=final.get("trackingId"), job_errors=lines)
+        return StepResult(
+            step.id,
+            "failed",
+            f"job {job_id} ended {code}",
+            job_id=job_id,
+            tracking_id=final.get("trackingId"),
+            job_errors=lines,
+        )
 
 
 def _error_line(item: dict[str, Any]) -> str:

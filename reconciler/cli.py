@@ -52,14 +52,29 @@ def handle_errors(fn: F) -> F:
 
 def connection_options(fn: F) -> F:
     opts = [
-        click.option("--base-url", envvar="WEBEX_BASE_URL", help="API base URL (default https://webexapis.com/v1)."),
-        click.option("--token-file", type=click.Path(dir_okay=False), help="Read the access token from this file."),
+        click.option(
+            "--base-url", envvar="WEBEX_BASE_URL", help="API base URL (default https://webexapis.com/v1)."
+        ),
+        click.option(
+            "--token-file", type=click.Path(dir_okay=False), help="Read the access token from this file."
+        ),
         click.option("--org-id", help="Act on this org (partner administrators)."),
-        click.option("--concurrency", type=click.IntRange(1, 128), default=16, show_default=True,
-                     help="Requests in flight at most."),
-        click.option("--simulate", is_flag=True, help="Use an embedded simulator of the demo org (no token)."),
-        click.option("--sim-state", default=DEFAULT_SIM_STATE, show_default=True,
-                     help="Where --simulate keeps the simulated org between runs."),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 128),
+            default=16,
+            show_default=True,
+            help="Requests in flight at most.",
+        ),
+        click.option(
+            "--simulate", is_flag=True, help="Use an embedded simulator of the demo org (no token)."
+        ),
+        click.option(
+            "--sim-state",
+            default=DEFAULT_SIM_STATE,
+            show_default=True,
+            help="Where --simulate keeps the simulated org between runs.",
+        ),
         click.option("--debug", is_flag=True, help="Log every request (never the token) to stderr."),
     ]
     for opt in reversed(opts):
@@ -69,7 +84,12 @@ def connection_options(fn: F) -> F:
 
 def make_connection(kw: dict[str, Any]) -> Connection:
     if kw.get("debug"):
-        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+        from reconciler.webex.redact import redaction_filter
+
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(redaction_filter())
+        logging.basicConfig(level=logging.DEBUG, handlers=[handler])
     return Connection(
         base_url=kw.get("base_url"),
         token_file=kw.get("token_file"),
@@ -108,15 +128,29 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Save the plan (JSON) for apply --plan.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when none.")
 @click.option("--target", "targets", multiple=True, metavar="KIND/NAME", help="Plan only these (repeatable).")
-@click.option("--prune/--no-prune", default=None, help="Delete unmanaged templates and images (default: Policy).")
-@click.option("--rotate-secrets", is_flag=True, help="Write write-only secrets (sipPassword) even if unchanged.")
+@click.option(
+    "--prune/--no-prune", default=None, help="Delete unmanaged templates and images (default: Policy)."
+)
+@click.option(
+    "--rotate-secrets", is_flag=True, help="Write write-only secrets (sipPassword) even if unchanged."
+)
 @connection_options
 @handle_errors
-def plan(paths: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: bool, targets: tuple[str, ...],
-         prune: bool | None, rotate_secrets: bool, **kw: Any) -> None:
+def plan(
+    paths: tuple[str, ...],
+    out: str | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    targets: tuple[str, ...],
+    prune: bool | None,
+    rotate_secrets: bool,
+    **kw: Any,
+) -> None:
     """Show what apply would change."""
     from reconciler.render import render
     from reconciler.session import connect, make_plan, save_plan
@@ -139,18 +173,36 @@ def plan(paths: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: b
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False), help="Apply this saved plan.")
+@click.option(
+    "--plan", "plan_file", type=click.Path(exists=True, dir_okay=False), help="Apply this saved plan."
+)
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--max-changes", type=click.IntRange(0), help="Refuse a plan changing more objects than this.")
 @click.option("--force", is_flag=True, help="Apply even above the safety threshold.")
-@click.option("--target", "targets", multiple=True, metavar="KIND/NAME", help="Apply only these (repeatable).")
-@click.option("--prune/--no-prune", default=None, help="Delete unmanaged templates and images (default: Policy).")
+@click.option(
+    "--target", "targets", multiple=True, metavar="KIND/NAME", help="Apply only these (repeatable)."
+)
+@click.option(
+    "--prune/--no-prune", default=None, help="Delete unmanaged templates and images (default: Policy)."
+)
 @click.option("--log", "log_path", default=DEFAULT_LOG, show_default=True, help="The apply log (JSON lines).")
-@click.option("--resume", "resume", type=click.Path(dir_okay=False), help="Finish the work of this apply log.")
+@click.option(
+    "--resume", "resume", type=click.Path(dir_okay=False), help="Finish the work of this apply log."
+)
 @connection_options
 @handle_errors
-def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, max_changes: int | None, force: bool,
-          targets: tuple[str, ...], prune: bool | None, log_path: str, resume: str | None, **kw: Any) -> None:
+def apply(
+    paths: tuple[str, ...],
+    plan_file: str | None,
+    auto_approve: bool,
+    max_changes: int | None,
+    force: bool,
+    targets: tuple[str, ...],
+    prune: bool | None,
+    log_path: str,
+    resume: str | None,
+    **kw: Any,
+) -> None:
     """Plan, confirm, execute, and verify that live state converged."""
     from reconciler.errors import ConfigError, PlanRefused, StalePlan
     from reconciler.render import render_text, summary_line
@@ -184,7 +236,8 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, max
                 if changed:
                     raise StalePlan(
                         "the saved plan is stale: live state changed since it was made: "
-                        + ", ".join(changed[:10]) + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
+                        + ", ".join(changed[:10])
+                        + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
                         + ". Plan again."
                     )
                 the_plan = saved
@@ -195,8 +248,15 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, max
                 the_plan = await make_plan(client, source, list(targets), prune)
             click.echo(render_text(the_plan, color=use_color()), nl=False)
             return await apply_flow(
-                client, the_plan, confirm=confirm, say=say, log_path=log_path, max_changes=max_changes,
-                force=force, concurrency=conn.concurrency, unfinished_pushes=pushes,
+                client,
+                the_plan,
+                confirm=confirm,
+                say=say,
+                log_path=log_path,
+                max_changes=max_changes,
+                force=force,
+                concurrency=conn.concurrency,
+                unfinished_pushes=pushes,
             )
 
     outcome = run(go())
@@ -207,7 +267,9 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, max
     applied, failed, skipped = (report.by_status(s) for s in ("applied", "failed", "skipped"))
     click.echo(f"\nApply: {len(applied)} applied, {len(failed)} failed, {len(skipped)} skipped.")
     for r in failed:
-        click.echo(f"  failed  {r.step}: {r.message}" + (f" [trackingId {r.tracking_id}]" if r.tracking_id else ""))
+        click.echo(
+            f"  failed  {r.step}: {r.message}" + (f" [trackingId {r.tracking_id}]" if r.tracking_id else "")
+        )
         for line in r.job_errors[:50]:
             click.echo(f"          {line}")
     for r in skipped:
@@ -226,12 +288,18 @@ def apply(paths: tuple[str, ...], plan_file: str | None, auto_approve: bool, max
 @main.command()
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Write manifests here.")
 @click.option("--location", "locations", multiple=True, help="Only this location (repeatable).")
-@click.option("--kind", "kinds", multiple=True, help="Only this kind (repeatable); PersonDevices and "
-              "WorkspaceDevices only when named.")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    help="Only this kind (repeatable); PersonDevices and WorkspaceDevices only when named.",
+)
 @click.option("--mac", "macs", multiple=True, help="Only this device (repeatable).")
 @connection_options
 @handle_errors
-def export(out: str, locations: tuple[str, ...], kinds: tuple[str, ...], macs: tuple[str, ...], **kw: Any) -> None:
+def export(
+    out: str, locations: tuple[str, ...], kinds: tuple[str, ...], macs: tuple[str, ...], **kw: Any
+) -> None:
     """Write manifests for the live org (a repo that plans zero changes)."""
     from reconciler.export import export as do_export
     from reconciler.session import connect
@@ -243,8 +311,11 @@ def export(out: str, locations: tuple[str, ...], kinds: tuple[str, ...], macs: t
         if tty:
             width = 30
             filled = width * done // max(total, 1)
-            click.echo(f"\rdevices [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", err=True,
-                       nl=done >= total)
+            click.echo(
+                f"\rdevices [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+                err=True,
+                nl=done >= total,
+            )
         elif done >= total or done % 2000 == 0:
             click.echo(f"devices {done}/{total}", err=True)
 
@@ -255,8 +326,10 @@ def export(out: str, locations: tuple[str, ...], kinds: tuple[str, ...], macs: t
     report = run(go())
     for w in report.warnings:
         click.echo(f"Warning: {w}", err=True)
-    click.echo(f"Exported to {out}: {report.written} new, {report.updated} updated, {report.unchanged} unchanged "
-               f"file(s); {report.devices} device(s).")
+    click.echo(
+        f"Exported to {out}: {report.written} new, {report.updated} updated, {report.unchanged} unchanged "
+        f"file(s); {report.devices} device(s)."
+    )
 
 
 @main.command()
@@ -287,15 +360,33 @@ def sim() -> None:
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Persist the org in this file.")
 @click.option("--token", envvar="RECONCILER_SIM_TOKEN", help="Accept only this token (default: any).")
 @handle_errors
-def sim_serve(host: str, port: int, seed: str, devices: int | None, latency_ms: float, rate_limit: float | None,
-              error_rate: float, state_file: str | None, token: str | None) -> None:
+def sim_serve(
+    host: str,
+    port: int,
+    seed: str,
+    devices: int | None,
+    latency_ms: float,
+    rate_limit: float | None,
+    error_rate: float,
+    state_file: str | None,
+    token: str | None,
+) -> None:
     """Serve the simulator over HTTP (uvicorn)."""
     from reconciler.sim.server import serve
 
     seed_value: str | int = seed if seed == "demo" else int(seed)
     click.echo(f"Simulated Webex API on http://{host}:{port}/v1 (seed {seed})", err=True)
-    serve(host=host, port=port, seed=seed_value, devices=devices, latency_ms=latency_ms, rate_limit=rate_limit,
-          error_rate=error_rate, state_file=state_file, token=token)
+    serve(
+        host=host,
+        port=port,
+        seed=seed_value,
+        devices=devices,
+        latency_ms=latency_ms,
+        rate_limit=rate_limit,
+        error_rate=error_rate,
+        state_file=state_file,
+        token=token,
+    )
 
 
 def _json(obj: Any) -> str:

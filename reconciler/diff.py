@@ -136,7 +136,9 @@ def diff_declared(
     return changes
 
 
-def merge_declared(live: dict[str, Any], desired: dict[str, Any], ignore: list[str] | None = None) -> dict[str, Any]:
+def merge_declared(
+    live: dict[str, Any], desired: dict[str, Any], ignore: list[str] | None = None
+) -> dict[str, Any]:
     """Read-modify-write: the live object with every declared (not ignored) leaf set."""
     ignore = ignore or []
     out = copy.deepcopy(live)

@@ -28,8 +28,17 @@ if TYPE_CHECKING:
 
 DEFAULT_KINDS = ("LineKeyTemplate", "Device", "LocationDeviceSettings", "OrgDeviceSettings")
 ALL_KINDS = (*DEFAULT_KINDS, "PersonDevices", "WorkspaceDevices")
-MEMBER_FIELDS = ("port", "primaryOwner", "lineType", "lineWeight", "hotlineEnabled", "hotlineDestination",
-                 "allowCallDeclineEnabled", "lineLabel", "t38FaxCompressionEnabled")
+MEMBER_FIELDS = (
+    "port",
+    "primaryOwner",
+    "lineType",
+    "lineWeight",
+    "hotlineEnabled",
+    "hotlineDestination",
+    "allowCallDeclineEnabled",
+    "lineLabel",
+    "t38FaxCompressionEnabled",
+)
 CHUNK = 500  # devices read and written at a time: memory stays bounded on big orgs
 
 
@@ -72,8 +81,10 @@ def _plain_to_rt(value: Any) -> Any:
         return m
     if isinstance(value, list):
         s = CommentedSeq(_plain_to_rt(v) for v in value)
-        if value and all(isinstance(v, dict) and len(v) <= 6 and all(
-                not isinstance(x, dict | list) for x in v.values()) for v in value):
+        if value and all(
+            isinstance(v, dict) and len(v) <= 6 and all(not isinstance(x, dict | list) for x in v.values())
+            for v in value
+        ):
             for item in s:
                 item.fa.set_flow_style()
         return s
@@ -124,7 +135,9 @@ def _keys(keys: list[dict[str, Any]], type_field: str) -> list[dict[str, Any]]:
 
 
 class Exporter:
-    def __init__(self, client: WebexClient, out: Path, progress: Callable[[int, int], None] | None = None) -> None:
+    def __init__(
+        self, client: WebexClient, out: Path, progress: Callable[[int, int], None] | None = None
+    ) -> None:
         self.client = client
         self.out = out
         self.progress = progress
@@ -137,7 +150,9 @@ class Exporter:
         kinds = set(kinds) or set(DEFAULT_KINDS)
         unknown = kinds - set(ALL_KINDS)
         if unknown:
-            raise ConfigError(f"--kind: cannot export {', '.join(sorted(unknown))}; choose from {', '.join(ALL_KINDS)}")
+            raise ConfigError(
+                f"--kind: cannot export {', '.join(sorted(unknown))}; choose from {', '.join(ALL_KINDS)}"
+            )
         c = self.client
         all_locations = await c.paginate("/locations", {"max": 1000}, "items")
         wanted_locs = set(locations)
@@ -156,31 +171,47 @@ class Exporter:
         self.templates = list(await asyncio.gather(*(c.get_line_key_template(str(t["id"])) for t in listing)))
         if "LineKeyTemplate" in kinds:
             for t in self.templates:
-                spec = {"deviceModel": t["deviceModel"], "userReorderEnabled": bool(t.get("userReorderEnabled")),
-                        "lineKeys": _keys(t.get("lineKeys", []), "lineKeyType")}
-                write_doc(self.out / "templates" / f"{slug(t['templateName'])}.yaml",
-                          envelope("LineKeyTemplate", {"name": t["templateName"]}, spec),
-                          f"Line key template for {t.get('modelDisplayName') or t['deviceModel']}", self.report)
+                spec = {
+                    "deviceModel": t["deviceModel"],
+                    "userReorderEnabled": bool(t.get("userReorderEnabled")),
+                    "lineKeys": _keys(t.get("lineKeys", []), "lineKeyType"),
+                }
+                write_doc(
+                    self.out / "templates" / f"{slug(t['templateName'])}.yaml",
+                    envelope("LineKeyTemplate", {"name": t["templateName"]}, spec),
+                    f"Line key template for {t.get('modelDisplayName') or t['deviceModel']}",
+                    self.report,
+                )
         if "OrgDeviceSettings" in kinds and not wanted_locs:
             org = await c.get_org_device_settings()
-            write_doc(self.out / "org" / "device-settings.yaml",
-                      envelope("OrgDeviceSettings", {"name": "org"}, {"customizations": org.get("customizations", {})}),
-                      "Org-wide device settings", self.report)
+            write_doc(
+                self.out / "org" / "device-settings.yaml",
+                envelope(
+                    "OrgDeviceSettings", {"name": "org"}, {"customizations": org.get("customizations", {})}
+                ),
+                "Org-wide device settings",
+                self.report,
+            )
         if "LocationDeviceSettings" in kinds:
             settings = await asyncio.gather(*(c.get_location_device_settings(str(loc["id"])) for loc in locs))
             for loc, s in zip(locs, settings, strict=True):
-                spec: dict[str, Any] = {"customEnabled": bool(s.get("customEnabled"))}
+                loc_spec: dict[str, Any] = {"customEnabled": bool(s.get("customEnabled"))}
                 if s.get("customEnabled"):
-                    spec["customizations"] = s.get("customizations", {})
-                write_doc(self.out / "locations" / slug(str(loc["name"])) / "settings.yaml",
-                          envelope("LocationDeviceSettings", {"location": loc["name"]}, spec),
-                          f"Device settings of location {loc['name']}", self.report)
+                    loc_spec["customizations"] = s.get("customizations", {})
+                write_doc(
+                    self.out / "locations" / slug(str(loc["name"])) / "settings.yaml",
+                    envelope("LocationDeviceSettings", {"location": loc["name"]}, loc_spec),
+                    f"Device settings of location {loc['name']}",
+                    self.report,
+                )
         devices: list[dict[str, Any]] = []
         if kinds & {"Device", "PersonDevices", "WorkspaceDevices"}:
             wanted_macs = {normalize_mac(m) or m for m in macs}
             for loc in locs:
                 for d in await c.list_devices(locationId=str(loc["id"]), max=1000):
-                    if d.get("callingDeviceId") and (not wanted_macs or normalize_mac(str(d.get("mac"))) in wanted_macs):
+                    if d.get("callingDeviceId") and (
+                        not wanted_macs or normalize_mac(str(d.get("mac"))) in wanted_macs
+                    ):
                         devices.append(d)
         if "Device" in kinds:
             done = 0
@@ -224,16 +255,25 @@ class Exporter:
         spec: dict[str, Any] = {"members": [self._member(m) for m in members.get("members") or []]}
         model = members.get("model")
         if layout.get("layoutMode") == "CUSTOM":
-            tmpl = next((t for t in self.templates if t.get("deviceModel") == model
-                         and not layout.get("kemModuleType")
-                         and bool(t.get("userReorderEnabled")) == bool(layout.get("userReorderEnabled"))
-                         and _same_keys(t.get("lineKeys", []), layout.get("lineKeys", []))), None)
+            tmpl = next(
+                (
+                    t
+                    for t in self.templates
+                    if t.get("deviceModel") == model
+                    and not layout.get("kemModuleType")
+                    and bool(t.get("userReorderEnabled")) == bool(layout.get("userReorderEnabled"))
+                    and _same_keys(t.get("lineKeys", []), layout.get("lineKeys", []))
+                ),
+                None,
+            )
             if tmpl is not None:
                 spec["layout"] = {"template": tmpl["templateName"]}
             else:
-                out: dict[str, Any] = {"layoutMode": "CUSTOM",
-                                       "userReorderEnabled": bool(layout.get("userReorderEnabled")),
-                                       "lineKeys": _keys(layout.get("lineKeys", []), "lineKeyType")}
+                out: dict[str, Any] = {
+                    "layoutMode": "CUSTOM",
+                    "userReorderEnabled": bool(layout.get("userReorderEnabled")),
+                    "lineKeys": _keys(layout.get("lineKeys", []), "lineKeyType"),
+                }
                 if layout.get("kemModuleType"):
                     out["kemModuleType"] = layout["kemModuleType"]
                     out["kemKeys"] = _keys(layout.get("kemKeys", []), "kemKeyType")
@@ -247,19 +287,30 @@ class Exporter:
         owner = next((self._member(m) for m in members.get("members") or [] if m.get("primaryOwner")), {})
         who = owner.get("person") or owner.get("workspace") or owner.get("virtualLine") or "no owner"
         comment = f"{model or dev.get('product')}, owner {who}"
-        write_doc(self.out / "locations" / slug(loc) / "devices" / f"{mac}.yaml",
-                  envelope("Device", {"mac": mac_with_colons(mac)}, spec), comment, self.report)
+        write_doc(
+            self.out / "locations" / slug(loc) / "devices" / f"{mac}.yaml",
+            envelope("Device", {"mac": mac_with_colons(mac)}, spec),
+            comment,
+            self.report,
+        )
         self.report.devices += 1
 
     async def _owner(self, kind: str, ident: str) -> None:
         c = self.client
         if kind == "person":
-            devices, settings = await asyncio.gather(c.get_person_devices(ident), c.get_person_device_settings(ident))
+            devices, settings = await asyncio.gather(
+                c.get_person_devices(ident), c.get_person_device_settings(ident)
+            )
             key, name, file = "PersonDevices", {"person": self.people.get(ident, ident)}, "people"
         else:
             devices, settings = await asyncio.gather(
-                c.get_workspace_devices(ident), c.get_workspace_device_settings(ident))
-            key, name, file = "WorkspaceDevices", {"workspace": self.workspaces.get(ident, ident)}, "workspaces"
+                c.get_workspace_devices(ident), c.get_workspace_device_settings(ident)
+            )
+            key, name, file = (
+                "WorkspaceDevices",
+                {"workspace": self.workspaces.get(ident, ident)},
+                "workspaces",
+            )
         items = devices.get("devices") or []
         owned = [d for d in items if d.get("primaryOwner")] or items
         spec: dict[str, Any] = {"settings": {"compression": settings.get("compression", "OFF")}}
@@ -274,6 +325,12 @@ def _same_keys(template_keys: list[dict[str, Any]], layout_keys: list[dict[str, 
     return bool(want == have)
 
 
-async def export(client: WebexClient, out: str, locations: Iterable[str] = (), kinds: Iterable[str] = (),
-                 macs: Iterable[str] = (), progress: Callable[[int, int], None] | None = None) -> ExportReport:
+async def export(
+    client: WebexClient,
+    out: str,
+    locations: Iterable[str] = (),
+    kinds: Iterable[str] = (),
+    macs: Iterable[str] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> ExportReport:
     return await Exporter(client, Path(out), progress).run(locations, kinds, macs)

@@ -132,7 +132,8 @@ class Plan:
         return len({s.resource for s in self.steps if s.counts})
 
     def ordered(self) -> list[Step]:
-        return sorted(self.steps, key=lambda s: (s.phase, s.id))
+        """Phase order, then by resource; a resource's steps keep the order they were planned in."""
+        return sorted(self.steps, key=lambda s: (s.phase, s.resource))
 
     def to_json(self) -> dict[str, Any]:
         counts = self.counts()

@@ -65,7 +65,9 @@ async def build_plan(
     if targets:
         managed = select_targets(managed, targets)
     do_prune = (policy.prune if prune is None else prune) and not targets
-    ctx = Context(client=client, resources=managed, policy=policy, prune=do_prune, rotate_secrets=rotate_secrets)
+    ctx = Context(
+        client=client, resources=managed, policy=policy, prune=do_prune, rotate_secrets=rotate_secrets
+    )
     await _lookups(ctx, managed, all_resources=resources)
     if ctx.diagnostics:
         raise ValidationFailed(list(ctx.diagnostics))
@@ -132,7 +134,9 @@ async def _lookups(ctx: Context, managed: list[Resource], all_resources: list[Re
         elif r.kind == "BackgroundImages" and spec.get("uploadDevice"):
             macs.add(normalize_mac(str(spec["uploadDevice"])) or "")
     if any(r.kind == "BackgroundImages" for r in managed) and not macs:
-        ctx.devices.update({normalize_mac(str(d.get("mac", ""))) or "": d for d in await ctx.client.list_devices(max=10)})
+        ctx.devices.update(
+            {normalize_mac(str(d.get("mac", ""))) or "": d for d in await ctx.client.list_devices(max=10)}
+        )
     need_templates = need_templates or bool(template_names)
     client = ctx.client
 

@@ -45,8 +45,11 @@ def change_lines(change: FieldChange) -> list[str]:
     before, after = _keyed(change.before), _keyed(change.after)
     if before is not None or after is not None:
         before, after = before or {}, after or {}
-        if before is not None and after is not None and (before or after) and (
-            isinstance(change.before, dict | list) or change.before is None
+        if (
+            before is not None
+            and after is not None
+            and (before or after)
+            and (isinstance(change.before, dict | list) or change.before is None)
         ):
             lines = []
             for key in sorted(set(before) | set(after), key=_natural):
@@ -70,7 +73,7 @@ def change_lines(change: FieldChange) -> list[str]:
 
 def _natural(key: str) -> tuple[Any, ...]:
     parts = key.replace("port ", "").split(".")
-    return tuple(int(p) if p.isdigit() else 0 for p in parts) + (key,)
+    return (*(int(p) if p.isdigit() else 0 for p in parts), key)
 
 
 def summary_line(plan: Plan) -> str:
@@ -102,8 +105,9 @@ def render_text(plan: Plan, color: bool = False) -> str:
                 out.append(f"      {step.summary}")
             if step.job_type == "applyLineKeyTemplate":
                 count = step.meta.get("deviceCount")
+                shown = count if count is not None else "(known after apply)"
                 out.append(
-                    f"      preview: {count if count is not None else '(known after apply)'} device(s) match; "
+                    f"      preview: {shown} device(s) match; "
                     f"{len(step.meta.get('differingDevices', []))} differ from the template"
                 )
             for dev in step.meta.get("devices", [])[:20]:
@@ -130,12 +134,14 @@ def render_markdown(plan: Plan, artifact: str | None = None, limit: int = MARKDO
     per_phase: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for s in plan.steps:
         per_phase[s.phase][s.action] += 1
-    head += ["| phase | create | update | delete | job | invoke |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    head += [
+        "| phase | create | update | delete | job | invoke |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for phase in sorted(per_phase):
         c = per_phase[phase]
-        head.append(
-            f"| {phase}. {PHASES[phase]} | {c['create']} | {c['update']} | {c['delete']} | {c['job']} | {c['invoke']} |"
-        )
+        cells = " | ".join(str(c[a]) for a in ("create", "update", "delete", "job", "invoke"))
+        head.append(f"| {phase}. {PHASES[phase]} | {cells} |")
     head.append("")
     for w in plan.warnings:
         head.append(f"> Warning: {w}")
@@ -146,7 +152,10 @@ def render_markdown(plan: Plan, artifact: str | None = None, limit: int = MARKDO
     steps = plan.ordered()
     shown = 0
     for step in steps:
-        lines = [f"<details><summary><code>{SYMBOL[step.action]} {step.address}</code> {step.summary}</summary>", ""]
+        lines = [
+            f"<details><summary><code>{SYMBOL[step.action]} {step.address}</code> {step.summary}</summary>",
+            "",
+        ]
         lines.append("```diff")
         lines.append(f"{step.method} {step.path}")
         for change in step.changes:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.apply import ApplyLog, ApplyReport, Executor, StepResult, read_log
-from reconciler.errors import ConfigError, StalePlan, ValidationFailed
+from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.kinds.context import strip_volatile
 from reconciler.model import Resource
 from reconciler.plan import Plan, Step, digest, enforce_threshold
@@ -61,7 +61,9 @@ async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
             environ={"WEBEX_ACCESS_TOKEN": "simulated-token"},
         )
     else:
-        client = make_client(conn.base_url, conn.token_file, conn.org_id, conn.concurrency, environ=conn.environ)
+        client = make_client(
+            conn.base_url, conn.token_file, conn.org_id, conn.concurrency, environ=conn.environ
+        )
     async with client:
         yield client
 

@@ -89,7 +89,10 @@ async def plan_device(ctx: Context, res: Resource) -> None:
         rel_ignore = [i[len("/settings") :] for i in ignore if i.startswith("/settings/")]
         changes = diff_declared(desired, live, rel_ignore, prefix="/settings")
         if changes:
-            current = {"customEnabled": live.get("customEnabled", False), "customizations": live.get("customizations", {})}
+            current = {
+                "customEnabled": live.get("customEnabled", False),
+                "customizations": live.get("customizations", {}),
+            }
             body = merge_declared(current, desired, rel_ignore)
             step = ctx.add(
                 Step(
@@ -163,7 +166,9 @@ async def _resolve_member_ids(
                 ident = str(match[0]["id"])
                 ctx.labels[ident] = f"virtualLine {ref}"
             else:
-                ctx.error(res, f"/spec/members/{i}/virtualLine", f"no virtual line {ref!r} can be assigned here")
+                ctx.error(
+                    res, f"/spec/members/{i}/virtualLine", f"no virtual line {ref!r} can be assigned here"
+                )
         out.append(ident)
     return out
 
@@ -196,7 +201,11 @@ async def _plan_members(
         return None
     max_lines = live.get("maxLineCount")
     if isinstance(max_lines, int | float) and len(desired) > max_lines:
-        ctx.error(res, "/spec/members", f"{len(desired)} members but the {live.get('model')} has {int(max_lines)} lines")
+        ctx.error(
+            res,
+            "/spec/members",
+            f"{len(desired)} members but the {live.get('model')} has {int(max_lines)} lines",
+        )
         return None
     live_members: list[dict[str, Any]] = list(live.get("members") or [])
     live_by_key = {(str(m.get("id")), int(m.get("port") or 0)): m for m in live_members}
@@ -204,23 +213,20 @@ async def _plan_members(
     same = len(live_members) == len(desired)
     body_members = []
     after_h: list[dict[str, Any]] = []
-    compared_fields = [*MEMBER_DEFAULTS, *MEMBER_OPTIONAL]
+    shown: dict[tuple[str, int], list[str]] = {}  # the fields compared, per (id, port)
     for m, ident in zip(desired, ids, strict=True):
         assert ident is not None
         kind, ref = _member_ref(m)
         ctx.labels.setdefault(ident, f"{kind} {ref}")
         want = {**MEMBER_DEFAULTS, **{k: v for k, v in m.items() if k not in REF_KEYS}}
-        have = live_by_key.get((ident, int(m["port"])))
-        if have is None:
+        fields = [*MEMBER_DEFAULTS, *(f for f in MEMBER_OPTIONAL if f in m)]
+        if not want.get("hotlineEnabled") and "hotlineDestination" in fields:
+            fields.remove("hotlineDestination")
+        key = (ident, int(m["port"]))
+        shown[key] = fields
+        have = live_by_key.get(key)
+        if have is None or any(not equal(want.get(f), have.get(f)) for f in fields):
             same = False
-        else:
-            for f in compared_fields:
-                if f in MEMBER_OPTIONAL and f not in m:
-                    continue
-                if f == "hotlineDestination" and not want.get("hotlineEnabled"):
-                    continue
-                if not equal(want.get(f), have.get(f)):
-                    same = False
         keep = have or live_by_id.get(ident) or {}
         body = {"id": ident, "port": int(m["port"])}
         for f in MEMBER_DEFAULTS:
@@ -232,11 +238,15 @@ async def _plan_members(
                 body[f] = keep[f]
         body.setdefault("hotlineDestination", "")
         body_members.append(body)
-        after_h.append(_human(f"{kind} {ref}", want, [f for f in compared_fields if f in want or f in m]))
+        after_h.append(_human(f"{kind} {ref}", want, fields))
     if same:
         return None
     before_h = [
-        _human(_live_label(ctx, m), m, [f for f in compared_fields if f in m])
+        _human(
+            _live_label(ctx, m),
+            m,
+            shown.get((str(m.get("id")), int(m.get("port") or 0)), list(MEMBER_DEFAULTS)),
+        )
         for m in sorted(live_members, key=lambda x: int(x.get("port") or 0))
     ]
     return ctx.add(
@@ -263,7 +273,9 @@ def desired_layout(ctx: Context, res: Resource) -> dict[str, Any] | None:
     name = layout["template"]
     tmpl = ctx.template_specs.get(name)
     if tmpl is None:
-        ctx.error(res, "/spec/layout/template", f"no line key template named {name!r} (in the repo or the org)")
+        ctx.error(
+            res, "/spec/layout/template", f"no line key template named {name!r} (in the repo or the org)"
+        )
         return None
     return {
         "layoutMode": "CUSTOM",
@@ -285,14 +297,21 @@ def _plan_layout(
             ctx.error(res, "/spec/layout", f"the {model.get('model')} does not allow configuring its layout")
             return None
         keys = int(model.get("numberOfLineKeyButtons") or 0)
-        too_far = [k["lineKeyIndex"] for k in want.get("lineKeys", []) if keys and int(k["lineKeyIndex"]) > keys]
+        too_far = [
+            k["lineKeyIndex"] for k in want.get("lineKeys", []) if keys and int(k["lineKeyIndex"]) > keys
+        ]
         if too_far:
-            ctx.error(res, "/spec/layout", f"line key {too_far[0]} is beyond the {model.get('model')}'s {keys} keys")
+            ctx.error(
+                res, "/spec/layout", f"line key {too_far[0]} is beyond the {model.get('model')}'s {keys} keys"
+            )
             return None
         tmodel = want.get("_deviceModel")
         if tmodel and tmodel != model.get("model"):
-            ctx.error(res, "/spec/layout/template", f"template {want['_template']!r} is for {tmodel}, "
-                      f"this device is a {model.get('model')}")
+            ctx.error(
+                res,
+                "/spec/layout/template",
+                f"template {want['_template']!r} is for {tmodel}, this device is a {model.get('model')}",
+            )
             return None
         kem_type = want.get("kemModuleType")
         if kem_type and kem_type not in (model.get("kemModuleType") or []):
@@ -301,26 +320,40 @@ def _plan_layout(
         mods = int(model.get("kemModuleCount") or 0)
         over = [k for k in want.get("kemKeys", []) if int(k["kemModuleIndex"]) > mods]
         if over:
-            ctx.error(res, "/spec/layout", f"KEM module {over[0]['kemModuleIndex']} is beyond the "
-                      f"{model.get('model')}'s {mods} modules")
+            ctx.error(
+                res,
+                "/spec/layout",
+                f"KEM module {over[0]['kemModuleIndex']} is beyond the {model.get('model')}'s {mods} modules",
+            )
             return None
     ignore = [i[len("/layout") :] for i in res.ignore if i.startswith("/layout/")]
     changes: list[FieldChange] = []
     mode = want.get("layoutMode", "CUSTOM")
     if mode != live.get("layoutMode"):
         changes.append(FieldChange("/layout/layoutMode", live.get("layoutMode"), mode))
-    if "userReorderEnabled" in want and "/userReorderEnabled" not in ignore and not equal(
-        want["userReorderEnabled"], live.get("userReorderEnabled")
+    if (
+        "userReorderEnabled" in want
+        and "/userReorderEnabled" not in ignore
+        and not equal(want["userReorderEnabled"], live.get("userReorderEnabled"))
     ):
-        changes.append(FieldChange("/layout/userReorderEnabled", live.get("userReorderEnabled"), want["userReorderEnabled"]))
+        changes.append(
+            FieldChange(
+                "/layout/userReorderEnabled", live.get("userReorderEnabled"), want["userReorderEnabled"]
+            )
+        )
     if mode == "CUSTOM":
         if "/lineKeys" not in ignore:
             d, lv = compare_line_keys(want.get("lineKeys", []), live.get("lineKeys"))
             if d != lv:
                 changes.append(FieldChange("/layout/lineKeys", lv, d))
-        if "kemModuleType" in want and "/kemModuleType" not in ignore:
-            if want["kemModuleType"] != live.get("kemModuleType"):
-                changes.append(FieldChange("/layout/kemModuleType", live.get("kemModuleType"), want["kemModuleType"]))
+        if (
+            "kemModuleType" in want
+            and "/kemModuleType" not in ignore
+            and want["kemModuleType"] != live.get("kemModuleType")
+        ):
+                changes.append(
+                    FieldChange("/layout/kemModuleType", live.get("kemModuleType"), want["kemModuleType"])
+                )
         if ("kemKeys" in want or "kemModuleType" in want) and "/kemKeys" not in ignore:
             d, lv = compare_kem_keys(want.get("kemKeys", []), live.get("kemKeys"))
             if d != lv:
@@ -337,7 +370,9 @@ def _plan_layout(
         kem_type = want.get("kemModuleType", live.get("kemModuleType"))
         if kem_type:
             body["kemModuleType"] = kem_type
-            kem_src = want.get("kemKeys") if "kemKeys" in want or "kemModuleType" in want else live.get("kemKeys")
+            kem_src = (
+                want.get("kemKeys") if "kemKeys" in want or "kemModuleType" in want else live.get("kemKeys")
+            )
             body["kemKeys"] = kem_keys_body(kem_src or [], live.get("kemKeys"))
     else:
         body["lineKeys"] = live.get("lineKeys") or []

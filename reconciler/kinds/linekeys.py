@@ -26,7 +26,9 @@ def _kem_by_index(keys: list[dict[str, Any]] | None) -> dict[tuple[int, int], di
     }
 
 
-def _compact(key: dict[str, Any], type_field: str, attrs: tuple[str, ...], declared: dict[str, Any]) -> dict[str, Any]:
+def _compact(
+    key: dict[str, Any], type_field: str, attrs: tuple[str, ...], declared: dict[str, Any]
+) -> dict[str, Any]:
     out: dict[str, Any] = {type_field: key.get(type_field, "OPEN")}
     for a in attrs:
         if a in declared and a in key:

@@ -59,7 +59,9 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
     body: dict[str, Any] = {"locationId": loc_id, "locationCustomizationsEnabled": enabled}
     if enabled:
         body["customizations"] = merge_declared(
-            live.get("customizations", {}), desired.get("customizations", {}), _relative(res.ignore, "/customizations")
+            live.get("customizations", {}),
+            desired.get("customizations", {}),
+            _relative(res.ignore, "/customizations"),
         )
     ctx.add(
         Step(
@@ -93,7 +95,9 @@ async def _plan_owner(
         devices = await ctx.get(base)
         live_h = _hoteling_of(devices)
         if live_h is None:
-            ctx.warnings.append(f"{res.address}: has no devices, so its hoteling settings cannot be read or set")
+            ctx.warnings.append(
+                f"{res.address}: has no devices, so its hoteling settings cannot be read or set"
+            )
         else:
             ignore = _relative(res.ignore, "/hoteling")
             changes = diff_declared(spec["hoteling"], live_h, ignore, prefix="/hoteling")

@@ -29,8 +29,11 @@ def check_keys(ctx: Context, res: Resource, model: str) -> bool:
     count = _key_count(ctx, model)
     for i, key in enumerate(res.spec.get("lineKeys", [])):
         if count and int(key["lineKeyIndex"]) > count:
-            ctx.error(res, f"/spec/lineKeys/{i}/lineKeyIndex", f"line key {key['lineKeyIndex']} is beyond the "
-                      f"{model}'s {count} keys")
+            ctx.error(
+                res,
+                f"/spec/lineKeys/{i}/lineKeyIndex",
+                f"line key {key['lineKeyIndex']} is beyond the {model}'s {count} keys",
+            )
             return False
     return True
 
@@ -68,12 +71,18 @@ async def plan_template(ctx: Context, res: Resource) -> None:
         return
     live = await ctx.get(f"{TEMPLATES}/{entry['id']}")
     if live.get("deviceModel") != model:
-        ctx.error(res, "/spec/deviceModel", f"template {res.name!r} exists for {live.get('deviceModel')}; a "
-                  "template's model cannot change (give the new one another name)")
+        ctx.error(
+            res,
+            "/spec/deviceModel",
+            f"template {res.name!r} exists for {live.get('deviceModel')}; a "
+            "template's model cannot change (give the new one another name)",
+        )
         return
     changes = []
     if "userReorderEnabled" in spec and not equal(spec["userReorderEnabled"], live.get("userReorderEnabled")):
-        changes.append(FieldChange("/userReorderEnabled", live.get("userReorderEnabled"), spec["userReorderEnabled"]))
+        changes.append(
+            FieldChange("/userReorderEnabled", live.get("userReorderEnabled"), spec["userReorderEnabled"])
+        )
     want, have = compare_line_keys(spec["lineKeys"], live.get("lineKeys"))
     if want != have:
         changes.append(FieldChange("/lineKeys", have, want))
@@ -138,13 +147,13 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
         "differingDevices": differing,
     }
     ctx.assignment_targets[res.address] = matched
-    if dep is None:
+    if not differing and dep is None:
+        return
+    if template_id.startswith("${"):
+        meta["deviceCount"] = None  # known once the template exists
+    else:
         preview = await ctx.client.request("POST", PREVIEW, json=body, retry_post=True)
         meta["deviceCount"] = int(preview.json().get("deviceCount", 0))
-        if not differing:
-            return
-    else:
-        meta["deviceCount"] = None  # known after the template exists
     ctx.add(
         Step(
             address=res.address,
@@ -173,8 +182,10 @@ async def _differing_devices(
     exclude = set(spec.get("excludeDeviceTags") or [])
     product = str((ctx.models.get(str(model)) or {}).get("displayName") or str(model).removeprefix("DMS "))
     listings = await asyncio.gather(
-        *(ctx.client.list_devices(**({"product": product} | ({"locationId": loc} if loc else {})))
-          for loc in (location_ids or [None]))
+        *(
+            ctx.client.list_devices(**({"product": product} | ({"locationId": loc} if loc else {})))
+            for loc in ([*location_ids] or [""])
+        )
     )
     candidates = [
         dev

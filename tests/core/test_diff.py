@@ -5,7 +5,9 @@ from reconciler.model import SecretRef
 
 LIVE = {
     "customEnabled": False,
-    "customizations": {"mpp": {"backlightTimer": "ONE_MIN", "vlan": {"enabled": False, "value": 1}, "cdpEnabled": True}},
+    "customizations": {
+        "mpp": {"backlightTimer": "ONE_MIN", "vlan": {"enabled": False, "value": 1}, "cdpEnabled": True}
+    },
 }
 
 

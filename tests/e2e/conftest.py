@@ -49,7 +49,8 @@ def sim_call(sim_state: Path, method: str, path: str, **kw: Any) -> Any:
     async def go() -> Any:
         app = create_app(seed="demo", state_file=str(sim_state), job_duration_s=0)
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://sim/v1",
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://sim/v1",
             headers={"Authorization": "Bearer test"},
         ) as c:
             r = await c.request(method, path, **kw)

@@ -43,8 +43,12 @@ def test_json_plan_is_versioned_and_names_sources(cli: Cli) -> None:
     assert doc["format_version"] == 1
     step = next(s for s in doc["steps"] if s["address"] == "Device/0A1B2C3D4E01.settings")
     assert step["method"] == "PUT" and step["source"].endswith(".yaml:19:3")
-    assert {"path": "/settings/customizations/mpp/backlightTimer", "before": step["changes"][0]["before"],
-            "after": "FIVE_MIN"} in step["changes"]
+    assert step["changes"] == [
+        {"path": "/settings/customEnabled", "before": False, "after": True},
+        {"path": "/settings/customizations/mpp/backlightTimer", "before": "ONE_MIN", "after": "FIVE_MIN"},
+        {"path": "/settings/customizations/mpp/vlan/enabled", "before": False, "after": True},
+        {"path": "/settings/customizations/mpp/vlan/value", "before": 1, "after": 100},
+    ]
 
 
 def test_apply_refuses_without_tty_or_auto_approve(cli: Cli, sim_state: Path) -> None:
@@ -68,8 +72,23 @@ def test_stale_saved_plan_is_refused(cli: Cli, sim_state: Path, tmp_path: Path) 
     assert r.exit_code == 0, r.output
     dev = device_id(sim_state, "0A:1B:2C:3D:4E:03")
     members = sim_call(sim_state, "GET", f"/telephony/config/devices/{dev}/members")["members"]
-    body = [{k: m[k] for k in ("id", "port", "primaryOwner", "lineType", "lineWeight", "hotlineEnabled",
-                               "hotlineDestination", "allowCallDeclineEnabled") if k in m} for m in members]
+    body = [
+        {
+            k: m[k]
+            for k in (
+                "id",
+                "port",
+                "primaryOwner",
+                "lineType",
+                "lineWeight",
+                "hotlineEnabled",
+                "hotlineDestination",
+                "allowCallDeclineEnabled",
+            )
+            if k in m
+        }
+        for m in members
+    ]
     body[0]["lineWeight"] = 3
     body[0].setdefault("hotlineDestination", "")
     sim_call(sim_state, "PUT", f"/telephony/config/devices/{dev}/members", json={"members": body})
@@ -91,8 +110,12 @@ def test_drift_made_out_of_band_shows_live_before_value(cli: Cli, sim_state: Pat
     dev = device_id(sim_state, "0A1B2C3D4E01")
     live = sim_call(sim_state, "GET", f"/telephony/config/devices/{dev}/settings")
     live["customizations"]["mpp"]["backlightTimer"] = "ONE_MIN"
-    sim_call(sim_state, "PUT", f"/telephony/config/devices/{dev}/settings",
-             json={"customEnabled": live["customEnabled"], "customizations": live["customizations"]})
+    sim_call(
+        sim_state,
+        "PUT",
+        f"/telephony/config/devices/{dev}/settings",
+        json={"customEnabled": live["customEnabled"], "customizations": live["customizations"]},
+    )
     r = cli("plan", str(EXAMPLES), "--detailed-exitcode")
     assert r.exit_code == 2
     assert '~ settings.customizations.mpp.backlightTimer: "ONE_MIN" -> "FIVE_MIN"' in r.output

@@ -1,0 +1,251 @@
+"""JSON Schema validation of manifests (``reconciler/schemas/``), as diagnostics with positions.
+
+The schemas are Draft 2020-12 and split into files (one per kind plus the generated device
+settings). For speed, every ``$ref`` is inlined once per process and one compiled validator is
+kept per kind. Never prints, never raises for bad input.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from reconciler.manifests import escape_pointer, label_of, to_raw
+from reconciler.model import API_VERSION, KINDS, Diagnostic, Resource
+
+__all__ = [
+    "SCHEMA_DIR",
+    "kind_schema",
+    "load_schema",
+    "raw_document",
+    "validate_resource",
+    "validate_resources",
+    "validator_for",
+]
+
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+
+MAX_LISTED = 10  # enum values / allowed fields listed in one message
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """One schema file of ``reconciler/schemas/`` by file name (e.g. ``Device.schema.json``)."""
+    doc: dict[str, Any] = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+    return doc
+
+
+def kind_schema(kind: str) -> dict[str, Any]:
+    """The schema of one kind, as written in its file (with ``$ref`` s)."""
+    return load_schema(f"{kind}.schema.json")
+
+
+def _pointer_get(doc: Any, pointer: str) -> Any:
+    node = doc
+    for token in pointer.lstrip("/").split("/") if pointer else []:
+        token = token.replace("~1", "/").replace("~0", "~")
+        node = node[int(token)] if isinstance(node, list) else node[token]
+    return node
+
+
+class _Inliner:
+    """Replace every ``$ref`` by the schema it names, sharing one object per target."""
+
+    def __init__(self) -> None:
+        self.done: dict[tuple[str, str], Any] = {}
+        self.busy: set[tuple[str, str]] = set()
+
+    def target(self, ref: str, file: str) -> Any:
+        where, _, pointer = ref.partition("#")
+        key = (where or file, pointer)
+        if key in self.done:
+            return self.done[key]
+        if key in self.busy:
+            raise ValueError(f"recursive $ref {ref} in {file}")
+        self.busy.add(key)
+        value = self.walk(_pointer_get(load_schema(key[0]), pointer), key[0])
+        self.busy.discard(key)
+        self.done[key] = value
+        return value
+
+    def walk(self, node: Any, file: str) -> Any:
+        if isinstance(node, list):
+            return [self.walk(v, file) for v in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            target = self.target(node["$ref"], file)
+            rest = {k: self.walk(v, file) for k, v in node.items() if k != "$ref"}
+            if not rest:
+                return target
+            return {**rest, "allOf": [target, *rest.get("allOf", [])]}
+        return {k: self.walk(v, file) for k, v in node.items()}
+
+
+@cache
+def validator_for(kind: str) -> Draft202012Validator:
+    """The compiled validator of one kind (cached for the process)."""
+    file = f"{kind}.schema.json"
+    schema = _Inliner().walk(load_schema(file), file)
+    schema.pop("$defs", None)
+    return Draft202012Validator(schema)
+
+
+def raw_document(resource: Resource) -> dict[str, Any]:
+    """The manifest as written (``SecretRef`` back to ``{fromEnv: NAME}``), for validation."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": resource.kind,
+        "metadata": to_raw(resource.metadata),
+        "spec": to_raw(resource.spec),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Messages
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+_YAML11_BOOLS = frozenset({"yes", "no", "on", "off", "y", "n"})
+_TYPE_WORDS = {"object": "mapping", "array": "list"}
+
+
+def _short(values: list[Any]) -> str:
+    shown = ", ".join(str(v) for v in values[:MAX_LISTED])
+    if len(values) > MAX_LISTED:
+        shown += f", ... ({len(values) - MAX_LISTED} more)"
+    return shown
+
+
+def _suggest(word: Any, choices: Iterable[Any]) -> str:
+    if not isinstance(word, str):
+        return ""
+    texts = [c for c in choices if isinstance(c, str)]
+    close = difflib.get_close_matches(word, texts, n=1, cutoff=0.6)
+    if not close:
+        upper = [c for c in texts if c.upper() == word.upper()]
+        close = upper[:1]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _messages(error: ValidationError) -> list[tuple[str, str]]:
+    """(JSON pointer, message) pairs for one schema error."""
+    ptr = "".join("/" + escape_pointer(str(p)) for p in error.absolute_path)
+    inst = error.instance
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    kw = error.validator
+    value = error.validator_value
+    custom = schema.get("errorMessage") if isinstance(schema.get("errorMessage"), str) else None
+
+    if kw == "additionalProperties" and isinstance(inst, dict):
+        allowed = list(schema.get("properties", {}))
+        out = []
+        for key in inst:
+            if key in allowed:
+                continue
+            msg = f"unknown field {key!r}"
+            hint = _suggest(key, allowed)
+            if hint:
+                msg += hint
+            elif 0 < len(allowed) <= 8:
+                msg += f" (allowed here: {', '.join(allowed)})"
+            out.append((f"{ptr}/{escape_pointer(str(key))}", msg))
+        return out
+    if kw == "required" and isinstance(inst, dict):
+        missing = [k for k in value if k not in inst]
+        return [(ptr, f"missing required field {k!r}") for k in missing]
+    if kw == "enum":
+        return [(ptr, f"{inst!r} is not one of: {_short(list(value))}{_suggest(inst, value)}")]
+    if kw == "const":
+        return [(ptr, f"must be {value!r}, not {inst!r}")]
+    if kw == "type":
+        expected = value if isinstance(value, list) else [value]
+        words = " or ".join(str(_TYPE_WORDS.get(t, t)) for t in expected)
+        msg = f"expected {words}, got {_json_type(inst)}"
+        if not isinstance(inst, dict | list):
+            msg += f" {inst!r}"
+        if "string" in expected and isinstance(inst, int | float) and not isinstance(inst, bool):
+            msg += f' (quote it: "{inst}")'
+        elif "string" in expected and isinstance(inst, bool):
+            msg += " (quote it if a string is meant)"
+        elif "boolean" in expected and isinstance(inst, str) and inst.lower() in _YAML11_BOOLS:
+            msg += " (write true or false)"
+        elif "string" in expected and isinstance(inst, dict) and "fromEnv" in inst:
+            msg += " ({fromEnv: NAME} is allowed only for settings strings and sipPassword)"
+        return [(ptr, msg)]
+    if kw == "minimum":
+        return [(ptr, f"must be at least {value}, got {inst!r}")]
+    if kw == "maximum":
+        return [(ptr, f"must be at most {value}, got {inst!r}")]
+    if kw == "minLength":
+        return [(ptr, "must not be empty" if value == 1 else f"must be at least {value} characters")]
+    if kw == "minItems":
+        return [(ptr, f"needs at least {value} item{'s' if value != 1 else ''}")]
+    if custom:
+        if kw == "anyOf" and not isinstance(inst, dict | list):
+            custom += f", got {_json_type(inst)} {inst!r}"
+        return [(ptr, custom)]
+    if kw == "pattern":
+        return [(ptr, f"{inst!r} does not match the pattern {value}")]
+    return [(ptr, error.message)]
+
+
+def _sort_key(error: ValidationError) -> tuple[int, str]:
+    return (len(error.absolute_path), str(list(error.absolute_path)))
+
+
+def validate_resource(resource: Resource) -> list[Diagnostic]:
+    """Schema problems of one resource, each at the position of the offending field."""
+    if resource.kind not in KINDS:
+        return [
+            Diagnostic(
+                resource.loc("/kind"), f"unknown kind {resource.kind!r}; expected one of: " + ", ".join(KINDS)
+            )
+        ]
+    label = label_of(resource)
+    out: list[Diagnostic] = []
+    seen: set[tuple[str, str]] = set()
+    errors = sorted(validator_for(resource.kind).iter_errors(raw_document(resource)), key=_sort_key)
+    # A value outside an enum also fails the enum's "type": report the enum only.
+    enum_paths = {tuple(e.absolute_path) for e in errors if e.validator in ("enum", "const")}
+    for error in errors:
+        if error.validator == "type" and tuple(error.absolute_path) in enum_paths:
+            continue
+        for ptr, msg in _messages(error):
+            if (ptr, msg) in seen:
+                continue
+            seen.add((ptr, msg))
+            out.append(Diagnostic(resource.loc(ptr), msg, label))
+    return out
+
+
+def validate_resources(resources: Iterable[Resource]) -> list[Diagnostic]:
+    """Schema problems of every resource (all of them, not only the first)."""
+    out: list[Diagnostic] = []
+    for res in resources:
+        out.extend(validate_resource(res))
+    return out

@@ -1,0 +1,130 @@
+"""``reconciler validate``: load + schema + semantic checks, and their rendering.
+
+The CLI stays thin: it calls ``validate_paths`` and prints ``render_validation(result, fmt)``,
+exiting 1 when ``result.ok`` is false.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler import manifests, schema, semantic
+from reconciler.model import Diagnostic, Resource
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ValidationResult",
+    "render_validation",
+    "sort_diagnostics",
+    "validate_paths",
+    "validate_resources",
+    "validate_text",
+]
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ValidationResult:
+    """What ``validate`` found: the loaded resources and every problem, sorted by file/line."""
+
+    resources: list[Resource] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: int = 0
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity != "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+
+def _key(d: Diagnostic) -> tuple[int, str, int, int, str]:
+    if d.location is None:
+        return (0, "", 0, 0, d.message)
+    return (1, d.location.file, d.location.line, d.location.col, d.message)
+
+
+def sort_diagnostics(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """By file, line, column (problems without a location first); duplicates removed."""
+    out: list[Diagnostic] = []
+    seen: set[tuple[object, ...]] = set()
+    for d in sorted(diagnostics, key=_key):
+        k = (d.location, d.message, d.resource, d.severity)
+        if k not in seen:
+            seen.add(k)
+            out.append(d)
+    return out
+
+
+def validate_resources(resources: list[Resource], diagnostics: Sequence[Diagnostic] = ()) -> list[Diagnostic]:
+    """Schema + semantic problems of loaded resources, plus ``diagnostics``, sorted."""
+    found = list(diagnostics)
+    found.extend(schema.validate_resources(resources))
+    found.extend(semantic.check(resources))
+    return sort_diagnostics(found)
+
+
+def validate_paths(paths: Sequence[str | Path]) -> ValidationResult:
+    """Load every manifest under ``paths`` and run every offline check. Never raises for bad input."""
+    files, diags = manifests.discover(paths)
+    resources, more = manifests.load_files(files)
+    return ValidationResult(resources, validate_resources(resources, [*diags, *more]), len(files))
+
+
+def validate_text(text: str, file: str = "<string>") -> ValidationResult:
+    """Validate YAML text as if it were one file (tests, README examples)."""
+    resources, diags = manifests.load_text(text, file)
+    return ValidationResult(resources, validate_resources(resources, diags), 1)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary(result: ValidationResult) -> str:
+    """The one-line summary, e.g. ``12 manifests in 9 files: valid``."""
+    where = f"{_plural(len(result.resources), 'manifest')} in {_plural(result.files, 'file')}"
+    warn = f", {_plural(len(result.warnings), 'warning')}" if result.warnings else ""
+    if result.ok:
+        return f"{where}: valid{warn}"
+    return f"{where}: {_plural(len(result.errors), 'error')}{warn}"
+
+
+def render_validation(result: ValidationResult, fmt: str = "text") -> str:
+    """``text``: one line per problem (``file:line:col: Kind/name: message``) then the summary;
+    ``json``: a versioned document with every diagnostic."""
+    if fmt == "json":
+        doc = {
+            "format_version": FORMAT_VERSION,
+            "valid": result.ok,
+            "files": result.files,
+            "manifests": len(result.resources),
+            "errors": len(result.errors),
+            "warnings": len(result.warnings),
+            "diagnostics": [d.to_json() for d in result.diagnostics],
+        }
+        return json.dumps(doc, indent=2)
+    if fmt != "text":
+        raise ValueError(f"unknown format {fmt!r}: expected text or json")
+    lines = []
+    for d in result.diagnostics:
+        prefix = "" if d.severity == "error" else f"{d.severity}: "
+        where = f"{d.location}: " if d.location else ""
+        who = f"{d.resource}: " if d.resource else ""
+        lines.append(f"{where}{who}{prefix}{d.message}")
+    lines.append(summary(result))
+    return "\n".join(lines)

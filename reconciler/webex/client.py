@@ -1,0 +1,547 @@
+"""The HTTP core: one ``httpx.AsyncClient``, bounded concurrency, retries, shared back-off, paging.
+
+``WebexClient`` is the only object in the project that sends requests. Endpoint wrappers live in
+``reconciler.webex.api`` (inherited here, so ``client.get_members(...)`` etc.); jobs in
+``reconciler.webex.jobs``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ipaddress
+import logging
+import os
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from reconciler.errors import ConfigError
+from reconciler.webex.api import JSONDict, Params, WebexApi
+from reconciler.webex.auth import Auth
+from reconciler.webex.errors import PaginationError, WebexApiError
+from reconciler.webex.redact import LOGGER_NAME, redact, register_secret
+
+log = logging.getLogger(LOGGER_NAME)
+
+DEFAULT_BASE_URL = "https://webexapis.com/v1"
+ENV_BASE_URL = "WEBEX_BASE_URL"
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+THROTTLE_STATUSES = frozenset({429, 423})
+# Transport errors raised before the request was handed to the server: safe to retry any method.
+NOT_SENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Parameters never re-added to a next-page link (the link's own paging wins).
+_PAGING_PARAMS = frozenset({"start", "cursor", "offset"})
+MAX_PAGES = 10_000
+
+
+@dataclass
+class ClientStats:
+    """Counters of what the client did (``client.stats``)."""
+
+    requests: int = 0  # attempts sent (each retry counts)
+    retries: int = 0
+    rate_limited: int = 0  # 429 answers
+    locked: int = 0  # 423 answers
+    transport_errors: int = 0
+    refreshes: int = 0
+    waited_s: float = 0.0  # time requests spent waiting on the shared back-off gate
+    by_status: Counter[int] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "rate_limited": self.rate_limited,
+            "locked": self.locked,
+            "transport_errors": self.transport_errors,
+            "refreshes": self.refreshes,
+            "waited_s": round(self.waited_s, 3),
+            "by_status": dict(sorted(self.by_status.items())),
+        }
+
+
+class BackoffGate:
+    """A moment before which no request may be sent, shared by every task of one client.
+
+    A 429/423 with ``Retry-After: N`` moves it to now+N (never earlier than it already is), so the
+    whole client slows down, not only the task that was refused.
+    """
+
+    def __init__(self) -> None:
+        self._until = 0.0
+
+    @property
+    def until(self) -> float:
+        return self._until
+
+    def push(self, delay: float) -> None:
+        self._until = max(self._until, time.monotonic() + delay)
+
+    async def wait(self) -> float:
+        """Sleep until the gate is open; returns the seconds waited."""
+        waited = 0.0
+        while (delay := self._until - time.monotonic()) > 0:
+            await asyncio.sleep(delay)
+            waited += delay
+        return waited
+
+
+class WebexClient(WebexApi):
+    """Async Webex REST client. Use as ``async with WebexClient(base_url, auth) as client: ...``."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        auth: Auth | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        concurrency: int = 16,
+        timeout: float = 30.0,
+        org_id: str | None = None,
+        max_attempts: int = 6,
+        deadline_s: float = 300.0,
+        debug: bool = False,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        user_agent: str = "reconciler/0.1",
+    ) -> None:
+        if auth is None:
+            raise ConfigError("WebexClient needs credentials (an Auth); see Auth.from_env()")
+        if concurrency < 1:
+            raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
+        if max_attempts < 1:
+            raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
+        self.base_url = _check_base_url(base_url, injected=transport is not None)
+        self._base = httpx.URL(self.base_url)
+        self.auth = auth
+        self.org_id = org_id
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self.deadline_s = deadline_s
+        self.debug = debug
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.stats = ClientStats()
+        self.gate = BackoffGate()
+        self._sem = asyncio.Semaphore(concurrency)
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            verify=True,
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": user_agent},
+        )
+        if debug:
+            log.setLevel(logging.DEBUG)
+
+    def __repr__(self) -> str:
+        return f"WebexClient(base_url={self.base_url!r}, org_id={self.org_id!r}, auth={self.auth!r})"
+
+    async def __aenter__(self) -> WebexClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- requests -------------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        files: Any = None,
+        data: Any = None,
+        retry_post: bool = False,
+        token_override: str | None = None,
+    ) -> httpx.Response:
+        """Send one API request with retries; return the 2xx/3xx response or raise WebexApiError.
+
+        ``path`` is relative to the base URL (``/devices``) or an absolute URL on the same host
+        (a pagination link). ``retry_post`` marks a POST as safe to repeat (read-only invokes).
+        ``token_override`` sends another bearer token (e.g. a bot's) and disables refresh.
+        """
+        method = method.upper()
+        url = self._build_url(method, path, params)
+        shown = self._display_path(url)
+        idempotent = method in IDEMPOTENT_METHODS or retry_post
+        if token_override:
+            register_secret(token_override)
+        deadline = time.monotonic() + self.deadline_s
+        request_id = uuid.uuid4()
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            tracking_id = f"RECONCILER_{request_id}_{attempt - 1}"
+            waited = await self.gate.wait()
+            resp: httpx.Response | None = None
+            failure: httpx.TransportError | None = None
+            async with self._sem:
+                waited += await self.gate.wait()  # the gate may have moved while we queued
+                self.stats.waited_s += waited
+                if token_override:
+                    token = token_override
+                else:
+                    token = await self.auth.ensure_token(self._http, self.base_url)
+                    self.stats.refreshes = self.auth.refreshes
+                headers = {"Authorization": f"Bearer {token}", "TrackingID": tracking_id}
+                started = time.monotonic()
+                self.stats.requests += 1
+                try:
+                    resp = await self._http.request(
+                        method, url, json=json, files=files, data=data, headers=headers
+                    )
+                    await resp.aread()
+                except httpx.TransportError as exc:
+                    failure = exc
+            elapsed = time.monotonic() - started
+
+            if failure is not None or resp is None:
+                # no (complete) answer; the back-off sleep happens outside the concurrency slot
+                name = type(failure).__name__
+                self.stats.transport_errors += 1
+                self._log_request(method, url, None, elapsed, tracking_id, attempt, name)
+                not_sent = isinstance(failure, NOT_SENT_ERRORS)
+                detail = str(failure) if failure is not None else ""
+                error = WebexApiError(
+                    method,
+                    shown,
+                    None,
+                    redact(f"{name}: {detail}" if detail else name),
+                    tracking_id,
+                    attempt,
+                    ambiguous=not not_sent and not idempotent,
+                )
+                delay = self._backoff(attempt)
+                if not (not_sent or idempotent) or not self._can_retry(attempt, delay, deadline):
+                    raise error from None
+                self.stats.retries += 1
+                log.info("%s %s: %s; retry %d in %.2fs", method, shown, name, attempt, delay)
+                await asyncio.sleep(delay)
+                continue
+
+            status = resp.status_code
+            self.stats.by_status[status] += 1
+            server_tid = _tracking_id(resp)
+            self._log_request(method, url, status, elapsed, server_tid or tracking_id, attempt, None)
+            if status < 400:
+                return resp
+
+            if status == 401 and not token_override and not refreshed and self.auth.can_refresh:
+                refreshed = True
+                if await self.auth.refresh(self._http, self.base_url, stale=token):
+                    self.stats.refreshes = self.auth.refreshes  # single-flight: shared by all tasks
+                    log.info("%s %s: 401, retrying with a refreshed token", method, shown)
+                    continue
+
+            delay = 0.0
+            retryable = False
+            shared_gate = False
+            if status in THROTTLE_STATUSES:
+                # The server refused the request outright: safe to repeat for every method.
+                retryable = True
+                if status == 429:
+                    self.stats.rate_limited += 1
+                else:
+                    self.stats.locked += 1
+                after = _retry_after(resp)
+                delay = after if after is not None else self._backoff(attempt)
+                shared_gate = after is not None or status == 429
+                if shared_gate:
+                    # every task of this client waits until then, not only this one
+                    self.gate.push(delay)
+            elif status in RETRY_STATUSES and idempotent:
+                retryable = True
+                delay = max(self._backoff(attempt), _retry_after(resp) or 0.0)
+
+            error = self._error(
+                method,
+                shown,
+                resp,
+                tracking_id,
+                attempt,
+                ambiguous=status in RETRY_STATUSES and not idempotent,
+            )
+            if not retryable or not self._can_retry(attempt, delay, deadline):
+                raise error
+            self.stats.retries += 1
+            log.info("%s %s: %d; retry %d in %.2fs", method, shown, status, attempt, delay)
+            if not shared_gate:
+                await asyncio.sleep(delay)
+            # else: the shared gate at the top of the loop holds this request back
+
+    def _can_retry(self, attempt: int, delay: float, deadline: float) -> bool:
+        return attempt < self.max_attempts and time.monotonic() + delay < deadline
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential back-off with jitter: base*2^(n-1), capped, scaled by a random 0.5..1."""
+        ceiling: float = min(self.backoff_max, self.backoff_base * 2.0 ** (attempt - 1))
+        return ceiling * (0.5 + random.random() / 2)
+
+    def _error(
+        self, method: str, shown: str, resp: httpx.Response, sent_tid: str, attempts: int, *, ambiguous: bool
+    ) -> WebexApiError:
+        message, descriptions, body_tid = _parse_error(resp)
+        text = message
+        extra = [d for d in dict.fromkeys(descriptions) if d and d not in message]
+        if extra:
+            text = f"{message}: {'; '.join(extra)}" if message else "; ".join(extra)
+        if resp.status_code == 401:
+            hint = "refresh did not help" if self.auth.can_refresh else "no refresh credentials"
+            text = f"{text or 'Unauthorized'} (the access token was refused: {hint})"
+        tracking = body_tid or resp.headers.get("TrackingID") or sent_tid
+        return WebexApiError(
+            method,
+            shown,
+            resp.status_code,
+            redact(text or resp.reason_phrase or "error"),
+            tracking,
+            attempts,
+            descriptions=[redact(d) for d in descriptions],
+            ambiguous=ambiguous,
+        )
+
+    def _log_request(
+        self,
+        method: str,
+        url: httpx.URL,
+        status: int | None,
+        elapsed: float,
+        tracking_id: str,
+        attempt: int,
+        failure: str | None,
+    ) -> None:
+        if not self.debug:
+            return
+        outcome = str(status) if status is not None else f"error {failure}"
+        log.debug(
+            "%s %s -> %s in %.0f ms trackingId=%s attempt=%d",
+            method,
+            str(url),
+            outcome,
+            elapsed * 1000,
+            tracking_id,
+            attempt,
+        )
+
+    # -- URLs -----------------------------------------------------------------------------------
+
+    def _build_url(self, method: str, path: str, params: Params | None) -> httpx.URL:
+        if path.startswith(("http://", "https://")):
+            url = httpx.URL(path)
+            if not self._same_origin(url):
+                raise PaginationError(
+                    method, url.path, None, f"refusing to send a request to another host ({url.host})"
+                )
+        else:
+            url = httpx.URL(self.base_url + "/" + path.lstrip("/"))
+        merged = dict(_clean_params(params or {}))
+        if self.org_id and "orgId" not in merged and "orgId" not in url.params:
+            merged["orgId"] = self.org_id
+        if merged:
+            url = url.copy_merge_params(merged)
+        return url
+
+    def _same_origin(self, url: httpx.URL) -> bool:
+        return (url.scheme, url.host, url.port) == (self._base.scheme, self._base.host, self._base.port)
+
+    def _display_path(self, url: httpx.URL) -> str:
+        """The URL's path relative to the base URL, without query (what errors and logs show)."""
+        path = url.path
+        base_path = self._base.path.rstrip("/")
+        if base_path and path.startswith(base_path + "/"):
+            path = path[len(base_path) :]
+        return path
+
+    # -- pagination -----------------------------------------------------------------------------
+
+    async def paginate(
+        self, path: str, params: Params | None = None, items_key: str = "items"
+    ) -> list[JSONDict]:
+        """Every item of a listing, following ``Link: <...>; rel="next"`` (absolute URLs).
+
+        Parameters the server dropped from the next link (``orgId``, ``max``, filters) are added
+        back; paging stops on an empty page or without a next link. A link to another host is
+        refused (PaginationError); a link already followed ends the listing (loop guard).
+        """
+        items: list[JSONDict] = []
+        wanted = dict(_clean_params(params or {}))
+        resp = await self.request("GET", path, params=wanted)
+        seen: set[str] = {str(resp.request.url)}
+        for _ in range(MAX_PAGES):
+            page = _items(resp, items_key)
+            items.extend(page)
+            next_url = _next_link(resp)
+            if not page or next_url is None:
+                return items
+            url = httpx.URL(next_url)
+            if url.scheme not in ("http", "https") or not self._same_origin(url):
+                raise PaginationError(
+                    "GET",
+                    self._display_path(resp.request.url),
+                    resp.status_code,
+                    f"refusing to follow a next-page link to another host ({url.host or next_url})",
+                )
+            dropped = {k: v for k, v in wanted.items() if k not in url.params and k not in _PAGING_PARAMS}
+            if self.org_id and "orgId" not in url.params:
+                dropped["orgId"] = self.org_id
+            if dropped:
+                url = url.copy_merge_params(dropped)
+            key = str(url)
+            if key in seen:
+                log.warning("pagination of %s links back to a page already read; stopping", path)
+                return items
+            seen.add(key)
+            resp = await self.request("GET", key)
+        log.warning("pagination of %s stopped after %d pages", path, MAX_PAGES)
+        return items
+
+
+def make_client(
+    base_url: str | None,
+    token_file: str | None,
+    org_id: str | None,
+    concurrency: int,
+    transport: httpx.AsyncBaseTransport | None = None,
+    environ: Mapping[str, str] = os.environ,
+    *,
+    debug: bool = False,
+    timeout: float = 30.0,
+) -> WebexClient:
+    """A client configured from CLI options and the environment (``WEBEX_BASE_URL``, tokens)."""
+    url = base_url or environ.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL
+    auth = Auth.from_env(token_file, environ)
+    return WebexClient(
+        url,
+        auth,
+        transport=transport,
+        concurrency=concurrency,
+        org_id=org_id,
+        debug=debug,
+        timeout=timeout,
+    )
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _check_base_url(base_url: str, *, injected: bool) -> str:
+    try:
+        url = httpx.URL(base_url.strip())
+    except Exception as exc:  # httpx.InvalidURL and friends
+        raise ConfigError(f"invalid base URL {base_url!r}: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigError(f"invalid base URL {base_url!r}: expected https://host/path")
+    if url.query or url.fragment:
+        raise ConfigError(f"invalid base URL {base_url!r}: no query or fragment allowed")
+    if url.scheme == "http" and not injected and not _is_loopback(url.host):
+        raise ConfigError(
+            f"refusing plain-http base URL {base_url!r}: use https (http is only allowed for "
+            "localhost / 127.0.0.0/8 / ::1, e.g. the simulator)"
+        )
+    return str(url).rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _clean_params(params: Params) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        else:
+            out[key] = str(value)
+    return out
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _tracking_id(resp: httpx.Response) -> str | None:
+    value = resp.headers.get("TrackingID")
+    return str(value) if value else None
+
+
+def _parse_error(resp: httpx.Response) -> tuple[str, list[str], str | None]:
+    """``(message, [errors[].description], trackingId)`` from a Webex error body."""
+    try:
+        body = resp.json()
+    except ValueError:
+        text = resp.text.strip().replace("\n", " ")
+        return (text[:200] if text else resp.reason_phrase), [], None
+    if not isinstance(body, dict):
+        return resp.reason_phrase, [], None
+    message = body.get("message")
+    descriptions: list[str] = []
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        for err in errors:
+            if isinstance(err, dict) and isinstance(err.get("description"), str):
+                descriptions.append(err["description"])
+    tid = body.get("trackingId")
+    return (
+        message if isinstance(message, str) else resp.reason_phrase,
+        descriptions,
+        tid if isinstance(tid, str) else None,
+    )
+
+
+def _items(resp: httpx.Response, items_key: str) -> list[JSONDict]:
+    try:
+        body = resp.json()
+    except ValueError:
+        return []
+    value = body.get(items_key) if isinstance(body, dict) else None
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _next_link(resp: httpx.Response) -> str | None:
+    link = resp.links.get("next")
+    if not link:
+        return None
+    url = link.get("url")
+    return url or None

@@ -1,0 +1,38 @@
+"""API errors specific to the client (all are ``reconciler.errors.ApiError``)."""
+
+from __future__ import annotations
+
+from reconciler.errors import ApiError
+
+
+class WebexApiError(ApiError):
+    """An API call failed. Adds the Webex ``errors[].description`` list and, for a POST that was
+    not retried, whether the server may have applied it anyway (``ambiguous``)."""
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        message: str,
+        tracking_id: str | None = None,
+        attempts: int = 1,
+        *,
+        descriptions: list[str] | None = None,
+        ambiguous: bool = False,
+    ) -> None:
+        super().__init__(method, path, status, message, tracking_id, attempts)
+        self.descriptions = list(descriptions or [])
+        self.ambiguous = ambiguous
+
+
+class PaginationError(ApiError):
+    """A ``Link: rel="next"`` the client refuses to follow (another host, bad URL)."""
+
+
+class JobConflict(ApiError):
+    """Starting a job answered 409: a job of that type is already running for the org."""
+
+
+class JobTimeout(ApiError):
+    """A job did not reach a final status within the allowed time."""

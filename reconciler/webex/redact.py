@@ -1,0 +1,103 @@
+"""Keeping secrets (access tokens, client secrets, refresh tokens) out of text and logs.
+
+Every secret the client holds is registered here; ``redact()`` masks any registered secret in a
+string, and ``RedactingFilter`` does the same for log records. The filter is attached to the
+``reconciler.webex`` logger (and to ``httpx``'s) on import; the CLI may also attach it to its own
+handlers so that no record from any library can carry a secret to the terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+MASK = "***"
+LOGGER_NAME = "reconciler.webex"
+
+# Secrets shorter than this are not registered (masking short common substrings would garble text,
+# and a real Webex token is far longer).
+_MIN_SECRET_LEN = 8
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+
+class Secret:
+    """A string that never shows itself in ``repr()``/``str()``; ``.get()`` returns the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+        register_secret(value)
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+
+def register_secret(value: str | None) -> None:
+    """Remember ``value`` so that ``redact()`` and the log filter mask it from now on."""
+    if value and len(value) >= _MIN_SECRET_LEN:
+        with _lock:
+            _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret replaced by ``***``."""
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks registered secrets in the message, its args and exception text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to the handler to report
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg = cleaned
+            record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def redaction_filter() -> RedactingFilter:
+    """The shared filter instance (attach it to a handler: ``handler.addFilter(...)``)."""
+    return _FILTER
+
+
+def install_redaction(*names: str) -> None:
+    """Attach the redacting filter to the named loggers (idempotent)."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+install_redaction(LOGGER_NAME, "httpx")
