@@ -184,7 +184,9 @@ class Executor:
                 if dep in self.events:
                     await self.events[dep].wait()
             bad = [d for d in step.depends_on if d in self.results and self.results[d].status != "applied"]
-            if bad:
+            # A push (applyChanges, rebuildPhones) still runs for the devices whose writes applied.
+            partial_ok = step.phase == 7 and len(bad) < len([d for d in step.depends_on if d in self.results])
+            if bad and not partial_ok:
                 self._finish(
                     step, StepResult(step.id, "skipped", f"depends on {bad[0]}, which did not apply")
                 )
@@ -259,7 +261,10 @@ class Executor:
             return await self._job(step, body)
         if "file" in step.meta:
             return await self._upload(step, body)
-        resp = await self.client.request(step.method, step.path, json=body)
+        # An invocation (applyChanges) only re-syncs a phone: safe to repeat, so retried like a PUT.
+        resp = await self.client.request(
+            step.method, step.path, json=body, retry_post=step.action == "invoke"
+        )
         output: dict[str, Any] = {}
         if resp.content and "json" in resp.headers.get("content-type", ""):
             data = resp.json()
@@ -288,7 +293,7 @@ class Executor:
         assert step.job_type is not None
         for _ in range(20):
             try:
-                job = await jobs.start_job(self.client, step.job_type, body)
+                job = await jobs.start_job_once(self.client, step.job_type, body)
                 break
             except JobConflict:
                 self.say(f"{step.address}: another {step.job_type} job is running; waiting for it")
@@ -326,14 +331,12 @@ class Executor:
 
 
 def _error_line(item: dict[str, Any]) -> str:
-    target = item.get("itemNumber") or item.get("deviceId") or item.get("id") or item.get("itemId") or "?"
+    """One line per job error item: the device (MAC or id) and the API's description."""
     err = item.get("error") or {}
-    desc = ""
-    if isinstance(err, dict):
-        msgs = err.get("message") or []
-        if isinstance(msgs, list) and msgs:
-            first = msgs[0]
-            desc = first.get("description", "") if isinstance(first, dict) else str(first)
-        elif isinstance(msgs, str):
-            desc = msgs
-    return f"{target}: {desc or json.dumps(item)[:200]}"
+    msgs = err.get("message") if isinstance(err, dict) else None
+    first: dict[str, Any] = msgs[0] if isinstance(msgs, list) and msgs and isinstance(msgs[0], dict) else {}
+    target = (
+        first.get("mac") or first.get("deviceId") or item.get("deviceId") or f"item {item.get('itemNumber')}"
+    )
+    desc = first.get("description") or (msgs if isinstance(msgs, str) else "") or json.dumps(item)[:200]
+    return f"{target}: {desc}"

@@ -205,7 +205,7 @@ def apply(
 ) -> None:
     """Plan, confirm, execute, and verify that live state converged."""
     from reconciler.errors import ConfigError, PlanRefused, StalePlan
-    from reconciler.render import render_text, summary_line
+    from reconciler.render import render_text
     from reconciler.session import apply_flow, connect, finish_unfinished, make_plan, read_plan, stale_reads
 
     if not paths and not plan_file and not resume:
@@ -268,7 +268,8 @@ def apply(
     click.echo(f"\nApply: {len(applied)} applied, {len(failed)} failed, {len(skipped)} skipped.")
     for r in failed:
         click.echo(
-            f"  failed  {r.step}: {r.message}" + (f" [trackingId {r.tracking_id}]" if r.tracking_id else "")
+            f"  failed  {r.step}: {r.message}"
+            + (f" [trackingId {r.tracking_id}]" if r.tracking_id and r.tracking_id not in r.message else "")
         )
         for line in r.job_errors[:50]:
             click.echo(f"          {line}")
@@ -280,7 +281,6 @@ def apply(
         else:
             click.echo("Not converged; still different:")
             click.echo(render_text(outcome.remaining), nl=False)
-            click.echo(summary_line(outcome.remaining))
     if failed or skipped or (outcome.remaining is not None and not outcome.remaining.empty):
         sys.exit(1)
 

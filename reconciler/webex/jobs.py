@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from reconciler.errors import ApiError
 from reconciler.webex.api import JSONDict, WebexApi, _json
-from reconciler.webex.errors import JobConflict, JobTimeout
+from reconciler.webex.errors import JobConflict, JobTimeout, WebexApiError
 from reconciler.webex.redact import LOGGER_NAME
 
 log = logging.getLogger(LOGGER_NAME)
@@ -69,6 +69,46 @@ async def start_job(client: WebexApi, job_type: str, body: JSONDict) -> JSONDict
             ) from None
         raise
     return _json(resp)
+
+
+def _same_target(job: JSONDict, body: JSONDict) -> bool:
+    """Whether a listed job could be the one ``body`` started (by location where jobs carry one)."""
+    location = body.get("locationId")
+    listed = job.get("locationId") or job.get("targetLocationId") or job.get("sourceLocationId")
+    if location is None or listed is None:
+        return True
+    return bool(listed == location)
+
+
+async def start_job_once(client: WebexApi, job_type: str, body: JSONDict, tries: int = 3) -> JSONDict:
+    """Start a job exactly once, even when the answer to the POST is lost.
+
+    The jobs that exist are listed first. After an ambiguous failure (a 5xx or a dropped answer)
+    the list is read again: a new job for the same target is the one this POST started and is
+    adopted; no new job proves the POST did not take effect, so it is sent again (``tries`` in all).
+    """
+    known = {str(j.get("id")) for j in await list_jobs(client, job_type)}
+    for attempt in range(1, tries + 1):
+        try:
+            return await start_job(client, job_type, body)
+        except WebexApiError as exc:
+            if not exc.ambiguous or attempt == tries:
+                raise
+            fresh = [j for j in await list_jobs(client, job_type) if str(j.get("id")) not in known]
+            mine = [j for j in fresh if _same_target(j, body)]
+            if len(mine) == 1:
+                return mine[0]
+            if mine:
+                raise WebexApiError(
+                    exc.method,
+                    exc.path,
+                    exc.status,
+                    f"{exc.api_message}; {len(mine)} new {job_type} jobs appeared, cannot tell which is ours",
+                    exc.tracking_id,
+                    exc.attempts,
+                    ambiguous=True,
+                ) from None
+    raise AssertionError("unreachable")
 
 
 async def get_job(client: WebexApi, job_type: str, job_id: str) -> JSONDict:
