@@ -85,6 +85,8 @@ class Unfinished:
     done: set[str]
     running_jobs: dict[str, tuple[str, str]]  # step id -> (job type, job id)
     pushes: list[Step]  # applyChanges / rebuild steps whose device writes happened but which did not
+    # step id -> (job type, job ids known before its POST, body): a POST whose answer was not logged
+    posting: dict[str, tuple[str, set[str], dict[str, Any]]] = field(default_factory=dict)
 
 
 def read_log(path: Path) -> Unfinished | None:
@@ -106,10 +108,15 @@ def read_log(path: Path) -> Unfinished | None:
         for r in records
         if r.get("event") == "job_started" and r["step"] not in ended
     }
+    posting = {
+        r["step"]: (r["job_type"], set(r.get("known", [])), r.get("body") or {})
+        for r in records
+        if r.get("event") == "job_posting" and r["step"] not in ended and r["step"] not in running
+    }
     header: dict[str, Any] = next((r for r in records if r.get("event") == "begin"), {})
     steps = [Step.from_json(s) for s in header.get("pushes", [])]
     pushes = [s for s in steps if s.id not in done and any(d in done for d in s.depends_on)]
-    return Unfinished(done=done, running_jobs=running, pushes=pushes)
+    return Unfinished(done=done, running_jobs=running, pushes=pushes, posting=posting)
 
 
 def resolve_secrets(value: Any, environ: Mapping[str, str]) -> Any:
@@ -292,8 +299,20 @@ class Executor:
 
         assert step.job_type is not None
         for _ in range(20):
+            known = await jobs.job_ids(self.client, step.job_type)
+            # Written before the POST: if the run dies before the answer is logged, a resume finds
+            # the job this POST started among the ones not in ``known``, instead of starting another.
+            self.log.write(
+                {
+                    "event": "job_posting",
+                    "step": step.id,
+                    "job_type": step.job_type,
+                    "known": sorted(known),
+                    "body": to_jsonable(body),
+                }
+            )
             try:
-                job = await jobs.start_job_once(self.client, step.job_type, body)
+                job = await jobs.start_job_once(self.client, step.job_type, body, known=known)
                 break
             except JobConflict:
                 self.say(f"{step.address}: another {step.job_type} job is running; waiting for it")

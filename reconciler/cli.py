@@ -206,7 +206,15 @@ def apply(
     """Plan, confirm, execute, and verify that live state converged."""
     from reconciler.errors import ConfigError, PlanRefused, StalePlan
     from reconciler.render import render_text
-    from reconciler.session import apply_flow, connect, finish_unfinished, make_plan, read_plan, stale_reads
+    from reconciler.session import (
+        apply_flow,
+        connect,
+        finish_unfinished,
+        make_plan,
+        read_plan,
+        stale_reads,
+        wait_for_jobs,
+    )
 
     if not paths and not plan_file and not resume:
         raise click.UsageError("give manifest PATHs, --plan PLAN or --resume LOG")
@@ -230,6 +238,7 @@ def apply(
     async def go() -> Any:
         async with connect(conn) as client:
             pushes = await finish_unfinished(client, log_path, say)
+            await wait_for_jobs(client, say)
             if plan_file:
                 saved = read_plan(plan_file)
                 changed = await stale_reads(client, saved)

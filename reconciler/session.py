@@ -174,19 +174,42 @@ async def apply_flow(
     return ApplyOutcome(plan, report, remaining)
 
 
+async def wait_for_jobs(client: WebexClient, say: Callable[[str], None]) -> None:
+    """A plan made while a bulk job runs is stale at once: let running jobs finish first."""
+    from reconciler.webex import jobs
+
+    for job_type in jobs.JOB_PATHS:
+        listed = await jobs.list_jobs(client, job_type)
+        if any(j.get("latestExecutionStatus") in ("STARTING", "STARTED") for j in listed):
+            say(f"A {job_type} job is running in the org; waiting for it before planning.")
+            await jobs.wait_for_running_jobs(client, job_type)
+
+
 async def finish_unfinished(client: WebexClient, log_path: str, say: Callable[[str], None]) -> list[Step]:
-    """Before planning: wait for the jobs an interrupted apply started; return its pending pushes."""
+    """Before planning: finish what an interrupted apply left (its jobs); return its pending pushes."""
+    from reconciler.webex import jobs
+
     left = read_log(Path(log_path))
     if left is None:
         return []
     say(f"An earlier apply did not finish ({log_path}); completing it first.")
     log = ApplyLog(Path(log_path + ".resume"))
     executor = Executor(client, log, say)
+    for step_id, (job_type, known, body) in left.posting.items():
+        found = jobs.new_job_for(await jobs.list_jobs(client, job_type), known, body)
+        if len(found) == 1:
+            say(f"  {step_id}: its {job_type} job {found[0]['id']} did start")
+            left.running_jobs[step_id] = (job_type, str(found[0]["id"]))
+        else:
+            say(f"  {step_id}: its {job_type} job did not start")
     for step_id, (job_type, job_id) in left.running_jobs.items():
         say(f"  waiting for {job_type} job {job_id} started by {step_id}")
         stub = Step(address=step_id, resource=step_id, action="job", phase=0, method="GET", path="")
         result: StepResult = await executor.wait(stub, job_type, job_id)
         say(f"  {step_id}: {result.status}")
+        if result.status == "applied":
+            left.done.add(step_id)
+    left.pushes = [s for s in left.pushes if s.id not in left.done]
     with Path(log_path).open("a", encoding="utf-8") as fh:
         fh.write(json.dumps({"event": "end", "resumed": True}) + "\n")
     return left.pushes

@@ -80,22 +80,33 @@ def _same_target(job: JSONDict, body: JSONDict) -> bool:
     return bool(listed == location)
 
 
-async def start_job_once(client: WebexApi, job_type: str, body: JSONDict, tries: int = 3) -> JSONDict:
+async def job_ids(client: WebexApi, job_type: str) -> set[str]:
+    return {str(j.get("id")) for j in await list_jobs(client, job_type)}
+
+
+def new_job_for(listed: list[JSONDict], known: set[str], body: JSONDict) -> list[JSONDict]:
+    """Jobs in ``listed`` that are not in ``known`` and could have been started with ``body``."""
+    return [j for j in listed if str(j.get("id")) not in known and _same_target(j, body)]
+
+
+async def start_job_once(
+    client: WebexApi, job_type: str, body: JSONDict, tries: int = 3, known: set[str] | None = None
+) -> JSONDict:
     """Start a job exactly once, even when the answer to the POST is lost.
 
     The jobs that exist are listed first. After an ambiguous failure (a 5xx or a dropped answer)
     the list is read again: a new job for the same target is the one this POST started and is
     adopted; no new job proves the POST did not take effect, so it is sent again (``tries`` in all).
     """
-    known = {str(j.get("id")) for j in await list_jobs(client, job_type)}
+    if known is None:
+        known = await job_ids(client, job_type)
     for attempt in range(1, tries + 1):
         try:
             return await start_job(client, job_type, body)
         except WebexApiError as exc:
             if not exc.ambiguous or attempt == tries:
                 raise
-            fresh = [j for j in await list_jobs(client, job_type) if str(j.get("id")) not in known]
-            mine = [j for j in fresh if _same_target(j, body)]
+            mine = new_job_for(await list_jobs(client, job_type), known, body)
             if len(mine) == 1:
                 return mine[0]
             if mine:
