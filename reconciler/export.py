@@ -125,12 +125,15 @@ def envelope(kind: str, metadata: dict[str, Any], spec: dict[str, Any]) -> dict[
 
 
 def _keys(keys: list[dict[str, Any]], type_field: str) -> list[dict[str, Any]]:
-    """Keys as a manifest declares them: OPEN ones left out, empty labels dropped."""
+    """Keys as a manifest declares them: OPEN ones left out, empty labels and the API's
+    ``sharedLineIndex: 0`` (no shared line) dropped."""
     out = []
     for k in keys:
         if k.get(type_field, "OPEN") == "OPEN":
             continue
-        out.append({f: v for f, v in k.items() if v not in (None, "")})
+        out.append(
+            {f: v for f, v in k.items() if v not in (None, "") and not (f == "sharedLineIndex" and v == 0)}
+        )
     return out
 
 
@@ -145,6 +148,7 @@ class Exporter:
         self.people: dict[str, str] = {}  # id -> email
         self.workspaces: dict[str, str] = {}  # id -> name
         self.templates: list[dict[str, Any]] = []  # details
+        self.models: dict[str, dict[str, Any]] = {}  # supportedDevices by model
 
     async def run(self, locations: Iterable[str], kinds: Iterable[str], macs: Iterable[str]) -> ExportReport:
         kinds = set(kinds) or set(DEFAULT_KINDS)
@@ -161,11 +165,13 @@ class Exporter:
             raise ConfigError(f"--location: no location named {', '.join(sorted(missing))}")
         locs = [loc for loc in all_locations if not wanted_locs or loc.get("name") in wanted_locs]
         loc_names = {str(loc["id"]): str(loc["name"]) for loc in all_locations}
-        people, spaces, listing = await asyncio.gather(
+        people, spaces, listing, models = await asyncio.gather(
             c.paginate("/people", {"max": 1000, "callingData": "true"}, "items"),
             c.paginate("/workspaces", {"max": 1000}, "items"),
             c.list_line_key_templates(),
+            c.get_supported_devices(),
         )
+        self.models = {str(m.get("model")): m for m in models}
         self.people = {str(p["id"]): str((p.get("emails") or [""])[0]).lower() for p in people}
         self.workspaces = {str(w["id"]): str(w.get("displayName")) for w in spaces}
         self.templates = list(await asyncio.gather(*(c.get_line_key_template(str(t["id"])) for t in listing)))
@@ -254,7 +260,9 @@ class Exporter:
         )
         spec: dict[str, Any] = {"members": [self._member(m) for m in members.get("members") or []]}
         model = members.get("model")
-        if layout.get("layoutMode") == "CUSTOM":
+        if not (self.models.get(str(model)) or {}).get("allowConfigureLayoutEnabled", True):
+            pass  # an ATA and the like: no layout to manage
+        elif layout.get("layoutMode") == "CUSTOM":
             tmpl = next(
                 (
                     t

@@ -145,7 +145,7 @@ def _member_ref(m: dict[str, Any]) -> tuple[str, str]:
 
 
 async def _resolve_member_ids(
-    ctx: Context, res: Resource, cid: str, members: list[dict[str, Any]]
+    ctx: Context, res: Resource, cid: str, members: list[dict[str, Any]], live: list[dict[str, Any]]
 ) -> list[str | None]:
     out: list[str | None] = []
     for i, m in enumerate(members):
@@ -160,8 +160,11 @@ async def _resolve_member_ids(
             if not ident:
                 ctx.error(res, f"/spec/members/{i}/workspace", f"no workspace named {ref!r} in the org")
         elif kind == "virtualLine":
-            found = await ctx.client.available_members(cid, memberName=ref)
-            match = [x for x in found if x.get("memberType") == "VIRTUAL_LINE"]
+            # A virtual line already on the device is not "available": look on the device first.
+            match = [x for x in live if x.get("memberType") == "VIRTUAL_LINE" and _full_name(x) == ref]
+            if not match:
+                found = await ctx.client.available_members(cid, memberName=ref)
+                match = [x for x in found if x.get("memberType") == "VIRTUAL_LINE" and _full_name(x) == ref]
             if match:
                 ident = str(match[0]["id"])
                 ctx.labels[ident] = f"virtualLine {ref}"
@@ -171,6 +174,10 @@ async def _resolve_member_ids(
                 )
         out.append(ident)
     return out
+
+
+def _full_name(m: dict[str, Any]) -> str:
+    return " ".join(str(x) for x in (m.get("firstName"), m.get("lastName")) if x)
 
 
 def _live_label(ctx: Context, m: dict[str, Any]) -> str:
@@ -196,7 +203,7 @@ async def _plan_members(
     ctx: Context, res: Resource, cid: str, live: dict[str, Any], model: dict[str, Any] | None
 ) -> Step | None:
     desired: list[dict[str, Any]] = res.spec["members"]
-    ids = await _resolve_member_ids(ctx, res, cid, desired)
+    ids = await _resolve_member_ids(ctx, res, cid, desired, list(live.get("members") or []))
     if any(i is None for i in ids):
         return None
     max_lines = live.get("maxLineCount")
@@ -351,9 +358,9 @@ def _plan_layout(
             and "/kemModuleType" not in ignore
             and want["kemModuleType"] != live.get("kemModuleType")
         ):
-                changes.append(
-                    FieldChange("/layout/kemModuleType", live.get("kemModuleType"), want["kemModuleType"])
-                )
+            changes.append(
+                FieldChange("/layout/kemModuleType", live.get("kemModuleType"), want["kemModuleType"])
+            )
         if ("kemKeys" in want or "kemModuleType" in want) and "/kemKeys" not in ignore:
             d, lv = compare_kem_keys(want.get("kemKeys", []), live.get("kemKeys"))
             if d != lv:

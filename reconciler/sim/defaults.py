@@ -178,6 +178,21 @@ def family_default(family: str) -> dict[str, Any]:
     return copy.deepcopy(FAMILIES[family])
 
 
+# Fields only the device-level objects have (mppObjectDevice vs mppObject): left out of org and
+# location views, kept in the stored blob so device views inherit them.
+DEVICE_ONLY: dict[str, tuple[str, ...]] = {"mpp": ("usbPorts",)}
+
+
+def org_level(customizations: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``customizations`` without the device-only fields."""
+    out = copy.deepcopy(customizations)
+    for family, names in DEVICE_ONLY.items():
+        for name in names:
+            if isinstance(out.get(family), dict):
+                out[family].pop(name, None)
+    return out
+
+
 def org_default() -> dict[str, Any]:
     return {name: family_default(name) for name in ORG_FAMILIES}
 

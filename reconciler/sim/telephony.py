@@ -403,11 +403,10 @@ def template_line_keys(model: catalog.Model, keys: list[dict[str, Any]]) -> list
 
 def location_customizations(store: Store, loc: Location) -> dict[str, Any]:
     if loc.custom_enabled and loc.customizations:
-        return {
-            f: copy.deepcopy(loc.customizations.get(f) or store.org_customizations[f])
-            for f in defaults.LOCATION_FAMILIES
-        }
-    return {f: copy.deepcopy(store.org_customizations[f]) for f in defaults.LOCATION_FAMILIES}
+        return defaults.org_level(
+            {f: loc.customizations.get(f) or store.org_customizations[f] for f in defaults.LOCATION_FAMILIES}
+        )
+    return defaults.org_level({f: store.org_customizations[f] for f in defaults.LOCATION_FAMILIES})
 
 
 def _job_running(store: Store, location_id: str | None) -> bool:
@@ -419,7 +418,7 @@ def _job_running(store: Store, location_id: str | None) -> bool:
 
 def org_settings_view(store: Store) -> dict[str, Any]:
     return {
-        "customizations": copy.deepcopy(store.org_customizations),
+        "customizations": defaults.org_level(store.org_customizations),
         "updateInProgress": _job_running(store, None),
         "deviceCount": len(store.devices),
         "lastUpdateTime": store.org_settings_updated,

@@ -37,7 +37,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "reconciler.cli", "sim", "serve", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=(tmp / f"sim-{self.port}.log").open("w"),
+            stdout=subprocess.DEVNULL,
+            stderr=(tmp / f"sim-{self.port}.log").open("w"),
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -73,8 +74,18 @@ def server_factory(tmp_path: Path) -> Iterator[Any]:
 
 
 def apply_cmd(server: Server, log: Path) -> list[str]:
-    return [sys.executable, "-m", "reconciler.cli", "apply", str(EXAMPLES), "--base-url", server.url,
-            "--auto-approve", "--log", str(log)]
+    return [
+        sys.executable,
+        "-m",
+        "reconciler.cli",
+        "apply",
+        str(EXAMPLES),
+        "--base-url",
+        server.url,
+        "--auto-approve",
+        "--log",
+        str(log),
+    ]
 
 
 def env() -> dict[str, str]:
@@ -88,7 +99,9 @@ def data_writes(stats: dict[str, Any]) -> dict[str, int]:
 def finish(server: Server, log: Path, tmp: Path) -> str:
     """Re-run apply until it exits 0 (at most 3 times); return its output."""
     for _ in range(3):
-        r = subprocess.run(apply_cmd(server, log), env=env(), capture_output=True, text=True, timeout=180, cwd=tmp)
+        r = subprocess.run(
+            apply_cmd(server, log), env=env(), capture_output=True, text=True, timeout=180, cwd=tmp
+        )
         if r.returncode == 0:
             return r.stdout + r.stderr
     raise AssertionError(f"apply did not finish:\n{r.stdout}\n{r.stderr}")
@@ -106,8 +119,9 @@ def test_killed_applies_converge_without_repeats(server_factory: Any, tmp_path: 
     for i in range(rounds):
         server = server_factory()
         log = tmp_path / f"apply-{i}.jsonl"
-        proc = subprocess.Popen(apply_cmd(server, log), env=env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, cwd=tmp_path)
+        proc = subprocess.Popen(
+            apply_cmd(server, log), env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path
+        )
         time.sleep(rng.uniform(0.8, 3.0))
         sig = signal.SIGINT if i % 2 else signal.SIGKILL
         proc.send_signal(sig)
