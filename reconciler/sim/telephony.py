@@ -442,7 +442,9 @@ def device_settings_view(store: Store, device: Device) -> dict[str, Any]:
         updated = device.settings_updated
     else:
         loc = store.locations[device.location_id]
-        customizations = {family: location_customizations(store, loc)[family]}
+        # Inherited values, plus the device-only fields (mpp.usbPorts) the org level lacks.
+        inherited = location_customizations(store, loc)[family]
+        customizations = {family: defaults.deep_merge(defaults.family_default(family), inherited)}
         updated = loc.settings_updated or store.org_settings_updated
     return {
         "customizations": customizations,
