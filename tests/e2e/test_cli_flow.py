@@ -119,3 +119,16 @@ def test_drift_made_out_of_band_shows_live_before_value(cli: Cli, sim_state: Pat
     r = cli("plan", str(EXAMPLES), "--detailed-exitcode")
     assert r.exit_code == 2
     assert '~ settings.customizations.mpp.backlightTimer: "ONE_MIN" -> "FIVE_MIN"' in r.output
+
+
+def test_json_plan_validates_against_the_plan_schema(cli: Cli, tmp_path: Path) -> None:
+    import jsonschema
+
+    schema = json.loads((EXAMPLES.parent / "schemas" / "plan.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    out = tmp_path / "plan.json"
+    r = cli("plan", str(EXAMPLES), "--prune", "--out", str(out), "--format", "json")
+    assert r.exit_code == 0, r.output
+    for doc in (json.loads(r.output), json.loads(out.read_text())):
+        jsonschema.Draft202012Validator(schema).validate(doc)
+        assert {s["phase"] for s in doc["steps"]} == set(range(1, 9))
