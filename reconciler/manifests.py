@@ -1,22 +1,25 @@
 """Load manifest files into ``Resource`` objects, keeping ``file:line:col`` for every key and item.
 
-YAML is read with ruamel.yaml's parser as a stream of events; this module composes the events
-into plain Python data itself (dicts, lists, str, int, float, bool, None) and records a
-``Location`` for every mapping key and list item under its JSON pointer. Doing the composition
-here, instead of through ruamel's round-trip constructor, gives:
+YAML is read as a stream of parser events (ruamel.yaml's parser); this module builds plain Python
+data from the events itself, in one pass (dicts, lists, str, int, float, bool, None), and records
+a ``Location`` for every mapping key and list item under its JSON pointer
+(``/spec/members/0/port``). Doing this here, instead of through ruamel's round-trip constructor,
+gives:
 
-- positions for everything, with the same semantics whichever parser produced the events
-  (ruamel's C extension when installed, else its pure-Python parser; both are ruamel.yaml);
-- YAML 1.2 core-schema scalars (``on``/``yes`` are strings, no dates), JSON-compatible data;
-- errors as ``Diagnostic`` objects, never tracebacks: syntax errors, duplicate keys, unknown
-  tags, undefined aliases, and oversized documents (alias bombs) all end up as diagnostics;
-- speed: thousands of manifests per second with the C parser.
+- the same data and positions whichever parser produced the events: ruamel.yaml's C extension
+  (``ruamel.yaml[libyaml]``) or libyaml through PyYAML when installed (fast), else ruamel.yaml's
+  pure-Python parser (about 20x slower); ``RECONCILER_YAML_BACKEND`` forces one;
+- YAML 1.2 core-schema scalars (``on``/``yes`` are strings, no dates): JSON-compatible data;
+- problems as ``Diagnostic`` objects, never tracebacks: syntax errors, duplicate keys, unknown
+  tags, undefined or recursive aliases, runaway nesting and oversized documents (alias bombs);
+- no recursion anywhere, so no input can exhaust the stack.
 
 ``{fromEnv: NAME}`` (a mapping with exactly that key and a string value) becomes ``SecretRef``.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import importlib
 import math
@@ -132,101 +135,8 @@ def _backend(name: str | None) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# Composition: events -> nodes
+# Events -> plain data + positions, in one pass
 
-
-class _Node:
-    __slots__ = ("anchor", "col", "kind", "line", "plain", "tag", "value")
-
-    def __init__(self, kind: str, tag: str | None, value: Any, line: int, col: int, plain: bool) -> None:
-        self.kind = kind  # "scalar" | "seq" | "map"
-        self.tag = tag
-        self.value = value  # str | list[_Node] | list[tuple[_Node, _Node]]
-        self.line = line  # 1-based
-        self.col = col
-        self.plain = plain
-        self.anchor: str | None = None
-
-
-class _DocError(Exception):
-    """Stops the current document; the diagnostic is already recorded."""
-
-
-class _YamlError(Exception):
-    def __init__(self, message: str, line: int, col: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-        self.col = col
-
-
-def _mark(event: Any) -> tuple[int, int]:
-    mark = getattr(event, "start_mark", None)
-    return (int(getattr(mark, "line", 0)) + 1, int(getattr(mark, "column", 0)) + 1)
-
-
-def _compose(events: Iterator[Any]) -> Iterator[_Node | None]:
-    """Yield the root node of every document (None for an empty one)."""
-    anchors: dict[str, _Node] = {}
-    stack: list[tuple[_Node, list[_Node]]] = []  # open collections, with pending map key
-    root: _Node | None = None
-    have_root = False
-
-    def attach(node: _Node) -> None:
-        nonlocal root, have_root
-        if not stack:
-            root, have_root = node, True
-            return
-        parent, pending = stack[-1]
-        if parent.kind == "seq":
-            parent.value.append(node)
-        elif pending:
-            parent.value.append((pending.pop(), node))
-        else:
-            pending.append(node)
-
-    for event in events:
-        name = type(event).__name__
-        if name == "ScalarEvent":
-            line, col = _mark(event)
-            tag = event.tag
-            style = getattr(event, "style", None)
-            plain = tag is None and not style
-            node = _Node("scalar", tag, event.value, line, col, plain)
-            attach(node)
-            if event.anchor is not None:
-                anchors[event.anchor] = node
-        elif name in ("SequenceStartEvent", "MappingStartEvent"):
-            line, col = _mark(event)
-            kind = "seq" if name == "SequenceStartEvent" else "map"
-            node = _Node(kind, event.tag, [], line, col, False)
-            node.anchor = event.anchor
-            attach(node)
-            stack.append((node, []))
-            if len(stack) > MAX_DEPTH:
-                raise _YamlError(f"nesting deeper than {MAX_DEPTH} levels", line, col)
-        elif name in ("SequenceEndEvent", "MappingEndEvent"):
-            node, _pending = stack.pop()
-            if node.anchor is not None:
-                anchors[node.anchor] = node  # registered when complete: no recursive structures
-        elif name == "AliasEvent":
-            line, col = _mark(event)
-            target = anchors.get(event.anchor)
-            if target is None:
-                raise _YamlError(
-                    f"alias *{event.anchor} refers to an anchor that is not defined before it", line, col
-                )
-            attach(target)
-        elif name == "DocumentStartEvent":
-            anchors = {}
-            root, have_root = None, False
-        elif name == "DocumentEndEvent":
-            yield root if have_root else None
-            root, have_root = None, False
-
-
-# --------------------------------------------------------------------------------------------
-# Construction: nodes -> plain data + positions
 
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUES = frozenset({"true", "True", "TRUE"})
@@ -266,127 +176,291 @@ def _resolve_plain(text: str) -> Any:
 
 def escape_pointer(token: str) -> str:
     """One JSON pointer reference token (RFC 6901)."""
-    return token.replace("~", "~0").replace("/", "~1")
+    if "~" in token or "/" in token:
+        return token.replace("~", "~0").replace("/", "~1")
+    return token
 
 
-class _Builder:
+class _Abort(Exception):
+    """Stops the current document; the diagnostic is already recorded."""
+
+
+# event kinds
+_SCALAR, _SEQ, _MAP, _END, _ALIAS, _DOC_START, _DOC_END, _OTHER = range(8)
+_EVENT_KINDS = {
+    "ScalarEvent": _SCALAR,
+    "SequenceStartEvent": _SEQ,
+    "MappingStartEvent": _MAP,
+    "SequenceEndEvent": _END,
+    "MappingEndEvent": _END,
+    "AliasEvent": _ALIAS,
+    "DocumentStartEvent": _DOC_START,
+    "DocumentEndEvent": _DOC_END,
+}
+_NO_KEY = object()  # a map frame waiting for a key
+_SKIP = object()  # the value of a key that is dropped (duplicate or not a string)
+_MERGE = object()  # the value of a merge key (<<)
+
+Positions = list[tuple[str, Location]]
+
+
+class _Frame:
+    """An open list or mapping."""
+
+    __slots__ = ("anchor", "container", "count", "is_map", "key", "loc", "mark", "merges", "ptr", "seen")
+
+    def __init__(
+        self, is_map: bool, ptr: str, loc: Location, anchor: str | None, mark: int, count: int
+    ) -> None:
+        self.is_map = is_map
+        self.container: Any = {} if is_map else []
+        self.ptr = ptr
+        self.loc = loc
+        self.anchor = anchor
+        self.mark = mark  # len(positions) when the frame opened (after its own position)
+        self.count = count  # values counted before this frame
+        self.key: Any = _NO_KEY  # map: the pending key (str), _NO_KEY, _SKIP or _MERGE
+        self.seen: dict[str, int] = {}  # map: key -> line of first definition
+        self.merges: list[tuple[Any, Positions]] = []
+
+
+class _Anchor:
+    __slots__ = ("count", "positions", "value")
+
+    def __init__(self, value: Any, positions: Positions, count: int) -> None:
+        self.value = value
+        self.positions = positions  # relative to the anchored node
+        self.count = count
+
+
+class _DocBuilder:
+    """Builds the documents of one file from parser events."""
+
     def __init__(self, file: str, diagnostics: list[Diagnostic]) -> None:
         self.file = file
         self.diagnostics = diagnostics
-        self.positions: dict[str, Location] = {}
+        self.kinds: dict[type, int] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        self.stack: list[_Frame] = []
+        self.positions: Positions = []
+        self.anchors: dict[str, _Anchor] = {}
         self.count = 0
+        self.root: Any = None
+        self.root_loc: Location | None = None
+        self.failed = False
+        self.roles: list[Any] = []  # parallel to stack: where each open frame goes in its parent
 
-    def loc(self, node: _Node) -> Location:
-        return Location(self.file, node.line, node.col)
+    def error(self, loc: Location, message: str) -> None:
+        self.diagnostics.append(Diagnostic(loc, message))
 
-    def error(self, node: _Node, message: str) -> None:
-        self.diagnostics.append(Diagnostic(self.loc(node), message))
+    def fail(self, loc: Location, message: str) -> None:
+        self.error(loc, message)
+        raise _Abort
 
-    def build(self, node: _Node, ptr: str, depth: int) -> Any:
-        self.count += 1
+    def counted(self, n: int, loc: Location) -> None:
+        self.count += n
         if self.count > MAX_DOCUMENT_VALUES:
-            self.diagnostics.append(
-                Diagnostic(
-                    self.positions.get("", self.loc(node)),
-                    f"document too large: more than {MAX_DOCUMENT_VALUES} values after alias expansion "
-                    "(an alias bomb?); document skipped",
-                )
+            self.fail(
+                self.root_loc or loc,
+                f"document too large: more than {MAX_DOCUMENT_VALUES} values after alias expansion "
+                "(an alias bomb?); document skipped",
             )
-            raise _DocError
-        if depth > MAX_DEPTH:
-            self.error(node, f"nesting deeper than {MAX_DEPTH} levels; document skipped")
-            raise _DocError
-        if node.kind == "scalar":
-            return self.scalar(node, ptr)
-        tag = node.tag
-        if node.kind == "seq":
-            if tag not in (None, "!", _TAG + "seq"):
-                self.error(node, f"unsupported YAML tag {tag!r} on a list")
-            out: list[Any] = []
-            for i, item in enumerate(node.value):
-                p = f"{ptr}/{i}"
-                self.positions[p] = self.loc(item)
-                out.append(self.build(item, p, depth + 1))
-            return out
-        if tag not in (None, "!", _TAG + "map"):
-            self.error(node, f"unsupported YAML tag {tag!r} on a mapping")
-        return self.mapping(node, ptr, depth)
 
-    def scalar(self, node: _Node, ptr: str) -> Any:
-        text: str = node.value
-        if node.plain:
+    # -- placing a node ----------------------------------------------------------------------
+
+    def place(self, loc: Location) -> tuple[str, Any]:
+        """Where the node starting at ``loc`` goes: (its pointer, the map key state).
+
+        Records the position of a list item (map values are recorded with their key)."""
+        if not self.stack:
+            self.root_loc = loc
+            self.positions.append(("", loc))
+            return "", None
+        top = self.stack[-1]
+        if not top.is_map:
+            ptr = f"{top.ptr}/{len(top.container)}"
+            self.positions.append((ptr, loc))
+            return ptr, None
+        if top.key is _NO_KEY:
+            return "", _NO_KEY  # this node is a key
+        if top.key is _SKIP or top.key is _MERGE:
+            return f"{top.ptr}/<<", top.key
+        return f"{top.ptr}/{escape_pointer(top.key)}", top.key
+
+    def finish(
+        self, value: Any, ptr: str, role: Any, loc: Location, mark: int, anchor: str | None, counted_from: int
+    ) -> None:
+        """A node is complete: register its anchor, and put it into its parent."""
+        if anchor is not None:
+            rel = [(p[len(ptr) :], at) for p, at in self.positions[mark:]]
+            self.anchors[anchor] = _Anchor(value, rel, self.count - counted_from)
+        if not self.stack:
+            self.root = value
+            return
+        top = self.stack[-1]
+        if not top.is_map:
+            top.container.append(value)
+        elif role is _NO_KEY:
+            self.take_key(top, value, loc)
+        elif role is _SKIP:
+            del self.positions[mark:]
+            top.key = _NO_KEY
+        elif role is _MERGE:
+            rel = [(p[len(ptr) :], at) for p, at in self.positions[mark:]]
+            del self.positions[mark:]
+            top.merges.append((value, rel))
+            top.key = _NO_KEY
+        else:
+            top.container[role] = value
+            top.key = _NO_KEY
+
+    def take_key(self, top: _Frame, value: Any, loc: Location) -> None:
+        if value is _MERGE:
+            top.key = _MERGE
+            return
+        if isinstance(value, dict | list | SecretRef):
+            self.error(loc, "a mapping key must be a plain string, not a list or mapping")
+            top.key = _SKIP
+            return
+        key = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        if key in top.seen:
+            self.error(loc, f"duplicate key {key!r} (first defined at line {top.seen[key]}); value ignored")
+            top.key = _SKIP
+            return
+        top.seen[key] = loc.line
+        top.key = key
+        self.positions.append((f"{top.ptr}/{escape_pointer(key)}", loc))
+
+    # -- scalars -----------------------------------------------------------------------------
+
+    def scalar(self, event: Any, ptr: str, loc: Location) -> Any:
+        text: str = event.value
+        tag = event.tag
+        if tag is None and not event.style:  # plain
             if ptr in _STRING_POINTERS:
                 return text
             return _resolve_plain(text)
-        tag = node.tag
         if tag is None or tag == "!" or tag == _TAG + "str":
             return text
         if tag == _TAG + "null":
             return None
-        try:
-            if tag == _TAG + "bool" and text in _TRUES | _FALSES:
-                return text in _TRUES
-            if tag == _TAG + "int":
-                value = _resolve_plain(text)
-                if isinstance(value, int) and not isinstance(value, bool):
-                    return value
-            if tag == _TAG + "float":
-                value = _resolve_plain(text)
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    return float(value)
-        except ValueError:
-            pass
-        if tag in (_TAG + "bool", _TAG + "int", _TAG + "float"):
-            self.error(node, f"{text!r} is not a valid {tag.removeprefix(_TAG)}")
+        if tag == _TAG + "bool" and text in _TRUES | _FALSES:
+            return text in _TRUES
+        if tag in (_TAG + "int", _TAG + "float"):
+            value = _resolve_plain(text)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return value if tag == _TAG + "int" and isinstance(value, int) else float(value)
+            self.error(loc, f"{text!r} is not a valid {tag.removeprefix(_TAG)}")
+            return text
+        if tag == _TAG + "bool":
+            self.error(loc, f"{text!r} is not a valid bool")
         else:
-            self.error(node, f"unsupported YAML tag {tag!r}")
+            self.error(loc, f"unsupported YAML tag {tag!r}")
         return text
 
-    def key(self, node: _Node) -> str | None:
-        if node.kind != "scalar":
-            self.error(node, "a mapping key must be a plain string, not a list or mapping")
-            return None
-        return str(node.value)
+    # -- the event loop ----------------------------------------------------------------------
 
-    def mapping(self, node: _Node, ptr: str, depth: int) -> Any:
-        out: dict[str, Any] = {}
-        first_at: dict[str, _Node] = {}
-        merges: list[_Node] = []
-        for knode, vnode in node.value:
-            if (
-                knode.kind == "scalar" and knode.plain and knode.value == "<<"
-            ) or knode.tag == _TAG + "merge":
-                merges.append(vnode)
+    def documents(self, events: Iterator[Any]) -> Iterator[Document]:
+        kinds = self.kinds
+        file = self.file
+        for event in events:
+            kind = kinds.get(type(event))
+            if kind is None:
+                kind = kinds[type(event)] = _EVENT_KINDS.get(type(event).__name__, _OTHER)
+            if kind == _DOC_START:
+                self.reset()
                 continue
-            key = self.key(knode)
-            if key is None:
+            if kind == _DOC_END:
+                if not self.failed and self.root is not None and self.root_loc is not None:
+                    yield Document(self.root, dict(self.positions), self.root_loc)
+                self.reset()
                 continue
-            if key in first_at:
-                self.error(
-                    knode,
-                    f"duplicate key {key!r} (first defined at line {first_at[key].line}); value ignored",
-                )
+            if self.failed or kind == _OTHER:
                 continue
-            first_at[key] = knode
-            p = f"{ptr}/{escape_pointer(key)}"
-            self.positions[p] = self.loc(knode)
-            out[key] = self.build(vnode, p, depth + 1)
-        for merge in merges:
-            sources = merge.value if merge.kind == "seq" else [merge]
-            for source in sources:
-                if source.kind != "map":
-                    self.error(source, "a merge key (<<) needs a mapping or a list of mappings")
-                    continue
-                for knode, vnode in source.value:
-                    key = self.key(knode)
-                    if key is None or key in out:
+            try:
+                self.event(event, kind, file)
+            except _Abort as exc:
+                if exc.args and exc.args[0] == "stop":
+                    return  # runaway nesting: the rest of the file is not parsed
+                self.failed = True
+
+    def event(self, event: Any, kind: int, file: str) -> None:
+        if kind == _END:
+            frame = self.stack.pop()
+            value = frame.container
+            if frame.is_map:
+                value = self.close_map(frame)
+            role = self.roles.pop()
+            self.finish(value, frame.ptr, role, frame.loc, frame.mark, frame.anchor, frame.count - 1)
+            return
+        mark_ = event.start_mark
+        loc = Location(file, mark_.line + 1, mark_.column + 1)
+        ptr, role = self.place(loc)
+        mark = len(self.positions)
+        if kind == _SCALAR:
+            self.counted(1, loc)
+            value = self.scalar(event, ptr, loc) if role is not _NO_KEY else self.key_text(event)
+            self.finish(value, ptr, role, loc, mark, event.anchor, self.count - 1)
+        elif kind == _ALIAS:
+            anchor = self.anchors.get(event.anchor)
+            if anchor is None:
+                self.fail(loc, f"alias *{event.anchor} refers to an anchor that is not defined before it")
+            assert anchor is not None
+            self.counted(anchor.count, loc)
+            for rel, at in anchor.positions:
+                self.positions.append((ptr + rel, at))
+            value = anchor.value
+            if isinstance(value, dict | list):
+                value = copy.deepcopy(value)
+            self.finish(value, ptr, role, loc, mark, None, self.count - anchor.count)
+        else:  # a list or a mapping starts
+            if len(self.stack) >= MAX_DEPTH:
+                self.error(loc, f"nesting deeper than {MAX_DEPTH} levels; rest of the file skipped")
+                raise _Abort("stop")
+            tag = event.tag
+            is_map = kind == _MAP
+            if tag not in (None, "!", _TAG + ("map" if is_map else "seq")):
+                self.error(loc, f"unsupported YAML tag {tag!r} on a {'mapping' if is_map else 'list'}")
+            self.counted(1, loc)
+            self.stack.append(_Frame(is_map, ptr, loc, event.anchor, mark, self.count))
+            self.roles.append(role)
+
+    def key_text(self, event: Any) -> Any:
+        """A scalar in key position: its text (``<<`` marks a merge)."""
+        tag = event.tag
+        if tag is None and not event.style and event.value == "<<":
+            return _MERGE
+        if tag == _TAG + "merge":
+            return _MERGE
+        return event.value
+
+    def close_map(self, frame: _Frame) -> Any:
+        out: dict[str, Any] = frame.container
+        for source, rel in frame.merges:
+            items = [(source, "")] if isinstance(source, dict) else list(_merge_items(source))
+            if not items:
+                self.error(frame.loc, "a merge key (<<) needs a mapping or a list of mappings")
+            for mapping, prefix in items:
+                for key, value in mapping.items():
+                    if key in out:
                         continue
-                    p = f"{ptr}/{escape_pointer(key)}"
-                    self.positions[p] = self.loc(knode)
-                    out[key] = self.build(vnode, p, depth + 1)
+                    out[key] = value
+                    sub = f"{prefix}/{escape_pointer(key)}"
+                    for p, at in rel:
+                        if p == sub or p.startswith(sub + "/"):
+                            self.positions.append((frame.ptr + "/" + escape_pointer(key) + p[len(sub) :], at))
         if len(out) == 1 and isinstance(out.get("fromEnv"), str):
             return SecretRef(out["fromEnv"])
         return out
+
+
+def _merge_items(source: Any) -> Iterator[tuple[dict[str, Any], str]]:
+    if isinstance(source, list):
+        for i, item in enumerate(source):
+            if isinstance(item, dict):
+                yield item, f"/{i}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -427,24 +501,10 @@ def parse_documents(
     """Every non-empty document in ``text``; YAML problems as diagnostics (never raises)."""
     docs: list[Document] = []
     diags: list[Diagnostic] = []
-    events = _backend(backend)(text)
+    builder = _DocBuilder(file, diags)
     try:
-        for root in _compose(events):
-            if root is None or (root.kind == "scalar" and root.plain and root.value in _NULLS):
-                continue
-            builder = _Builder(file, diags)
-            start = builder.loc(root)
-            builder.positions[""] = start
-            try:
-                data = builder.build(root, "", 0)
-            except _DocError:
-                continue
-            except RecursionError:
-                diags.append(Diagnostic(start, "document nested too deeply; skipped"))
-                continue
-            docs.append(Document(data, builder.positions, start))
-    except _YamlError as exc:
-        diags.append(Diagnostic(Location(file, exc.line, exc.col), f"invalid YAML: {exc.message}"))
+        for doc in builder.documents(_backend(backend)(text)):
+            docs.append(doc)
     except RecursionError:
         diags.append(Diagnostic(Location(file, 1, 1), "invalid YAML: nested too deeply"))
     except Exception as exc:  # every parser error becomes a diagnostic, never a traceback

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from reconciler.model import API_VERSION, KINDS, Diagnostic, Resource
 
 __all__ = [
     "SCHEMA_DIR",
+    "fast_check",
     "kind_schema",
     "load_schema",
     "raw_document",
@@ -90,12 +92,193 @@ class _Inliner:
 
 
 @cache
-def validator_for(kind: str) -> Draft202012Validator:
-    """The compiled validator of one kind (cached for the process)."""
+def _inlined(kind: str) -> dict[str, Any]:
     file = f"{kind}.schema.json"
-    schema = _Inliner().walk(load_schema(file), file)
+    schema: dict[str, Any] = _Inliner().walk(load_schema(file), file)
     schema.pop("$defs", None)
-    return Draft202012Validator(schema)
+    return schema
+
+
+@cache
+def validator_for(kind: str) -> Draft202012Validator:
+    """The jsonschema validator of one kind (cached for the process): the authority on errors."""
+    return Draft202012Validator(_inlined(kind))
+
+
+# --------------------------------------------------------------------------------------------
+# Fast path: the same schema compiled to plain Python predicates, for the common case of a valid
+# manifest. It answers only "valid or not"; jsonschema is consulted for every manifest it
+# rejects, so every message still comes from jsonschema. It supports exactly the keywords our
+# schemas use and refuses (returns None) on anything else, so it can never be more lenient than
+# jsonschema by not knowing a keyword. A property test checks that both always agree.
+
+Check = Callable[[Any], bool]
+_ANNOTATIONS = frozenset({"$schema", "$comment", "$defs", "title", "description", "default", "errorMessage"})
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _is_integer(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    return isinstance(v, int) or (isinstance(v, float) and v.is_integer())
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+_TYPE_CHECKS: dict[str, Check] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": _is_integer,
+    "number": _is_number,
+    "boolean": lambda v: isinstance(v, bool),
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "null": lambda v: v is None,
+}
+
+
+def _all(checks: list[Check]) -> Check:
+    if not checks:
+        return lambda v: True
+    if len(checks) == 1:
+        return checks[0]
+
+    def check(v: Any) -> bool:
+        for c in checks:  # noqa: SIM110 (a plain loop is faster than all() on a generator)
+            if not c(v):
+                return False
+        return True
+
+    return check
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.memo: dict[int, Check] = {}
+
+    def compile(self, schema: Any) -> Check:
+        if schema is True:
+            return lambda v: True
+        if schema is False:
+            return lambda v: False
+        if not isinstance(schema, dict):
+            raise _Unsupported(repr(schema))
+        key = id(schema)
+        if key not in self.memo:
+            self.memo[key] = self._compile(schema)
+        return self.memo[key]
+
+    def _compile(self, s: dict[str, Any]) -> Check:
+        known = {
+            "type", "enum", "const", "properties", "additionalProperties", "required", "minProperties",
+            "items", "minItems", "minLength", "pattern", "minimum", "maximum", "anyOf", "oneOf", "allOf",
+            "if", "then", "else",
+        }  # fmt: skip
+        unknown = set(s) - known - _ANNOTATIONS
+        if unknown:
+            raise _Unsupported(", ".join(sorted(unknown)))
+        checks: list[Check] = []
+        if "type" in s:
+            types = s["type"] if isinstance(s["type"], list) else [s["type"]]
+            preds = [_TYPE_CHECKS[t] for t in types]
+            checks.append(preds[0] if len(preds) == 1 else (lambda v: any(p(v) for p in preds)))
+        if "enum" in s:
+            if not all(isinstance(e, str) for e in s["enum"]):
+                raise _Unsupported("non-string enum")
+            allowed = frozenset(s["enum"])
+            checks.append(lambda v: isinstance(v, str) and v in allowed)
+        if "const" in s:
+            if not isinstance(s["const"], str):
+                raise _Unsupported("non-string const")
+            const = s["const"]
+            checks.append(lambda v: isinstance(v, str) and v == const)
+        if {"properties", "additionalProperties", "required", "minProperties"} & set(s):
+            checks.append(self._object(s))
+        if "items" in s or "minItems" in s:
+            item = self.compile(s["items"]) if "items" in s else None
+            min_items = s.get("minItems", 0)
+
+            def array(v: Any) -> bool:
+                if not isinstance(v, list):
+                    return True
+                if len(v) < min_items:
+                    return False
+                return item is None or all(item(x) for x in v)
+
+            checks.append(array)
+        if "minLength" in s or "pattern" in s:
+            min_len = s.get("minLength", 0)
+            pattern = re.compile(s["pattern"]) if "pattern" in s else None
+            checks.append(
+                lambda v: (
+                    not isinstance(v, str)
+                    or (len(v) >= min_len and (pattern is None or bool(pattern.search(v))))
+                )
+            )
+        if "minimum" in s or "maximum" in s:
+            lo, hi = s.get("minimum"), s.get("maximum")
+            checks.append(
+                lambda v: not _is_number(v) or ((lo is None or v >= lo) and (hi is None or v <= hi))
+            )
+        if "anyOf" in s:
+            subs = [self.compile(x) for x in s["anyOf"]]
+            checks.append(lambda v: any(c(v) for c in subs))
+        if "oneOf" in s:
+            one = [self.compile(x) for x in s["oneOf"]]
+            checks.append(lambda v: sum(1 for c in one if c(v)) == 1)
+        if "allOf" in s:
+            checks.extend(self.compile(x) for x in s["allOf"])
+        if "if" in s:
+            cond = self.compile(s["if"])
+            then = self.compile(s["then"]) if "then" in s else None
+            other = self.compile(s["else"]) if "else" in s else None
+
+            def if_then_else(v: Any) -> bool:
+                if cond(v):
+                    return then is None or then(v)
+                return other is None or other(v)
+
+            checks.append(if_then_else)
+        return _all(checks)
+
+    def _object(self, s: dict[str, Any]) -> Check:
+        props = {k: self.compile(v) for k, v in s.get("properties", {}).items()}
+        extra = s.get("additionalProperties", True)
+        if extra not in (True, False):
+            raise _Unsupported("additionalProperties schema")
+        closed = extra is False
+        required = tuple(s.get("required", ()))
+        min_props: int = s.get("minProperties", 0)
+
+        def obj(v: Any) -> bool:
+            if not isinstance(v, dict):
+                return True
+            for k, val in v.items():
+                c = props.get(k)
+                if c is None:
+                    if closed:
+                        return False
+                elif not c(val):
+                    return False
+            for r in required:
+                if r not in v:
+                    return False
+            return len(v) >= min_props
+
+        return obj
+
+
+@cache
+def fast_check(kind: str) -> Check | None:
+    """A predicate equivalent to ``validator_for(kind).is_valid`` (None if not compilable)."""
+    try:
+        return _Compiler().compile(_inlined(kind))
+    except _Unsupported:
+        return None
 
 
 def raw_document(resource: Resource) -> dict[str, Any]:
@@ -226,10 +409,14 @@ def validate_resource(resource: Resource) -> list[Diagnostic]:
                 resource.loc("/kind"), f"unknown kind {resource.kind!r}; expected one of: " + ", ".join(KINDS)
             )
         ]
+    raw = raw_document(resource)
+    fast = fast_check(resource.kind)
+    if fast is not None and fast(raw):
+        return []
     label = label_of(resource)
     out: list[Diagnostic] = []
     seen: set[tuple[str, str]] = set()
-    errors = sorted(validator_for(resource.kind).iter_errors(raw_document(resource)), key=_sort_key)
+    errors = sorted(validator_for(resource.kind).iter_errors(raw), key=_sort_key)
     # A value outside an enum also fails the enum's "type": report the enum only.
     enum_paths = {tuple(e.absolute_path) for e in errors if e.validator in ("enum", "const")}
     for error in errors:

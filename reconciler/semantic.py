@@ -29,6 +29,7 @@ IMAGE_MAX_BYTES = 625 * 1024  # the API's upload limit: 625 KB
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_IMAGES = 100  # background images per org
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_FIELD = re.compile(r"(?i)(password|pwd|bindpw)$")
 _MAC_HELP = "expected 12 hex digits written AA:BB:CC:DD:EE:FF, aa-bb-cc-dd-ee-ff or AABBCCDDEEFF"
 
 
@@ -244,7 +245,19 @@ class _Checker:
         stack: list[tuple[str, Any]] = [("/spec", res.spec)]
         while stack:
             ptr, value = stack.pop()
-            if isinstance(value, SecretRef):
+            if isinstance(value, str):
+                name = ptr.rsplit("/", 1)[-1]
+                if value and _SECRET_FIELD.search(name):
+                    self.out.append(
+                        Diagnostic(
+                            res.loc(ptr),
+                            f"{name} is written in plain text: use {{fromEnv: NAME}} "
+                            "to keep secrets out of git",
+                            label_of(res),
+                            "warning",
+                        )
+                    )
+            elif isinstance(value, SecretRef):
                 if not _ENV_NAME.match(value.env):
                     self.add(
                         res,

@@ -106,7 +106,7 @@ def summary(result: ValidationResult) -> str:
 
 def render_validation(result: ValidationResult, fmt: str = "text") -> str:
     """``text``: one line per problem (``file:line:col: Kind/name: message``) then the summary;
-    ``json``: a versioned document with every diagnostic."""
+    ``json``: a versioned document with every diagnostic. Ends with a newline."""
     if fmt == "json":
         doc = {
             "format_version": FORMAT_VERSION,
@@ -117,7 +117,7 @@ def render_validation(result: ValidationResult, fmt: str = "text") -> str:
             "warnings": len(result.warnings),
             "diagnostics": [d.to_json() for d in result.diagnostics],
         }
-        return json.dumps(doc, indent=2)
+        return json.dumps(doc, indent=2) + "\n"
     if fmt != "text":
         raise ValueError(f"unknown format {fmt!r}: expected text or json")
     lines = []
@@ -127,4 +127,4 @@ def render_validation(result: ValidationResult, fmt: str = "text") -> str:
         who = f"{d.resource}: " if d.resource else ""
         lines.append(f"{where}{who}{prefix}{d.message}")
     lines.append(summary(result))
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,295 @@
+"""``validate``: fixture folders of valid and invalid manifests, rendering, exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from reconciler.manifests import available_backends
+from reconciler.validate import render_validation, validate_paths, validate_text
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path("tests/manifests")  # relative to ROOT: the paths printed in messages
+EXPECT = re.compile(r"^#\s*expect:\s*(\d+):(\d+)\s+(.+?)\s*$")
+
+
+@pytest.fixture(autouse=True)
+def _at_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+def invalid_cases() -> list[Path]:
+    return sorted((ROOT / FIXTURES / "invalid").iterdir())
+
+
+def expectations(case: Path) -> list[tuple[str, int, int, str]]:
+    """``# expect: LINE:COL message`` on the first line of the case's file(s)."""
+    files = sorted(case.rglob("*.yaml")) if case.is_dir() else [case]
+    out = []
+    for f in files:
+        first = f.read_text(encoding="utf-8").splitlines()[0]
+        m = EXPECT.match(first)
+        if m:
+            out.append((str(FIXTURES / f.relative_to(ROOT / FIXTURES)), int(m[1]), int(m[2]), m[3]))
+    return out
+
+
+@pytest.mark.parametrize("backend", available_backends())
+@pytest.mark.parametrize("case", invalid_cases(), ids=lambda p: p.name)
+def test_invalid_fixture(case: Path, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILER_YAML_BACKEND", backend)
+    wanted = expectations(case)
+    assert wanted, f"{case.name} carries no '# expect: LINE:COL message' first line"
+    result = validate_paths([FIXTURES / "invalid" / case.name])
+    assert not result.ok
+    assert result.exit_code == 1
+    got = [
+        (d.location.file, d.location.line, d.location.col, d.message)
+        for d in result.diagnostics
+        if d.location
+    ]
+    for file, line, col, text in wanted:
+        assert any(f == file and ln == line and c == col and text in m for f, ln, c, m in got), (
+            f"expected {file}:{line}:{col}: ...{text}... in:\n" + render_validation(result, "text")
+        )
+    # one mistake per file: exactly one problem reported
+    assert len(result.errors) == len(wanted), render_validation(result, "text")
+
+
+def test_valid_fixtures() -> None:
+    result = validate_paths([FIXTURES / "valid"])
+    assert result.diagnostics == [], render_validation(result, "text")
+    assert result.ok and result.exit_code == 0
+    assert len({r.kind for r in result.resources}) == 9  # every kind appears
+
+
+def test_examples_validate() -> None:
+    result = validate_paths(["examples/"])
+    assert result.diagnostics == [], render_validation(result, "text")
+    assert result.files >= 20
+    text = render_validation(result, "text")
+    assert text == f"{len(result.resources)} manifests in {result.files} files: valid\n"
+
+
+def test_every_problem_is_reported_not_only_the_first() -> None:
+    result = validate_text(
+        "apiVersion: reconciler/v1\n"
+        "kind: Device\n"
+        "metadata: {mac: 'nope'}\n"
+        "spec:\n"
+        "  members:\n"
+        "    - {person: a@example.com, port: 1, primaryOwner: true, lineType: PRIMRY}\n"
+        "    - {person: b@example.com, port: 1, primaryOwner: true}\n"
+        "  settings:\n"
+        "    customEnabled: yes\n"
+        "    customizations: {mpp: {backlightTimer: 5, vlna: {}}}\n",
+        "many.yaml",
+    )
+    lines = render_validation(result, "text").splitlines()
+    assert lines[-1] == "1 manifest in 1 file: 7 errors"
+    assert lines[:-1] == [
+        "many.yaml:3:12: Device/nope: invalid MAC address 'nope': expected 12 hex digits written "
+        "AA:BB:CC:DD:EE:FF, aa-bb-cc-dd-ee-ff or AABBCCDDEEFF",
+        "many.yaml:6:60: Device/nope: 'PRIMRY' is not one of: PRIMARY, SHARED_CALL_APPEARANCE "
+        "(did you mean 'PRIMARY'?)",
+        "many.yaml:7:31: Device/nope: port 1 overlaps the member at line 6 (port 1); a member takes "
+        "lineWeight ports from its port",
+        "many.yaml:7:40: Device/nope: two primary owners: this member and the member at line 6; "
+        "a device has one",
+        "many.yaml:9:5: Device/nope: expected boolean, got string 'yes' (write true or false)",
+        "many.yaml:10:28: Device/nope: 5 is not one of: ONE_MIN, FIVE_MIN, THIRTY_MIN, ALWAYS_ON",
+        "many.yaml:10:47: Device/nope: unknown field 'vlna' (did you mean 'vlan'?)",
+    ]
+
+
+def test_json_format() -> None:
+    result = validate_paths([FIXTURES / "invalid" / "wrong-enum.yaml"])
+    doc = json.loads(render_validation(result, "json"))
+    assert doc["format_version"] == 1
+    assert doc["valid"] is False
+    assert (doc["files"], doc["manifests"], doc["errors"], doc["warnings"]) == (1, 1, 1, 0)
+    [d] = doc["diagnostics"]
+    assert d["file"] == "tests/manifests/invalid/wrong-enum.yaml"
+    assert (d["line"], d["col"], d["severity"]) == (10, 9, "error")
+    assert d["resource"] == "LocationDeviceSettings/Headquarters"
+    assert "FIVE_MINUTES" in d["message"]
+
+
+def test_text_format_line_shape_and_sorting() -> None:
+    result = validate_paths([FIXTURES / "invalid" / "wrong-type.yaml", FIXTURES / "invalid" / "bad-mac.yaml"])
+    lines = render_validation(result, "text").splitlines()
+    assert lines[0].startswith("tests/manifests/invalid/bad-mac.yaml:5:3: Device/0A:1B:2C:3D:4E: invalid MAC")
+    assert lines[1].startswith("tests/manifests/invalid/wrong-type.yaml:10:7: Device/0A1B2C3D4E01: expected")
+    assert lines[2] == "2 manifests in 2 files: 2 errors"
+    with pytest.raises(ValueError):
+        render_validation(result, "yaml")
+
+
+def test_missing_path_is_an_error() -> None:
+    result = validate_paths(["does/not/exist"])
+    assert result.exit_code == 1
+    assert render_validation(result, "text").splitlines() == [
+        "does/not/exist: no such file or directory",
+        "0 manifests in 0 files: 1 error",
+    ]
+
+
+def test_unresolvable_from_env_is_not_a_validate_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    result = validate_text(
+        "apiVersion: reconciler/v1\nkind: Device\nmetadata: {mac: 0A1B2C3D4E01}\n"
+        "spec: {sipPassword: {fromEnv: NOT_SET_ANYWHERE}}\n"
+    )
+    assert result.ok, render_validation(result, "text")
+
+
+def test_from_env_where_secrets_are_not_allowed() -> None:
+    result = validate_text(
+        "apiVersion: reconciler/v1\nkind: LineKeyTemplate\nmetadata: {name: t}\n"
+        "spec:\n  deviceModel: {fromEnv: MODEL}\n  lineKeys: [{lineKeyIndex: 1, lineKeyType: OPEN}]\n"
+    )
+    [d] = result.diagnostics
+    assert d.location is not None and (d.location.line, d.location.col) == (5, 3)
+    assert "expected string, got mapping" in d.message and "fromEnv" in d.message
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("layout: {template: T, layoutMode: CUSTOM}", "unknown field 'layoutMode' (allowed here: template)"),
+        ("layout: {lineKeys: []}", "missing required field 'layoutMode'"),
+        ("{}", "declare at least one of members, layout, settings, sipPassword"),
+        ("sipPassword: 1234", "expected a string or {fromEnv: NAME}, got integer 1234"),
+        ("members: [{person: not-an-email, port: 1}]", "expected an email address"),
+        (
+            "members: [{person: a@b.c, workspace: W, port: 1}]",
+            "exactly one of person, workspace or virtualLine",
+        ),
+        ("members: [{person: a@b.c, port: 0}]", "must be at least 1, got 0"),
+        (
+            "layout: {layoutMode: CUSTOM, lineKeys: [{lineKeyIndex: 1, lineKeyType: SPEED_DIAL}]}",
+            "SPEED_DIAL",
+        ),
+        ("settings: {customizations: {dect: {}}}", "unknown field 'dect'"),
+        (
+            "layout: {layoutMode: CUSTOM, kemModuleType: KEM_14_KEYS, kemKeys: "
+            "[{kemModuleIndex: 1, kemKeyIndex: 1, kemKeyType: OPEN}, {kemModuleIndex: 1, kemKeyIndex: 1, "
+            "kemKeyType: OPEN}]}",
+            "duplicate KEM key: module 1 key 1",
+        ),
+        (
+            "layout: {layoutMode: CUSTOM, kemModuleType: KEM_14_KEYS, kemKeys: "
+            "[{kemModuleIndex: 1, kemKeyIndex: 2, kemKeyType: SPEED_DIAL}]}",
+            "SPEED_DIAL KEM key 1/2 needs",
+        ),
+    ],
+)
+def test_device_messages(body: str, message: str) -> None:
+    result = validate_text(
+        f"apiVersion: reconciler/v1\nkind: Device\nmetadata: {{mac: 0A1B2C3D4E01}}\nspec:\n  {body}\n"
+    )
+    assert not result.ok
+    assert any(message in d.message for d in result.diagnostics), render_validation(result, "text")
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ("kind: OrgDeviceSettings\nmetadata: {name: acme}\nspec: {}", "must be 'org', not 'acme'"),
+        ("kind: Policy\nmetadata: {name: p}\nspec: {maxChangesPercent: 150}", "must be at most 100"),
+        ("kind: Policy\nmetadata: {name: p}\nspec: {concurrency: 0}", "must be at least 1"),
+        (
+            "kind: PersonDevices\nmetadata: {person: a@b.c}\nspec: {settings: {compression: on}}",
+            "'on' is not one",
+        ),
+        (
+            "kind: PersonDevices\nmetadata: {person: a@b.c}\nspec: {hoteling: {limitGuestUse: true}}",
+            "missing required field 'enabled'",
+        ),
+        (
+            "kind: LineKeyTemplateAssignment\nmetadata: {name: a}\nspec: {template: T, action: APPLY}",
+            "'APPLY' is not one of: APPLY_TEMPLATE, APPLY_DEFAULT_TEMPLATES",
+        ),
+        (
+            "kind: BackgroundImages\nmetadata: {}\nspec: {images: [{fileName: a, path: a.gif}]}",
+            "must be a .png",
+        ),
+        (
+            "kind: BackgroundImages\nmetadata: {}\nspec: {uploadDevice: xyz, images: []}",
+            "invalid MAC address 'xyz'",
+        ),
+        (
+            "kind: Device\nmetadata: {mac: 0A1B2C3D4E01, ignore: [settings]}\nspec: {sipPassword: x}",
+            "expected a JSON pointer relative to spec",
+        ),
+        (
+            "kind: LocationDeviceSettings\nmetadata: {location: L}\n"
+            "spec: {customizations: {mpp: {usbPorts: {}}}}",
+            "unknown field 'usbPorts'",
+        ),
+    ],
+)
+def test_other_kind_messages(doc: str, message: str) -> None:
+    result = validate_text(f"apiVersion: reconciler/v1\n{doc}\n")
+    assert not result.ok
+    assert any(message in d.message for d in result.diagnostics), render_validation(result, "text")
+
+
+def test_oversized_image(tmp_path: Path) -> None:
+    (tmp_path / "big.png").write_bytes(b"\0" * (625 * 1024 + 1))
+    (tmp_path / "ok.jpeg").write_bytes(b"\0" * 10)
+    (tmp_path / "images.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: BackgroundImages\nmetadata: {name: org}\nspec:\n  images:\n"
+        "    - {fileName: big, path: big.png}\n"
+        "    - {fileName: ok, path: ok.jpeg}\n"
+        "    - {fileName: ok, path: ok.jpeg}\n"
+    )
+    result = validate_paths([tmp_path])
+    messages = [d.message for d in result.diagnostics]
+    assert len(messages) == 2
+    assert "the API takes at most 625 KB" in messages[0]
+    assert "duplicate fileName 'ok'" in messages[1]
+
+
+def test_template_assignment_with_filters_does_not_claim_a_layout() -> None:
+    result = validate_text(
+        "apiVersion: reconciler/v1\nkind: Device\nmetadata: {mac: 0A1B2C3D4E01}\n"
+        "spec: {layout: {template: T}}\n"
+        "---\napiVersion: reconciler/v1\nkind: LineKeyTemplateAssignment\nmetadata: {name: a}\n"
+        "spec: {template: T, locations: [Branch]}\n"
+    )
+    assert result.ok, render_validation(result, "text")
+
+
+def test_cli_validate_exit_codes() -> None:
+    from click.testing import CliRunner
+
+    from reconciler.cli import main
+
+    runner = CliRunner()
+    ok = runner.invoke(main, ["validate", "examples/"])
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.endswith(": valid\n")
+    bad = runner.invoke(main, ["validate", "--format", "json", str(FIXTURES / "invalid" / "bad-mac.yaml")])
+    assert bad.exit_code == 1
+    assert json.loads(bad.output)["errors"] == 1
+
+
+def test_plain_text_passwords_are_warnings() -> None:
+    result = validate_text(
+        "apiVersion: reconciler/v1\nkind: Device\nmetadata: {mac: 0A1B2C3D4E01}\n"
+        "spec:\n  sipPassword: hunter2\n"
+        "  settings: {customizations: {wifi: {phoneSecurityPwd: x, ldap: {bindPw: {fromEnv: LDAP_PW}}}}}\n",
+        "w.yaml",
+    )
+    assert result.ok and result.exit_code == 0
+    lines = render_validation(result, "text").splitlines()
+    assert lines[0] == (
+        "w.yaml:5:3: Device/0A1B2C3D4E01: warning: sipPassword is written in plain text: "
+        "use {fromEnv: NAME} to keep secrets out of git"
+    )
+    assert "phoneSecurityPwd is written in plain text" in lines[1]
+    assert lines[2] == "1 manifest in 1 file: valid, 2 warnings"
