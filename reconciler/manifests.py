@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import fnmatch
 import importlib
 import math
 import os
@@ -641,9 +642,36 @@ def _is_hidden(name: str) -> bool:
     return name.startswith(".")
 
 
+IGNORE_FILE = ".reconcilerignore"
+
+
+def _ignore_patterns(directory: str) -> list[str]:
+    """Patterns of a ``.reconcilerignore`` (gitignore-like: one per line, ``#`` comments,
+    ``dir/`` for a directory, ``*`` wildcards, matched relative to the file's directory)."""
+    try:
+        with open(os.path.join(directory, IGNORE_FILE), encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return []
+    return [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
+
+
+def _ignored(rel: str, is_dir: bool, patterns: list[str]) -> bool:
+    for pat in patterns:
+        want_dir = pat.endswith("/")
+        pat = pat.strip("/")
+        if want_dir and not is_dir:
+            continue
+        target = rel if "/" in pat else rel.rsplit("/", 1)[-1]
+        if fnmatch.fnmatchcase(target, pat):
+            return True
+    return False
+
+
 def discover(paths: Sequence[str | Path]) -> tuple[list[str], list[Diagnostic]]:
     """Manifest files named by ``paths``: files as given, directories walked recursively for
-    ``*.yaml`` / ``*.yml`` (sorted; hidden files and directories skipped). Each file once."""
+    ``*.yaml`` / ``*.yml`` (sorted; hidden files and directories skipped, and what a
+    ``.reconcilerignore`` in a walked directory names). Each file once."""
     files: list[str] = []
     diags: list[Diagnostic] = []
     seen: set[str] = set()
@@ -661,15 +689,31 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[str], list[Diagnostic]]:
         elif os.path.isdir(p):
             found: list[str] = []
             visited: set[str] = set()
+            rules: dict[str, list[str]] = {}  # directory -> its .reconcilerignore patterns
+
+            def skip(dirpath: str, name: str, is_dir: bool) -> bool:
+                full = os.path.join(dirpath, name)
+                for base, patterns in rules.items():
+                    rel = os.path.relpath(full, base).replace(os.sep, "/")
+                    if not rel.startswith("..") and _ignored(rel, is_dir, patterns):
+                        return True
+                return False
+
             for dirpath, dirnames, filenames in os.walk(p, followlinks=True):
                 real = os.path.realpath(dirpath)
                 if real in visited:  # a symlink loop
                     dirnames[:] = []
                     continue
                 visited.add(real)
-                dirnames[:] = sorted(d for d in dirnames if not _is_hidden(d))
+                if IGNORE_FILE in filenames:
+                    rules[dirpath] = _ignore_patterns(dirpath)
+                dirnames[:] = sorted(d for d in dirnames if not _is_hidden(d) and not skip(dirpath, d, True))
                 for name in sorted(filenames):
-                    if not _is_hidden(name) and name.lower().endswith(YAML_SUFFIXES):
+                    if (
+                        not _is_hidden(name)
+                        and name.lower().endswith(YAML_SUFFIXES)
+                        and not skip(dirpath, name, False)
+                    ):
                         found.append(os.path.normpath(os.path.join(dirpath, name)))
             if not found:
                 diags.append(Diagnostic(None, f"{p}: no *.yaml or *.yml files found"))

@@ -295,3 +295,18 @@ def test_recursive_alias_is_an_error(backend: str) -> None:
     _, diags = load_text("a: &x [1, *x]\n", "r.yaml")
     assert len(diags) == 1
     assert "alias *x" in diags[0].message
+
+
+def test_reconcilerignore_skips_files_and_directories(tmp_path: Path) -> None:
+    from reconciler.manifests import discover
+
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "workflow.yml").write_text("on: push\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "notes.yaml").write_text("x: 1\n")
+    (tmp_path / "sub" / "keep.yaml").write_text("x: 1\n")
+    (tmp_path / "top.yaml").write_text("x: 1\n")
+    (tmp_path / ".reconcilerignore").write_text("# CI files are not manifests\nci/\nsub/notes.yaml\n")
+    files, diags = discover([tmp_path])
+    assert diags == []
+    assert sorted(Path(f).relative_to(tmp_path).as_posix() for f in files) == ["sub/keep.yaml", "top.yaml"]
