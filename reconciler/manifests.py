@@ -668,6 +668,15 @@ def _ignored(rel: str, is_dir: bool, patterns: list[str]) -> bool:
     return False
 
 
+def _skip(rules: dict[str, list[str]], dirpath: str, name: str, is_dir: bool) -> bool:
+    full = os.path.join(dirpath, name)
+    for base, patterns in rules.items():
+        rel = os.path.relpath(full, base).replace(os.sep, "/")
+        if not rel.startswith("..") and _ignored(rel, is_dir, patterns):
+            return True
+    return False
+
+
 def discover(paths: Sequence[str | Path]) -> tuple[list[str], list[Diagnostic]]:
     """Manifest files named by ``paths``: files as given, directories walked recursively for
     ``*.yaml`` / ``*.yml`` (sorted; hidden files and directories skipped, and what a
@@ -691,14 +700,6 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[str], list[Diagnostic]]:
             visited: set[str] = set()
             rules: dict[str, list[str]] = {}  # directory -> its .reconcilerignore patterns
 
-            def skip(dirpath: str, name: str, is_dir: bool) -> bool:
-                full = os.path.join(dirpath, name)
-                for base, patterns in rules.items():
-                    rel = os.path.relpath(full, base).replace(os.sep, "/")
-                    if not rel.startswith("..") and _ignored(rel, is_dir, patterns):
-                        return True
-                return False
-
             for dirpath, dirnames, filenames in os.walk(p, followlinks=True):
                 real = os.path.realpath(dirpath)
                 if real in visited:  # a symlink loop
@@ -707,7 +708,9 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[str], list[Diagnostic]]:
                 visited.add(real)
                 if IGNORE_FILE in filenames:
                     rules[dirpath] = _ignore_patterns(dirpath)
-                dirnames[:] = sorted(d for d in dirnames if not _is_hidden(d) and not skip(dirpath, d, True))
+                dirnames[:] = sorted(
+                    d for d in dirnames if not _is_hidden(d) and not _skip(rules, dirpath, d, True)
+                )
                 for name in sorted(filenames):
                     if (
                         not _is_hidden(name)
