@@ -715,7 +715,7 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[str], list[Diagnostic]]:
                     if (
                         not _is_hidden(name)
                         and name.lower().endswith(YAML_SUFFIXES)
-                        and not skip(dirpath, name, False)
+                        and not _skip(rules, dirpath, name, False)
                     ):
                         found.append(os.path.normpath(os.path.join(dirpath, name)))
             if not found:
