@@ -176,6 +176,35 @@ async def _resolve_member_ids(
     return out
 
 
+async def _assignable(
+    ctx: Context,
+    res: Resource,
+    cid: str,
+    desired: list[dict[str, Any]],
+    ids: list[str | None],
+    live_members: list[dict[str, Any]],
+) -> bool:
+    """A member the device does not have yet must be one the API offers (availableMembers)."""
+    on_device = {str(m.get("id")) for m in live_members}
+    ok = True
+    for i, (m, ident) in enumerate(zip(desired, ids, strict=True)):
+        kind, ref = _member_ref(m)
+        if ident is None or ident in on_device or kind == "virtualLine":
+            continue  # virtual lines were resolved through availableMembers already
+        entity = ctx.people.get(ref.lower()) if kind == "person" else ctx.workspaces.get(ref)
+        name = str((entity or {}).get("firstName") or (entity or {}).get("displayName") or ref)
+        found = await ctx.client.available_members(cid, memberName=name)
+        if not any(str(x.get("id")) == ident for x in found):
+            ctx.error(
+                res,
+                f"/spec/members/{i}/{kind}",
+                f"{kind} {ref!r} cannot be assigned to this device "
+                "(not among its available members: another location, or no calling license?)",
+            )
+            ok = False
+    return ok
+
+
 def _full_name(m: dict[str, Any]) -> str:
     return " ".join(str(x) for x in (m.get("firstName"), m.get("lastName")) if x)
 
@@ -215,6 +244,8 @@ async def _plan_members(
         )
         return None
     live_members: list[dict[str, Any]] = list(live.get("members") or [])
+    if not await _assignable(ctx, res, cid, desired, ids, live_members):
+        return None
     live_by_key = {(str(m.get("id")), int(m.get("port") or 0)): m for m in live_members}
     live_by_id = {str(m.get("id")): m for m in live_members}
     same = len(live_members) == len(desired)

@@ -6,7 +6,9 @@ import json
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import Result
 
 from .conftest import device_id, sim_call
@@ -188,3 +190,34 @@ def test_target_plans_a_subset(cli: Cli, repo: Path) -> None:
     r = cli("plan", str(repo), "--target", "Device/0a-1b-2c-3d-4e-02", "--format", "json")
     doc = json.loads(r.output)
     assert {s["resource"] for s in doc["steps"]} == {"Device/0A1B2C3D4E02"}
+
+
+def test_member_not_assignable_fails_with_file_and_line(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The simulated API stops offering judy as a member (as for a user without a calling license).
+    from reconciler.sim import telephony
+
+    real = telephony.available_members
+
+    def without_judy(store: Any, device: Any, params: Any, **kw: Any) -> list[dict[str, Any]]:
+        return [m for m in real(store, device, params, **kw) if m.get("firstName") != "Judy"]
+
+    monkeypatch.setattr(telephony, "available_members", without_judy)
+    repo = tmp_path / "m"
+    f = write(
+        repo,
+        "carol.yaml",
+        """
+        apiVersion: reconciler/v1
+        kind: Device
+        metadata: {mac: 0A1B2C3D4E03}
+        spec:
+          members:
+            - {person: carol@example.com, port: 1, primaryOwner: true}
+            - {person: judy@example.com, port: 2, lineType: SHARED_CALL_APPEARANCE}
+    """,
+    )
+    r = cli("plan", str(repo))
+    assert r.exit_code == 1
+    assert f"{f}:7:" in r.output and "person 'judy@example.com' cannot be assigned to this device" in r.output
