@@ -46,8 +46,28 @@ def handle_errors(fn: F) -> F:
         except ReconcilerError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except click.ClickException:
+            raise
+        except OSError as exc:  # a file that cannot be read or written, a full disk
+            click.echo(f"Error: {_redacted(exc)}", err=True)
+            sys.exit(1)
+        except Exception as exc:  # a bug: still one clean line (never a secret), exit 1
+            if os.environ.get("RECONCILER_TRACEBACK"):
+                raise
+            click.echo(
+                f"Error: internal error ({type(exc).__name__}: {_redacted(exc)}); please report it "
+                "(RECONCILER_TRACEBACK=1 shows the traceback). The apply log holds what was done.",
+                err=True,
+            )
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _redacted(exc: BaseException) -> str:
+    from reconciler.webex.redact import redact
+
+    return redact(str(exc))[:500]
 
 
 def connection_options(fn: F) -> F:
@@ -76,6 +96,13 @@ def connection_options(fn: F) -> F:
             help="Where --simulate keeps the simulated org between runs.",
         ),
         click.option("--debug", is_flag=True, help="Log every request (never the token) to stderr."),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.05, max=3600),
+            default=30.0,
+            show_default=True,
+            help="Seconds to wait for each API answer (then retried where that is safe).",
+        ),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -98,6 +125,7 @@ def make_connection(kw: dict[str, Any]) -> Connection:
         simulate=bool(kw.get("simulate")),
         sim_state=kw.get("sim_state") or DEFAULT_SIM_STATE,
         debug=bool(kw.get("debug")),
+        timeout=float(kw.get("timeout") or 30.0),
     )
 
 
@@ -139,6 +167,12 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 @click.option(
     "--rotate-secrets", is_flag=True, help="Write write-only secrets (sipPassword) even if unchanged."
 )
+@click.option(
+    "--baseline",
+    type=click.Path(exists=True, file_okay=False),
+    help="The base branch's checkout (e.g. a git worktree): show the changes the PATHs introduce "
+    "apart from drift that was already there.",
+)
 @connection_options
 @handle_errors
 def plan(
@@ -149,26 +183,93 @@ def plan(
     targets: tuple[str, ...],
     prune: bool | None,
     rotate_secrets: bool,
+    baseline: str | None,
     **kw: Any,
 ) -> None:
     """Show what apply would change."""
-    from reconciler.render import render
+    from reconciler.render import render, render_review
     from reconciler.session import connect, make_plan, save_plan
 
     conn = make_connection(kw)
 
     async def go() -> Any:
         async with connect(conn) as client:
+            if baseline:
+                from reconciler.drift import plan_with_baseline
+
+                return await plan_with_baseline(
+                    client, list(paths), baseline, list(targets), prune, rotate_secrets
+                )
             return await make_plan(client, list(paths), list(targets), prune, rotate_secrets)
 
     result = run(go())
-    if out:
-        save_plan(result, out)
-    click.echo(render(result, fmt, color=use_color(), artifact=out), nl=False)
+    if baseline:
+        review, result = result, result.plan
+        if out:
+            save_plan(result, out)
+            with open(out, "w", encoding="utf-8") as fh:  # the plan plus its additive baseline section
+                fh.write(render_review(review, "json"))
+        click.echo(render_review(review, fmt, color=use_color(), artifact=out), nl=False)
+    else:
+        if out:
+            save_plan(result, out)
+        click.echo(render(result, fmt, color=use_color(), artifact=out), nl=False)
     if out and fmt == "text":
         click.echo(f"Saved the plan to {out}. Apply exactly it with: reconciler apply --plan {out}")
     if detailed_exitcode and not result.empty:
         sys.exit(2)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Also write the report to FILE (repeatable): .json JSON, .md markdown, .txt text, else --format.",
+)
+@click.option(
+    "--notify-room",
+    metavar="ROOM_ID",
+    help="Post a drift summary to this Webex space when there is drift (bot token: WEBEX_BOT_TOKEN).",
+)
+@connection_options
+@handle_errors
+def drift(
+    paths: tuple[str, ...], fmt: str, reports: tuple[str, ...], notify_room: str | None, **kw: Any
+) -> None:
+    """Report every difference between the manifests and live state (exit 2 when there is any)."""
+    from reconciler.drift import drift_report
+    from reconciler.notify import drift_message, post, run_link
+    from reconciler.session import connect, make_plan
+
+    bot = _notify_token(notify_room)
+    conn = make_connection(kw)
+
+    async def go() -> Any:
+        async with connect(conn) as client:
+            found = drift_report(await make_plan(client, list(paths)))
+            problem = None
+            if notify_room and bot and found.has_drift:
+                message = drift_message(found, list(paths), run_link(os.environ))
+                problem = await post(client, notify_room, message, bot)
+            return found, problem
+
+    found, problem = run(go())
+    kinds = {r: _REPORT_FORMATS.get(os.path.splitext(r)[1].lower(), fmt) for r in reports}
+    full = next((r for r, k in kinds.items() if k == "json"), None)
+    for path, kind in kinds.items():
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(found.render(kind, artifact=full))
+    click.echo(found.render(fmt, color=use_color(), artifact=full), nl=False)
+    if problem:
+        click.echo(f"Warning: {problem}", err=True)
+    sys.exit(2 if found.has_drift else 0)
 
 
 @main.command()
@@ -189,6 +290,11 @@ def plan(
 @click.option(
     "--resume", "resume", type=click.Path(dir_okay=False), help="Finish the work of this apply log."
 )
+@click.option(
+    "--notify-room",
+    metavar="ROOM_ID",
+    help="Post the apply summary to this Webex space (bot token from WEBEX_BOT_TOKEN).",
+)
 @connection_options
 @handle_errors
 def apply(
@@ -201,9 +307,11 @@ def apply(
     prune: bool | None,
     log_path: str,
     resume: str | None,
+    notify_room: str | None,
     **kw: Any,
 ) -> None:
     """Plan, confirm, execute, and verify that live state converged."""
+    from reconciler.apply import logged_paths
     from reconciler.errors import ConfigError, PlanRefused, StalePlan
     from reconciler.render import render_text
     from reconciler.session import (
@@ -220,6 +328,7 @@ def apply(
         raise click.UsageError("give manifest PATHs, --plan PLAN or --resume LOG")
     if plan_file and paths:
         raise click.UsageError("give either PATHs or --plan, not both")
+    bot = _notify_token(notify_room)
     conn = make_connection(kw)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if resume:
@@ -251,9 +360,9 @@ def apply(
                     )
                 the_plan = saved
             else:
-                source = list(paths)
+                source = list(paths) or (logged_paths(log_path) if resume else [])
                 if not source:
-                    raise ConfigError("--resume needs the manifest PATHs too")
+                    raise ConfigError(f"{log_path} names no manifest paths; give the PATHs too")
                 the_plan = await make_plan(client, source, list(targets), prune)
             click.echo(render_text(the_plan, color=use_color()), nl=False)
             return await apply_flow(
@@ -268,7 +377,18 @@ def apply(
                 unfinished_pushes=pushes,
             )
 
-    outcome = run(go())
+    try:
+        outcome = run(go())
+    except ReconcilerError as exc:
+        if notify_room and bot and not isinstance(exc, Interrupted):
+            from reconciler.notify import error_message, run_link
+
+            _notify(conn, notify_room, bot, error_message("apply", exc, run_link(os.environ)))
+        raise
+    if notify_room and bot and (outcome.report.results or not outcome.plan.empty):
+        from reconciler.notify import apply_message, run_link
+
+        _notify(conn, notify_room, bot, apply_message(outcome, run_link(os.environ)))
     report = outcome.report
     if outcome.plan.empty and not report.results:
         click.echo("Nothing to apply.")
@@ -396,6 +516,41 @@ def sim_serve(
         state_file=state_file,
         token=token,
     )
+
+
+_REPORT_FORMATS = {
+    ".json": "json",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".log": "text",
+}
+
+
+def _notify_token(room: str | None) -> str | None:
+    """The bot token --notify-room needs, checked before any work (ConfigError when missing)."""
+    if not room:
+        return None
+    from reconciler.notify import bot_token
+
+    return bot_token(os.environ)
+
+
+def _notify(conn: Connection, room: str, token: str, markdown: str) -> None:
+    """Post to the room; a failure to post is a warning, never the command's outcome."""
+    from reconciler.notify import post
+    from reconciler.session import connect
+
+    async def go() -> str | None:
+        async with connect(conn) as client:
+            return await post(client, room, markdown, token)
+
+    try:
+        problem = run(go())
+    except ReconcilerError as exc:
+        problem = f"the notification to room {room} was not posted: {exc}"
+    if problem:
+        click.echo(f"Warning: {problem}", err=True)
 
 
 def _json(obj: Any) -> str:

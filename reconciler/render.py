@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.diff import FieldChange, to_jsonable
-from reconciler.plan import PHASES, Plan, Step
+from reconciler.plan import ACTIONS, PHASES, Plan, Step
+
+if TYPE_CHECKING:
+    from reconciler.drift import PlanReview
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "job": "*", "invoke": ">"}
 COLOR = {"create": "32", "update": "33", "delete": "31", "job": "36", "invoke": "35"}
@@ -184,3 +187,192 @@ def render(plan: Plan, fmt: str, color: bool = False, artifact: str | None = Non
     if fmt == "markdown":
         return render_markdown(plan, artifact=artifact)
     return render_text(plan, color=color)
+
+
+# -- bounded markdown, and a plan split against a baseline (plan --baseline) ---------------------
+
+WARNINGS_SHOWN = 10
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def markdown_step_block(step: Step) -> str:
+    """One step as a collapsed ``<details>`` block with its call and field changes."""
+    lines = [
+        f"<details><summary><code>{SYMBOL[step.action]} {step.address}</code> {step.summary}</summary>",
+        "",
+        "```diff",
+        f"{step.method} {step.path}",
+    ]
+    for change in step.changes:
+        if step.job_type == "applyLineKeyTemplate":
+            lines.extend(f"~ layout of {m}" for m in change.after or [])
+        else:
+            lines.extend(change_lines(change))
+    lines += ["```", "", "</details>", ""]
+    return "\n".join(lines)
+
+
+def markdown_warnings(warnings: list[str], shown: int = WARNINGS_SHOWN) -> list[str]:
+    """At most ``shown`` warnings (each cut to 300 characters), then how many more there are."""
+    out = [f"> Warning: {w[:300]}" for w in warnings[:shown]]
+    if len(warnings) > shown:
+        out.append(f"> ... and {len(warnings) - shown:,} more warning(s) (see the full output).")
+    if out:
+        out.append("")
+    return out
+
+
+def fit_markdown(
+    head: list[str],
+    sections: list[tuple[str, list[tuple[str, str]]]],
+    *,
+    limit: int,
+    pointer: str,
+    unit: str = "step",
+) -> str:
+    """``head``, then each (title, [(category, block)]) section in order, within ``limit`` characters.
+
+    Blocks are kept in order until one does not fit; everything after it is left out, and a closing
+    note says how many of each section and category were left out, and where the whole is.
+    """
+    note_budget = 600 + 80 * len({cat for _, blocks in sections for cat, _ in blocks})
+    parts: list[str] = list(head)
+    size = sum(len(p) + 1 for p in parts)
+    left_out: dict[str, dict[str, int]] = {}
+    full = False
+    for title, blocks in sections:
+        if title:
+            parts += ["", title, ""]
+            size += len(title) + 3
+        if not blocks:
+            parts.append("_None._")
+            size += 8
+        for category, block in blocks:
+            if not full and size + len(block) + 1 + note_budget > limit:
+                full = True
+            if full:
+                per = left_out.setdefault(title or "", {})
+                per[category] = per.get(category, 0) + 1
+                continue
+            parts.append(block)
+            size += len(block) + 1
+    if left_out:
+        total = sum(sum(per.values()) for per in left_out.values())
+        detail = "; ".join(
+            (f"{title.splitlines()[0].strip('#').strip()}: " if title else "")
+            + ", ".join(f"{cat} {n:,}" for cat, n in per.items())
+            for title, per in left_out.items()
+        )
+        note = (
+            f"\n\n_Left out to stay under {limit:,} characters: {plural(total, unit)} ({detail}). "
+            f"{pointer}_\n"
+        )
+    else:
+        note = f"\n\n{pointer}\n"
+    text = "\n".join(parts)
+    if len(text) + len(note) > limit:  # a head larger than the budget: cut it, keep the note
+        text = text[: max(0, limit - len(note) - 20)] + "\n\n(cut)"
+    return text + note
+
+
+def _counts_phrase(plan: Plan) -> str:
+    if plan.empty:
+        return "no changes"
+    c = plan.counts()
+    parts = [f"{c[a]:,} to {a}" for a in ("create", "update", "delete") if c[a]]
+    if c["job"]:
+        parts.append(f"{c['job']:,} job(s)")
+    if c["invoke"]:
+        parts.append(f"{c['invoke']:,} invocation(s)")
+    return ", ".join(parts) + f"; {plural(plan.changed_objects(), 'object')} change"
+
+
+INTRODUCED_TITLE = "Changes this pull request introduces"
+PREEXISTING_TITLE = "Drift that was already there"
+PREEXISTING_NOTE = (
+    "Live state already differed from the base branch's manifests here (a change made outside git, "
+    "e.g. in Control Hub). Applying this pull request also sets it back to the manifests."
+)
+
+
+def render_review_text(review: PlanReview, color: bool = False) -> str:
+    """The plan in two sections: what the pull request introduces, and drift that was already there."""
+    out: list[str] = []
+    for w in [*review.plan.warnings, *review.warnings]:
+        out.append(_paint(f"Warning: {w}", "33", color))
+    if out:
+        out.append("")
+    for title, part, note in (
+        (INTRODUCED_TITLE, review.introduced, ""),
+        (PREEXISTING_TITLE, review.preexisting, PREEXISTING_NOTE),
+    ):
+        out.append(_paint(f"== {title} ==", "1", color))
+        if note and not part.empty:
+            out.append(note)
+        out.append("")
+        if part.empty:
+            out += ["None.", ""]
+        else:
+            out.append(render_text(part, color=color))
+    out.append(summary_line(review.plan))
+    return "\n".join(out) + "\n"
+
+
+def render_review_json(review: PlanReview) -> str:
+    return json.dumps(review.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_review_markdown(
+    review: PlanReview, artifact: str | None = None, limit: int = MARKDOWN_LIMIT
+) -> str:
+    """A PR comment: summary first (introduced vs already there), details collapsed, bounded."""
+    plan = review.plan
+    head = [
+        "### reconciler plan",
+        "",
+        f"**This pull request introduces:** {_counts_phrase(review.introduced)}.",
+        "",
+        f"**Drift that was already there** (not from this pull request): "
+        f"{_counts_phrase(review.preexisting)}.",
+        "",
+        f"Applying the merged manifests: {summary_line(plan)}",
+        "",
+    ]
+    if not plan.empty:
+        head += [
+            "| | create | update | delete | job | invoke | objects |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        rows = (("introduced by this PR", review.introduced), ("already there", review.preexisting))
+        for label, part in rows:
+            c = part.counts()
+            cells = " | ".join(str(c[a]) for a in ACTIONS)
+            head.append(f"| {label} | {cells} | {part.changed_objects()} |")
+        head.append("")
+    head += markdown_warnings([*plan.warnings, *review.warnings])
+    if plan.empty:
+        return "\n".join(head)
+    pointer = (
+        f"Full plan: the artifact `{artifact}`."
+        if artifact
+        else "Full plan: run `reconciler plan --format json`."
+    )
+    sections: list[tuple[str, list[tuple[str, str]]]] = []
+    for title, part in ((INTRODUCED_TITLE, review.introduced), (PREEXISTING_TITLE, review.preexisting)):
+        blocks = [(f"{s.phase}. {PHASES[s.phase]}", markdown_step_block(s)) for s in part.ordered()]
+        heading = f"#### {title}"
+        if title == PREEXISTING_TITLE and blocks:
+            heading += f"\n\n_{PREEXISTING_NOTE}_"
+        sections.append((heading, blocks))
+    return fit_markdown(head, sections, limit=limit, pointer=pointer)
+
+
+def render_review(review: PlanReview, fmt: str, color: bool = False, artifact: str | None = None) -> str:
+    if fmt == "json":
+        return render_review_json(review)
+    if fmt == "markdown":
+        return render_review_markdown(review, artifact=artifact)
+    return render_review_text(review, color=color)
