@@ -15,7 +15,15 @@ def test_demo_tells_the_whole_story_and_converges(tmp_path: Path, monkeypatch: p
     r = CliRunner().invoke(main, ["demo"], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     out = r.output
-    steps = ["1. validate", "2. plan", "3. apply", "4. plan again", "5. someone changes", "6. drift", "7. apply again"]
+    steps = [
+        "1. validate",
+        "2. plan",
+        "3. apply",
+        "4. plan again",
+        "5. someone changes",
+        "6. drift",
+        "7. apply again",
+    ]
     positions = [out.index(s) for s in steps]
     assert positions == sorted(positions)
     assert "manifests in" in out and ": valid" in out
