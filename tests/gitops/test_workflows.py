@@ -60,7 +60,7 @@ def test_actionlint(workflow: Path) -> None:
     binary = _actionlint()
     if binary is None:
         pytest.skip(
-            "actionlint is not installed (the test extra brings it: pip install -e .[test]; or set ACTIONLINT)"
+            "actionlint is not installed (the test extra brings it; or set ACTIONLINT)"
         )
     proc = subprocess.run(
         [binary, "-no-color", str(workflow)], cwd=ROOT, capture_output=True, text=True, timeout=60
