@@ -52,7 +52,7 @@ def _job_posts(h: Harness) -> int:
 def clean(output: str) -> None:
     """No traceback, no internal error; a failure says what failed."""
     assert "Traceback" not in output, output
-    assert "internal error" not in output, output
+    assert "internal error" not in output and "RuntimeWarning" not in output, output
 
 
 def converge(h: Harness, *extra: str, runs: int = 3) -> list[str]:
@@ -170,12 +170,12 @@ def test_429_storms_are_waited_out_by_every_task(
 
 def test_random_5xx(harness: Callable[..., Harness], reference: Reference) -> None:
     h = harness(seed=5)
-    h.perturb.add(Rule(route("*", "."), "status", rate=0.15, statuses=(500, 502, 503, 504)))
+    h.perturb.add(Rule(route("*", "."), "status", rate=0.12, statuses=(500, 502, 503, 504)))
     outputs = converge(h, "--timeout", "0.5")
     injected = Counter(s.status for s in h.perturb.seen if s.perturbed == "status")
-    assert sum(injected.values()) > 15, injected
+    assert sum(injected.values()) > 10, injected
     check_and_record(
-        "random 500/502/503/504 (15 % of requests, job POSTs included; --timeout 0.5)",
+        "random 500/502/503/504 (12 % of requests, job POSTs included; --timeout 0.5)",
         h,
         reference,
         outputs,

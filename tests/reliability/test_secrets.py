@@ -141,8 +141,12 @@ def test_tls_verification_is_on() -> None:
     from reconciler.webex.client import make_client
 
     client = make_client("https://webexapis.com/v1", None, None, 4, environ={"WEBEX_ACCESS_TOKEN": TOKEN})
-    ctx = client._http._transport._pool._ssl_context  # type: ignore[attr-defined]
-    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    transport = client._http._transport
+    # httpx's own transport, or one single-connection transport per request slot (webex/pool.py)
+    transports = getattr(transport, "_slots", None) or [transport]
+    for t in transports:
+        ctx = t._pool._ssl_context
+        assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")

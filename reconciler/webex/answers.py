@@ -1,0 +1,111 @@
+"""Checking 2xx answers before anything is planned or written on the strength of them.
+
+A broken proxy or a changed API can answer 200 with HTML, a truncated body, a list where an object
+is expected, an object without the field a planner reads, or a value outside the documented enum.
+Read-modify-write on such an answer would write wrong data (a settings PUT built from an empty
+``customizations`` object replaces the device's settings), so every answer the planners and jobs
+rely on is parsed strictly and checked here; a bad one raises ``BadAnswer`` naming the endpoint.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from reconciler.webex.errors import BadAnswer
+
+JSONDict = dict[str, Any]
+
+LAYOUT_MODES = frozenset({"DEFAULT", "CUSTOM"})
+JOB_STATUSES = frozenset({"STARTING", "STARTED", "COMPLETED", "FAILED"})
+JOB_EXIT_CODES = frozenset({"UNKNOWN", "COMPLETED", "FAILED", "STOPPED", "COMPLETED_WITH_ERRORS"})
+
+_ID = r"[^/]+"
+# path (relative to the base URL, no query) -> {field: expected type(s)} the planners rely on
+SHAPES: list[tuple[re.Pattern[str], dict[str, type | tuple[type, ...]]]] = [
+    (re.compile(rf"^/telephony/config/devices/{_ID}/members$"), {"members": list}),
+    (re.compile(rf"^/telephony/config/devices/{_ID}/layout$"), {"layoutMode": str}),
+    (re.compile(r"^/telephony/config/devices/settings$"), {"customizations": dict}),
+    (re.compile(rf"^/telephony/config/devices/{_ID}/settings$"), {"customizations": dict}),
+    (re.compile(rf"^/telephony/config/locations/{_ID}/devices/settings$"), {"customizations": dict}),
+    (re.compile(rf"^/telephony/config/(people|workspaces)/{_ID}/devices$"), {"devices": list}),
+    (re.compile(r"^/telephony/config/devices/lineKeyTemplates$"), {"lineKeyTemplates": list}),
+    (
+        re.compile(rf"^/telephony/config/devices/lineKeyTemplates/{_ID}$"),
+        {"deviceModel": str, "lineKeys": list},
+    ),
+    (re.compile(r"^/telephony/config/devices/backgroundImages$"), {"backgroundImages": list}),
+    (re.compile(r"^/telephony/config/supportedDevices$"), {"devices": list}),
+]
+
+
+def display_path(resp: httpx.Response) -> str:
+    """The request's path, without the ``/v1`` base (as errors show it)."""
+    path = resp.request.url.path
+    return path[3:] if path.startswith("/v1/") else path
+
+
+def bad_answer(resp: httpx.Response, problem: str) -> BadAnswer:
+    return BadAnswer(
+        resp.request.method,
+        display_path(resp),
+        resp.status_code,
+        f"unexpected answer: {problem}; nothing was written on the strength of it",
+        resp.headers.get("TrackingID"),
+    )
+
+
+def answer_json(resp: httpx.Response) -> JSONDict:
+    """The body as a JSON object ({} for an empty body); ``BadAnswer`` for anything else."""
+    if not resp.content or not resp.content.strip():
+        return {}
+    try:
+        body = resp.json()
+    except (ValueError, UnicodeDecodeError):
+        sample = resp.content[:60].decode("utf-8", "replace").replace("\n", " ")
+        raise bad_answer(resp, f"not valid JSON ({sample!r}...)") from None
+    if not isinstance(body, dict):
+        raise bad_answer(resp, f"a JSON {type(body).__name__}, expected an object")
+    return body
+
+
+def checked(resp: httpx.Response) -> JSONDict:
+    """``answer_json`` plus the fields the planners read from this endpoint (``SHAPES``)."""
+    body = answer_json(resp)
+    path = display_path(resp)
+    for pattern, fields in SHAPES:
+        if pattern.match(path):
+            for name, kind in fields.items():
+                if name not in body:
+                    raise bad_answer(resp, f"no {name!r} field")
+                if not isinstance(body[name], kind):
+                    raise bad_answer(resp, f"{name!r} is a {type(body[name]).__name__}")
+            break
+    mode = body.get("layoutMode")
+    if path.endswith("/layout") and mode not in LAYOUT_MODES:
+        raise bad_answer(resp, f"layoutMode {mode!r} is none of {sorted(LAYOUT_MODES)}")
+    return body
+
+
+def items_of(resp: httpx.Response, key: str) -> list[JSONDict]:
+    """The ``key`` list of a listing page (objects only); ``BadAnswer`` when there is none."""
+    body = answer_json(resp)
+    value = body.get(key)
+    if not isinstance(value, list):
+        raise bad_answer(resp, f"no {key!r} list")
+    return [item for item in value if isinstance(item, dict)]
+
+
+def check_job(resp: httpx.Response, job: JSONDict) -> JSONDict:
+    """A job object with an id and a documented status and exit code."""
+    if not job.get("id") or not isinstance(job.get("id"), str):
+        raise bad_answer(resp, "a job without an id")
+    status = job.get("latestExecutionStatus")
+    if status not in JOB_STATUSES:
+        raise bad_answer(resp, f"job latestExecutionStatus {status!r} is none of {sorted(JOB_STATUSES)}")
+    code = job.get("latestExecutionExitCode")
+    if code is not None and code not in JOB_EXIT_CODES:
+        raise bad_answer(resp, f"job latestExecutionExitCode {code!r} is none of {sorted(JOB_EXIT_CODES)}")
+    return job
