@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -22,7 +23,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
+    with warnings.catch_warnings():
+        # An error in one concurrent read cancels its siblings: the coroutines they never started
+        # are not worth a warning on the user's terminal (the error itself is shown).
+        warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+        return asyncio.run(coro)
 
 
 def handle_errors(fn: F) -> F:

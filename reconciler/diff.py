@@ -139,13 +139,33 @@ def diff_declared(
 def merge_declared(
     live: dict[str, Any], desired: dict[str, Any], ignore: list[str] | None = None
 ) -> dict[str, Any]:
-    """Read-modify-write: the live object with every declared (not ignored) leaf set."""
+    """Read-modify-write: the live object with every declared (not ignored) leaf set.
+
+    Only the mappings on the way to a declared leaf are copied; the rest of the result is shared
+    with ``live`` (a plan of 10,000 devices holds 10,000 settings bodies: copying each live object
+    whole cost most of their memory and seconds of CPU). Copy the result before changing it.
+    """
     ignore = ignore or []
-    out = copy.deepcopy(live)
+    out = dict(live)
+    mine = {id(out)}  # the mappings of ``out`` made here, which may be changed in place
     for pointer, want in leaves(desired):
         if not pointer or _ignored(pointer, ignore):
             continue
-        set_pointer(out, pointer, copy.deepcopy(want))
+        tokens = split_pointer(pointer)
+        cur = out
+        for token in tokens[:-1]:
+            nxt = cur.get(token)
+            if not isinstance(nxt, dict):
+                nxt = {}
+            elif id(nxt) not in mine:
+                nxt = dict(nxt)
+            else:
+                cur = nxt
+                continue
+            mine.add(id(nxt))
+            cur[token] = nxt
+            cur = nxt
+        cur[tokens[-1]] = copy.deepcopy(want)
     return out
 
 

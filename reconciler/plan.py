@@ -103,6 +103,13 @@ def digest(value: Any) -> str:
     return hashlib.sha256(canonical(value).encode()).hexdigest()
 
 
+def digest_json(value: Any) -> str:
+    """``digest`` of plain JSON data as a JSON parser returns it (no ``SecretRef``, no tuples, string
+    keys): the same hash, without the ``to_jsonable`` copy (plans hash one answer per read)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @dataclass
 class Plan:
     steps: list[Step]

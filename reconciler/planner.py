@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,22 @@ PLANNERS: dict[str, Callable[[Context, Resource], Awaitable[None]]] = {
     "WorkspaceDevices": plan_workspace,
     "BackgroundImages": plan_images,
 }
+
+
+# Resource planners in flight at once, per request slot of the client: enough to keep the slots
+# busy while some planners are between two requests, few enough that memory stays bounded.
+PLANNERS_PER_SLOT = 2
+
+
+async def run_bounded(jobs: list[Callable[[], Awaitable[None]]], limit: int) -> None:
+    """Run every job, at most ``limit`` at a time: a few worker tasks, not one task per job."""
+    pending = iter(jobs)
+
+    async def worker() -> None:
+        for job in pending:
+            await job()
+
+    await asyncio.gather(*(worker() for _ in range(min(max(1, limit), len(jobs)))))
 
 
 def select_targets(resources: list[Resource], targets: Iterable[str]) -> list[Resource]:
@@ -77,10 +94,15 @@ async def build_plan(
         by_kind[r.kind].append(r)
     # Templates first: assignments refer to the steps that create them.
     await asyncio.gather(*(plan_template(ctx, r) for r in by_kind["LineKeyTemplate"]))
-    await asyncio.gather(
-        *(PLANNERS[r.kind](ctx, r) for r in managed if r.kind in PLANNERS),
-        *(plan_assignment(ctx, r) for r in by_kind["LineKeyTemplateAssignment"]),
-    )
+    jobs: list[Callable[[], Awaitable[None]]] = [
+        *(functools.partial(PLANNERS[r.kind], ctx, r) for r in managed if r.kind in PLANNERS),
+        *(functools.partial(plan_assignment, ctx, r) for r in by_kind["LineKeyTemplateAssignment"]),
+    ]
+    slots = max(1, int(getattr(client, "concurrency", 16)))
+    # Many resources keep every request slot busy by themselves: each then reads its objects one
+    # after the other (fewer tasks; answers do not pile up). Few: a device's reads go out together.
+    ctx.parallel_reads = len(jobs) <= slots
+    await run_bounded(jobs, slots * PLANNERS_PER_SLOT)
     _check_double_ownership(ctx, by_kind)
     if ctx.diagnostics:
         raise ValidationFailed(list(ctx.diagnostics))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -13,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.apply import ApplyLog, ApplyReport, Executor, StepResult, read_log
 from reconciler.errors import ConfigError, ValidationFailed
-from reconciler.kinds.context import strip_volatile
+from reconciler.kinds.context import answer_digest
 from reconciler.model import Resource
-from reconciler.plan import Plan, Step, digest, enforce_threshold
+from reconciler.plan import Plan, Step, enforce_threshold
 from reconciler.planner import build_plan
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ class Connection:
     simulate: bool = False
     sim_state: str = DEFAULT_SIM_STATE
     debug: bool = False
+    timeout: float = 30.0  # seconds to wait for each API answer
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     sim_app: Any = None  # an already-built simulator app (tests, demo)
 
@@ -59,23 +62,83 @@ async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
             conn.concurrency,
             transport=httpx.ASGITransport(app=app),
             environ={"WEBEX_ACCESS_TOKEN": "simulated-token"},
+            timeout=conn.timeout,
+            debug=conn.debug,
         )
     else:
         client = make_client(
-            conn.base_url, conn.token_file, conn.org_id, conn.concurrency, environ=conn.environ
+            conn.base_url,
+            conn.token_file,
+            conn.org_id,
+            conn.concurrency,
+            environ=conn.environ,
+            timeout=conn.timeout,
+            debug=conn.debug,
         )
     async with client:
         yield client
 
 
+# The last successful load: a digest of the files it read, and what they gave. ``apply`` loads the
+# same manifests up to three times (plan, policy, verification plan): parsing and validating
+# 10,000 files takes seconds, reading and hashing them again to see that nothing changed does not.
+_last_load: dict[str, Any] = {}
+
+
+def _files_digest(paths: list[str]) -> str | None:
+    """A digest of what is under ``paths``: every file and directory (followed symlinks included)
+    with its size, inode and modification and change times; None when a path cannot be read."""
+    h = hashlib.sha256()
+    seen: set[str] = set()
+    # A file changed less than this long ago may change again within the file system's timestamp
+    # granularity without its times changing ("racily clean" in git's words): no digest then.
+    recent = time.time_ns() - 2_000_000_000
+    racy = False
+
+    def add(path: str) -> None:
+        nonlocal racy
+        st = os.stat(path)
+        racy = racy or max(st.st_mtime_ns, st.st_ctime_ns) >= recent
+        h.update(f"{path}\0{st.st_size}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}\n".encode())
+
+    try:
+        for top in paths:
+            if not os.path.isdir(top):
+                add(top)
+                continue
+            for root, dirs, files in os.walk(top, followlinks=True):
+                real = os.path.realpath(root)
+                if real in seen:
+                    dirs[:] = []
+                    continue
+                seen.add(real)
+                dirs.sort()
+                add(root)
+                for name in sorted(files):
+                    add(os.path.join(root, name))
+    except OSError:
+        return None
+    return None if racy else h.hexdigest()
+
+
 def load(paths: list[str]) -> list[Resource]:
-    """Validate offline; raise with every problem, before anything touches the network."""
+    """Validate offline; raise with every problem, before anything touches the network.
+
+    When no file or directory under ``paths`` changed since the last successful load (same size,
+    inode, modification and change times), its resources are returned again instead of parsing
+    everything anew (planning never modifies resources)."""
     from reconciler.validate import validate_paths
 
+    stamp = _files_digest(paths)
+    if stamp is not None and _last_load.get("stamp") == stamp:
+        return list(_last_load["resources"])
+    _last_load.clear()
     result = validate_paths(paths)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors:
         raise ValidationFailed(list(errors))
+    if stamp is not None:
+        _last_load.update(stamp=stamp, resources=list(result.resources))
     return result.resources
 
 
@@ -96,9 +159,11 @@ async def stale_reads(client: WebexClient, plan: Plan) -> list[str]:
     """The reads of a saved plan whose live value has changed since (names what changed)."""
 
     async def check(key: str, expected: str) -> str | None:
+        from reconciler.webex.answers import answer_json
+
         method, _, path = key.partition(" ")
         resp = await client.request(method, path)
-        return None if digest(strip_volatile(resp.json())) == expected else path
+        return None if answer_digest(answer_json(resp), resp.content) == expected else path
 
     results = await asyncio.gather(*(check(k, v) for k, v in plan.reads.items()))
     return sorted(r for r in results if r)
@@ -192,7 +257,7 @@ async def finish_unfinished(client: WebexClient, log_path: str, say: Callable[[s
     left = read_log(Path(log_path))
     if left is None:
         return []
-    say(f"An earlier apply did not finish ({log_path}); completing it first.")
+    say(f"An earlier apply did not finish its work ({log_path}); completing it first.")
     log = ApplyLog(Path(log_path + ".resume"))
     executor = Executor(client, log, say)
     for step_id, (job_type, known, body) in left.posting.items():

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from reconciler.model import Diagnostic, Resource
-from reconciler.plan import Step, digest
+from reconciler.plan import Step, digest, digest_json
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -23,6 +23,30 @@ def strip_volatile(value: Any) -> Any:
     if isinstance(value, list):
         return [strip_volatile(v) for v in value]
     return value
+
+
+_VOLATILE_KEYS = tuple(f'"{k}"'.encode() for k in VOLATILE)
+
+
+def answer_digest(data: Any, raw: bytes | None = None) -> str:
+    """The digest of a parsed JSON answer without its volatile fields (what saved plans compare).
+
+    With the answer's ``raw`` bytes (and no escaped character in them, so no key can hide): when
+    every volatile name the bytes hold is a top-level key of ``data``, only the top level is
+    stripped; walking the whole answer to strip nothing below it is the costly part.
+    """
+    return _answer_digest(data, raw)[0]
+
+
+def _answer_digest(data: Any, raw: bytes | None) -> tuple[str, bool]:
+    """``answer_digest`` and whether volatile fields were at most at the top level of ``data`` (so
+    two answers of equal digests have equal values under every other top-level key)."""
+    if raw is not None and isinstance(data, dict) and b"\\u" not in raw:
+        named = sum(raw.count(k) for k in _VOLATILE_KEYS)
+        top = [k for k in data if k in VOLATILE]
+        if named == len(top):
+            return digest_json({k: v for k, v in data.items() if k not in VOLATILE} if top else data), True
+    return digest_json(strip_volatile(data)), False
 
 
 @dataclass
@@ -73,16 +97,30 @@ class Context:
     labels: dict[str, str] = field(default_factory=dict)  # any id -> its human reference
     # Devices whose configuration this plan changes: callingDeviceId -> (address, locationId, step ids)
     changed_devices: dict[str, tuple[str, str | None, list[str]]] = field(default_factory=dict)
+    # Whether one resource's reads go out together (few resources) or one after the other (many
+    # resources fill the client's request slots by themselves).
+    parallel_reads: bool = True
+    # The customizations of settings answers by answer digest (shared by equal answers).
+    shared: dict[str, Any] = field(default_factory=dict)
 
     def record(self, key: str, value: Any) -> None:
         """Remember a read for the saved-plan staleness check."""
         self.reads[key] = digest(strip_volatile(value))
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        """GET a JSON object and record it."""
+        """GET a JSON object (checked: ``BadAnswer`` for one not fit to plan on) and record it."""
+        from reconciler.webex.answers import checked
+
         resp = await self.client.request("GET", path, params=params)
-        data = resp.json()
-        self.record(f"GET {path}", data)
+        data = checked(resp)
+        key, exact = _answer_digest(data, resp.content)
+        self.reads[f"GET {path}"] = key
+        custom = data.get("customizations")
+        if exact and isinstance(custom, dict):
+            # Equal answers (most devices inherit their location's settings) share one copy of their
+            # customizations: the settings bodies of a big plan are built on them. Answers are read
+            # only, never changed in place.
+            data["customizations"] = self.shared.setdefault(key, custom)
         return data
 
     def error(self, resource: Resource, pointer: str, message: str) -> None:

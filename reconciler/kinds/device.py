@@ -67,7 +67,11 @@ async def plan_device(ctx: Context, res: Resource) -> None:
         jobs.append(read("layout", f"{base}/layout"))
     if "settings" in spec:
         jobs.append(read("settings", f"{base}/settings"))
-    await asyncio.gather(*jobs)
+    if ctx.parallel_reads:
+        await asyncio.gather(*jobs)
+    else:
+        for job in jobs:
+            await job
     model = model_of(ctx, res, reads.get("members"))
     ids: list[str] = []
     prev: str | None = None

@@ -152,8 +152,7 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
     if template_id.startswith("${"):
         meta["deviceCount"] = None  # known once the template exists
     else:
-        preview = await ctx.client.request("POST", PREVIEW, json=body, retry_post=True)
-        meta["deviceCount"] = int(preview.json().get("deviceCount", 0))
+        meta["deviceCount"] = await ctx.client.preview_apply_line_key_template(body)
     ctx.add(
         Step(
             address=res.address,

@@ -18,6 +18,7 @@ import httpx
 
 from reconciler.errors import ApiError, ConfigError
 from reconciler.model import mac_with_colons, normalize_mac
+from reconciler.webex.answers import answer_json, bad_answer, checked
 from reconciler.webex.redact import LOGGER_NAME
 
 log = logging.getLogger(LOGGER_NAME)
@@ -45,13 +46,8 @@ def _id(value: str) -> str:
 
 
 def _json(resp: httpx.Response) -> JSONDict:
-    if not resp.content:
-        return {}
-    try:
-        body = resp.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {"value": body}
+    """The answer as a JSON object ({} when empty); ``BadAnswer`` when it is anything else."""
+    return answer_json(resp)
 
 
 def _is_ambiguous(exc: ApiError) -> bool:
@@ -84,7 +80,7 @@ class WebexApi:
         raise NotImplementedError
 
     async def _get(self, path: str, params: Params | None = None) -> JSONDict:
-        return _json(await self.request("GET", path, params=params))
+        return checked(await self.request("GET", path, params=params))
 
     async def _put(self, path: str, body: Any, params: Params | None = None) -> JSONDict:
         return _json(await self.request("PUT", path, json=body, params=params))
@@ -218,7 +214,10 @@ class WebexApi:
         resp = await self.request(
             "POST", f"{DEVICES}/actions/previewApplyLineKeyTemplate/invoke", json=body, retry_post=True
         )
-        return int(_json(resp).get("deviceCount") or 0)
+        count = _json(resp).get("deviceCount") or 0
+        if isinstance(count, bool) or not isinstance(count, int | float):
+            raise bad_answer(resp, f"deviceCount {count!r} is not a number")
+        return int(count)
 
     async def _create_once(
         self,

@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import os
 import random
+import ssl
 import time
 import uuid
 from collections import Counter
@@ -24,9 +25,11 @@ from typing import Any
 import httpx
 
 from reconciler.errors import ConfigError
+from reconciler.webex.answers import items_of
 from reconciler.webex.api import JSONDict, Params, WebexApi
 from reconciler.webex.auth import Auth
 from reconciler.webex.errors import PaginationError, WebexApiError
+from reconciler.webex.pool import slot_transport
 from reconciler.webex.redact import LOGGER_NAME, redact, register_secret
 
 log = logging.getLogger(LOGGER_NAME)
@@ -42,6 +45,14 @@ NOT_SENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.Connec
 # Parameters never re-added to a next-page link (the link's own paging wins).
 _PAGING_PARAMS = frozenset({"start", "cursor", "offset"})
 MAX_PAGES = 10_000
+# An answer larger than this is refused unread (a hostile or broken server must not exhaust memory).
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+
+
+class _AnswerTooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
 
 
 @dataclass
@@ -114,6 +125,7 @@ class WebexClient(WebexApi):
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
         user_agent: str = "reconciler/0.1",
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         if auth is None:
             raise ConfigError("WebexClient needs credentials (an Auth); see Auth.from_env()")
@@ -131,11 +143,15 @@ class WebexClient(WebexApi):
         self.debug = debug
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        self.timeout = timeout
+        self.max_answer_bytes = max_answer_bytes
         self.stats = ClientStats()
         self.gate = BackoffGate()
         self._sem = asyncio.Semaphore(concurrency)
         self._http = httpx.AsyncClient(
-            transport=transport,
+            # the default: one single-connection pool per request slot (pool.py: httpcore's own
+            # pool costs O(connections) per request, most of the client's CPU at 32 connections)
+            transport=transport if transport is not None else slot_transport(concurrency),
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             verify=True,
@@ -198,6 +214,7 @@ class WebexClient(WebexApi):
             waited = await self.gate.wait()
             resp: httpx.Response | None = None
             failure: httpx.TransportError | None = None
+            too_large: _AnswerTooLarge | None = None
             async with self._sem:
                 waited += await self.gate.wait()  # the gate may have moved while we queued
                 self.stats.waited_s += waited
@@ -210,13 +227,32 @@ class WebexClient(WebexApi):
                 started = time.monotonic()
                 self.stats.requests += 1
                 try:
-                    resp = await self._http.request(
+                    req = self._http.build_request(
                         method, url, json=json, files=files, data=data, headers=headers
                     )
-                    await resp.aread()
+                    resp = await self._http.send(req, stream=True)
+                    try:
+                        await _read_capped(resp, self.max_answer_bytes)
+                    finally:
+                        await resp.aclose()
                 except httpx.TransportError as exc:
                     failure = exc
+                except _AnswerTooLarge as exc:
+                    too_large = exc
             elapsed = time.monotonic() - started
+
+            if too_large is not None and resp is not None:
+                self._log_request(method, url, resp.status_code, elapsed, tracking_id, attempt, None)
+                raise WebexApiError(
+                    method,
+                    shown,
+                    resp.status_code,
+                    f"the answer is larger than {self.max_answer_bytes} bytes "
+                    f"({too_large.size} bytes or more); refusing to read it",
+                    _tracking_id(resp) or tracking_id,
+                    attempt,
+                    ambiguous=method not in IDEMPOTENT_METHODS and not retry_post,
+                )
 
             if failure is not None or resp is None:
                 # no (complete) answer; the back-off sleep happens outside the concurrency slot
@@ -225,6 +261,12 @@ class WebexClient(WebexApi):
                 self._log_request(method, url, None, elapsed, tracking_id, attempt, name)
                 not_sent = isinstance(failure, NOT_SENT_ERRORS)
                 detail = str(failure) if failure is not None else ""
+                untrusted = _tls_verify_failure(failure)
+                if untrusted:
+                    detail = (
+                        f"the server's TLS certificate is not trusted ({untrusted}); "
+                        "point SSL_CERT_FILE at your CA bundle if you use a private CA"
+                    )
                 error = WebexApiError(
                     method,
                     shown,
@@ -233,9 +275,10 @@ class WebexClient(WebexApi):
                     tracking_id,
                     attempt,
                     ambiguous=not not_sent and not idempotent,
+                    timed_out=isinstance(failure, httpx.TimeoutException) and not not_sent,
                 )
                 delay = self._backoff(attempt)
-                if not (not_sent or idempotent) or not self._can_retry(attempt, delay, deadline):
+                if untrusted or not (not_sent or idempotent) or not self._can_retry(attempt, delay, deadline):
                     raise error from None
                 self.stats.retries += 1
                 log.info("%s %s: %s; retry %d in %.2fs", method, shown, name, attempt, delay)
@@ -321,6 +364,7 @@ class WebexClient(WebexApi):
             attempts,
             descriptions=[redact(d) for d in descriptions],
             ambiguous=ambiguous,
+            timed_out=resp.status_code == 504,
         )
 
     def _log_request(
@@ -391,7 +435,7 @@ class WebexClient(WebexApi):
         resp = await self.request("GET", path, params=wanted)
         seen: set[str] = {str(resp.request.url)}
         for _ in range(MAX_PAGES):
-            page = _items(resp, items_key)
+            page = items_of(resp, items_key)
             items.extend(page)
             next_url = _next_link(resp)
             if not page or next_url is None:
@@ -485,6 +529,34 @@ def _clean_params(params: Params) -> dict[str, str]:
     return out
 
 
+async def _read_capped(resp: httpx.Response, limit: int) -> None:
+    """Read the body of a streamed response into it (as ``aread`` does), refusing more than ``limit``."""
+    declared = resp.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _AnswerTooLarge(int(declared))
+    parts: list[bytes] = []
+    size = 0
+    async for part in resp.aiter_bytes():
+        size += len(part)
+        if size > limit:
+            raise _AnswerTooLarge(size)
+        parts.append(part)
+    resp._content = b"".join(parts)
+
+
+def _tls_verify_failure(exc: BaseException | None) -> str | None:
+    """The reason, when ``exc`` is a refused server certificate (retrying cannot help)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return str(exc.verify_message or exc.reason or "certificate verify failed")
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            return "certificate verify failed"
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
 def _retry_after(resp: httpx.Response) -> float | None:
     value = resp.headers.get("Retry-After")
     if value is None:
@@ -510,7 +582,7 @@ def _parse_error(resp: httpx.Response) -> tuple[str, list[str], str | None]:
     """``(message, [errors[].description], trackingId)`` from a Webex error body."""
     try:
         body = resp.json()
-    except ValueError:
+    except (ValueError, UnicodeDecodeError):
         text = resp.text.strip().replace("\n", " ")
         return (text[:200] if text else resp.reason_phrase), [], None
     if not isinstance(body, dict):
@@ -528,15 +600,6 @@ def _parse_error(resp: httpx.Response) -> tuple[str, list[str], str | None]:
         descriptions,
         tid if isinstance(tid, str) else None,
     )
-
-
-def _items(resp: httpx.Response, items_key: str) -> list[JSONDict]:
-    try:
-        body = resp.json()
-    except ValueError:
-        return []
-    value = body.get(items_key) if isinstance(body, dict) else None
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _next_link(resp: httpx.Response) -> str | None:

@@ -20,10 +20,19 @@ class WebexApiError(ApiError):
         *,
         descriptions: list[str] | None = None,
         ambiguous: bool = False,
+        timed_out: bool = False,
     ) -> None:
         super().__init__(method, path, status, message, tracking_id, attempts)
         self.descriptions = list(descriptions or [])
         self.ambiguous = ambiguous
+        # No answer in time (a client timeout or a 504): the server may still be working on it.
+        self.timed_out = timed_out
+
+
+class BadAnswer(WebexApiError):
+    """A 2xx answer the client cannot use: not JSON, not the expected shape, an unknown value.
+
+    Nothing is written on the strength of such an answer."""
 
 
 class PaginationError(ApiError):

@@ -10,8 +10,9 @@ from typing import Any
 from urllib.parse import quote
 
 from reconciler.errors import ApiError
-from reconciler.webex.api import JSONDict, WebexApi, _json
-from reconciler.webex.errors import JobConflict, JobTimeout, WebexApiError
+from reconciler.webex.answers import answer_json, check_job
+from reconciler.webex.api import JSONDict, WebexApi
+from reconciler.webex.errors import BadAnswer, JobConflict, JobTimeout, WebexApiError
 from reconciler.webex.redact import LOGGER_NAME
 
 log = logging.getLogger(LOGGER_NAME)
@@ -68,7 +69,14 @@ async def start_job(client: WebexApi, job_type: str, body: JSONDict) -> JSONDict
                 exc.method, exc.path, exc.status, exc.api_message, exc.tracking_id, exc.attempts
             ) from None
         raise
-    return _json(resp)
+    try:
+        job = answer_json(resp)
+    except BadAnswer as exc:
+        exc.ambiguous = True  # the job may have started all the same: look for it in the list
+        raise
+    if not job.get("id") or not isinstance(job["id"], str):
+        raise WebexApiError("POST", path, resp.status_code, "the answer names no job id", ambiguous=True)
+    return job
 
 
 def _same_target(job: JSONDict, body: JSONDict) -> bool:
@@ -97,6 +105,9 @@ async def start_job_once(
     The jobs that exist are listed first. After an ambiguous failure (a 5xx or a dropped answer)
     the list is read again: a new job for the same target is the one this POST started and is
     adopted; no new job proves the POST did not take effect, so it is sent again (``tries`` in all).
+    After a timeout (no answer in time, or a 504) the server may still be starting the job, so an
+    empty list proves nothing: the list is watched for a while, and if no job appears the POST is
+    not sent again; the error says so, and a re-run finds the job if it did start.
     """
     if known is None:
         known = await job_ids(client, job_type)
@@ -107,6 +118,21 @@ async def start_job_once(
             if not exc.ambiguous or attempt == tries:
                 raise
             mine = new_job_for(await list_jobs(client, job_type), known, body)
+            if not mine and exc.timed_out:
+                settle = min(60.0, max(1.0, 2 * float(getattr(client, "timeout", 15.0))))
+                mine = await _watch_for_job(client, job_type, known, body, settle)
+                if not mine:
+                    raise WebexApiError(
+                        exc.method,
+                        exc.path,
+                        exc.status,
+                        f"{exc.api_message}; no answer in time and no new {job_type} job appeared "
+                        f"within {settle:g}s, so it was not sent again (a duplicate job is worse than "
+                        "a failed one): re-run apply to check and finish",
+                        exc.tracking_id,
+                        exc.attempts,
+                        ambiguous=True,
+                    ) from None
             if len(mine) == 1:
                 return mine[0]
             if mine:
@@ -122,8 +148,23 @@ async def start_job_once(
     raise AssertionError("unreachable")
 
 
+async def _watch_for_job(
+    client: WebexApi, job_type: str, known: set[str], body: JSONDict, settle: float
+) -> list[JSONDict]:
+    """List the jobs every half second for ``settle`` seconds; the new ones for ``body`` once seen."""
+    deadline = time.monotonic() + settle
+    while time.monotonic() < deadline:
+        await asyncio.sleep(min(0.5, settle / 4))
+        mine = new_job_for(await list_jobs(client, job_type), known, body)
+        if mine:
+            return mine
+    return []
+
+
 async def get_job(client: WebexApi, job_type: str, job_id: str) -> JSONDict:
-    return _json(await client.request("GET", f"{_path(job_type)}/{quote(job_id, safe='')}"))
+    """The job's status; ``BadAnswer`` for a status or exit code the API does not document."""
+    resp = await client.request("GET", f"{_path(job_type)}/{quote(job_id, safe='')}")
+    return check_job(resp, answer_json(resp))
 
 
 async def list_jobs(client: WebexApi, job_type: str) -> list[JSONDict]:
