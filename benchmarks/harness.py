@@ -599,9 +599,9 @@ class NaiveResult:
 
 
 def _naive_spec(path: Path) -> dict[str, Any]:
-    import yaml
+    from ruamel.yaml import YAML
 
-    doc: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc: dict[str, Any] = YAML(typ="safe").load(path.read_text(encoding="utf-8"))  # YAML 1.2: OFF is a string
     return doc
 
 

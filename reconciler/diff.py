@@ -123,16 +123,31 @@ def diff_declared(
     """Field changes on the declared leaves of ``desired`` (minus ``ignore``), pointers prefixed."""
     ignore = ignore or []
     changes: list[FieldChange] = []
-    for pointer, want in leaves(desired):
-        if _ignored(pointer, ignore):
-            continue
+
+    # ``leaves(desired)`` with the live value at each pointer (as ``get_pointer`` finds it), walked
+    # together in one pass instead of a lookup from the root per leaf.
+    def walk(want: Any, have: Any, pointer: str) -> None:
+        if isinstance(want, dict) and want:
+            for key, value in want.items():
+                token = str(key)
+                if isinstance(have, dict):
+                    sub = have.get(token, _MISSING)
+                elif isinstance(have, list) and token.isdigit() and int(token) < len(have):
+                    sub = have[int(token)]
+                else:
+                    sub = _MISSING
+                walk(value, sub, f"{pointer}/{escape(token)}")
+            return
+        if ignore and _ignored(pointer, ignore):
+            return
         if contains_secret(want):
-            continue
-        have = get_pointer(live, pointer, _MISSING)
+            return
         if have is _MISSING:
             have = None
         if not equal(want, have):
             changes.append(FieldChange(prefix + pointer, have, want))
+
+    walk(desired, live, "")
     return changes
 
 

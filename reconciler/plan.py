@@ -106,8 +106,11 @@ def digest(value: Any) -> str:
 def digest_json(value: Any) -> str:
     """``digest`` of plain JSON data as a JSON parser returns it (no ``SecretRef``, no tuples, string
     keys): the same hash, without the ``to_jsonable`` copy (plans hash one answer per read)."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(value).encode()).hexdigest()
+
+
+# ``json.dumps`` with these arguments builds an encoder per call; ``canonical`` text, reused.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass

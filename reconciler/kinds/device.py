@@ -253,8 +253,8 @@ async def _plan_members(
     live_by_key = {(str(m.get("id")), int(m.get("port") or 0)): m for m in live_members}
     live_by_id = {str(m.get("id")): m for m in live_members}
     same = len(live_members) == len(desired)
-    body_members = []
-    after_h: list[dict[str, Any]] = []
+    # per desired member: (manifest entry, id, kind, ref, wanted fields, fields compared, live entry)
+    compared: list[tuple[Any, str, str, str, dict[str, Any], list[str], dict[str, Any] | None]] = []
     shown: dict[tuple[str, int], list[str]] = {}  # the fields compared, per (id, port)
     for m, ident in zip(desired, ids, strict=True):
         assert ident is not None
@@ -269,6 +269,12 @@ async def _plan_members(
         have = live_by_key.get(key)
         if have is None or any(not equal(want.get(f), have.get(f)) for f in fields):
             same = False
+        compared.append((m, ident, kind, ref, want, fields, have))
+    if same:
+        return None  # the usual case: the bodies below are built only for a change
+    body_members = []
+    after_h: list[dict[str, Any]] = []
+    for m, ident, kind, ref, want, fields, have in compared:
         keep = have or live_by_id.get(ident) or {}
         body = {"id": ident, "port": int(m["port"])}
         for f in MEMBER_DEFAULTS:
@@ -281,8 +287,6 @@ async def _plan_members(
         body.setdefault("hotlineDestination", "")
         body_members.append(body)
         after_h.append(_human(f"{kind} {ref}", want, fields))
-    if same:
-        return None
     before_h = [
         _human(
             _live_label(ctx, m),

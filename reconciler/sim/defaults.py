@@ -197,6 +197,18 @@ def org_default() -> dict[str, Any]:
     return {name: family_default(name) for name in ORG_FAMILIES}
 
 
+def merged_view(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """``deep_merge`` without copies: shares ``base`` and ``patch`` objects (for answers that are
+    serialized at once and never changed)."""
+    out = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged_view(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     """A copy of base with patch merged in (dicts recursively, everything else replaced)."""
     out = copy.deepcopy(base)

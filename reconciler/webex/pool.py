@@ -48,17 +48,29 @@ class SlotTransport(httpx.AsyncBaseTransport):
     """``slots`` single-connection transports; a request waits for a free one (most recent first,
     so a light load keeps reusing the same warm connections)."""
 
-    def __init__(self, slots: int, *, verify: ssl.SSLContext | bool = True, trust_env: bool = True) -> None:
+    def __init__(
+        self,
+        slots: int,
+        *,
+        verify: ssl.SSLContext | bool = True,
+        trust_env: bool = True,
+        make_slot: Callable[[], httpx.AsyncBaseTransport] | None = None,
+    ) -> None:
         if slots < 1:
             raise ValueError("a SlotTransport needs at least one slot")
-        context = (
-            verify
-            if isinstance(verify, ssl.SSLContext)
-            else httpx.create_ssl_context(verify, None, trust_env)
-        )
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        self._slots = [httpx.AsyncHTTPTransport(verify=context, limits=limits) for _ in range(slots)]
-        self._free: asyncio.LifoQueue[httpx.AsyncHTTPTransport] = asyncio.LifoQueue()
+        if make_slot is None:
+            context = (
+                verify
+                if isinstance(verify, ssl.SSLContext)
+                else httpx.create_ssl_context(verify, None, trust_env)
+            )
+            limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+
+            def make_slot() -> httpx.AsyncBaseTransport:
+                return httpx.AsyncHTTPTransport(verify=context, limits=limits)
+
+        self._slots = [make_slot() for _ in range(slots)]
+        self._free: asyncio.LifoQueue[httpx.AsyncBaseTransport] = asyncio.LifoQueue()
         for slot in reversed(self._slots):
             self._free.put_nowait(slot)
 

@@ -1,0 +1,72 @@
+"""The benchmark harness works end to end on a tiny org (no timing assertions: numbers belong in
+docs/benchmarks.md). One simulator subprocess, 30 devices, no latency, no rate limit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import harness, run  # noqa: E402
+
+DEVICES = 30
+SEED = 7
+
+
+@pytest.fixture(scope="module")
+def repos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    tmp = tmp_path_factory.mktemp("bench")
+    exported = harness.export_org(SEED, DEVICES, concurrency=8, cache=tmp / "cache")
+    plan_repo, change_repo, count = harness.prepare_repos(exported, tmp / "repos")
+    assert count == DEVICES
+    return tmp, plan_repo, change_repo
+
+
+def test_plan_apply_and_naive_against_a_simulator_subprocess(repos: tuple[Path, Path, Path]) -> None:
+    tmp, plan_repo, change_repo = repos
+    with harness.sim_server(SEED, DEVICES) as sim:
+        plan = harness.measure_plan(sim, plan_repo, concurrency=8, work=tmp / "plan")
+        sim.reset()
+        naive = harness.naive_plan(sim.base_url, plan_repo, devices=DEVICES, sample=10)
+        apply = harness.measure_apply(sim, change_repo, concurrency=8, work=tmp / "apply")
+    assert plan["exit_code"] == 0 and plan["failed_requests"] == {}
+    assert 0 < plan["requests_per_device"] <= 3 + 20 / DEVICES
+    assert plan["reconciler_peak_rss_mb"] > 0 and plan["floor_s"] == 0
+    assert apply["settings_writes"] == DEVICES, apply
+    assert apply["jobs"].get("rebuildPhones", 0) + apply["apply_changes_calls"] > 0
+    assert naive.extrapolated and naive.measured == 10 and naive.requests == 40 and naive.changes == 0
+
+
+def test_cpu_stage_replays_recorded_answers(repos: tuple[Path, Path, Path]) -> None:
+    _tmp, plan_repo, _change = repos
+    out = harness.cpu_stage(SEED, DEVICES, plan_repo, concurrency=8)
+    assert out["answers_recorded"] >= 2 * DEVICES
+    assert out["diff_plan_cpu_s"] >= 0 and out["with_http_client_cpu_s"] >= 0
+
+
+def test_floor_and_tables() -> None:
+    assert harness.floor_s(3000, 300, 50, 32) == pytest.approx(10.0)
+    assert harness.floor_s(3000, None, 50, 10) == pytest.approx(15.0)
+    row = {
+        "wall_s": 12.0,
+        "floor_s": 10.0,
+        "ratio_to_floor": 1.2,
+        "requests": 3000,
+        "requests_per_device": 3.0,
+        "rate_limited_429": 2,
+        "failed_requests": {},
+        "reconciler_peak_rss_mb": 60.0,
+        "reconciler_cpu_s": 5.0,
+        "sim_cpu_ms_per_request": 1.0,
+    }
+    results = {
+        "config": {"latency_ms": 50, "rate_limit": 300, "concurrency": 32, "seed": 1},
+        "sizes": [{"devices": 1000, "plan": row}],
+    }
+    text = run.tables(results)
+    assert "| 1000 | plan | 12.00 | 10.00 | 1.20 |" in text

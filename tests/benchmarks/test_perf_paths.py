@@ -1,0 +1,307 @@
+"""The fast paths added for big plans behave exactly as the plain code they replace."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from reconciler import session
+from reconciler.apply import ApplyLog
+from reconciler.diff import (
+    _MISSING,
+    FieldChange,
+    _ignored,
+    contains_secret,
+    diff_declared,
+    equal,
+    get_pointer,
+    leaves,
+    merge_declared,
+    set_pointer,
+)
+from reconciler.kinds.context import Context, Policy, answer_digest, strip_volatile
+from reconciler.model import SecretRef
+from reconciler.plan import digest, digest_json
+from reconciler.planner import run_bounded
+from reconciler.webex.pool import SlotTransport
+
+
+def _values(rng: random.Random, depth: int = 0, secrets: bool = True) -> Any:
+    r = rng.random()
+    if depth > 3 or r < 0.25:
+        scalars: list[Any] = [1, 1.0, 1e16, "x", "é", None, [1, 2], [{"a": 1}], True, False, {}]
+        return rng.choice([*scalars, SecretRef("E")] if secrets else scalars)
+    if r < 0.35:
+        return [_values(rng, depth + 1, secrets) for _ in range(rng.randint(0, 3))]
+    keys = ["a", "b", "a/b", "~c", "0", "1", "ip", "lastSeen"]
+    return {rng.choice(keys): _values(rng, depth + 1, secrets) for _ in range(rng.randint(0, 4))}
+
+
+def _old_diff(desired: Any, live: Any, ignore: list[str], prefix: str) -> list[FieldChange]:
+    changes = []
+    for pointer, want in leaves(desired):
+        if _ignored(pointer, ignore) or contains_secret(want):
+            continue
+        have = get_pointer(live, pointer, _MISSING)
+        have = None if have is _MISSING else have
+        if not equal(want, have):
+            changes.append(FieldChange(prefix + pointer, have, want))
+    return changes
+
+
+def _old_merge(live: dict[str, Any], desired: dict[str, Any], ignore: list[str]) -> dict[str, Any]:
+    out = copy.deepcopy(live)
+    for pointer, want in leaves(desired):
+        if pointer and not _ignored(pointer, ignore):
+            set_pointer(out, pointer, copy.deepcopy(want))
+    return out
+
+
+def test_diff_and_merge_match_the_plain_versions() -> None:
+    rng = random.Random(11)
+    for _ in range(5000):
+        desired, live = _values(rng), _values(rng)
+        desired = desired if isinstance(desired, dict) else {"a": desired}
+        ignore = rng.choice([[], ["/a"], ["/a/b"], ["/0"], ["/a~1b"]])
+        assert diff_declared(desired, live, ignore, "/p") == _old_diff(desired, live, ignore, "/p")
+        if isinstance(live, dict):
+            before = repr(live)
+            assert merge_declared(live, desired, ignore) == _old_merge(live, desired, ignore)
+            assert repr(live) == before  # live is never changed
+
+
+def test_merge_shares_what_no_declared_leaf_touches() -> None:
+    live = {"customEnabled": False, "customizations": {"mpp": {"vlan": {"value": 1}}, "ata": {"x": 1}}}
+    body = merge_declared(live, {"customEnabled": True})
+    assert body["customizations"] is live["customizations"]
+    body = merge_declared(live, {"customizations": {"mpp": {"vlan": {"value": 2}}}})
+    assert body["customizations"]["ata"] is live["customizations"]["ata"]
+    assert live["customizations"]["mpp"]["vlan"]["value"] == 1
+
+
+def test_digests_match_the_plain_versions() -> None:
+    rng = random.Random(12)
+    for _ in range(3000):
+        value = _values(rng, secrets=False)
+        assert digest_json(value) == digest(value)
+        if isinstance(value, dict):
+            raw = json.dumps(value).encode()
+            assert answer_digest(value, raw) == digest(strip_volatile(value))
+            assert answer_digest(value) == digest(strip_volatile(value))
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"customizations": {"mpp": {}}, "lastUpdateTime": 1, "deviceCount": 3},
+        {"customizations": {"mpp": {"lastSeen": 5}}, "lastUpdateTime": 1},  # nested: walked
+        {"name": "ip", "ip": "10.0.0.1"},  # the name as a value too: walked
+        {"a": {"ip": 1}, "b": "é"},
+    ],
+)
+def test_answer_digest_strips_volatile_fields_wherever_they_are(answer: dict[str, Any]) -> None:
+    for raw in (json.dumps(answer).encode(), json.dumps(answer, ensure_ascii=False).encode()):
+        assert answer_digest(answer, raw) == digest(strip_volatile(answer))
+
+
+def test_answer_digest_of_an_escaped_key() -> None:
+    raw = b'{"a": {"\\u0069p": 1}, "lastSeen": 2}'  # "ip" written with an escape: no byte match
+    answer = json.loads(raw)
+    assert answer == {"a": {"ip": 1}, "lastSeen": 2}
+    assert answer_digest(answer, raw) == digest({"a": {}})
+
+
+class _Answers:
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+        self.concurrency = 4
+
+    async def request(self, method: str, path: str, params: Any = None) -> httpx.Response:
+        return httpx.Response(
+            200, json=self.answers[path], request=httpx.Request(method, f"http://x/v1/telephony{path}")
+        )
+
+
+async def test_equal_settings_answers_share_their_customizations() -> None:
+    same = {"customEnabled": False, "customizations": {"mpp": {"vlan": {"value": 1}}}, "lastUpdateTime": 1}
+    nested = {"customEnabled": False, "customizations": {"mpp": {"ip": "a"}}}
+    answers = {
+        "/a": same,
+        "/b": {**same, "lastUpdateTime": 2},
+        "/c": nested,
+        "/d": {**nested, "customizations": {"mpp": {"ip": "b"}}},
+    }
+    ctx = Context(client=_Answers(answers), resources=[], policy=Policy())  # type: ignore[arg-type]
+    a, b, c, d = [await ctx.get(p) for p in ("/a", "/b", "/c", "/d")]
+    assert a["customizations"] is b["customizations"] and a["lastUpdateTime"] != b["lastUpdateTime"]
+    assert ctx.reads["GET /a"] == ctx.reads["GET /b"]
+    # equal digests, different (volatile) nested values: not shared
+    assert ctx.reads["GET /c"] == ctx.reads["GET /d"]
+    assert c["customizations"]["mpp"]["ip"] == "a" and d["customizations"]["mpp"]["ip"] == "b"
+
+
+async def test_run_bounded_runs_every_job_with_a_bounded_number_in_flight() -> None:
+    running, peak, done = 0, 0, []
+
+    def job(i: int) -> Any:
+        async def run() -> None:
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            await asyncio.sleep(0)
+            running -= 1
+            done.append(i)
+
+        return run
+
+    await run_bounded([job(i) for i in range(50)], 7)
+    assert sorted(done) == list(range(50)) and peak == 7
+    await run_bounded([], 7)
+
+
+def _write(tmp: Path, name: str, text: str) -> None:
+    (tmp / name).write_text(text, encoding="utf-8")
+
+
+DEVICE = """apiVersion: reconciler/v1
+kind: Device
+metadata:
+  mac: "0A:1B:2C:3D:4E:{n}"
+spec:
+  settings:
+    customEnabled: {value}
+"""
+
+
+def test_load_reuses_unchanged_manifests_and_rereads_changed_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = __import__("reconciler.validate", fromlist=["validate_paths"]).validate_paths
+
+    def counting(paths: Any) -> Any:
+        calls.append(1)
+        return real(paths)
+
+    monkeypatch.setattr("reconciler.validate.validate_paths", counting)
+    session._last_load.clear()
+    _write(tmp_path, "a.yaml", DEVICE.format(n="01", value="true"))
+    # files written just now may change again within the clock's granularity: never reused
+    session.load([str(tmp_path)])
+    session.load([str(tmp_path)])
+    assert len(calls) == 2
+    # seen from a few seconds later, the same files are reused
+    later = session.time.time_ns() + 5_000_000_000
+    monkeypatch.setattr(session.time, "time_ns", lambda: later)
+    first = session.load([str(tmp_path)])
+    again = session.load([str(tmp_path)])
+    assert len(calls) == 3 and again == first and again is not first
+    _write(tmp_path, "a.yaml", DEVICE.format(n="01", value="false"))
+    later += 5_000_000_000
+    changed = session.load([str(tmp_path)])
+    assert len(calls) == 4 and changed[0].spec["settings"]["customEnabled"] is False
+    _write(tmp_path, "b.yaml", DEVICE.format(n="02", value="false"))
+    later += 5_000_000_000
+    assert len(session.load([str(tmp_path)])) == 2 and len(calls) == 5
+    session._last_load.clear()
+
+
+async def test_apply_log_syncs_job_records_at_once_and_the_rest_in_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    monkeypatch.setattr("reconciler.apply.os.fsync", lambda fd: synced.append(fd))
+    log = ApplyLog(tmp_path / "log.jsonl")
+    log.open({"plan": "x"})
+    assert len(synced) == 1
+    for i in range(100):
+        log.write({"event": "start", "step": f"s{i}"})
+    assert len(synced) <= 2  # grouped
+    log.write({"event": "job_posting", "step": "j"})
+    n = len(synced)
+    assert n >= 2
+    log.write({"event": "applied", "step": "s0"})
+    await asyncio.sleep(ApplyLog.SYNC_INTERVAL_S * 3)
+    assert len(synced) == n + 1  # the timer synced the last record
+    log.close(finished=True)
+    lines = (tmp_path / "log.jsonl").read_text().splitlines()
+    assert len(lines) == 104 and json.loads(lines[-1])["event"] == "end"
+
+
+class _Inner(httpx.AsyncBaseTransport):
+    def __init__(self, name: int, log: list[str]) -> None:
+        self.name, self.log = name, log
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.log.append(f"{self.name} {request.url.path}")
+        if request.url.path == "/fail":
+            raise httpx.ConnectError("no")
+        await asyncio.sleep(0.01)
+        return httpx.Response(200, stream=httpx.ByteStream(b'{"ok": true}'))
+
+    async def aclose(self) -> None:
+        self.log.append(f"{self.name} closed")
+
+
+async def test_slot_transport_hands_each_request_a_free_slot_and_takes_it_back() -> None:
+    log: list[str] = []
+    names = iter(range(3))
+    transport = SlotTransport(3, make_slot=lambda: _Inner(next(names), log))
+    async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+        answers = await asyncio.gather(*(client.get(f"/r{i}") for i in range(12)))
+        assert all(r.json() == {"ok": True} for r in answers)
+        with pytest.raises(httpx.ConnectError):
+            await client.get("/fail")
+        async with client.stream("GET", "/streamed") as resp:
+            assert resp.status_code == 200  # body not read: closed by the context manager
+        assert (await client.get("/last")).status_code == 200
+    assert transport._free.qsize() == 3
+    assert sorted(line for line in log if line.endswith("closed")) == ["0 closed", "1 closed", "2 closed"]
+    used = {line.split()[0] for line in log if "/r" in line}
+    assert used == {"0", "1", "2"}
+
+
+def _old_device_settings_view(store: Any, device: Any) -> dict[str, Any]:
+    from reconciler.sim import defaults, telephony
+
+    family = telephony.get_model(device).family
+    if device.settings is not None:
+        customizations = {family: copy.deepcopy(device.settings[family])}
+        updated = device.settings_updated
+    else:
+        loc = store.locations[device.location_id]
+        inherited = telephony.location_customizations(store, loc)[family]
+        customizations = {family: defaults.deep_merge(defaults.family_default(family), inherited)}
+        updated = loc.settings_updated or store.org_settings_updated
+    return {
+        "customizations": customizations,
+        "customEnabled": device.settings is not None,
+        "updateInProgress": False,
+        "deviceCount": 1,
+        "lastUpdateTime": updated,
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2, "demo"])
+def test_simulator_settings_answers_are_unchanged(seed: int | str) -> None:
+    from reconciler.sim import telephony
+    from reconciler.sim.app import create_app
+
+    store = create_app(seed=seed, devices=None if seed == "demo" else 400).state.sim.store
+    first = next(iter(store.locations.values()))
+    first.custom_enabled, first.customizations = True, {"mpp": {**store.org_customizations["mpp"], "pnac": 1}}
+    snapshot = json.dumps(
+        [store.org_customizations, [(d.settings, d.location_id) for d in store.devices.values()]], default=str
+    )
+    for device in store.devices.values():
+        new = telephony.device_settings_view(store, device)
+        assert json.dumps(new) == json.dumps(_old_device_settings_view(store, device))
+    after = [store.org_customizations, [(d.settings, d.location_id) for d in store.devices.values()]]
+    assert json.dumps(after, default=str) == snapshot
