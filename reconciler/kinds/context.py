@@ -25,6 +25,9 @@ def strip_volatile(value: Any) -> Any:
     return value
 
 
+# Distinct answers kept per kind of path (the last segment: members, layout, settings, ...).
+ANSWER_CACHE_PER_PATH = 1024
+
 _VOLATILE_KEYS = tuple(f'"{k}"'.encode() for k in VOLATILE)
 
 
@@ -102,6 +105,11 @@ class Context:
     parallel_reads: bool = True
     # The customizations of settings answers by answer digest (shared by equal answers).
     shared: dict[str, Any] = field(default_factory=dict)
+    # Answers by their bytes: (parsed, digest, exact). Most devices of a model in a location answer
+    # their settings and layout with the same bytes; those are parsed and hashed once and share one
+    # (read only) object. At most ``ANSWER_CACHE_PER_PATH`` distinct answers per kind of path.
+    answers: dict[bytes, tuple[dict[str, Any], str, bool]] = field(default_factory=dict)
+    answer_counts: dict[str, int] = field(default_factory=dict)
 
     def record(self, key: str, value: Any) -> None:
         """Remember a read for the saved-plan staleness check."""
@@ -112,15 +120,27 @@ class Context:
         from reconciler.webex.answers import checked
 
         resp = await self.client.request("GET", path, params=params)
-        data = checked(resp)
-        key, exact = _answer_digest(data, resp.content)
+        raw = resp.content
+        known = self.answers.get(raw)
+        if known is not None:
+            data, key, _ = known
+            checked(resp, data, path)  # the same bytes, checked against this path's expectations
+            self.reads[f"GET {path}"] = key
+            return data
+        data = checked(resp, path=path)
+        key, exact = _answer_digest(data, raw)
         self.reads[f"GET {path}"] = key
         custom = data.get("customizations")
         if exact and isinstance(custom, dict):
-            # Equal answers (most devices inherit their location's settings) share one copy of their
-            # customizations: the settings bodies of a big plan are built on them. Answers are read
-            # only, never changed in place.
+            # Answers equal but for volatile fields share one copy of their customizations: the
+            # settings bodies of a big plan are built on them. Answers are read only, never changed
+            # in place.
             data["customizations"] = self.shared.setdefault(key, custom)
+        kind = path.rsplit("/", 1)[-1] if params is None else path
+        count = self.answer_counts.get(kind, 0)
+        if count < ANSWER_CACHE_PER_PATH:
+            self.answer_counts[kind] = count + 1
+            self.answers[raw] = (data, key, exact)
         return data
 
     def error(self, resource: Resource, pointer: str, message: str) -> None:

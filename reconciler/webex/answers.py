@@ -41,6 +41,15 @@ SHAPES: list[tuple[re.Pattern[str], dict[str, type | tuple[type, ...]]]] = [
 ]
 
 
+# One pattern for all of them: the name of the group that matched is the index into SHAPES.
+_SHAPE_MATCH = re.compile("|".join(f"(?P<s{i}>{p.pattern})" for i, (p, _) in enumerate(SHAPES)))
+
+
+def shape_of(path: str) -> dict[str, type | tuple[type, ...]] | None:
+    m = _SHAPE_MATCH.match(path)
+    return SHAPES[int(m.lastgroup[1:])][1] if m and m.lastgroup else None
+
+
 def display_path(resp: httpx.Response) -> str:
     """The request's path, without the ``/v1`` base (as errors show it)."""
     path = resp.request.url.path
@@ -71,18 +80,21 @@ def answer_json(resp: httpx.Response) -> JSONDict:
     return body
 
 
-def checked(resp: httpx.Response) -> JSONDict:
-    """``answer_json`` plus the fields the planners read from this endpoint (``SHAPES``)."""
-    body = answer_json(resp)
-    path = display_path(resp)
-    for pattern, fields in SHAPES:
-        if pattern.match(path):
-            for name, kind in fields.items():
-                if name not in body:
-                    raise bad_answer(resp, f"no {name!r} field")
-                if not isinstance(body[name], kind):
-                    raise bad_answer(resp, f"{name!r} is a {type(body[name]).__name__}")
-            break
+def checked(resp: httpx.Response, body: JSONDict | None = None, path: str | None = None) -> JSONDict:
+    """``answer_json`` plus the fields the planners read from this endpoint (``SHAPES``).
+
+    ``body``: the answer already parsed (an equal answer to another request), checked for this one.
+    ``path``: the request's path as ``display_path`` gives it, when the caller knows it.
+    """
+    if body is None:
+        body = answer_json(resp)
+    if path is None:
+        path = display_path(resp)
+    for name, kind in (shape_of(path) or {}).items():
+        if name not in body:
+            raise bad_answer(resp, f"no {name!r} field")
+        if not isinstance(body[name], kind):
+            raise bad_answer(resp, f"{name!r} is a {type(body[name]).__name__}")
     mode = body.get("layoutMode")
     if path.endswith("/layout") and mode not in LAYOUT_MODES:
         raise bad_answer(resp, f"layoutMode {mode!r} is none of {sorted(LAYOUT_MODES)}")

@@ -26,10 +26,13 @@ from reconciler.diff import (
     merge_declared,
     set_pointer,
 )
+from reconciler.kinds import context as context_module
 from reconciler.kinds.context import Context, Policy, answer_digest, strip_volatile
 from reconciler.model import SecretRef
 from reconciler.plan import digest, digest_json
 from reconciler.planner import run_bounded
+from reconciler.webex import answers as answers_module
+from reconciler.webex.errors import BadAnswer
 from reconciler.webex.pool import SlotTransport
 
 
@@ -119,14 +122,15 @@ def test_answer_digest_of_an_escaped_key() -> None:
 
 
 class _Answers:
+    """Answers each path with the JSON given for it, at the path itself (as the API would)."""
+
     def __init__(self, answers: dict[str, Any]) -> None:
         self.answers = answers
         self.concurrency = 4
 
     async def request(self, method: str, path: str, params: Any = None) -> httpx.Response:
-        return httpx.Response(
-            200, json=self.answers[path], request=httpx.Request(method, f"http://x/v1/telephony{path}")
-        )
+        content = json.dumps(self.answers[path]).encode()
+        return httpx.Response(200, content=content, request=httpx.Request(method, f"http://x/v1{path}"))
 
 
 async def test_equal_settings_answers_share_their_customizations() -> None:
@@ -145,6 +149,79 @@ async def test_equal_settings_answers_share_their_customizations() -> None:
     # equal digests, different (volatile) nested values: not shared
     assert ctx.reads["GET /c"] == ctx.reads["GET /d"]
     assert c["customizations"]["mpp"]["ip"] == "a" and d["customizations"]["mpp"]["ip"] == "b"
+
+
+async def test_equal_answer_bytes_are_parsed_once_and_still_checked_for_each_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = {"customEnabled": False, "customizations": {"mpp": {"vlan": {"value": 1}}}}
+    base = "/telephony/config/devices"
+    answers: dict[str, Any] = {f"{base}/{d}/settings": settings for d in "ABC"}
+    answers[f"{base}/D/members"] = settings  # the same bytes where a members list is expected
+    for d in "EFG":
+        answers[f"{base}/{d}/members"] = {"members": [{"id": d}], "model": "X"}
+    parsed: list[bytes] = []
+    real = answers_module.answer_json
+
+    def counting(resp: httpx.Response) -> Any:
+        parsed.append(resp.content)
+        return real(resp)
+
+    monkeypatch.setattr(answers_module, "answer_json", counting)
+    monkeypatch.setattr(context_module, "ANSWER_CACHE_PER_PATH", 2)
+    ctx = Context(client=_Answers(answers), resources=[], policy=Policy())  # type: ignore[arg-type]
+    a, b, c = [await ctx.get(f"{base}/{d}/settings") for d in "ABC"]
+    assert a is b is c and len(parsed) == 1
+    assert ctx.reads[f"GET {base}/A/settings"] == ctx.reads[f"GET {base}/C/settings"]
+    with pytest.raises(BadAnswer, match="no 'members' field"):
+        await ctx.get(f"{base}/D/members")
+    for d in "EFG":
+        assert (await ctx.get(f"{base}/{d}/members"))["members"] == [{"id": d}]
+    # at most 2 distinct answers kept per kind of path: the third members answer is not kept
+    assert ctx.answer_counts == {"settings": 1, "members": 2} and len(ctx.answers) == 3
+    await ctx.get(f"{base}/G/members")
+    assert len(parsed) == 5  # A, E, F, G, and G again (not kept); D was a cache hit, then refused
+
+
+def test_plans_are_the_same_with_and_without_the_answer_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change to every device of a generated org plans the same steps, reads and checksums when
+    equal answers share one parsed object as when every answer is parsed on its own."""
+    from click.testing import CliRunner
+
+    from benchmarks import harness
+    from reconciler import cli as cli_module
+    from reconciler.cli import main
+    from reconciler.sim.app import create_app
+
+    app = create_app(seed=2, devices=150, job_duration_s=0)
+    monkeypatch.setattr(cli_module, "make_connection", lambda kw: session.Connection(sim_app=app))
+    kinds = ["LineKeyTemplate", "Device", "LocationDeviceSettings", "OrgDeviceSettings"]
+    args = ["export", "--out", str(tmp_path / "org")] + [a for k in kinds for a in ("--kind", k)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    _plan_repo, change_repo, devices = harness.prepare_repos(tmp_path / "org", tmp_path / "work")
+    parsed: list[int] = []
+    real = answers_module.answer_json
+    monkeypatch.setattr(answers_module, "answer_json", lambda resp: parsed.append(1) or real(resp))
+
+    def plan_with(limit: int) -> tuple[str, int]:
+        monkeypatch.setattr(context_module, "ANSWER_CACHE_PER_PATH", limit)
+        parsed.clear()
+
+        async def go() -> Any:
+            async with session.connect(session.Connection(sim_app=app)) as client:
+                return await session.make_plan(client, [str(change_repo)])
+
+        plan = asyncio.run(go())
+        assert len([s for s in plan.steps if s.address.endswith(".settings")]) == devices
+        return json.dumps(plan.to_json(), sort_keys=True), len(parsed)
+
+    shared, parsed_shared = plan_with(1024)
+    alone, parsed_alone = plan_with(0)
+    assert shared == alone
+    assert parsed_shared < parsed_alone * 0.8, (parsed_shared, parsed_alone)
 
 
 async def test_run_bounded_runs_every_job_with_a_bounded_number_in_flight() -> None:

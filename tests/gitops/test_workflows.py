@@ -59,9 +59,7 @@ def test_there_are_workflows_to_lint() -> None:
 def test_actionlint(workflow: Path) -> None:
     binary = _actionlint()
     if binary is None:
-        pytest.skip(
-            "actionlint is not installed (the test extra brings it; or set ACTIONLINT)"
-        )
+        pytest.skip("actionlint is not installed (the test extra brings it; or set ACTIONLINT)")
     proc = subprocess.run(
         [binary, "-no-color", str(workflow)], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
