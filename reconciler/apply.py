@@ -8,16 +8,16 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from reconciler.diff import to_jsonable
+from reconciler.diff import get_pointer, to_jsonable
 from reconciler.errors import ApiError, ConfigError, ReconcilerError
-from reconciler.model import SecretRef
+from reconciler.model import LiveSecret, SecretRef
 from reconciler.plan import Plan, Step
 from reconciler.webex.redact import register_secret
 
@@ -197,22 +197,21 @@ def resolve_secrets(value: Any, environ: Mapping[str, str]) -> Any:
     return value
 
 
+def references(value: Any) -> Iterator[SecretRef | LiveSecret]:
+    """The secret references in a body."""
+    if isinstance(value, SecretRef | LiveSecret):
+        yield value
+    elif isinstance(value, dict):
+        for x in value.values():
+            yield from references(x)
+    elif isinstance(value, list):
+        for x in value:
+            yield from references(x)
+
+
 def missing_secrets(plan: Plan, environ: Mapping[str, str]) -> list[str]:
-    missing: set[str] = set()
-
-    def walk(v: Any) -> None:
-        if isinstance(v, SecretRef) and v.env not in environ:
-            missing.add(v.env)
-        elif isinstance(v, dict):
-            for x in v.values():
-                walk(x)
-        elif isinstance(v, list):
-            for x in v:
-                walk(x)
-
-    for s in plan.steps:
-        walk(s.body)
-    return sorted(missing)
+    refs = (r for s in plan.steps for r in references(s.body))
+    return sorted({r.env for r in refs if isinstance(r, SecretRef) and r.env not in environ})
 
 
 class Executor:
@@ -350,8 +349,33 @@ class Executor:
 
         return fill(body)
 
+    async def _read_live_secrets(self, body: Any) -> Any:
+        """``body`` with each ``LiveSecret`` replaced by the value its answer holds now (read again
+        here, once per answer; a secret no longer there is left out of the write)."""
+        wanted = {r.path for r in references(body) if isinstance(r, LiveSecret)}
+        if not wanted:
+            return body
+        from reconciler.webex.answers import answer_json
+
+        answers = {path: answer_json(await self.client.request("GET", path)) for path in sorted(wanted)}
+        gone = object()
+
+        def fill(v: Any) -> Any:
+            if isinstance(v, LiveSecret):
+                value = get_pointer(answers[v.path], v.pointer, gone)
+                if isinstance(value, str):
+                    register_secret(value)  # masked from now on in errors and logs
+                return value
+            if isinstance(v, dict):
+                return {k: x for k, x in ((k, fill(x)) for k, x in v.items()) if x is not gone}
+            if isinstance(v, list):
+                return [fill(x) for x in v]
+            return v
+
+        return fill(body)
+
     async def _execute(self, step: Step) -> StepResult:
-        body = self._body(step)
+        body = await self._read_live_secrets(self._body(step))
         if step.job_type:
             if step.job_type == "callDeviceSettings":
                 async with self.settings_lock:

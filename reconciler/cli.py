@@ -114,6 +114,22 @@ def connection_options(fn: F) -> F:
     return fn
 
 
+def connection_for(kw: dict[str, Any], paths: list[str] | None) -> Connection:
+    """``make_connection``; without ``--concurrency`` on the command line, the Policy in ``paths``
+    (if any) sets how many requests are in flight."""
+    conn = make_connection(kw)
+    ctx = click.get_current_context(silent=True)
+    given = ctx is not None and ctx.get_parameter_source("concurrency") not in (
+        None,
+        click.core.ParameterSource.DEFAULT,
+    )
+    if paths and not given:
+        from reconciler.session import policy_concurrency
+
+        conn.concurrency = policy_concurrency(paths) or conn.concurrency
+    return conn
+
+
 def make_connection(kw: dict[str, Any]) -> Connection:
     if kw.get("debug"):
         from reconciler.webex.redact import redaction_filter
@@ -195,7 +211,7 @@ def plan(
     from reconciler.render import render, render_review
     from reconciler.session import connect, make_plan, save_plan
 
-    conn = make_connection(kw)
+    conn = connection_for(kw, list(paths))
 
     async def go() -> Any:
         async with connect(conn) as client:
@@ -253,7 +269,7 @@ def drift(
     from reconciler.session import connect, make_plan
 
     bot = _notify_token(notify_room)
-    conn = make_connection(kw)
+    conn = connection_for(kw, list(paths))
 
     async def go() -> Any:
         async with connect(conn) as client:
@@ -334,7 +350,7 @@ def apply(
     if plan_file and paths:
         raise click.UsageError("give either PATHs or --plan, not both")
     bot = _notify_token(notify_room)
-    conn = make_connection(kw)
+    conn = connection_for(kw, list(paths) or (read_plan(plan_file).paths if plan_file else None))
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if resume:
         log_path = resume

@@ -9,11 +9,13 @@ they are left out of the diff and written whenever their object is written.
 from __future__ import annotations
 
 import copy
+import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.model import SecretRef
+from reconciler.model import LiveSecret, SecretRef
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,17 @@ class FieldChange:
 
 
 _MISSING = object()
+
+# Settings fields that hold a secret (``httpProxy.password``, ``webAccess.password``, ``ldap.bindPw``,
+# ``phoneSecurityPwd``, and a device's ``sipPassword``): their live values are never shown, hashed
+# into a saved plan, exported, or copied into a plan's body.
+SECRET_FIELD_PATTERN = r"(?i)(password|pwd|bindpw)$"
+_SECRET_FIELD = re.compile(SECRET_FIELD_PATTERN)
+
+
+@functools.lru_cache(maxsize=4096)
+def is_secret_field(name: str) -> bool:
+    return _SECRET_FIELD.search(name) is not None
 
 
 def escape(token: str) -> str:
@@ -145,7 +158,8 @@ def diff_declared(
         if have is _MISSING:
             have = None
         if not equal(want, have):
-            changes.append(FieldChange(prefix + pointer, have, want))
+            secret = is_secret_field(unescape(pointer.rsplit("/", 1)[-1]))
+            changes.append(FieldChange(prefix + pointer, have, want, sensitive=secret))
 
     walk(desired, live, "")
     return changes
@@ -184,8 +198,40 @@ def merge_declared(
     return out
 
 
+def without_secret_fields(value: Any) -> Any:
+    """``value`` without any secret field (what export writes: a password is declared only on
+    purpose, as ``{fromEnv: NAME}``; left out, the live one is kept)."""
+    if isinstance(value, dict):
+        return {k: without_secret_fields(v) for k, v in value.items() if not is_secret_field(k)}
+    if isinstance(value, list):
+        return [without_secret_fields(v) for v in value]
+    return value
+
+
+def keep_live_secrets(body: Any, path: str, pointer: str = "") -> Any:
+    """``body`` (built on the answer of GET ``path``) with every non-empty live value of a secret
+    field replaced by a ``LiveSecret``; a declared ``SecretRef`` stays. Copies only the mappings
+    and lists on the way to a replaced value (the rest is shared with the answer)."""
+    if isinstance(body, dict):
+        out: dict[str, Any] | None = None
+        for key, value in body.items():
+            here = f"{pointer}/{escape(str(key))}"
+            if isinstance(value, str) and value and is_secret_field(key):
+                new: Any = LiveSecret(path, here)
+            else:
+                new = keep_live_secrets(value, path, here)
+            if new is not value:
+                out = dict(body) if out is None else out
+                out[key] = new
+        return body if out is None else out
+    if isinstance(body, list):
+        items = [keep_live_secrets(v, path, f"{pointer}/{i}") for i, v in enumerate(body)]
+        return body if all(a is b for a, b in zip(items, body, strict=True)) else items
+    return body
+
+
 def contains_secret(value: Any) -> bool:
-    if isinstance(value, SecretRef):
+    if isinstance(value, SecretRef | LiveSecret):
         return True
     if isinstance(value, dict):
         return any(contains_secret(v) for v in value.values())
@@ -198,6 +244,8 @@ def to_jsonable(value: Any) -> Any:
     """Plain JSON: secrets become ``{"fromEnv": NAME}`` (the reference, never the value)."""
     if isinstance(value, SecretRef):
         return {"fromEnv": value.env}
+    if isinstance(value, LiveSecret):
+        return {"fromLive": {"path": value.path, "pointer": value.pointer}}
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -210,6 +258,9 @@ def from_jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) == {"fromEnv"} and isinstance(value["fromEnv"], str):
             return SecretRef(value["fromEnv"])
+        live = value.get("fromLive")
+        if set(value) == {"fromLive"} and isinstance(live, dict) and set(live) == {"path", "pointer"}:
+            return LiveSecret(str(live["path"]), str(live["pointer"]))
         return {k: from_jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
         return [from_jsonable(v) for v in value]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from reconciler.diff import without_secret_fields
 from reconciler.errors import ConfigError
 from reconciler.kinds.linekeys import compare_line_keys
 from reconciler.model import API_VERSION, mac_with_colons, normalize_mac
@@ -193,7 +194,9 @@ class Exporter:
             write_doc(
                 self.out / "org" / "device-settings.yaml",
                 envelope(
-                    "OrgDeviceSettings", {"name": "org"}, {"customizations": org.get("customizations", {})}
+                    "OrgDeviceSettings",
+                    {"name": "org"},
+                    {"customizations": without_secret_fields(org.get("customizations", {}))},
                 ),
                 "Org-wide device settings",
                 self.report,
@@ -203,7 +206,7 @@ class Exporter:
             for loc, s in zip(locs, settings, strict=True):
                 loc_spec: dict[str, Any] = {"customEnabled": bool(s.get("customEnabled"))}
                 if s.get("customEnabled"):
-                    loc_spec["customizations"] = s.get("customizations", {})
+                    loc_spec["customizations"] = without_secret_fields(s.get("customizations", {}))
                 write_doc(
                     self.out / "locations" / slug(str(loc["name"])) / "settings.yaml",
                     envelope("LocationDeviceSettings", {"location": loc["name"]}, loc_spec),
@@ -289,7 +292,10 @@ class Exporter:
         else:
             spec["layout"] = {"layoutMode": "DEFAULT"}
         if settings.get("customEnabled"):
-            spec["settings"] = {"customEnabled": True, "customizations": settings.get("customizations", {})}
+            spec["settings"] = {
+                "customEnabled": True,
+                "customizations": without_secret_fields(settings.get("customizations", {})),
+            }
         mac = normalize_mac(str(dev.get("mac"))) or str(dev.get("mac"))
         loc = loc_names.get(str(dev.get("locationId")), "unassigned")
         owner = next((self._member(m) for m in members.get("members") or [] if m.get("primaryOwner")), {})

@@ -47,6 +47,19 @@ class SecretRef:
 
 
 @dataclass(frozen=True)
+class LiveSecret:
+    """A secret the API answered with (an HTTP proxy or web access password) that a write keeps as
+    it is. A plan holds where it was read, never its value: the executor reads it again just
+    before the write, so the value is in no plan, log or artifact."""
+
+    path: str  # the GET it was read from
+    pointer: str  # where in that answer
+
+    def __str__(self) -> str:
+        return "(sensitive)"
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     """One problem found in the manifests, or during plan with a manifest location."""
 

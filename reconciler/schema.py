@@ -350,7 +350,7 @@ def _messages(error: ValidationError) -> list[tuple[str, str]]:
         for key in inst:
             if key in allowed:
                 continue
-            msg = f"unknown field {key!r}"
+            msg = f"unknown field {key!r}" + (f" in {field_name(ptr)}" if ptr else "")
             hint = _suggest(key, allowed)
             if hint:
                 msg += hint
@@ -360,7 +360,8 @@ def _messages(error: ValidationError) -> list[tuple[str, str]]:
         return out
     if kw == "required" and isinstance(inst, dict):
         missing = [k for k in value if k not in inst]
-        return [(ptr, f"missing required field {k!r}") for k in missing]
+        where = f" in {field_name(ptr)}" if ptr else ""
+        return [(ptr, f"missing required field {k!r}{where}") for k in missing]
     if kw == "enum":
         return [(ptr, f"{inst!r} is not one of: {_short(list(value))}{_suggest(inst, value)}")]
     if kw == "const":
@@ -426,8 +427,26 @@ def validate_resource(resource: Resource) -> list[Diagnostic]:
             if (ptr, msg) in seen:
                 continue
             seen.add((ptr, msg))
-            out.append(Diagnostic(resource.loc(ptr), msg, label))
+            out.append(Diagnostic(resource.loc(ptr), _naming_the_field(ptr, msg), label))
     return out
+
+
+def field_name(pointer: str) -> str:
+    """``/spec/members/0/port`` as a reader writes it: ``spec.members[0].port``."""
+    out = ""
+    for token in pointer.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        out += f"[{token}]" if token.isdigit() else (f".{token}" if out else token)
+    return out
+
+
+def _naming_the_field(pointer: str, message: str) -> str:
+    """The message with the field it is about: ``spec.concurrency: must be at most 128, got 500``
+    (unknown and missing fields name theirs already: ``unknown field 'x' in spec.settings``)."""
+    if message.startswith(("unknown field ", "missing required field ")):
+        return message
+    name = field_name(pointer)
+    return f"{name}: {message}" if name else message
 
 
 def validate_resources(resources: Iterable[Resource]) -> list[Diagnostic]:

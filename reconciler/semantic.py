@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from reconciler.diff import is_secret_field
 from reconciler.manifests import escape_pointer, label_of, resolve_manifest_path
 from reconciler.model import Diagnostic, Resource, SecretRef, normalize_mac
 
@@ -29,7 +30,6 @@ IMAGE_MAX_BYTES = 625 * 1024  # the API's upload limit: 625 KB
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_IMAGES = 100  # background images per org
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_FIELD = re.compile(r"(?i)(password|pwd|bindpw)$")
 _MAC_HELP = "expected 12 hex digits written AA:BB:CC:DD:EE:FF, aa-bb-cc-dd-ee-ff or AABBCCDDEEFF"
 
 
@@ -247,7 +247,7 @@ class _Checker:
             ptr, value = stack.pop()
             if isinstance(value, str):
                 name = ptr.rsplit("/", 1)[-1]
-                if value and _SECRET_FIELD.search(name):
+                if value and is_secret_field(name):
                     self.out.append(
                         Diagnostic(
                             res.loc(ptr),

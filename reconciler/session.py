@@ -142,6 +142,15 @@ def load(paths: list[str]) -> list[Resource]:
     return result.resources
 
 
+def policy_concurrency(paths: list[str]) -> int | None:
+    """The Policy's ``concurrency`` in the manifests under ``paths`` (validated first: a bad repo
+    fails here, before anything touches the network), or None."""
+    for r in load(paths):
+        if r.kind == "Policy" and isinstance(r.spec.get("concurrency"), int):
+            return int(r.spec["concurrency"])
+    return None
+
+
 async def make_plan(
     client: WebexClient,
     paths: list[str],

@@ -443,7 +443,7 @@ def kind_schemas(spec: Spec) -> dict[str, JsonObj]:
                 "maxChanges": {"type": "integer", "minimum": 0},
                 "maxChangesPercent": {"type": "number", "minimum": 0, "maximum": 100},
                 "rebuildPhonesThreshold": {"type": "integer", "minimum": 1},
-                "concurrency": {"type": "integer", "minimum": 1},
+                "concurrency": {"type": "integer", "minimum": 1, "maximum": 128},
             }
         ),
     )

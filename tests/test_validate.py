@@ -93,15 +93,19 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
     assert lines[:-1] == [
         "many.yaml:3:12: Device/nope: invalid MAC address 'nope': expected 12 hex digits written "
         "AA:BB:CC:DD:EE:FF, aa-bb-cc-dd-ee-ff or AABBCCDDEEFF",
-        "many.yaml:6:60: Device/nope: 'PRIMRY' is not one of: PRIMARY, SHARED_CALL_APPEARANCE "
+        "many.yaml:6:60: Device/nope: spec.members[0].lineType: 'PRIMRY' is not one of: PRIMARY, "
+        "SHARED_CALL_APPEARANCE "
         "(did you mean 'PRIMARY'?)",
         "many.yaml:7:31: Device/nope: port 1 overlaps the member at line 6 (port 1); a member takes "
         "lineWeight ports from its port",
         "many.yaml:7:40: Device/nope: two primary owners: this member and the member at line 6; "
         "a device has one",
-        "many.yaml:9:5: Device/nope: expected boolean, got string 'yes' (write true or false)",
-        "many.yaml:10:28: Device/nope: 5 is not one of: ONE_MIN, FIVE_MIN, THIRTY_MIN, ALWAYS_ON",
-        "many.yaml:10:47: Device/nope: unknown field 'vlna' (did you mean 'vlan'?)",
+        "many.yaml:9:5: Device/nope: spec.settings.customEnabled: expected boolean, got string 'yes' "
+        "(write true or false)",
+        "many.yaml:10:28: Device/nope: spec.settings.customizations.mpp.backlightTimer: 5 is not one of: "
+        "ONE_MIN, FIVE_MIN, THIRTY_MIN, ALWAYS_ON",
+        "many.yaml:10:47: Device/nope: unknown field 'vlna' in spec.settings.customizations.mpp "
+        "(did you mean 'vlan'?)",
     ]
 
 
@@ -122,7 +126,9 @@ def test_text_format_line_shape_and_sorting() -> None:
     result = validate_paths([FIXTURES / "invalid" / "wrong-type.yaml", FIXTURES / "invalid" / "bad-mac.yaml"])
     lines = render_validation(result, "text").splitlines()
     assert lines[0].startswith("tests/manifests/invalid/bad-mac.yaml:5:3: Device/0A:1B:2C:3D:4E: invalid MAC")
-    assert lines[1].startswith("tests/manifests/invalid/wrong-type.yaml:10:7: Device/0A1B2C3D4E01: expected")
+    assert lines[1].startswith(
+        "tests/manifests/invalid/wrong-type.yaml:10:7: Device/0A1B2C3D4E01: spec.members[0].port: expected"
+    )
     assert lines[2] == "2 manifests in 2 files: 2 errors"
     with pytest.raises(ValueError):
         render_validation(result, "yaml")
@@ -159,7 +165,10 @@ def test_from_env_where_secrets_are_not_allowed() -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("layout: {template: T, layoutMode: CUSTOM}", "unknown field 'layoutMode' (allowed here: template)"),
+        (
+            "layout: {template: T, layoutMode: CUSTOM}",
+            "unknown field 'layoutMode' in spec.layout (allowed here: template)",
+        ),
         ("layout: {lineKeys: []}", "missing required field 'layoutMode'"),
         ("{}", "declare at least one of members, layout, settings, sipPassword"),
         ("sipPassword: 1234", "expected a string or {fromEnv: NAME}, got integer 1234"),

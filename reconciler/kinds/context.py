@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from reconciler.diff import is_secret_field, keep_live_secrets
 from reconciler.model import Diagnostic, Resource
 from reconciler.plan import Step, digest, digest_json
 
@@ -18,8 +20,14 @@ VOLATILE = frozenset(
 
 
 def strip_volatile(value: Any) -> Any:
+    """``value`` without volatile fields and without the live values of secret fields (a saved
+    plan holds no hash of a password: the executor reads those again before it writes)."""
     if isinstance(value, dict):
-        return {k: strip_volatile(v) for k, v in value.items() if k not in VOLATILE}
+        return {
+            k: strip_volatile(v)
+            for k, v in value.items()
+            if k not in VOLATILE and not (isinstance(v, str) and v and is_secret_field(k))
+        }
     if isinstance(value, list):
         return [strip_volatile(v) for v in value]
     return value
@@ -29,27 +37,49 @@ def strip_volatile(value: Any) -> Any:
 ANSWER_CACHE_PER_PATH = 1024
 
 _VOLATILE_KEYS = tuple(f'"{k}"'.encode() for k in VOLATILE)
+# A key that may name a secret field (``is_secret_field``), and one with its string or null value.
+_SECRET_HINT = re.compile(rb"(?i)password|pwd|bindpw")
+_SECRET_VALUE = re.compile(rb'"[^"\\]*(?i:password|pwd|bindpw)"\s*:\s*("[^"\\]*"|null)?')
+
+
+def may_hold_secret(raw: bytes) -> bool:
+    """Whether an answer's bytes may hold a non-empty secret field (False only when certain)."""
+    if b"\\u" in raw:
+        return True  # an escaped character could spell a secret field's name
+    if not _SECRET_HINT.search(raw):
+        return False
+    if b"\\" in raw:
+        return True
+    return any(m.group(1) not in (b'""', b"null") for m in _SECRET_VALUE.finditer(raw))
 
 
 def answer_digest(data: Any, raw: bytes | None = None) -> str:
-    """The digest of a parsed JSON answer without its volatile fields (what saved plans compare).
+    """The digest of a parsed JSON answer without its volatile fields and live secrets (what saved
+    plans compare).
 
     With the answer's ``raw`` bytes (and no escaped character in them, so no key can hide): when
-    every volatile name the bytes hold is a top-level key of ``data``, only the top level is
-    stripped; walking the whole answer to strip nothing below it is the costly part.
+    every volatile name the bytes hold is a top-level key of ``data`` and no secret field has a
+    value, only the top level is stripped; walking the whole answer to strip nothing below it is
+    the costly part.
     """
     return _answer_digest(data, raw)[0]
 
 
-def _answer_digest(data: Any, raw: bytes | None) -> tuple[str, bool]:
-    """``answer_digest`` and whether volatile fields were at most at the top level of ``data`` (so
-    two answers of equal digests have equal values under every other top-level key)."""
-    if raw is not None and isinstance(data, dict) and b"\\u" not in raw:
+def _answer_digest(data: Any, raw: bytes | None) -> tuple[str, bool, bool]:
+    """``answer_digest``; whether volatile fields were at most at the top level of ``data`` (so two
+    answers of equal digests have equal values under every other top-level key); and whether the
+    answer may hold a live secret."""
+    secret = raw is None or may_hold_secret(raw)
+    if not secret and raw is not None and isinstance(data, dict) and b"\\u" not in raw:
         named = sum(raw.count(k) for k in _VOLATILE_KEYS)
         top = [k for k in data if k in VOLATILE]
         if named == len(top):
-            return digest_json({k: v for k, v in data.items() if k not in VOLATILE} if top else data), True
-    return digest_json(strip_volatile(data)), False
+            return (
+                digest_json({k: v for k, v in data.items() if k not in VOLATILE} if top else data),
+                True,
+                False,
+            )
+    return digest_json(strip_volatile(data)), False, secret
 
 
 @dataclass
@@ -105,11 +135,14 @@ class Context:
     parallel_reads: bool = True
     # The customizations of settings answers by answer digest (shared by equal answers).
     shared: dict[str, Any] = field(default_factory=dict)
-    # Answers by their bytes: (parsed, digest, exact). Most devices of a model in a location answer
-    # their settings and layout with the same bytes; those are parsed and hashed once and share one
-    # (read only) object. At most ``ANSWER_CACHE_PER_PATH`` distinct answers per kind of path.
+    # Answers by their bytes: (parsed, digest, may hold a secret). Most devices of a model in a
+    # location answer their settings and layout with the same bytes; those are parsed and hashed
+    # once and share one (read only) object. At most ``ANSWER_CACHE_PER_PATH`` distinct answers
+    # per kind of path.
     answers: dict[bytes, tuple[dict[str, Any], str, bool]] = field(default_factory=dict)
     answer_counts: dict[str, int] = field(default_factory=dict)
+    # The GETs whose answers may hold a live secret (``keep_live_secrets`` for bodies built on them).
+    secret_reads: set[str] = field(default_factory=set)
 
     def record(self, key: str, value: Any) -> None:
         """Remember a read for the saved-plan staleness check."""
@@ -123,13 +156,17 @@ class Context:
         raw = resp.content
         known = self.answers.get(raw)
         if known is not None:
-            data, key, _ = known
+            data, key, secret = known
             checked(resp, data, path)  # the same bytes, checked against this path's expectations
             self.reads[f"GET {path}"] = key
+            if secret:
+                self.secret_reads.add(path)
             return data
         data = checked(resp, path=path)
-        key, exact = _answer_digest(data, raw)
+        key, exact, secret = _answer_digest(data, raw)
         self.reads[f"GET {path}"] = key
+        if secret:
+            self.secret_reads.add(path)
         custom = data.get("customizations")
         if exact and isinstance(custom, dict):
             # Answers equal but for volatile fields share one copy of their customizations: the
@@ -140,8 +177,13 @@ class Context:
         count = self.answer_counts.get(kind, 0)
         if count < ANSWER_CACHE_PER_PATH:
             self.answer_counts[kind] = count + 1
-            self.answers[raw] = (data, key, exact)
+            self.answers[raw] = (data, key, secret)
         return data
+
+    def without_live_secrets(self, live: Any, path: str, pointer: str = "") -> Any:
+        """``live`` (at ``pointer`` in the answer of GET ``path``) to build a write on: its live
+        secrets replaced by references (``keep_live_secrets``), so no plan holds their values."""
+        return keep_live_secrets(live, path, pointer) if path in self.secret_reads else live
 
     def error(self, resource: Resource, pointer: str, message: str) -> None:
         self.diagnostics.append(Diagnostic(resource.loc(pointer), message, resource.address))

@@ -93,10 +93,13 @@ async def plan_device(ctx: Context, res: Resource) -> None:
         rel_ignore = [i[len("/settings") :] for i in ignore if i.startswith("/settings/")]
         changes = diff_declared(desired, live, rel_ignore, prefix="/settings")
         if changes:
-            current = {
-                "customEnabled": live.get("customEnabled", False),
-                "customizations": live.get("customizations", {}),
-            }
+            current = ctx.without_live_secrets(
+                {
+                    "customEnabled": live.get("customEnabled", False),
+                    "customizations": live.get("customizations", {}),
+                },
+                f"{base}/settings",
+            )
             body = merge_declared(current, desired, rel_ignore)
             step = ctx.add(
                 Step(

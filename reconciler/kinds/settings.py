@@ -26,7 +26,8 @@ async def plan_org_settings(ctx: Context, res: Resource) -> None:
     changes = diff_declared(desired, live, res.ignore)
     if not changes:
         return
-    body = merge_declared({"customizations": live.get("customizations", {})}, desired, res.ignore)
+    current = ctx.without_live_secrets({"customizations": live.get("customizations", {})}, ORG_SETTINGS)
+    body = merge_declared(current, desired, res.ignore)
     ctx.add(
         Step(
             address=res.address,
@@ -50,7 +51,8 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
         ctx.error(res, "/metadata/location", f"no location named {res.name!r} in the org")
         return
     loc_id = str(loc["id"])
-    live = await ctx.get(LOCATION_SETTINGS.format(id=loc_id))
+    read = LOCATION_SETTINGS.format(id=loc_id)
+    live = await ctx.get(read)
     desired = dict(res.spec)
     changes = diff_declared(desired, live, res.ignore)
     if not changes:
@@ -59,7 +61,7 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
     body: dict[str, Any] = {"locationId": loc_id, "locationCustomizationsEnabled": enabled}
     if enabled:
         body["customizations"] = merge_declared(
-            live.get("customizations", {}),
+            ctx.without_live_secrets(live.get("customizations", {}), read, "/customizations"),
             desired.get("customizations", {}),
             _relative(res.ignore, "/customizations"),
         )
@@ -131,7 +133,9 @@ async def _plan_owner(
                     phase=5,
                     method="PUT",
                     path=f"{base}/settings",
-                    body=merge_declared(live, spec["settings"], ignore),
+                    body=merge_declared(
+                        ctx.without_live_secrets(live, f"{base}/settings"), spec["settings"], ignore
+                    ),
                     depends_on=[prev] if prev else [],
                     changes=changes,
                     source=str(res.loc("/spec/settings")),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import Result
 
 from .conftest import EXAMPLES, device_id, sim_call
@@ -132,3 +134,88 @@ def test_json_plan_validates_against_the_plan_schema(cli: Cli, tmp_path: Path) -
     for doc in (json.loads(r.output), json.loads(out.read_text())):
         jsonschema.Draft202012Validator(schema).validate(doc)
         assert {s["phase"] for s in doc["steps"]} == set(range(1, 9))
+
+
+def test_policy_concurrency_applies_unless_the_flag_is_given(
+    cli: Cli, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler import session
+    from reconciler.apply import Executor
+
+    policy = repo / "policy.yaml"
+    policy.write_text(policy.read_text() + "  concurrency: 3\n")
+    made: list[int] = []
+    real = session.connect
+
+    def spy(conn: session.Connection) -> Any:
+        made.append(conn.concurrency)
+        return real(conn)
+
+    executors: list[int] = []
+    real_init = Executor.__init__
+
+    def spy_init(self: Executor, *args: object, **kw: object) -> None:
+        real_init(self, *args, **kw)  # type: ignore[arg-type]
+        executors.append(self.workers)
+
+    monkeypatch.setattr(session, "connect", spy)
+    monkeypatch.setattr(Executor, "__init__", spy_init)
+    assert cli("plan", str(repo)).exit_code == 0
+    assert cli("plan", str(repo), "--concurrency", "5").exit_code == 0
+    r = cli("plan", str(repo), "--out", str(tmp_path / "p.json"))
+    assert r.exit_code == 0, r.output
+    r = cli("apply", "--plan", str(tmp_path / "p.json"), "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert made == [3, 5, 3, 3]
+    assert executors == [2 * 3]  # the executor takes the same limit
+    policy.write_text(policy.read_text().replace("concurrency: 3", "concurrency: 500"))
+    r = cli("plan", str(repo))
+    assert r.exit_code == 1, r.output
+    assert "policy.yaml:11:3: Policy/default: spec.concurrency: must be at most 128, got 500" in r.output
+
+
+SECRET = "hunter2-proxy-pass"
+
+
+def test_live_passwords_stay_out_of_plans_logs_and_exports_and_are_kept(
+    cli: Cli, repo: Path, sim_state: Path, tmp_path: Path
+) -> None:
+    """A device's HTTP proxy password set in Control Hub: a plan that changes another setting of
+    the device neither shows, hashes nor saves it; apply writes it back unchanged; export leaves
+    it out."""
+    assert cli("apply", str(repo), "--auto-approve").exit_code == 0
+    path = f"/telephony/config/devices/{device_id(sim_state, '0A1B2C3D4E01')}/settings"
+    live = sim_call(sim_state, "GET", path)
+    proxy = live["customizations"]["mpp"]["httpProxy"]
+    proxy.update(authSettingsEnabled=True, username="proxy-user", password=SECRET)
+    sim_call(sim_state, "PUT", path, json=live)
+    manifest = repo / "locations" / "headquarters" / "devices" / "0A1B2C3D4E01.yaml"
+    manifest.write_text(manifest.read_text().replace("backlightTimer: FIVE_MIN", "backlightTimer: ONE_MIN"))
+    saved = tmp_path / "plan.json"
+    r = cli("plan", str(repo), "--out", str(saved), "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert SECRET not in r.output and SECRET not in saved.read_text()
+    assert '"fromLive": {"path": "' + path + '", "pointer": "/customizations/mpp/httpProxy/password"}' in (
+        json.dumps(json.loads(saved.read_text()))
+    )
+    r = cli("apply", "--plan", str(saved), "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert SECRET not in r.output
+    assert SECRET not in (tmp_path / ".reconciler" / "apply-log.jsonl").read_text()
+    after = sim_call(sim_state, "GET", path)["customizations"]["mpp"]
+    assert after["httpProxy"] == proxy
+    assert after["backlightTimer"] == "ONE_MIN"
+    # a password declared in the manifest: the change is shown as sensitive, neither value
+    manifest.write_text(
+        manifest.read_text().replace(
+            "        vlan: {", "        httpProxy: {password: other-pass-1}\n        vlan: {"
+        )
+    )
+    r = cli("plan", str(repo), "--detailed-exitcode")
+    assert r.exit_code == 2, r.output
+    assert "httpProxy.password: (sensitive)" in r.output
+    assert SECRET not in r.output and "other-pass-1" not in r.output
+    r = cli("export", "--out", str(tmp_path / "exported"), "--simulate", "--sim-state", str(sim_state))
+    assert r.exit_code == 0, r.output
+    exported = "".join(p.read_text() for p in (tmp_path / "exported").rglob("*.yaml"))
+    assert "proxy-user" in exported and SECRET not in exported and "password:" not in exported
