@@ -128,15 +128,16 @@ def tables(results: dict[str, Any]) -> str:
     lines.append("")
     if any("cpu_stage" in s for s in results["sizes"]):
         lines.append(
-            "| N | diff+plan CPU, answers replayed (s) | same through the HTTP client (s) "
-            "| load+validate CPU (s) |"
+            "| N | diff+plan CPU, answers replayed (s) | same, no two answers alike (s) "
+            "| same through the HTTP client (s) | load+validate CPU (s) |"
         )
-        lines.append("| --- | --- | --- | --- |")
+        lines.append("| --- | --- | --- | --- | --- |")
         for size in results["sizes"]:
             c = size.get("cpu_stage")
             if c:
                 lines.append(
                     f"| {size['devices']} | {_fmt(c['diff_plan_cpu_s'])} | "
+                    f"{_fmt(c.get('diff_plan_cpu_all_distinct_s'))} | "
                     f"{_fmt(c['with_http_client_cpu_s'])} | "
                     f"{_fmt(c['load_validate_cpu_s'])} |"
                 )

@@ -130,6 +130,19 @@ class Unfinished:
     posting: dict[str, tuple[str, set[str], dict[str, Any]]] = field(default_factory=dict)
 
 
+def log_records(path: Path) -> list[dict[str, Any]]:
+    """The records of an apply log (none when there is no log; a line cut by a kill is skipped)."""
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
 def read_log(path: Path) -> Unfinished | None:
     """None when there is no log, or the last apply finished and left no push undone.
 
@@ -137,14 +150,7 @@ def read_log(path: Path) -> Unfinished | None:
     planned again (the plan only sees configuration, which matches), so it is returned from a
     finished log too: the phones would otherwise never get the configuration already written.
     """
-    if not path.exists():
-        return None
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut by a kill
+    records = log_records(path)
     if not records:
         return None
     if records[-1].get("event") == "end":
@@ -172,6 +178,16 @@ def read_log_records(records: list[dict[str, Any]]) -> Unfinished:
     steps = [Step.from_json(s) for s in header.get("pushes", [])]
     pushes = [s for s in steps if s.id not in done and any(d in done for d in s.depends_on)]
     return Unfinished(done=done, running_jobs=running, pushes=pushes, posting=posting)
+
+
+def unwritten_secrets(path: Path) -> set[str]:
+    """The resources whose write-only secret (``sipPassword``) the last apply logged in ``path``
+    planned but did not write (failed, skipped, or never reached): the API never returns it, so a
+    new plan cannot see that it differs. A finished run counts as much as an interrupted one."""
+    records = log_records(path)
+    header: dict[str, Any] = next((r for r in records if r.get("event") == "begin"), {})
+    done = {r.get("step") for r in records if r.get("event") == "applied"}
+    return {str(s["resource"]) for s in header.get("secret_writes", []) if s.get("step") not in done}
 
 
 def logged_paths(path: str) -> list[str]:

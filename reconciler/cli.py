@@ -10,6 +10,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -332,7 +333,7 @@ def apply(
     **kw: Any,
 ) -> None:
     """Plan, confirm, execute, and verify that live state converged."""
-    from reconciler.apply import logged_paths
+    from reconciler.apply import logged_paths, unwritten_secrets
     from reconciler.errors import ConfigError, PlanRefused, StalePlan
     from reconciler.render import render_text
     from reconciler.session import (
@@ -384,7 +385,9 @@ def apply(
                 source = list(paths) or (logged_paths(log_path) if resume else [])
                 if not source:
                     raise ConfigError(f"{log_path} names no manifest paths; give the PATHs too")
-                the_plan = await make_plan(client, source, list(targets), prune)
+                # a sipPassword the last apply planned but did not write is planned again
+                left = unwritten_secrets(Path(log_path))
+                the_plan = await make_plan(client, source, list(targets), prune, rewrite_secrets=left)
             click.echo(render_text(the_plan, color=use_color()), nl=False)
             return await apply_flow(
                 client,

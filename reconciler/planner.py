@@ -76,6 +76,7 @@ async def build_plan(
     targets: list[str] | None = None,
     prune: bool | None = None,
     rotate_secrets: bool = False,
+    rewrite_secrets: set[str] | None = None,
 ) -> Plan:
     policy = Policy.from_resources(resources)
     managed = [r for r in resources if r.kind != "Policy"]
@@ -83,7 +84,12 @@ async def build_plan(
         managed = select_targets(managed, targets)
     do_prune = (policy.prune if prune is None else prune) and not targets
     ctx = Context(
-        client=client, resources=managed, policy=policy, prune=do_prune, rotate_secrets=rotate_secrets
+        client=client,
+        resources=managed,
+        policy=policy,
+        prune=do_prune,
+        rotate_secrets=rotate_secrets,
+        rewrite_secrets=set(rewrite_secrets or ()),
     )
     await _lookups(ctx, managed, all_resources=resources)
     if ctx.diagnostics:

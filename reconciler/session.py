@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.apply import ApplyLog, ApplyReport, Executor, StepResult, read_log
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.kinds.context import answer_digest
+from reconciler.kinds.device import SIP_PASSWORD_STEP
 from reconciler.model import Resource
 from reconciler.plan import Plan, Step, enforce_threshold
 from reconciler.planner import build_plan
@@ -157,10 +158,19 @@ async def make_plan(
     targets: list[str] | None = None,
     prune: bool | None = None,
     rotate_secrets: bool = False,
+    rewrite_secrets: set[str] | None = None,
 ) -> Plan:
+    """Load and plan; ``rewrite_secrets``: resources whose write-only secret an earlier apply did
+    not write (``unwritten_secrets``), written again as ``rotate_secrets`` would."""
     resources = load(paths)
     return await build_plan(
-        client, resources, paths=list(paths), targets=targets, prune=prune, rotate_secrets=rotate_secrets
+        client,
+        resources,
+        paths=list(paths),
+        targets=targets,
+        prune=prune,
+        rotate_secrets=rotate_secrets,
+        rewrite_secrets=rewrite_secrets,
     )
 
 
@@ -234,7 +244,18 @@ async def apply_flow(
         raise PlanRefused("apply cancelled: the plan was not approved")
     log = ApplyLog(Path(log_path))
     pushes = [s.to_json() for s in plan.steps if s.phase == 7]
-    log.open({"plan": plan.checksum, "paths": plan.paths, "steps": len(plan.steps), "pushes": pushes})
+    secrets = [
+        {"step": s.id, "resource": s.resource} for s in plan.steps if s.address.endswith(SIP_PASSWORD_STEP)
+    ]
+    log.open(
+        {
+            "plan": plan.checksum,
+            "paths": plan.paths,
+            "steps": len(plan.steps),
+            "pushes": pushes,
+            "secret_writes": secrets,
+        }
+    )
     executor = Executor(client, log, say, environ=environ, concurrency=concurrency)
     finished = False
     try:

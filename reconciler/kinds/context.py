@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,50 +37,84 @@ def strip_volatile(value: Any) -> Any:
 # Distinct answers kept per kind of path (the last segment: members, layout, settings, ...).
 ANSWER_CACHE_PER_PATH = 1024
 
-_VOLATILE_KEYS = tuple(f'"{k}"'.encode() for k in VOLATILE)
-# A key that may name a secret field (``is_secret_field``), and one with its string or null value.
-_SECRET_HINT = re.compile(rb"(?i)password|pwd|bindpw")
-_SECRET_VALUE = re.compile(rb'"[^"\\]*(?i:password|pwd|bindpw)"\s*:\s*("[^"\\]*"|null)?')
+# A volatile field with a scalar value, as an answer's bytes hold it: split out of the bytes, the
+# rest is what answers must share to share their parsed object (the values are laid over a copy).
+_VOLATILE_SCALAR = re.compile(
+    rb'"('
+    + b"|".join(re.escape(k.encode()) for k in sorted(VOLATILE))
+    + rb')"\s*:\s*(true|false|null|-?[0-9][0-9.eE+-]*|"[^"\\]*")'
+)
+# What follows the name of a secret field that is a key (``is_secret_field``: a key ending in one
+# of these, any case): its string value (without escapes) or null, if it is one of those.
+_SECRET_NAMES = (b"password", b"pwd", b"bindpw")
+_AFTER_SECRET_NAME = re.compile(rb'"\s*:\s*("[^"\\]*"|null)?')
+
+
+def _scalar(value: bytes) -> Any:
+    """A JSON scalar as ``_VOLATILE_SCALAR`` matches it (no escapes), parsed."""
+    if value[:1] == b'"':
+        return value[1:-1].decode()
+    special = {b"true": True, b"false": False, b"null": None}
+    if value in special:
+        return special[value]
+    try:
+        return int(value)
+    except ValueError:
+        return float(value)
 
 
 def may_hold_secret(raw: bytes) -> bool:
     """Whether an answer's bytes may hold a non-empty secret field (False only when certain)."""
     if b"\\u" in raw:
         return True  # an escaped character could spell a secret field's name
-    if not _SECRET_HINT.search(raw):
-        return False
+    low = raw.lower()
+    for name in _SECRET_NAMES:
+        at = low.find(name)
+        while at >= 0:
+            at += len(name)
+            key = _AFTER_SECRET_NAME.match(low, at)
+            if key is not None and (b"\\" in raw or key.group(1) not in (b'""', b"null")):
+                return True  # a secret field with a value (or bytes too hard to be sure of)
+            at = low.find(name, at)
+    return False
+
+
+def split_volatile(raw: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
+    """An answer's bytes without their volatile scalar fields, and those fields (name, value); None
+    for bytes with a backslash (an escape could hide a key or end a string anywhere)."""
     if b"\\" in raw:
-        return True
-    return any(m.group(1) not in (b'""', b"null") for m in _SECRET_VALUE.finditer(raw))
+        return None
+    parts = _VOLATILE_SCALAR.split(raw)
+    return b"".join(parts[0::3]), list(zip(parts[1::3], parts[2::3], strict=True))
 
 
-def answer_digest(data: Any, raw: bytes | None = None) -> str:
-    """The digest of a parsed JSON answer without its volatile fields and live secrets (what saved
-    plans compare).
+def answer_digest(
+    data: Any,
+    raw: bytes | None = None,
+    split: tuple[bytes, list[tuple[bytes, bytes]]] | None = None,
+    secret: bool | None = None,
+) -> str:
+    """What saved plans compare for one answer: the sha256 of its bytes without volatile fields
+    (``split_volatile``), or, for bytes with an escape or a live secret (or no bytes), of its
+    canonical JSON without volatile fields and live secrets. Equal for answers that differ only in
+    volatile values; another serialization of the same data (keys reordered) counts as a change,
+    which refuses a saved plan (safe) rather than applying it. ``split`` and ``secret``: already
+    known for ``raw``."""
+    if raw is not None:
+        split = split if split is not None else split_volatile(raw)
+        secret = secret if secret is not None else may_hold_secret(raw)
+        if split is not None and not secret:
+            return hashlib.sha256(split[0]).hexdigest()
+    return digest_json(strip_volatile(data))
 
-    With the answer's ``raw`` bytes (and no escaped character in them, so no key can hide): when
-    every volatile name the bytes hold is a top-level key of ``data`` and no secret field has a
-    value, only the top level is stripped; walking the whole answer to strip nothing below it is
-    the costly part.
-    """
-    return _answer_digest(data, raw)[0]
+
+def _top_level_only(data: dict[str, Any], fields: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the volatile fields split out of an answer's bytes are exactly its top-level ones."""
+    top = [k for k in data if k in VOLATILE]
+    return len(fields) == len(top) and all(data.get(k.decode(), _MISSING) == _scalar(v) for k, v in fields)
 
 
-def _answer_digest(data: Any, raw: bytes | None) -> tuple[str, bool, bool]:
-    """``answer_digest``; whether volatile fields were at most at the top level of ``data`` (so two
-    answers of equal digests have equal values under every other top-level key); and whether the
-    answer may hold a live secret."""
-    secret = raw is None or may_hold_secret(raw)
-    if not secret and raw is not None and isinstance(data, dict) and b"\\u" not in raw:
-        named = sum(raw.count(k) for k in _VOLATILE_KEYS)
-        top = [k for k in data if k in VOLATILE]
-        if named == len(top):
-            return (
-                digest_json({k: v for k, v in data.items() if k not in VOLATILE} if top else data),
-                True,
-                False,
-            )
-    return digest_json(strip_volatile(data)), False, secret
+_MISSING = object()
 
 
 @dataclass
@@ -125,6 +160,8 @@ class Context:
     # Line key templates by name: the repo's definition where declared, else the live one.
     template_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
     rotate_secrets: bool = False
+    # Resources whose write-only secret an earlier apply planned but did not write.
+    rewrite_secrets: set[str] = field(default_factory=set)
     # LineKeyTemplateAssignment address -> MACs of the devices its job would target.
     assignment_targets: dict[str, list[str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # any id -> its human reference
@@ -135,11 +172,16 @@ class Context:
     parallel_reads: bool = True
     # The customizations of settings answers by answer digest (shared by equal answers).
     shared: dict[str, Any] = field(default_factory=dict)
-    # Answers by their bytes: (parsed, digest, may hold a secret). Most devices of a model in a
-    # location answer their settings and layout with the same bytes; those are parsed and hashed
-    # once and share one (read only) object. At most ``ANSWER_CACHE_PER_PATH`` distinct answers
-    # per kind of path.
-    answers: dict[bytes, tuple[dict[str, Any], str, bool]] = field(default_factory=dict)
+    # Answers by their bytes without volatile scalars: (parsed, digest, may hold a secret, volatile
+    # fields only at the top level). Most devices of a model in a location answer their settings
+    # and layout alike but for a timestamp; those are parsed and hashed once and share one (read
+    # only) object, each with its own volatile values on top. At most ``ANSWER_CACHE_PER_PATH``
+    # distinct answers per kind of path. Valid JSON pins where each removed field was (a removed
+    # ``"key": value`` leaves ``{,`` / ``,,`` / ``,}``), so equal rests with as many removed fields
+    # are equal answers but for those values.
+    answers: dict[bytes, tuple[dict[str, Any], str, bool, int]] = field(default_factory=dict)
+    # The same entries by the answer's own bytes (equal bytes: no volatile values to lay over).
+    same_bytes: dict[bytes, tuple[dict[str, Any], str, bool]] = field(default_factory=dict)
     answer_counts: dict[str, int] = field(default_factory=dict)
     # The GETs whose answers may hold a live secret (``keep_live_secrets`` for bodies built on them).
     secret_reads: set[str] = field(default_factory=set)
@@ -154,30 +196,50 @@ class Context:
 
         resp = await self.client.request("GET", path, params=params)
         raw = resp.content
-        known = self.answers.get(raw)
-        if known is not None:
-            data, key, secret = known
-            checked(resp, data, path)  # the same bytes, checked against this path's expectations
-            self.reads[f"GET {path}"] = key
-            if secret:
-                self.secret_reads.add(path)
-            return data
+        same = self.same_bytes.get(raw)
+        if same is not None:
+            data, key, secret = same
+            return self._known(resp, path, data, key, secret)
+        split = split_volatile(raw)
+        if split is not None:
+            known = self.answers.get(split[0])
+            if known is not None and known[3] == len(split[1]):
+                data, key, secret, _ = known
+                if split[1]:  # this answer's own volatile values, over a copy of the shared one
+                    data = {**data, **{k.decode(): _scalar(v) for k, v in split[1]}}
+                return self._known(resp, path, data, key, secret)
         data = checked(resp, path=path)
-        key, exact, secret = _answer_digest(data, raw)
+        secret = may_hold_secret(raw)
+        key = answer_digest(data, raw, split, secret)
         self.reads[f"GET {path}"] = key
         if secret:
             self.secret_reads.add(path)
+        # Shared only when the volatile fields split out were top-level keys: then a copy with
+        # another answer's values on top is that answer.
+        shareable = split is not None and _top_level_only(data, split[1])
         custom = data.get("customizations")
-        if exact and isinstance(custom, dict):
-            # Answers equal but for volatile fields share one copy of their customizations: the
-            # settings bodies of a big plan are built on them. Answers are read only, never changed
-            # in place.
+        if shareable and not secret and isinstance(custom, dict):
+            # Answers equal but for volatile fields share one copy of their customizations (when
+            # the cache below is full): the settings bodies of a big plan are built on them.
+            # Answers are read only, never changed in place.
             data["customizations"] = self.shared.setdefault(key, custom)
         kind = path.rsplit("/", 1)[-1] if params is None else path
         count = self.answer_counts.get(kind, 0)
         if count < ANSWER_CACHE_PER_PATH:
             self.answer_counts[kind] = count + 1
-            self.answers[raw] = (data, key, secret)
+            self.same_bytes[raw] = (data, key, secret)
+            if split is not None and shareable:
+                self.answers[split[0]] = (data, key, secret, len(split[1]))
+        return data
+
+    def _known(self, resp: Any, path: str, data: dict[str, Any], key: str, secret: bool) -> Any:
+        """An answer equal to one read before: checked against this path's expectations."""
+        from reconciler.webex.answers import checked
+
+        checked(resp, data, path)
+        self.reads[f"GET {path}"] = key
+        if secret:
+            self.secret_reads.add(path)
         return data
 
     def without_live_secrets(self, live: Any, path: str, pointer: str = "") -> Any:

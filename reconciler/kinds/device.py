@@ -24,6 +24,7 @@ MEMBER_DEFAULTS: dict[str, Any] = {
 # Compared only when the manifest declares them; otherwise the live value is kept on write.
 MEMBER_OPTIONAL = ("lineLabel", "t38FaxCompressionEnabled", "hotlineDestination")
 REF_KEYS = ("person", "workspace", "virtualLine")
+SIP_PASSWORD_STEP = ".sipPassword"  # the address suffix of a write-only secret's step
 
 
 def calling_id(ctx: Context, res: Resource) -> str | None:
@@ -120,12 +121,13 @@ async def plan_device(ctx: Context, res: Resource) -> None:
     if "sipPassword" in spec:
         ctx.warnings.append(
             f"{res.address}: sipPassword is write-only (the API never returns it); it is written only "
-            "when the plan also changes this device, or with --rotate-secrets"
+            "when the plan also changes this device, with --rotate-secrets, or by apply when the last "
+            "apply did not write it"
         )
-        if ids or ctx.rotate_secrets:
+        if ids or ctx.rotate_secrets or res.address in ctx.rewrite_secrets:
             ctx.add(
                 Step(
-                    address=f"{res.address}.sipPassword",
+                    address=f"{res.address}{SIP_PASSWORD_STEP}",
                     resource=res.address,
                     action="update",
                     phase=4,
@@ -138,7 +140,7 @@ async def plan_device(ctx: Context, res: Resource) -> None:
                     summary="third-party SIP password",
                 )
             )
-            ids.append(f"{res.address}.sipPassword")
+            ids.append(f"{res.address}{SIP_PASSWORD_STEP}")
     if ids:
         location_id = ctx.devices.get(res.name, {}).get("locationId")
         ctx.changed_devices[cid] = (res.address, location_id, ids)

@@ -47,6 +47,7 @@ def test_cpu_stage_replays_recorded_answers(repos: tuple[Path, Path, Path]) -> N
     out = harness.cpu_stage(SEED, DEVICES, plan_repo, concurrency=8)
     assert out["answers_recorded"] >= 2 * DEVICES
     assert out["diff_plan_cpu_s"] >= 0 and out["with_http_client_cpu_s"] >= 0
+    assert out["diff_plan_cpu_all_distinct_s"] >= 0
 
 
 def test_floor_and_tables() -> None:

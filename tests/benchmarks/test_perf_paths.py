@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import json
 import random
 from pathlib import Path
@@ -27,7 +28,7 @@ from reconciler.diff import (
     set_pointer,
 )
 from reconciler.kinds import context as context_module
-from reconciler.kinds.context import Context, Policy, answer_digest, strip_volatile
+from reconciler.kinds.context import VOLATILE, Context, Policy, answer_digest, strip_volatile
 from reconciler.model import SecretRef
 from reconciler.plan import digest, digest_json
 from reconciler.planner import run_bounded
@@ -89,29 +90,51 @@ def test_merge_shares_what_no_declared_leaf_touches() -> None:
     assert live["customizations"]["mpp"]["vlan"]["value"] == 1
 
 
-def test_digests_match_the_plain_versions() -> None:
+def _revalued(value: Any, n: int) -> Any:
+    """``value`` with every volatile field's scalar value replaced."""
+    if isinstance(value, dict):
+        return {
+            k: (n if k in VOLATILE and (v is None or isinstance(v, str | int | float)) else _revalued(v, n))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_revalued(v, n) for v in value]
+    return value
+
+
+def test_answer_digests_change_with_everything_but_volatile_values() -> None:
     rng = random.Random(12)
+    checked_bytes = 0
     for _ in range(3000):
         value = _values(rng, secrets=False)
         assert digest_json(value) == digest(value)
-        if isinstance(value, dict):
-            raw = json.dumps(value).encode()
-            assert answer_digest(value, raw) == digest(strip_volatile(value))
-            assert answer_digest(value) == digest(strip_volatile(value))
+        if not isinstance(value, dict):
+            continue
+        assert answer_digest(value) == digest(strip_volatile(value))  # no bytes: canonical JSON
+        for dump in (json.dumps, functools.partial(json.dumps, ensure_ascii=False)):
+            raw = dump(value).encode()
+            same = dump(_revalued(value, 7)).encode()
+            if (b"\\" in raw) == (b"\\" in same):  # an escape only in a volatile value: another way
+                assert answer_digest(json.loads(same), same) == answer_digest(value, raw)
+            changed = dump({**value, "zz": 1}).encode()
+            assert answer_digest(json.loads(changed), changed) != answer_digest(value, raw)
+            checked_bytes += b"\\" not in raw
+    assert checked_bytes > 1000  # most went the bytes way (no escapes)
 
 
 @pytest.mark.parametrize(
     "answer",
     [
         {"customizations": {"mpp": {}}, "lastUpdateTime": 1, "deviceCount": 3},
-        {"customizations": {"mpp": {"lastSeen": 5}}, "lastUpdateTime": 1},  # nested: walked
-        {"name": "ip", "ip": "10.0.0.1"},  # the name as a value too: walked
+        {"customizations": {"mpp": {"lastSeen": 5}}, "lastUpdateTime": 1},  # nested
+        {"name": "ip", "ip": "10.0.0.1"},  # the name as a value too
         {"a": {"ip": 1}, "b": "é"},
     ],
 )
-def test_answer_digest_strips_volatile_fields_wherever_they_are(answer: dict[str, Any]) -> None:
-    for raw in (json.dumps(answer).encode(), json.dumps(answer, ensure_ascii=False).encode()):
-        assert answer_digest(answer, raw) == digest(strip_volatile(answer))
+def test_answer_digest_leaves_volatile_values_out_wherever_they_are(answer: dict[str, Any]) -> None:
+    for dump in (json.dumps, functools.partial(json.dumps, ensure_ascii=False)):
+        raw, other = dump(answer).encode(), dump(_revalued(answer, 123)).encode()
+        assert answer_digest(answer, raw) == answer_digest(json.loads(other), other)
 
 
 def test_answer_digest_of_an_escaped_key() -> None:
@@ -151,6 +174,19 @@ async def test_equal_settings_answers_share_their_customizations() -> None:
     assert c["customizations"]["mpp"]["ip"] == "a" and d["customizations"]["mpp"]["ip"] == "b"
 
 
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The bytes of every answer parsed from now on."""
+    parsed: list[bytes] = []
+    real = answers_module.answer_json
+
+    def counting(resp: httpx.Response) -> Any:
+        parsed.append(resp.content)
+        return real(resp)
+
+    monkeypatch.setattr(answers_module, "answer_json", counting)
+    return parsed
+
+
 async def test_equal_answer_bytes_are_parsed_once_and_still_checked_for_each_path(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -160,14 +196,7 @@ async def test_equal_answer_bytes_are_parsed_once_and_still_checked_for_each_pat
     answers[f"{base}/D/members"] = settings  # the same bytes where a members list is expected
     for d in "EFG":
         answers[f"{base}/{d}/members"] = {"members": [{"id": d}], "model": "X"}
-    parsed: list[bytes] = []
-    real = answers_module.answer_json
-
-    def counting(resp: httpx.Response) -> Any:
-        parsed.append(resp.content)
-        return real(resp)
-
-    monkeypatch.setattr(answers_module, "answer_json", counting)
+    parsed = count_parses(monkeypatch)
     monkeypatch.setattr(context_module, "ANSWER_CACHE_PER_PATH", 2)
     ctx = Context(client=_Answers(answers), resources=[], policy=Policy())  # type: ignore[arg-type]
     a, b, c = [await ctx.get(f"{base}/{d}/settings") for d in "ABC"]
@@ -181,6 +210,28 @@ async def test_equal_answer_bytes_are_parsed_once_and_still_checked_for_each_pat
     assert ctx.answer_counts == {"settings": 1, "members": 2} and len(ctx.answers) == 3
     await ctx.get(f"{base}/G/members")
     assert len(parsed) == 5  # A, E, F, G, and G again (not kept); D was a cache hit, then refused
+
+
+async def test_answers_alike_but_for_volatile_values_share_one_parse_and_keep_their_own_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base = "/telephony/config/devices"
+    mpp = {"vlan": {"value": 1}}
+    answers: dict[str, Any] = {
+        f"{base}/{d}/settings": {"customizations": {"mpp": mpp}, "lastUpdateTime": i, "deviceCount": 1}
+        for i, d in enumerate("ABC")
+    }
+    for i, d in enumerate("DE"):  # a volatile field below the top level: each answer parsed alone
+        nested = {"mpp": {**mpp, "lastSeen": i}}
+        answers[f"{base}/{d}/settings"] = {"customizations": nested, "lastUpdateTime": 1}
+    parsed = count_parses(monkeypatch)
+    ctx = Context(client=_Answers(answers), resources=[], policy=Policy())  # type: ignore[arg-type]
+    a, b, c, d, e = [await ctx.get(f"{base}/{x}/settings") for x in "ABCDE"]
+    assert [x["lastUpdateTime"] for x in (a, b, c)] == [0, 1, 2] and len(parsed) == 3
+    assert a["customizations"] is b["customizations"] is c["customizations"]
+    assert d["customizations"]["mpp"]["lastSeen"] == 0 and e["customizations"]["mpp"]["lastSeen"] == 1
+    assert len({ctx.reads[f"GET {base}/{x}/settings"] for x in "ABC"}) == 1
+    assert ctx.reads[f"GET {base}/D/settings"] == ctx.reads[f"GET {base}/E/settings"]
 
 
 def test_plans_are_the_same_with_and_without_the_answer_cache(
@@ -202,9 +253,7 @@ def test_plans_are_the_same_with_and_without_the_answer_cache(
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     _plan_repo, change_repo, devices = harness.prepare_repos(tmp_path / "org", tmp_path / "work")
-    parsed: list[int] = []
-    real = answers_module.answer_json
-    monkeypatch.setattr(answers_module, "answer_json", lambda resp: parsed.append(1) or real(resp))
+    parsed = count_parses(monkeypatch)
 
     def plan_with(limit: int) -> tuple[str, int]:
         monkeypatch.setattr(context_module, "ANSWER_CACHE_PER_PATH", limit)

@@ -86,14 +86,21 @@ def test_no_secret_in_any_artifact(
     code = run("apply", "--plan", str(saved), "--auto-approve", "--debug", "--log", str(log))
     assert echo.hits == 1 and code == 1
     assert "Rejected PUT" in texts[-2] + texts[-1]  # the server's message is shown, masked
+    device = next(d for d in h.sim.store.devices.values() if d.mac == "0A1B2C3D4E01")
+    assert device.sip_password != SIP_PW
+    # The re-run plans the write-only secret whose write failed again, from the apply log (the API
+    # never returns it, so the plan alone cannot see that it differs).
     assert run("apply", str(repo), "--auto-approve", "--debug", "--log", str(log)) == 0
-    # A write-only secret whose write failed is not planned again by a plain re-run (the API never
-    # returns it, so the plan cannot see it differs): --rotate-secrets writes it (docs/reliability.md).
+    assert "Device/0A1B2C3D4E01.sipPassword" in texts[-2]
+    assert device.sip_password == SIP_PW
+    # Now written: a further run does not write it again; --rotate-secrets does.
+    device.sip_password = "changed-elsewhere"
+    assert run("apply", str(repo), "--auto-approve", "--log", str(log)) == 0
+    assert device.sip_password == "changed-elsewhere"
     rotate = tmp_path / "rotate.json"
     assert run("plan", str(repo), "--rotate-secrets", "--out", str(rotate)) == 0
     assert run("apply", "--plan", str(rotate), "--auto-approve", "--log", str(log)) == 0
     # The secrets did reach the server (that is where they belong).
-    device = next(d for d in h.sim.store.devices.values() if d.mac == "0A1B2C3D4E01")
     assert device.sip_password == SIP_PW
     assert h.sim.store.org_customizations["mpp"]["httpProxy"]["password"] == PROXY_PW
 
