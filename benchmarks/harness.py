@@ -208,6 +208,15 @@ def cli_env(base_url: str | None = None) -> dict[str, str]:
     return env
 
 
+def _peak_rss_kib(pid: int) -> int:
+    """VmHWM of a running process, in KiB (0 when unknown)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
 def run_cli(
     args: Sequence[str], *, cwd: Path, base_url: str | None = None, timeout: float = 3600
 ) -> RunResult:
@@ -221,17 +230,21 @@ def run_cli(
             cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd, env=cli_env(base_url)
         )
         deadline = start + timeout
+        hwm_kib = 0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
+            hwm_kib = max(hwm_kib, _peak_rss_kib(proc.pid))
             if time.perf_counter() > deadline:
                 proc.kill()
             time.sleep(0.02)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    # ru_maxrss is in KiB on Linux (bytes on macOS)
-    rss_kib = usage.ru_maxrss / 1024 if sys.platform == "darwin" else usage.ru_maxrss
+    # The child's own peak (VmHWM of its address space, read while it runs): ru_maxrss of a child
+    # counts the parent's resident size at fork (this harness holds big recorded answers). Where
+    # /proc is missing, ru_maxrss (KiB on Linux, bytes on macOS).
+    rss_kib = hwm_kib or (usage.ru_maxrss / 1024 if sys.platform == "darwin" else usage.ru_maxrss)
     return RunResult(
         list(args),
         proc.returncode,
