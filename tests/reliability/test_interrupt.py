@@ -192,9 +192,12 @@ def test_killed_apply_is_finished_by_a_rerun_with_nothing_repeated_or_lost(
         assert proc.returncode in (0, 1, 130), first
     else:
         assert proc.returncode == -signal.SIGKILL
+    # A SIGINT that lands after the last await of the step it aimed at lets the run finish
+    # (an "end" record): then there is nothing for the re-run to pick up.
+    finished_anyway = case.sig == signal.SIGINT and any(e.get("event") == "end" for e in log_events(log))
     outputs = finish(h, log, tmp_path)
     assert "Converged" in outputs[-1] or "Nothing to apply" in outputs[-1], outputs[-1]
-    assert case.expect in outputs[0], outputs[0]
+    assert finished_anyway or case.expect in outputs[0], (first, outputs[0])
     writes = Counter(h.data_writes())
     want = Counter(reference.data_writes)
     repeated = sum(max(0, writes[k] - want[k]) for k in set(writes) | set(want))
