@@ -31,6 +31,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,17 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def _section(
+    results: dict[str, Any], key: str, header: list[str], cells: Callable[[dict[str, Any]], list[str]]
+) -> list[str]:
+    """A markdown table of ``key``'s numbers, a row per size that has them (none when no size does)."""
+    rows = [[str(size["devices"]), *cells(size[key])] for size in results["sizes"] if size.get(key)]
+    if not rows:
+        return []
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    return [*lines, *("| " + " | ".join(row) + " |" for row in rows), ""]
+
+
 def tables(results: dict[str, Any]) -> str:
     lines = []
     cfg = results["config"]
@@ -126,33 +138,34 @@ def tables(results: dict[str, Any]) -> str:
                 f"{_fmt(naive['requests_per_device'])} | {naive['rate_limited_429']} | | | | |"
             )
     lines.append("")
-    if any("cpu_stage" in s for s in results["sizes"]):
-        lines.append(
-            "| N | diff+plan CPU, answers replayed (s) | same, no two answers alike (s) "
-            "| same through the HTTP client (s) | load+validate CPU (s) |"
-        )
-        lines.append("| --- | --- | --- | --- | --- |")
-        for size in results["sizes"]:
-            c = size.get("cpu_stage")
-            if c:
-                lines.append(
-                    f"| {size['devices']} | {_fmt(c['diff_plan_cpu_s'])} | "
-                    f"{_fmt(c.get('diff_plan_cpu_all_distinct_s'))} | "
-                    f"{_fmt(c['with_http_client_cpu_s'])} | "
-                    f"{_fmt(c['load_validate_cpu_s'])} |"
-                )
-        lines.append("")
-    if any("apply" in s for s in results["sizes"]):
-        lines.append("| N | apply: settings PUTs | applyChanges calls | jobs started | requests by group |")
-        lines.append("| --- | --- | --- | --- | --- |")
-        for size in results["sizes"]:
-            a = size.get("apply")
-            if a:
-                lines.append(
-                    f"| {size['devices']} | {a['settings_writes']} | {a['apply_changes_calls']} | "
-                    f"{json.dumps(a['jobs'])} | {json.dumps(a['by_route_group'])} |"
-                )
-        lines.append("")
+    lines += _section(
+        results,
+        "cpu_stage",
+        [
+            "N",
+            "diff+plan CPU, answers replayed (s)",
+            "same, no two answers alike (s)",
+            "same through the HTTP client (s)",
+            "load+validate CPU (s)",
+        ],
+        lambda c: [
+            _fmt(c["diff_plan_cpu_s"]),
+            _fmt(c.get("diff_plan_cpu_all_distinct_s")),
+            _fmt(c["with_http_client_cpu_s"]),
+            _fmt(c["load_validate_cpu_s"]),
+        ],
+    )
+    lines += _section(
+        results,
+        "apply",
+        ["N", "apply: settings PUTs", "applyChanges calls", "jobs started", "requests by group"],
+        lambda a: [
+            str(a["settings_writes"]),
+            str(a["apply_changes_calls"]),
+            json.dumps(a["jobs"]),
+            json.dumps(a["by_route_group"]),
+        ],
+    )
     return "\n".join(lines)
 
 

@@ -351,7 +351,8 @@ def apply(
     if plan_file and paths:
         raise click.UsageError("give either PATHs or --plan, not both")
     bot = _notify_token(notify_room)
-    conn = connection_for(kw, list(paths) or (read_plan(plan_file).paths if plan_file else None))
+    saved = read_plan(plan_file) if plan_file else None
+    conn = connection_for(kw, list(paths) or (saved.paths if saved else None))
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if resume:
         log_path = resume
@@ -370,8 +371,7 @@ def apply(
         async with connect(conn) as client:
             pushes = await finish_unfinished(client, log_path, say)
             await wait_for_jobs(client, say)
-            if plan_file:
-                saved = read_plan(plan_file)
+            if saved is not None:
                 changed = await stale_reads(client, saved)
                 if changed:
                     raise StalePlan(

@@ -38,8 +38,9 @@ _MISSING = object()
 # Settings fields that hold a secret (``httpProxy.password``, ``webAccess.password``, ``ldap.bindPw``,
 # ``phoneSecurityPwd``, and a device's ``sipPassword``): their live values are never shown, hashed
 # into a saved plan, exported, or copied into a plan's body.
-SECRET_FIELD_PATTERN = r"(?i)(password|pwd|bindpw)$"
-_SECRET_FIELD = re.compile(SECRET_FIELD_PATTERN)
+# A key is one when it ends in one of these, in any case.
+SECRET_NAME_ENDINGS = ("password", "pwd", "bindpw")
+_SECRET_FIELD = re.compile(f"(?i)({'|'.join(SECRET_NAME_ENDINGS)})$")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reconciler.diff import is_secret_field, keep_live_secrets
+from reconciler.diff import SECRET_NAME_ENDINGS, is_secret_field, keep_live_secrets
 from reconciler.model import Diagnostic, Resource
 from reconciler.plan import Step, digest, digest_json
 
@@ -46,7 +46,7 @@ _VOLATILE_SCALAR = re.compile(
 )
 # What follows the name of a secret field that is a key (``is_secret_field``: a key ending in one
 # of these, any case): its string value (without escapes) or null, if it is one of those.
-_SECRET_NAMES = (b"password", b"pwd", b"bindpw")
+_SECRET_NAMES = tuple(name.encode() for name in SECRET_NAME_ENDINGS)
 _AFTER_SECRET_NAME = re.compile(rb'"\s*:\s*("[^"\\]*"|null)?')
 
 

@@ -24,25 +24,25 @@ JOB_EXIT_CODES = frozenset({"UNKNOWN", "COMPLETED", "FAILED", "STOPPED", "COMPLE
 
 _ID = r"[^/]+"
 # path (relative to the base URL, no query) -> {field: expected type(s)} the planners rely on
-SHAPES: list[tuple[re.Pattern[str], dict[str, type | tuple[type, ...]]]] = [
-    (re.compile(rf"^/telephony/config/devices/{_ID}/members$"), {"members": list}),
-    (re.compile(rf"^/telephony/config/devices/{_ID}/layout$"), {"layoutMode": str}),
-    (re.compile(r"^/telephony/config/devices/settings$"), {"customizations": dict}),
-    (re.compile(rf"^/telephony/config/devices/{_ID}/settings$"), {"customizations": dict}),
-    (re.compile(rf"^/telephony/config/locations/{_ID}/devices/settings$"), {"customizations": dict}),
-    (re.compile(rf"^/telephony/config/(people|workspaces)/{_ID}/devices$"), {"devices": list}),
-    (re.compile(r"^/telephony/config/devices/lineKeyTemplates$"), {"lineKeyTemplates": list}),
+SHAPES: list[tuple[str, dict[str, type | tuple[type, ...]]]] = [
+    (rf"^/telephony/config/devices/{_ID}/members$", {"members": list}),
+    (rf"^/telephony/config/devices/{_ID}/layout$", {"layoutMode": str}),
+    (r"^/telephony/config/devices/settings$", {"customizations": dict}),
+    (rf"^/telephony/config/devices/{_ID}/settings$", {"customizations": dict}),
+    (rf"^/telephony/config/locations/{_ID}/devices/settings$", {"customizations": dict}),
+    (rf"^/telephony/config/(people|workspaces)/{_ID}/devices$", {"devices": list}),
+    (r"^/telephony/config/devices/lineKeyTemplates$", {"lineKeyTemplates": list}),
     (
-        re.compile(rf"^/telephony/config/devices/lineKeyTemplates/{_ID}$"),
+        rf"^/telephony/config/devices/lineKeyTemplates/{_ID}$",
         {"deviceModel": str, "lineKeys": list},
     ),
-    (re.compile(r"^/telephony/config/devices/backgroundImages$"), {"backgroundImages": list}),
-    (re.compile(r"^/telephony/config/supportedDevices$"), {"devices": list}),
+    (r"^/telephony/config/devices/backgroundImages$", {"backgroundImages": list}),
+    (r"^/telephony/config/supportedDevices$", {"devices": list}),
 ]
 
 
 # One pattern for all of them: the name of the group that matched is the index into SHAPES.
-_SHAPE_MATCH = re.compile("|".join(f"(?P<s{i}>{p.pattern})" for i, (p, _) in enumerate(SHAPES)))
+_SHAPE_MATCH = re.compile("|".join(f"(?P<s{i}>{p})" for i, (p, _) in enumerate(SHAPES)))
 
 
 def shape_of(path: str) -> dict[str, type | tuple[type, ...]] | None:
