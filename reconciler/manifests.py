@@ -64,6 +64,7 @@ __all__ = [
 MAX_FILE_BYTES = 32 * 1024 * 1024  # one manifest file
 MAX_DOCUMENT_VALUES = 200_000  # values in one document after alias expansion (alias bombs)
 MAX_DEPTH = 64  # nesting depth of one document
+NESTING_MESSAGE = f"nesting deeper than {MAX_DEPTH} levels; rest of the file skipped"
 
 YAML_SUFFIXES = (".yaml", ".yml")
 SINGLETON_KINDS = ("OrgDeviceSettings", "BackgroundImages")
@@ -418,7 +419,7 @@ class _DocBuilder:
             self.finish(value, ptr, role, loc, mark, None, self.count - anchor.count)
         else:  # a list or a mapping starts
             if len(self.stack) >= MAX_DEPTH:
-                self.error(loc, f"nesting deeper than {MAX_DEPTH} levels; rest of the file skipped")
+                self.error(loc, NESTING_MESSAGE)
                 raise _Abort("stop")
             tag = event.tag
             is_map = kind == _MAP
@@ -507,9 +508,12 @@ def parse_documents(
         for doc in builder.documents(_backend(backend)(text)):
             docs.append(doc)
     except RecursionError:
-        diags.append(Diagnostic(Location(file, 1, 1), "invalid YAML: nested too deeply"))
+        diags.append(Diagnostic(Location(file, 1, 1), NESTING_MESSAGE))
     except Exception as exc:  # every parser error becomes a diagnostic, never a traceback
         loc, message = _error_location(exc, file, text)
+        if "nesting depth" in message:
+            # libyaml's own depth limit (it scans ahead, so it can trip before our guard does)
+            message = NESTING_MESSAGE
         diags.append(Diagnostic(loc, message))
     return docs, diags
 
