@@ -23,7 +23,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT / "reconciler" / "schemas"
-DEFAULT_SPEC = ROOT.parent / "shared" / "webex-openapi" / "webex-device.json"
+DEFAULT_SPEC = ROOT / "third_party" / "webex-openapi" / "webex-device.json"
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 API_VERSION = "reconciler/v1"

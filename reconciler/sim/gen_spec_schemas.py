@@ -1,8 +1,8 @@
 """Generate ``data/spec_schemas.json`` from the official Webex OpenAPI spec.
 
-The simulator validates request bodies against the spec's request schemas. The spec itself lives
-beside the project (``../shared/webex-openapi/``), not inside it, so this script extracts what the
-simulator needs into a compact JSON file that ships with the package: for every Device Call
+The simulator validates request bodies against the spec's request schemas. The spec is vendored
+under ``third_party/webex-openapi/`` (not part of the installed package), so this script extracts
+what the simulator needs into a compact JSON file that ships with the package: for every Device Call
 Settings operation with a JSON request body, its schema and the component schemas it references,
 reduced to structure (types, enums, required lists, length and item bounds). Descriptions and
 examples are dropped.
@@ -38,7 +38,7 @@ OUT = Path(__file__).resolve().parent / "data" / "spec_schemas.json"
 
 
 def default_spec_path() -> Path:
-    return Path(__file__).resolve().parents[2] / ".." / "shared" / "webex-openapi" / "webex-device.json"
+    return Path(__file__).resolve().parents[2] / "third_party" / "webex-openapi" / "webex-device.json"
 
 
 def in_scope(path: str) -> bool:

@@ -304,13 +304,24 @@ def repo(tmp_path: Path) -> Path:
 # -- measured results, for docs/reliability.md (RELIABILITY_RESULTS=path writes them) -------------
 
 RESULTS: list[dict[str, Any]] = []
+TALLIES: dict[str, dict[str, Any]] = {}
 
 
 def record(case: str, **values: Any) -> None:
-    RESULTS.append({"case": case, **values})
+    """Record a measured result; call it only after the case's assertions passed."""
+    entry = {"case": case, **values}
+    json.dumps(entry)  # a value that is not plain JSON fails the test that recorded it
+    RESULTS.append(entry)
+
+
+def tally(case: str, result: str, **values: Any) -> None:
+    """Count one more passed input of a generated family (written as one record per family)."""
+    entry = TALLIES.setdefault(case, {"case": case, "inputs": 0, "result": result, **values})
+    entry["inputs"] += 1
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     target = os.environ.get("RELIABILITY_RESULTS")
-    if target and RESULTS:
-        Path(target).write_text(json.dumps(RESULTS, indent=1) + "\n", encoding="utf-8")
+    rows = RESULTS + [TALLIES[k] for k in sorted(TALLIES)]
+    if target and rows:
+        Path(target).write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")

@@ -27,7 +27,7 @@ from reconciler.session import Connection
 from reconciler.sim.app import create_app
 from reconciler.validate import validate_text
 
-from .conftest import EXAMPLES, record
+from .conftest import EXAMPLES, tally
 
 FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -183,7 +183,6 @@ def plan_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str |
 
 
 LOCATED = re.compile(r"repo/bad\.yaml:(\d+)(:\d+)?")
-COUNTS: dict[str, int] = {}
 
 
 def check(run: Callable[[str | bytes], tuple[Any, Any]], text: str | bytes, family: str) -> None:
@@ -198,7 +197,7 @@ def check(run: Callable[[str | bytes], tuple[Any, Any]], text: str | bytes, fami
     m = LOCATED.search(out)
     assert m and int(m.group(1)) >= 1, out
     assert stats.requests_total == 0, stats.to_json()
-    COUNTS[family] = COUNTS.get(family, 0) + 1
+    tally(f"bad input: {family}", "inputs, all clean errors with file:line, exit 1", requests_sent=0)
 
 
 @FUZZ
@@ -228,13 +227,4 @@ def test_huge_files_are_clean_errors(plan_cli: Any) -> None:
     result, stats = plan_cli(big)
     assert result.exit_code == 1 and stats.requests_total == 0, result.output
     assert "Traceback" not in result.output
-    COUNTS["huge files"] = COUNTS.get("huge files", 0) + 1
-
-
-def test_counts_are_recorded() -> None:
-    for family, n in sorted(COUNTS.items()):
-        record(
-            f"bad input: {family}",
-            result=f"{n} inputs, all clean errors with file:line, exit 1",
-            requests_sent=0,
-        )
+    tally("bad input: huge files", "inputs, all clean errors with file:line, exit 1", requests_sent=0)

@@ -9,7 +9,6 @@ that ended FAILED / COMPLETED_WITH_ERRORS is run again), no configuration push l
 from __future__ import annotations
 
 import copy
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -329,10 +328,3 @@ def test_out_of_band_change_between_plan_and_apply(
         extra_writes=oob,
         stale_plan_writes=0,
     )
-
-
-def test_results_are_recorded_as_json() -> None:
-    """The records above are plain JSON (for docs/reliability.md)."""
-    from .conftest import RESULTS
-
-    json.dumps(RESULTS)

@@ -13,10 +13,9 @@ import httpx
 import pytest
 
 from reconciler.errors import ApiError
+from reconciler.sim import app as sim_app
 from reconciler.webex import Auth, JobConflict, WebexApiError, WebexClient
 from reconciler.webex.jobs import job_errors, list_jobs, start_job, wait_for_running_jobs, wait_job
-
-sim_app = pytest.importorskip("reconciler.sim.app")
 
 BASE = "http://sim/v1"
 
