@@ -217,7 +217,7 @@ def plan(
     async def go() -> Any:
         async with connect(conn) as client:
             if baseline:
-                from reconciler.drift import plan_with_baseline
+                from reconciler.review import plan_with_baseline
 
                 return await plan_with_baseline(
                     client, list(paths), baseline, list(targets), prune, rotate_secrets

@@ -1,33 +1,22 @@
 """Drift, for people to read: what differs between the manifests and live state, with the live values.
 
-Two views built from plans (pure functions, except ``plan_with_baseline`` which plans):
-
-- ``drift_report(plan)``: every difference a plan would undo, grouped by resource and by kind of
-  change (changed / missing / extra, of fields or of list entries such as members), with the live
-  value next to the declared one. ``reconciler drift`` renders it as text, JSON or markdown.
-- ``split_plan(pr, baseline)``: a pull request's plan split into the changes it introduces and the
-  drift that was already there (the same changes appear when planning the base branch).
+``drift_report(plan)``: every difference a plan would undo, grouped by resource and by kind of
+change (changed / missing / extra, of fields or of list entries such as members), with the live
+value next to the declared one. ``reconciler drift`` renders it as text, JSON or markdown.
+A pull request's plan split against its base branch's is in ``reconciler.review``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from reconciler import __version__
-from reconciler.diff import FieldChange, to_jsonable
-from reconciler.errors import ConfigError, ValidationFailed
+from reconciler.diff import to_jsonable
+from reconciler.entries import entry_pairs
 from reconciler.plan import Plan, Step, canonical
 from reconciler.render import MARKDOWN_LIMIT, fit_markdown, markdown_warnings, plural
-
-if TYPE_CHECKING:
-    from reconciler.webex.client import WebexClient
 
 DRIFT_FORMAT_VERSION = 1
 KINDS = ("changed", "missing", "extra")
@@ -295,7 +284,7 @@ def step_items(step: Step) -> list[DriftItem]:
                 continue
             out.append(item("changed", "field", path, None, None, sensitive=True))
             continue
-        entries = _entry_pairs(change)
+        entries = entry_pairs(change)
         if entries is not None:
             what = ENTRY_NAMES.get(change.path.rstrip("/").rsplit("/", 1)[-1], "entry")
             for key, (b, a) in entries.items():
@@ -366,288 +355,3 @@ def _file_of(source: str | None) -> str:
         return ""
     parts = source.rsplit(":", 2)
     return parts[0] if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit() else source
-
-
-# -- list entries (members by port, line keys by index) --------------------------------------------
-
-
-def _entry_key(x: dict[str, Any]) -> str:
-    if "port" in x:
-        return f"port {x['port']}"
-    return str(x.get("lineKeyIndex"))
-
-
-def _entries(value: Any) -> dict[str, Any] | None:
-    """A list of members / keys as {key: entry}; None when the value is no such list."""
-    if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
-        return {str(k): v for k, v in value.items()}
-    if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
-        out = {_entry_key(x): x for x in value}
-        return out if len(out) == len(value) else None
-    return None
-
-
-def _entry_pairs(change: FieldChange) -> dict[str, tuple[Any, Any]] | None:
-    """The differing entries of a list change: key -> (live, declared); None for a plain field."""
-    before, after = _entries(change.before), _entries(change.after)
-    if before is None and after is None:
-        return None
-    if (before is None and change.before not in (None, [], {})) or (
-        after is None and change.after not in (None, [], {})
-    ):
-        return None
-    before, after = before or {}, after or {}
-    keys = sorted(set(before) | set(after), key=_natural)
-    return {
-        k: (before.get(k), after.get(k)) for k in keys if canonical(before.get(k)) != canonical(after.get(k))
-    }
-
-
-def _natural(key: str) -> tuple[Any, ...]:
-    parts = key.replace("port ", "").split(".")
-    return (*(int(p) if p.isdigit() else 0 for p in parts), key)
-
-
-def _subset(value: Any, keys: set[str]) -> Any:
-    """The entries of a members list / keys mapping whose key is in ``keys``, same shape."""
-    if isinstance(value, dict):
-        return {k: v for k, v in value.items() if str(k) in keys}
-    if isinstance(value, list):
-        return [x for x in value if isinstance(x, dict) and _entry_key(x) in keys]
-    return value
-
-
-# -- a pull request's plan against its base branch's ------------------------------------------------
-
-
-@dataclass
-class PlanReview:
-    """A pull request's plan, split: what it introduces, and drift that was already there."""
-
-    plan: Plan
-    introduced: Plan
-    preexisting: Plan
-    baseline_paths: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        """The plan document (format_version 1, unchanged) plus a ``baseline`` section."""
-        doc = self.plan.to_json()
-        doc["baseline"] = {
-            "paths": list(self.baseline_paths),
-            "warnings": list(self.warnings),
-            "introduced": _part_json(self.introduced),
-            "preexisting": _part_json(self.preexisting),
-        }
-        return doc
-
-
-def _part_json(part: Plan) -> dict[str, Any]:
-    return {
-        "summary": {**part.counts(), "changed_objects": part.changed_objects(), "steps": len(part.steps)},
-        "steps": [
-            {
-                "id": s.id,
-                "address": s.address,
-                "resource": s.resource,
-                "action": s.action,
-                "phase": s.phase,
-                "changes": [c.to_json() for c in s.changes],
-            }
-            for s in part.ordered()
-        ],
-    }
-
-
-def split_plan(pr: Plan, baseline: Plan) -> tuple[Plan, Plan]:
-    """(introduced, preexisting): a change also in the baseline's plan was there before the PR.
-
-    Field changes are matched by step address, path, live value and declared value; list changes
-    (members, line keys) entry by entry; a step without field changes (a push to phones, a prune)
-    by its call. A step may land in both parts, each with its share of the changes.
-    """
-    base_steps = {s.address: s for s in baseline.steps}
-    introduced: list[Step] = []
-    preexisting: list[Step] = []
-    for step in pr.ordered():
-        old = base_steps.get(step.address)
-        if not step.changes:
-            (preexisting if old is not None and _same_call(step, old) else introduced).append(step)
-            continue
-        new_changes: list[FieldChange] = []
-        old_changes: list[FieldChange] = []
-        for change in step.changes:
-            prior = next((c for c in old.changes if c.path == change.path), None) if old else None
-            new, already = split_change(change, prior)
-            if new is not None:
-                new_changes.append(new)
-            if already is not None:
-                old_changes.append(already)
-        if new_changes:
-            introduced.append(replace(step, changes=new_changes))
-        if old_changes:
-            preexisting.append(replace(step, changes=old_changes))
-
-    def part(steps: list[Step]) -> Plan:
-        return Plan(steps=steps, paths=list(pr.paths), managed=pr.managed, targets=list(pr.targets))
-
-    return part(introduced), part(preexisting)
-
-
-def _same_call(a: Step, b: Step) -> bool:
-    def key(s: Step) -> str:
-        return canonical([s.action, s.method, s.path, s.body, sorted(s.depends_on)])
-
-    return key(a) == key(b)
-
-
-def split_change(
-    change: FieldChange, prior: FieldChange | None
-) -> tuple[FieldChange | None, FieldChange | None]:
-    """(the part of ``change`` the PR introduces, the part already in the baseline's ``prior``)."""
-    if prior is None:
-        return change, None
-    if _same(change, prior):
-        return None, change
-    if change.sensitive or prior.sensitive:
-        return change, None
-    pairs = _entry_pairs(change)
-    prior_pairs = _entry_pairs(prior)
-    if pairs is not None and prior_pairs is not None:
-        old = {k for k, v in pairs.items() if k in prior_pairs and canonical(prior_pairs[k]) == canonical(v)}
-        new = set(pairs) - old
-        if not old:
-            return change, None
-        if not new:
-            return None, change
-        return _restrict(change, new), _restrict(change, old)
-    if (
-        isinstance(change.after, list)
-        and isinstance(prior.after, list)
-        and change.before == prior.before
-        and all(not isinstance(x, dict | list) for x in [*change.after, *prior.after])
-    ):
-        seen = {canonical(x) for x in prior.after}
-        already = [x for x in change.after if canonical(x) in seen]
-        added = [x for x in change.after if canonical(x) not in seen]
-        if not already:
-            return change, None
-        if not added:
-            return None, change
-        return replace(change, after=added), replace(change, after=already)
-    return change, None
-
-
-def _same(a: FieldChange, b: FieldChange) -> bool:
-    return a.sensitive == b.sensitive and canonical([a.before, a.after]) == canonical([b.before, b.after])
-
-
-def _restrict(change: FieldChange, keys: set[str]) -> FieldChange:
-    return replace(change, before=_subset(change.before, keys), after=_subset(change.after, keys))
-
-
-def baseline_paths(paths: list[str], baseline_dir: str, cwd: str | None = None) -> list[str]:
-    """Each PATH at the same place under ``baseline_dir`` (relative to the current directory).
-
-    A PATH outside the current directory can only be mapped when it is the only one: then
-    ``baseline_dir`` itself stands for it. A PATH the baseline does not have (new in the pull
-    request) is left out.
-    """
-    here = Path(os.path.normpath(Path(cwd or os.getcwd()).absolute()))
-    out: list[str] = []
-    for p in paths:
-        full = Path(os.path.normpath(here / p))
-        try:
-            rel = full.relative_to(here)
-        except ValueError:
-            if len(paths) == 1:
-                return [baseline_dir]
-            raise ConfigError(
-                f"--baseline: {p} is outside the current directory, so its place in {baseline_dir} is "
-                "unknown; run from the repository root with relative PATHs"
-            ) from None
-        candidate = Path(baseline_dir) / rel
-        if candidate.exists():
-            out.append(str(candidate))
-    return out
-
-
-@contextmanager
-def shared_reads(client: WebexClient) -> Iterator[None]:
-    """While inside, identical GETs are answered once (both plans then read the same live state)."""
-    original: Callable[..., Awaitable[Any]] = client.request
-    cache: dict[str, asyncio.Task[Any]] = {}
-
-    async def request(method: str, path: str, **kw: Any) -> Any:
-        if method.upper() != "GET" or kw.get("token_override") or kw.get("json") is not None:
-            return await original(method, path, **kw)
-        key = canonical([path, sorted((str(k), str(v)) for k, v in (kw.get("params") or {}).items())])
-        task = cache.get(key)
-        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
-            task = asyncio.ensure_future(original(method, path, **kw))
-            cache[key] = task
-        return await asyncio.shield(task)
-
-    try:
-        attrs = vars(client)
-    except TypeError:  # no instance dict: nothing shared, still correct
-        yield
-        return
-    attrs["request"] = request
-    try:
-        yield
-    finally:
-        attrs.pop("request", None)
-
-
-async def plan_with_baseline(
-    client: WebexClient,
-    paths: list[str],
-    baseline_dir: str,
-    targets: list[str] | None = None,
-    prune: bool | None = None,
-    rotate_secrets: bool = False,
-) -> PlanReview:
-    """Plan the PR's manifests and the baseline's against the same live state, and split the first."""
-    from reconciler.planner import build_plan, select_targets
-    from reconciler.session import load, make_plan
-
-    warnings: list[str] = []
-    base_paths = baseline_paths(paths, baseline_dir)
-    with shared_reads(client):
-        plan = await make_plan(client, paths, targets, prune, rotate_secrets)
-        baseline = Plan(steps=[])
-        if not base_paths:
-            warnings.append(
-                f"the baseline {baseline_dir} has none of {', '.join(paths)}: every change is new"
-            )
-        else:
-            try:
-                resources = load(base_paths)
-                base_targets = [t for t in targets or [] if _names_something(select_targets, resources, t)]
-                if not targets or base_targets:  # targets only new in the PR: nothing to compare with
-                    baseline = await build_plan(
-                        client,
-                        resources,
-                        paths=base_paths,
-                        targets=base_targets or None,
-                        prune=prune,
-                        rotate_secrets=rotate_secrets,
-                    )
-            except ValidationFailed as exc:
-                warnings.append(
-                    f"the baseline's manifests could not be planned ({exc}); every change is shown as "
-                    "introduced by this pull request"
-                )
-    introduced, preexisting = split_plan(plan, baseline)
-    return PlanReview(plan, introduced, preexisting, base_paths, warnings)
-
-
-def _names_something(
-    select: Callable[[list[Any], list[str]], Any], resources: list[Any], target: str
-) -> bool:
-    try:
-        select(resources, [target])
-    except ConfigError:
-        return False
-    return True

@@ -10,7 +10,7 @@ from reconciler.diff import FieldChange, to_jsonable
 from reconciler.plan import ACTIONS, PHASES, Plan, Step
 
 if TYPE_CHECKING:
-    from reconciler.drift import PlanReview
+    from reconciler.review import PlanReview
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "job": "*", "invoke": ">"}
 COLOR = {"create": "32", "update": "33", "delete": "31", "job": "36", "invoke": "35"}

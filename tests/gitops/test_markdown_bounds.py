@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 from reconciler.diff import FieldChange
-from reconciler.drift import PlanReview, drift_report, split_plan
+from reconciler.drift import drift_report
 from reconciler.notify import MESSAGE_LIMIT, drift_message
 from reconciler.plan import Plan, Step
 from reconciler.render import render_markdown, render_review_markdown
+from reconciler.review import PlanReview, split_plan
 
 DEVICES = 5000
 LIMIT = 60_000
