@@ -37,34 +37,6 @@ class PlanReview:
     baseline_paths: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        """The plan document (format_version 1, unchanged) plus a ``baseline`` section."""
-        doc = self.plan.to_json()
-        doc["baseline"] = {
-            "paths": list(self.baseline_paths),
-            "warnings": list(self.warnings),
-            "introduced": _part_json(self.introduced),
-            "preexisting": _part_json(self.preexisting),
-        }
-        return doc
-
-
-def _part_json(part: Plan) -> dict[str, Any]:
-    return {
-        "summary": {**part.counts(), "changed_objects": part.changed_objects(), "steps": len(part.steps)},
-        "steps": [
-            {
-                "id": s.id,
-                "address": s.address,
-                "resource": s.resource,
-                "action": s.action,
-                "phase": s.phase,
-                "changes": [c.to_json() for c in s.changes],
-            }
-            for s in part.ordered()
-        ],
-    }
-
 
 def split_plan(pr: Plan, baseline: Plan) -> tuple[Plan, Plan]:
     """(introduced, preexisting): a change also in the baseline's plan was there before the PR.
