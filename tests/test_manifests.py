@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import manifests
+from reconciler import discovery
 from reconciler.manifests import (
     available_backends,
     discover,
@@ -277,7 +277,7 @@ def test_unreadable_inputs(tmp_path: Path) -> None:
 
 
 def test_file_size_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(manifests, "MAX_FILE_BYTES", 10)
+    monkeypatch.setattr(discovery, "MAX_FILE_BYTES", 10)
     (tmp_path / "big.yaml").write_text("a: 12345678901234567890\n")
     _, diags = load_paths([tmp_path])
     assert "file too large" in diags[0].message
