@@ -9,27 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from reconciler import cli as cli_module
-from reconciler.cli import main
-from reconciler.session import Connection
-from reconciler.sim.app import create_app
+from .conftest import run_cli as run
 
 GENERIC = "Generic IPPhone Customer Managed"
-
-
-@pytest.fixture
-def org(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
-    """The demo org, in process, behind the CLI's connection."""
-    monkeypatch.chdir(tmp_path)
-    app = create_app(seed="demo", job_duration_s=0)
-    monkeypatch.setattr(cli_module, "make_connection", lambda kw: Connection(sim_app=app, concurrency=8))
-    return app
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def manifest(tmp_path: Path, text: str) -> Path:
@@ -219,7 +202,7 @@ CASES: dict[str, tuple[str, str, str]] = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_plan_and_apply_refuse_what_the_model_does_not_take(org: Any, tmp_path: Path, case: str) -> None:
+def test_plan_and_apply_refuse_what_the_model_does_not_take(demo_org: Any, tmp_path: Path, case: str) -> None:
     text, needle, message = CASES[case]
     path = manifest(tmp_path, text)
     where = f"{path}:{line_of(path, needle)}:"
@@ -229,12 +212,12 @@ def test_plan_and_apply_refuse_what_the_model_does_not_take(org: Any, tmp_path: 
     r = run("apply", str(path), "--auto-approve")
     assert r.exit_code == 1, r.output
     assert where in r.output and message in r.output, r.output
-    stats = org.state.sim.stats
+    stats = demo_org.state.sim.stats
     assert stats.writes_total == 0
     assert not [k for k in stats.requests_by_route if not k.startswith("GET ")], dict(stats.requests_by_route)
 
 
-def test_every_refusal_is_reported_at_once(org: Any, tmp_path: Path) -> None:
+def test_every_refusal_is_reported_at_once(demo_org: Any, tmp_path: Path) -> None:
     path = manifest(
         tmp_path,
         device(
@@ -251,7 +234,7 @@ def test_every_refusal_is_reported_at_once(org: Any, tmp_path: Path) -> None:
     assert f"{path}:{line_of(path, 'mpp:')}:" in r.output
 
 
-def test_within_the_model_s_limits_plan_applies_and_converges(org: Any, tmp_path: Path) -> None:
+def test_within_the_model_s_limits_plan_applies_and_converges(demo_org: Any, tmp_path: Path) -> None:
     # The boundaries themselves are taken: the last port, the last KEM key, an ATA's T.38.
     path = manifest(
         tmp_path,
@@ -279,7 +262,7 @@ def test_within_the_model_s_limits_plan_applies_and_converges(org: Any, tmp_path
     assert r.exit_code == 0, r.output
 
 
-def test_a_third_party_phone_changes_without_apply_changes(org: Any, tmp_path: Path) -> None:
+def test_a_third_party_phone_changes_without_apply_changes(demo_org: Any, tmp_path: Path) -> None:
     """supportsApplyChangesEnabled false: the plan pushes nothing to it (the API would refuse)."""
     path = manifest(
         tmp_path,
@@ -294,4 +277,4 @@ def test_a_third_party_phone_changes_without_apply_changes(org: Any, tmp_path: P
     assert "Device/0A1B2C3D4E0B.members" in r.output and "applyChanges" not in r.output
     r = run("apply", str(path), "--auto-approve")
     assert r.exit_code == 0, r.output
-    assert org.state.sim.stats.writes_total == 1 and "Converged" in r.output
+    assert demo_org.state.sim.stats.writes_total == 1 and "Converged" in r.output

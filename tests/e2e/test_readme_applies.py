@@ -12,12 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from reconciler import cli as cli_module
-from reconciler.cli import main
-from reconciler.session import Connection
-from reconciler.sim.app import create_app
+from .conftest import run_cli as run
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"^```yaml\n(.*?)^```", re.S | re.M)
@@ -31,19 +27,6 @@ def blocks() -> list[str]:
 
 def kind_of(block: str) -> str:
     return re.findall(r"^kind: (\w+)$", block, re.M)[0]
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-@pytest.fixture
-def org(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SIP_PASSWORD_LOBBY", "Lobby2024secret")
-    app = create_app(seed="demo", job_duration_s=0)
-    monkeypatch.setattr(cli_module, "make_connection", lambda kw: Connection(sim_app=app, concurrency=8))
-    return app
 
 
 def test_every_kind_has_an_example() -> None:
@@ -68,7 +51,10 @@ def _params() -> list[Any]:
 
 
 @pytest.mark.parametrize("index", _params())
-def test_readme_example_applies_on_the_demo_org(org: Any, tmp_path: Path, index: int) -> None:
+def test_readme_example_applies_on_the_demo_org(
+    demo_org: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index: int
+) -> None:
+    monkeypatch.setenv("SIP_PASSWORD_LOBBY", "Lobby2024secret")
     block = blocks()[index]
     for placeholder, mac in DEMO_MACS.items():
         block = block.replace(f"mac: {placeholder}", f"mac: {mac}")

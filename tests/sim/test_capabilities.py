@@ -13,23 +13,10 @@ from starlette.applications import Starlette
 from reconciler.sim import defaults
 
 from .conftest import Spec, client_for, device_id, person_id, workspace_id
+from .test_behaviour import member
 
 T = "/telephony/config"
 GENERIC = "Generic IPPhone Customer Managed"
-
-
-def member(mid: str, port: int, *, primary: bool = False, weight: int = 1, **extra: Any) -> dict[str, Any]:
-    return {
-        "port": port,
-        "id": mid,
-        "primaryOwner": primary,
-        "lineType": "PRIMARY" if primary else "SHARED_CALL_APPEARANCE",
-        "lineWeight": weight,
-        "hotlineEnabled": False,
-        "hotlineDestination": "",
-        "allowCallDeclineEnabled": True,
-        **extra,
-    }
 
 
 def assert_api_400(r: httpx.Response, fragment: str) -> None:
