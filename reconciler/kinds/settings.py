@@ -40,6 +40,16 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
     if not changes:
         return
     enabled = desired.get("customEnabled", live.get("customEnabled", False))
+    dropped = [c.path for c in changes if c.path.startswith("/customizations/")]
+    if not enabled and dropped:
+        # The job would drop them: a location without its own settings shows the org's.
+        ctx.error(
+            res,
+            "/spec" + dropped[0],
+            "customizations differ from the org's but customEnabled is false: set customEnabled: true "
+            "for the location to keep its own settings, or drop the changed fields",
+        )
+        return
     body: dict[str, Any] = {"locationId": loc_id, "locationCustomizationsEnabled": enabled}
     if enabled:
         body["customizations"] = merge_declared(
