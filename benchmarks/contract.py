@@ -600,7 +600,7 @@ class Tally:
         return self.refused + self.converged + len(self.violations)
 
 
-def explore(org: Org, examples: int, seed: int, tally: Tally, workdir: Path) -> None:
+def explore(org: Org, examples: int, seed: int, tally: Tally, workdir: Path, progress: bool = False) -> None:
     """Run ``examples`` random examples (reproducible by ``seed``), counting outcomes."""
 
     @settings(
@@ -622,6 +622,13 @@ def explore(org: Org, examples: int, seed: int, tally: Tally, workdir: Path) -> 
             tally.converged += 1
         else:
             tally.violations.append(f"{describe(chosen)}\n{outcome.detail}")
+        if progress and tally.total % 100 == 0:
+            print(
+                f"{tally.total}: {tally.refused} refused, {tally.converged} converged, "
+                f"{len(tally.violations)} violation(s)",
+                file=sys.stderr,
+                flush=True,
+            )
 
     import hypothesis
 
@@ -645,7 +652,7 @@ def main_cli(argv: list[str] | None = None) -> int:
     tally = Tally()
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        explore(org, args.examples, args.seed, tally, Path(tmp))
+        explore(org, args.examples, args.seed, tally, Path(tmp), progress=True)
     elapsed = time.monotonic() - start
     for text in tally.violations[: args.show]:
         print(f"VIOLATION\n{text}\n", file=sys.stderr)

@@ -175,6 +175,12 @@ class _Checker:
                         f"{p}/primaryOwner",
                         f"two primary owners: this member and the member at line {line}; a device has one",
                     )
+            if m.get("hotlineEnabled") is True and not m.get("hotlineDestination"):
+                self.add(
+                    res,
+                    f"{p}/hotlineEnabled",
+                    "hotlineEnabled needs a hotlineDestination (the number the line dials when off hook)",
+                )
             port, weight = m.get("port"), m.get("lineWeight", 1)
             if not _is_int(port) or not _is_int(weight) or port < 1 or weight < 1:
                 continue

@@ -270,7 +270,7 @@ def hoteling(spec: Spec) -> JsonObj:
         {
             "enabled": {"type": "boolean"},
             "limitGuestUse": {"type": "boolean"},
-            "guestHoursLimit": {"type": "integer", "minimum": 1},
+            "guestHoursLimit": {"type": "integer", "minimum": 1, "maximum": 999},
         },
         ("enabled",),
     )

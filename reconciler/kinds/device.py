@@ -88,7 +88,17 @@ async def plan_device(ctx: Context, res: Resource) -> None:
         desired = spec["settings"]
         rel_ignore = res.ignore_under("/settings")
         changes = diff_declared(desired, live, rel_ignore, prefix="/settings")
-        if changes:
+        enabled = desired.get("customEnabled", live.get("customEnabled", False))
+        dropped = [c.path for c in changes if c.path.startswith("/settings/customizations/")]
+        if changes and not enabled and dropped:
+            # Without its own settings the device shows its location's: the change would not stick.
+            ctx.error(
+                res,
+                "/spec" + dropped[0],
+                "customizations differ from the location's but customEnabled is false: set "
+                "customEnabled: true for the device to keep its own settings, or drop the changed fields",
+            )
+        elif changes:
             current = ctx.without_live_secrets(
                 {
                     "customEnabled": live.get("customEnabled", False),
@@ -234,6 +244,11 @@ def _live_label(ctx: Context, m: dict[str, Any]) -> str:
     return f"{kind} {name or ident}"
 
 
+def _blank(name: str, value: Any) -> Any:
+    """An empty label or destination is no label or destination: the API drops it."""
+    return None if name in ("lineLabel", "hotlineDestination") and value == "" else value
+
+
 def _human(ref: str, m: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"member": ref, "port": m.get("port")}
     for f in fields:
@@ -267,7 +282,7 @@ async def _plan_members(ctx: Context, res: Resource, cid: str, live: dict[str, A
         key = (ident, int(m["port"]))
         shown[key] = fields
         have = live_by_key.get(key)
-        if have is None or any(not equal(want.get(f), have.get(f)) for f in fields):
+        if have is None or any(not equal(_blank(f, want.get(f)), _blank(f, have.get(f))) for f in fields):
             same = False
         compared.append((m, ident, kind, ref, want, fields, have))
     if same:

@@ -42,3 +42,57 @@ def test_location_customizations_without_custom_enabled_are_refused(
         doc["spec"]["customEnabled"] = True
 
     assert edited(demo, "locations/headquarters/settings.yaml", enable, tmp_path / "b").kind == "converged"
+
+
+def _device(org: contract.Org, model: str) -> str:
+    return next(rel for rel, m in sorted(org.models.items()) if m == model)
+
+
+def test_device_customizations_without_custom_enabled_are_refused(demo: contract.Org, tmp_path: Path) -> None:
+    rel = _device(demo, "DMS Cisco 8851")
+
+    def change(doc: dict[str, Any]) -> None:
+        doc["spec"]["settings"] = {"customizations": {"mpp": {"offHookTimer": 45}}}
+
+    assert edited(demo, rel, change, tmp_path / "a").kind == "refused"
+
+    def enable(doc: dict[str, Any]) -> None:
+        change(doc)
+        doc["spec"]["settings"]["customEnabled"] = True
+
+    assert edited(demo, rel, enable, tmp_path / "b").kind == "converged"
+
+
+@pytest.mark.parametrize(("hours", "kind"), [(999, "converged"), (1000, "refused"), (0, "refused")])
+def test_guest_hours_limit_is_bounded_like_the_api(
+    demo: contract.Org, tmp_path: Path, hours: int, kind: str
+) -> None:
+    def change(doc: dict[str, Any]) -> None:
+        doc["spec"]["hoteling"] = {"enabled": False, "limitGuestUse": True, "guestHoursLimit": hours}
+
+    assert edited(demo, "people/alice@example.com.yaml", change, tmp_path).kind == kind
+
+
+def test_hotline_without_destination_is_refused(demo: contract.Org, tmp_path: Path) -> None:
+    rel = _device(demo, "DMS Cisco 8851")
+
+    def change(doc: dict[str, Any]) -> None:
+        doc["spec"]["members"][0]["hotlineEnabled"] = True
+
+    assert edited(demo, rel, change, tmp_path / "a").kind == "refused"
+
+    def with_destination(doc: dict[str, Any]) -> None:
+        change(doc)
+        doc["spec"]["members"][0]["hotlineDestination"] = "4357"
+
+    assert edited(demo, rel, with_destination, tmp_path / "b").kind == "converged"
+
+
+def test_an_empty_line_label_converges(demo: contract.Org, tmp_path: Path) -> None:
+    """The API drops an empty label: declaring one is declaring none, not a change forever."""
+    rel = _device(demo, "DMS Cisco 8851")
+
+    def change(doc: dict[str, Any]) -> None:
+        doc["spec"]["members"][0]["lineLabel"] = ""
+
+    assert edited(demo, rel, change, tmp_path).kind == "converged"
