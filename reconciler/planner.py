@@ -15,7 +15,7 @@ from reconciler.kinds.images import plan_images
 from reconciler.kinds.settings import plan_location_settings, plan_org_settings, plan_person, plan_workspace
 from reconciler.kinds.template import TEMPLATES, plan_assignment, plan_template
 from reconciler.model import Resource, normalize_mac
-from reconciler.plan import Plan, Step, check_dependencies
+from reconciler.plan import Plan, Step, check_dependencies, safety_of
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -114,17 +114,37 @@ async def build_plan(
         raise ValidationFailed(list(ctx.diagnostics))
     _plan_apply_changes(ctx)
     if do_prune and any(r.kind == "LineKeyTemplate" for r in resources):
-        _plan_template_prunes(ctx, {r.name for r in resources if r.kind == "LineKeyTemplate"})
+        _plan_template_prunes(
+            ctx, {r.name for r in resources if r.kind == "LineKeyTemplate"}, template_references(resources)
+        )
     check_dependencies(ctx.steps)
     return Plan(
         steps=ctx.steps,
         reads=ctx.reads,
         paths=list(paths or []),
-        managed=len(managed),
+        managed=managed_objects(ctx, resources),
         warnings=sorted(set(ctx.warnings)),
         targets=list(targets or []),
         prune=do_prune,
+        safety=safety_of(policy.max_changes, policy.max_changes_percent),
     )
+
+
+def managed_objects(ctx: Context, resources: list[Resource]) -> int:
+    """The objects every manifest manages (targeted or not), as the safety threshold counts them:
+    each declared image, the devices an assignment matches (1 when it was not planned), one for
+    every other manifest."""
+    total = 0
+    for r in resources:
+        if r.kind == "Policy":
+            continue
+        if r.kind == "BackgroundImages":
+            total += max(1, len(r.spec.get("images") or []))
+        elif r.kind == "LineKeyTemplateAssignment":
+            total += max(1, len(ctx.assignment_targets.get(r.address, [])))
+        else:
+            total += 1
+    return total
 
 
 async def _lookups(ctx: Context, managed: list[Resource], all_resources: list[Resource]) -> None:
@@ -256,9 +276,29 @@ def _plan_apply_changes(ctx: Context) -> None:
             )
 
 
-def _plan_template_prunes(ctx: Context, declared: set[str]) -> None:
+def template_references(resources: list[Resource]) -> dict[str, list[str]]:
+    """Template name -> the places (file:line) in the manifests that name it: a device's
+    ``layout.template``, an assignment's ``template``. Every manifest counts, targeted or not."""
+    refs: dict[str, list[str]] = defaultdict(list)
+    for r in resources:
+        if r.kind == "Device" and isinstance(r.spec.get("layout"), dict) and "template" in r.spec["layout"]:
+            refs[str(r.spec["layout"]["template"])].append(f"{r.loc('/spec/layout/template')} ({r.address})")
+        elif r.kind == "LineKeyTemplateAssignment" and "template" in r.spec:
+            refs[str(r.spec["template"])].append(f"{r.loc('/spec/template')} ({r.address})")
+    return refs
+
+
+def _plan_template_prunes(ctx: Context, declared: set[str], referenced: dict[str, list[str]]) -> None:
     for name, entry in sorted(ctx.templates.items()):
         if name in declared:
+            continue
+        if name in referenced:
+            where = referenced[name]
+            ctx.warnings.append(
+                f"LineKeyTemplate/{name}: not pruned although no manifest declares it: referenced at "
+                + ", ".join(where[:3])
+                + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+            )
             continue
         ctx.add(
             Step(

@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from reconciler.diff import FieldChange, to_jsonable
-from reconciler.plan import ACTIONS, PHASES, Plan, Step
+from reconciler.plan import ACTIONS, PHASES, Plan, Step, threshold_line
 
 if TYPE_CHECKING:
     from reconciler.drift import PlanReview
@@ -122,6 +122,8 @@ def render_text(plan: Plan, color: bool = False) -> str:
                 out.extend("      " + line for line in change_lines(change))
         out.append("")
     out.append(summary_line(plan))
+    if not plan.empty:
+        out.append(threshold_line(plan))
     return "\n".join(out) + "\n"
 
 

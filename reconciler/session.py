@@ -18,7 +18,7 @@ from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.kinds.context import answer_digest
 from reconciler.kinds.device import SIP_PASSWORD_STEP
 from reconciler.model import Resource
-from reconciler.plan import Plan, Step, enforce_threshold
+from reconciler.plan import Plan, Step, enforce_threshold, safety_of
 from reconciler.planner import build_plan
 
 if TYPE_CHECKING:
@@ -227,8 +227,9 @@ async def apply_flow(
 
     resources = load(plan.paths) if plan.paths else []
     policy = Policy.from_resources(resources)
-    limit = max_changes if max_changes is not None else policy.max_changes
-    enforce_threshold(plan, limit, policy.max_changes_percent, force)
+    if not plan.safety:  # a plan saved by an older version: the policy's limits
+        plan.safety = safety_of(policy.max_changes, policy.max_changes_percent)
+    enforce_threshold(plan, max_changes, None, force)
     if unfinished_pushes:
         known = {s.id for s in plan.steps}
         for s in unfinished_pushes:

@@ -124,6 +124,7 @@ class Policy:
     max_changes_percent: float | None = None
     rebuild_threshold: int = 10
     concurrency: int | None = None
+    force_delete_images: bool = False
 
     @classmethod
     def from_resources(cls, resources: list[Resource]) -> Policy:
@@ -136,6 +137,7 @@ class Policy:
                     max_changes_percent=s.get("maxChangesPercent"),
                     rebuild_threshold=int(s.get("rebuildPhonesThreshold", 10)),
                     concurrency=s.get("concurrency"),
+                    force_delete_images=bool(s.get("forceDeleteImages", False)),
                 )
         return cls()
 

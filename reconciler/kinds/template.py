@@ -145,6 +145,7 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
         "template": name,
         "matchingDevices": len(matched),
         "differingDevices": differing,
+        "objects": len(differing),
     }
     ctx.assignment_targets[res.address] = matched
     if not differing and dep is None:
