@@ -117,3 +117,36 @@ def test_the_readme_dect_example_applies_and_converges(cli: Cli, repo: Path, sim
     r = cli("plan", str(repo), "--detailed-exitcode")
     assert r.exit_code == 0, r.output
     assert "customizations.dect is not returned by the location's GET" in r.output
+
+
+def test_target_is_measured_against_every_manifest(cli: Cli, repo: Path) -> None:
+    # The policy refuses more than 80% of the managed objects: one targeted device is 1 of 20.
+    r = cli("apply", str(repo), "--target", "Device/0A1B2C3D4E01", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert "Converged" in r.output
+    assert "Safety threshold: 1 of 20 managed objects change (5%)" in r.output
+
+
+def test_a_job_counts_every_device_it_changes(cli: Cli, repo: Path) -> None:
+    plan = _plan_json(cli, str(repo), "--target", "LineKeyTemplateAssignment/branch-sales")
+    (job,) = plan["steps"]  # type: ignore[misc]
+    differing = job["meta"]["differingDevices"]
+    assert len(differing) == 2
+    assert plan["summary"]["changed_objects"] == 2  # type: ignore[index]
+
+
+def test_without_a_policy_a_default_threshold_applies(cli: Cli, repo: Path, sim_state: Path) -> None:
+    (repo / "policy.yaml").unlink()
+    r = cli("plan", str(repo))
+    assert r.exit_code == 0, r.output
+    line = next(x for x in r.output.splitlines() if x.startswith("Safety threshold:"))
+    assert "of 21 managed objects change" in line
+    assert "more than 30% of the managed objects (once there are at least 10)" in line
+    assert "the default" in line
+    r = cli("apply", str(repo), "--auto-approve")
+    assert r.exit_code != 0
+    assert "more than the default limit 30%" in r.output
+    before = sim_call(sim_state, "GET", "/telephony/config/devices/lineKeyTemplates")
+    assert "Branch 6871" not in json.dumps(before)  # nothing was written
+    r = cli("apply", str(repo), "--auto-approve", "--force")
+    assert r.exit_code == 0, r.output
