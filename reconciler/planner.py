@@ -220,8 +220,24 @@ async def _lookups(ctx: Context, managed: list[Resource], all_resources: list[Re
 
 
 def _check_double_ownership(ctx: Context, by_kind: dict[str, list[Resource]]) -> None:
-    """A device's layout is owned by its own manifest or by an assignment, never both."""
+    """A device's layout is owned by its own manifest or by one assignment, never two of them."""
     own = {r.name: r for r in by_kind["Device"] if "layout" in r.spec}
+    owner: dict[str, Resource] = {}  # MAC -> the first assignment that targets it
+    for res in by_kind["LineKeyTemplateAssignment"]:
+        clashes: dict[str, list[str]] = defaultdict(list)
+        for mac in ctx.assignment_targets.get(res.address, []):
+            first = owner.setdefault(mac, res)
+            if first is not res:
+                clashes[first.address].append(mac)
+        for other, macs in clashes.items():
+            first = next(r for r in by_kind["LineKeyTemplateAssignment"] if r.address == other)
+            ctx.error(
+                res,
+                "/spec",
+                f"targets {len(macs)} device(s) that {first.address} at {first.loc('/spec')} also "
+                f"targets ({', '.join(macs[:5])}{' ...' if len(macs) > 5 else ''}): each apply would "
+                "flip them between the two; narrow one of them (locations, tags)",
+            )
     for res in by_kind["LineKeyTemplateAssignment"]:
         for mac in ctx.assignment_targets.get(res.address, []):
             dev = own.get(normalize_mac(mac) or "")

@@ -150,3 +150,40 @@ def test_without_a_policy_a_default_threshold_applies(cli: Cli, repo: Path, sim_
     assert "Branch 6871" not in json.dumps(before)  # nothing was written
     r = cli("apply", str(repo), "--auto-approve", "--force")
     assert r.exit_code == 0, r.output
+
+
+RESET = (
+    "apiVersion: reconciler/v1\nkind: LineKeyTemplateAssignment\nmetadata: {name: reset-branch}\n"
+    "spec:\n  template: Sales 8851\n  action: APPLY_DEFAULT_TEMPLATES\n  locations: [LOCATION]\n"
+)
+
+
+def test_apply_default_templates_converges(cli: Cli, tmp_path: Path, sim_state: Path) -> None:
+    only = tmp_path / "reset"
+    only.mkdir()
+    (only / "reset.yaml").write_text(RESET.replace("LOCATION", "Headquarters"), encoding="utf-8")
+    plan = _plan_json(cli, str(only))
+    (job,) = plan["steps"]  # type: ignore[misc]
+    assert job["body"]["action"] == "APPLY_DEFAULT_TEMPLATES"
+    # the two custom layouts of the location, whatever their model; not the ones already default
+    assert job["meta"]["differingDevices"] == ["0A:1B:2C:3D:4E:02", "0A:1B:2C:3D:4E:05"], job
+    r = cli("apply", str(only), "--auto-approve", "--force")
+    assert r.exit_code == 0, r.output
+    assert "Converged" in r.output
+    r = cli("plan", str(only), "--detailed-exitcode")
+    assert r.exit_code == 0, r.output
+    assert "No changes" in r.output
+
+
+def test_assignments_may_not_fight_over_devices(cli: Cli, repo: Path) -> None:
+    (repo / "assignments" / "reset-branch.yaml").write_text(
+        RESET.replace("LOCATION", "Branch Office"), encoding="utf-8"
+    )
+    r = cli("plan", str(repo))
+    assert r.exit_code == 1, r.output
+    # the device whose own manifest declares its layout
+    assert "targets Device/0A1B2C3D4E09, whose layout is also declared at" in r.output
+    assert "0A1B2C3D4E09.yaml:" in r.output
+    # the other assignment targeting the same devices: both files with their lines
+    line = next(x for x in r.output.splitlines() if "also targets" in x)
+    assert "reset-branch.yaml:" in line and "branch-sales.yaml:" in line, line
