@@ -176,7 +176,11 @@ def read_log_records(records: list[dict[str, Any]]) -> Unfinished:
     }
     header: dict[str, Any] = next((r for r in records if r.get("event") == "begin"), {})
     steps = [Step.from_json(s) for s in header.get("pushes", [])]
-    pushes = [s for s in steps if s.id not in done and any(d in done for d in s.depends_on)]
+    # A write that was started may have reached the API even though its answer was never logged
+    # (killed in flight): the re-plan then sees matching configuration and plans no push, so the
+    # push is owed by the log. Pushing a phone again is harmless; never pushing it is not.
+    touched = done | {r["step"] for r in records if r.get("event") == "start"}
+    pushes = [s for s in steps if s.id not in done and any(d in touched for d in s.depends_on)]
     return Unfinished(done=done, running_jobs=running, pushes=pushes, posting=posting)
 
 

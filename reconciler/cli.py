@@ -217,7 +217,7 @@ def plan(
     async def go() -> Any:
         async with connect(conn) as client:
             if baseline:
-                from reconciler.drift import plan_with_baseline
+                from reconciler.review import plan_with_baseline
 
                 return await plan_with_baseline(
                     client, list(paths), baseline, list(targets), prune, rotate_secrets
@@ -267,6 +267,7 @@ def drift(
     """Report every difference between the manifests and live state (exit 2 when there is any)."""
     from reconciler.drift import drift_report
     from reconciler.notify import drift_message, post, run_link
+    from reconciler.render import render_drift
     from reconciler.session import connect, make_plan
 
     bot = _notify_token(notify_room)
@@ -287,8 +288,8 @@ def drift(
     for path, kind in kinds.items():
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(path, "w", encoding="utf-8") as fh:
-            fh.write(found.render(kind, artifact=full))
-    click.echo(found.render(fmt, color=use_color(), artifact=full), nl=False)
+            fh.write(render_drift(found, kind, artifact=full))
+    click.echo(render_drift(found, fmt, color=use_color(), artifact=full), nl=False)
     if problem:
         click.echo(f"Warning: {problem}", err=True)
     sys.exit(2 if found.has_drift else 0)

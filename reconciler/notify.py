@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from reconciler.errors import ConfigError, ReconcilerError
-from reconciler.render import plural, summary_line
+from reconciler.render import drift_summary_line, group_phrase, plural, summary_line
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftReport
@@ -71,10 +71,8 @@ def fit_message(head: list[str], items: list[str], more: str, limit: int = MESSA
 
 def drift_message(report: DriftReport, paths: list[str], link: str | None = None) -> str:
     """``**reconciler drift**``, the counts, then one line per resource with what differs."""
-    from reconciler.drift import group_phrase
-
     where = ", ".join(f"`{p}`" for p in paths)
-    head = [f"**reconciler drift** in {where}: {report.summary_line()}"]
+    head = [f"**reconciler drift** in {where}: {drift_summary_line(report)}"]
     if link:
         head.append(f"Full report: {link}")
     items = []

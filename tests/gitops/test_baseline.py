@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from reconciler.diff import FieldChange
-from reconciler.drift import baseline_paths, split_change, split_plan
 from reconciler.errors import ConfigError
 from reconciler.plan import Plan, Step
+from reconciler.review import baseline_paths, split_change, split_plan
 
 from .conftest import copy_examples, keep_members, run, set_backlight
 

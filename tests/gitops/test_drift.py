@@ -10,6 +10,12 @@ from reconciler.diff import FieldChange
 from reconciler.drift import drift_report
 from reconciler.model import SecretRef
 from reconciler.plan import Plan, Step
+from reconciler.render import (
+    drift_document,
+    drift_summary_line,
+    render_drift_markdown,
+    render_drift_text,
+)
 
 from .conftest import keep_members, run, set_backlight
 
@@ -153,7 +159,7 @@ def test_groups_by_resource_and_kind_of_change() -> None:
     ]
     (changed,) = groups["Device/AA"]["changed members"]
     assert changed.path == "members[port 1]" and changed.label == "person a@example.com"
-    text = report.render_text()
+    text = render_drift_text(report)
     # Only the attribute that differs is shown for a changed member; the write-only secret is no drift.
     assert 'members[port 1] (person a@example.com): live {"lineWeight": 1}; repo {"lineWeight": 2}' in text
     assert "members[port 3] (person z@example.com): live {" in text and "repo (not declared)" in text
@@ -163,11 +169,12 @@ def test_groups_by_resource_and_kind_of_change() -> None:
     layouts = groups["LineKeyTemplateAssignment/a"]["changed device layouts"]
     assert [i.path for i in layouts] == ["Device/0A1B2C3D4E07", "Device/0A1B2C3D4E08"]
     assert report.counts() == {"changed": 3, "missing": 2, "extra": 3}
-    assert report.summary_line() == "Drift: 8 differences in 4 resources (3 changed, 2 missing, 3 extra)."
+    summary = "Drift: 8 differences in 4 resources (3 changed, 2 missing, 3 extra)."
+    assert drift_summary_line(report) == summary
 
 
 def test_empty_plan_is_no_drift() -> None:
     report = drift_report(Plan(steps=[]))
     assert not report.has_drift
-    assert report.to_json()["drift"] is False
-    assert "No drift" in report.render_markdown()
+    assert drift_document(report)["drift"] is False
+    assert "No drift" in render_drift_markdown(report)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 from reconciler.diff import FieldChange
-from reconciler.drift import PlanReview, drift_report, split_plan
+from reconciler.drift import drift_report
 from reconciler.notify import MESSAGE_LIMIT, drift_message
 from reconciler.plan import Plan, Step
-from reconciler.render import render_markdown, render_review_markdown
+from reconciler.render import render_drift_markdown, render_markdown, render_review_markdown
+from reconciler.review import PlanReview, split_plan
 
 DEVICES = 5000
 LIMIT = 60_000
@@ -105,7 +106,7 @@ def test_plain_plan_markdown_is_bounded() -> None:
 
 def test_drift_markdown_of_5000_devices_is_bounded_and_says_what_it_left_out() -> None:
     report = drift_report(big_plan())
-    md = report.render_markdown(artifact="drift.json")
+    md = render_drift_markdown(report, artifact="drift.json")
     assert len(md) <= LIMIT
     assert md.startswith("### reconciler drift\n\n**Drift: 15,000 differences in 5,000 resources")
     shown = md.count("<details>")

@@ -1,0 +1,127 @@
+"""JSON for machines (versioned, stable): plans, PR reviews (the plan plus a ``baseline`` section), drift.
+
+Named ``jsonfmt`` so that it does not shadow the standard library's ``json``. Depends on the data it
+renders (``reconciler.plan``, ``reconciler.drift``, ``reconciler.review``); none of them imports it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from reconciler import __version__
+from reconciler.diff import to_jsonable
+from reconciler.plan import Plan
+
+if TYPE_CHECKING:
+    from reconciler.drift import DriftItem, DriftReport
+    from reconciler.review import PlanReview
+
+DRIFT_FORMAT_VERSION = 1
+
+
+def dump(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_json(plan: Plan) -> str:
+    return dump(plan.to_json())
+
+
+# -- a pull request's plan against its base branch's ---------------------------------------------
+
+
+def review_document(review: PlanReview) -> dict[str, Any]:
+    """The plan document (format_version 1, unchanged) plus a ``baseline`` section."""
+    doc = review.plan.to_json()
+    doc["baseline"] = {
+        "paths": list(review.baseline_paths),
+        "warnings": list(review.warnings),
+        "introduced": _part_document(review.introduced),
+        "preexisting": _part_document(review.preexisting),
+    }
+    return doc
+
+
+def _part_document(part: Plan) -> dict[str, Any]:
+    return {
+        "summary": {**part.counts(), "changed_objects": part.changed_objects(), "steps": len(part.steps)},
+        "steps": [
+            {
+                "id": s.id,
+                "address": s.address,
+                "resource": s.resource,
+                "action": s.action,
+                "phase": s.phase,
+                "changes": [c.to_json() for c in s.changes],
+            }
+            for s in part.ordered()
+        ],
+    }
+
+
+def render_review_json(review: PlanReview) -> str:
+    return dump(review_document(review))
+
+
+# -- drift -----------------------------------------------------------------------------------------
+
+
+def drift_document(report: DriftReport) -> dict[str, Any]:
+    """The drift report (format_version 1): summary, warnings, then resources -> groups -> items."""
+    by_kind: dict[str, int] = {}
+    sources = report.sources_by_resource()
+    for r in report.by_resource():
+        kind = r.partition("/")[0]
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+    return {
+        "format_version": DRIFT_FORMAT_VERSION,
+        "kind": "drift",
+        "tool": {"name": "reconciler", "version": __version__},
+        "paths": list(report.paths),
+        "drift": report.has_drift,
+        "summary": {
+            "differences": len(report.items),
+            "resources": len(report.by_resource()),
+            **report.counts(),
+            "resources_by_kind": by_kind,
+        },
+        "warnings": list(report.warnings),
+        "resources": [
+            {
+                "resource": resource,
+                "files": sources.get(resource, []),
+                "groups": [
+                    {
+                        "group": label,
+                        "kind": items[0].kind,
+                        "what": items[0].what,
+                        "items": [drift_item_document(i) for i in items],
+                    }
+                    for label, items in groups.items()
+                ],
+            }
+            for resource, groups in report.by_resource().items()
+        ],
+    }
+
+
+def drift_item_document(item: DriftItem) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "address": item.address,
+        "kind": item.kind,
+        "what": item.what,
+        "path": item.path,
+        "live": "(sensitive)" if item.sensitive else to_jsonable(item.live),
+        "declared": "(sensitive)" if item.sensitive else to_jsonable(item.declared),
+        "source": item.source,
+    }
+    if item.label:
+        out["label"] = item.label
+    if item.sensitive:
+        out["sensitive"] = True
+    return out
+
+
+def render_drift_json(report: DriftReport) -> str:
+    return dump(drift_document(report))

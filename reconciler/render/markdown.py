@@ -1,0 +1,283 @@
+"""Markdown for a pull-request comment: plans, PR reviews and drift reports, bounded and escaped.
+
+Each comment puts its summary first, collapses the details, and stays within ``limit`` characters,
+saying what it left out and where the whole is. Depends on ``reconciler.render.common`` and the data
+it renders (``reconciler.plan``, ``reconciler.drift``, ``reconciler.review``); none of them imports it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from reconciler.drift import KINDS
+from reconciler.plan import ACTIONS, PHASES, Plan, Step
+from reconciler.render.common import (
+    INTRODUCED_TITLE,
+    PREEXISTING_NOTE,
+    PREEXISTING_TITLE,
+    SYMBOL,
+    drift_summary_line,
+    group_phrase,
+    item_where,
+    plural,
+    shown_values,
+    step_change_lines,
+    summary_line,
+)
+
+if TYPE_CHECKING:
+    from reconciler.drift import DriftItem, DriftReport
+    from reconciler.review import PlanReview
+
+MARKDOWN_LIMIT = 60_000
+WARNINGS_SHOWN = 10
+
+
+# -- bounded markdown ----------------------------------------------------------------------------
+
+
+def markdown_warnings(warnings: list[str], shown: int = WARNINGS_SHOWN) -> list[str]:
+    """At most ``shown`` warnings (each cut to 300 characters), then how many more there are."""
+    out = [f"> Warning: {w[:300]}" for w in warnings[:shown]]
+    if len(warnings) > shown:
+        out.append(f"> ... and {len(warnings) - shown:,} more warning(s) (see the full output).")
+    if out:
+        out.append("")
+    return out
+
+
+def fit_markdown(
+    head: list[str],
+    sections: list[tuple[str, list[tuple[str, str]]]],
+    *,
+    limit: int,
+    pointer: str,
+    unit: str = "step",
+) -> str:
+    """``head``, then each (title, [(category, block)]) section in order, within ``limit`` characters.
+
+    Blocks are kept in order until one does not fit; everything after it is left out, and a closing
+    note says how many of each section and category were left out, and where the whole is.
+    """
+    note_budget = 600 + 80 * len({cat for _, blocks in sections for cat, _ in blocks})
+    parts: list[str] = list(head)
+    size = sum(len(p) + 1 for p in parts)
+    left_out: dict[str, dict[str, int]] = {}
+    full = False
+    for title, blocks in sections:
+        if title:
+            parts += ["", title, ""]
+            size += len(title) + 3
+        if not blocks:
+            parts.append("_None._")
+            size += 8
+        for category, block in blocks:
+            if not full and size + len(block) + 1 + note_budget > limit:
+                full = True
+            if full:
+                per = left_out.setdefault(title or "", {})
+                per[category] = per.get(category, 0) + 1
+                continue
+            parts.append(block)
+            size += len(block) + 1
+    if left_out:
+        total = sum(sum(per.values()) for per in left_out.values())
+        detail = "; ".join(
+            (f"{title.splitlines()[0].strip('#').strip()}: " if title else "")
+            + ", ".join(f"{cat} {n:,}" for cat, n in per.items())
+            for title, per in left_out.items()
+        )
+        note = (
+            f"\n\n_Left out to stay under {limit:,} characters: {plural(total, unit)} ({detail}). "
+            f"{pointer}_\n"
+        )
+    else:
+        note = f"\n\n{pointer}\n"
+    text = "\n".join(parts)
+    if len(text) + len(note) > limit:  # a head larger than the budget: cut it, keep the note
+        text = text[: max(0, limit - len(note) - 20)] + "\n\n(cut)"
+    return text + note
+
+
+def _cell(text: str) -> str:
+    """A table cell: one line, ``|`` escaped, at most 400 characters, as code."""
+    text = text.replace("\n", " ").replace("|", "\\|")
+    if len(text) > 400:
+        text = text[:400] + "..."
+    return f"`{text}`" if text else ""
+
+
+# -- plans ------------------------------------------------------------------------------------------
+
+
+def _step_lines(step: Step) -> list[str]:
+    return [
+        f"<details><summary><code>{SYMBOL[step.action]} {step.address}</code> {step.summary}</summary>",
+        "",
+        "```diff",
+        f"{step.method} {step.path}",
+        *step_change_lines(step),
+        "```",
+        "",
+        "</details>",
+    ]
+
+
+def markdown_step_block(step: Step) -> str:
+    """One step as a collapsed ``<details>`` block with its call and field changes."""
+    return "\n".join([*_step_lines(step), ""])
+
+
+def render_markdown(plan: Plan, artifact: str | None = None, limit: int = MARKDOWN_LIMIT) -> str:
+    """A PR comment: summary table first, details collapsed, cut to ``limit`` characters."""
+    head = ["### reconciler plan", "", summary_line(plan), ""]
+    if plan.empty:
+        return "\n".join(head)
+    per_phase: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for s in plan.steps:
+        per_phase[s.phase][s.action] += 1
+    head += [
+        "| phase | create | update | delete | job | invoke |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for phase in sorted(per_phase):
+        c = per_phase[phase]
+        cells = " | ".join(str(c[a]) for a in ("create", "update", "delete", "job", "invoke"))
+        head.append(f"| {phase}. {PHASES[phase]} | {cells} |")
+    head.append("")
+    for w in plan.warnings:
+        head.append(f"> Warning: {w}")
+    pointer = f"Full plan: `{artifact}`." if artifact else "Full plan: run `reconciler plan --format json`."
+    tail_note = "\n_{n} more step(s) not shown: the comment is limited to {limit} characters. {pointer}_\n"
+    body: list[str] = []
+    size = sum(len(x) + 1 for x in head) + len(tail_note) + 200
+    steps = plan.ordered()
+    shown = 0
+    for step in steps:
+        block = "\n".join(_step_lines(step))
+        if size + len(block) + 1 > limit:
+            break
+        body.append(block)
+        size += len(block) + 1
+        shown += 1
+    text = "\n".join(head + body)
+    if shown < len(steps):
+        text += tail_note.format(n=len(steps) - shown, limit=limit, pointer=pointer)
+    else:
+        text += f"\n\n{pointer}\n"
+    return text
+
+
+# -- a pull request's plan against its base branch's ---------------------------------------------
+
+
+def _counts_phrase(plan: Plan) -> str:
+    if plan.empty:
+        return "no changes"
+    c = plan.counts()
+    parts = [f"{c[a]:,} to {a}" for a in ("create", "update", "delete") if c[a]]
+    if c["job"]:
+        parts.append(f"{c['job']:,} job(s)")
+    if c["invoke"]:
+        parts.append(f"{c['invoke']:,} invocation(s)")
+    return ", ".join(parts) + f"; {plural(plan.changed_objects(), 'object')} change"
+
+
+def render_review_markdown(
+    review: PlanReview, artifact: str | None = None, limit: int = MARKDOWN_LIMIT
+) -> str:
+    """A PR comment: summary first (introduced vs already there), details collapsed, bounded."""
+    plan = review.plan
+    head = [
+        "### reconciler plan",
+        "",
+        f"**This pull request introduces:** {_counts_phrase(review.introduced)}.",
+        "",
+        f"**Drift that was already there** (not from this pull request): "
+        f"{_counts_phrase(review.preexisting)}.",
+        "",
+        f"Applying the merged manifests: {summary_line(plan)}",
+        "",
+    ]
+    if not plan.empty:
+        head += [
+            "| | create | update | delete | job | invoke | objects |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        rows = (("introduced by this PR", review.introduced), ("already there", review.preexisting))
+        for label, part in rows:
+            c = part.counts()
+            cells = " | ".join(str(c[a]) for a in ACTIONS)
+            head.append(f"| {label} | {cells} | {part.changed_objects()} |")
+        head.append("")
+    head += markdown_warnings([*plan.warnings, *review.warnings])
+    if plan.empty:
+        return "\n".join(head)
+    pointer = (
+        f"Full plan: the artifact `{artifact}`."
+        if artifact
+        else "Full plan: run `reconciler plan --format json`."
+    )
+    sections: list[tuple[str, list[tuple[str, str]]]] = []
+    for title, part in ((INTRODUCED_TITLE, review.introduced), (PREEXISTING_TITLE, review.preexisting)):
+        blocks = [(f"{s.phase}. {PHASES[s.phase]}", markdown_step_block(s)) for s in part.ordered()]
+        heading = f"#### {title}"
+        if title == PREEXISTING_TITLE and blocks:
+            heading += f"\n\n_{PREEXISTING_NOTE}_"
+        sections.append((heading, blocks))
+    return fit_markdown(head, sections, limit=limit, pointer=pointer)
+
+
+# -- drift -------------------------------------------------------------------------------------------
+
+
+def render_drift_markdown(
+    report: DriftReport, artifact: str | None = None, limit: int = MARKDOWN_LIMIT
+) -> str:
+    """A PR or issue comment: counts by kind of resource first, then one collapsed block per resource."""
+    head = ["### reconciler drift", "", f"**{drift_summary_line(report)}**", ""]
+    if report.items:
+        table: dict[str, dict[str, int]] = {}
+        for item in report.items:
+            kind = item.resource.partition("/")[0]
+            row = table.setdefault(kind, {"resources": 0, **dict.fromkeys(KINDS, 0)})
+            row[item.kind] += 1
+        for r in report.by_resource():
+            table[r.partition("/")[0]]["resources"] += 1
+        head += [
+            "| kind | resources | changed | missing | extra |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        for kind, row in table.items():
+            head.append(
+                f"| {kind} | {row['resources']:,} | {row['changed']:,} | {row['missing']:,} | "
+                f"{row['extra']:,} |"
+            )
+        head.append("")
+    head += markdown_warnings(report.warnings)
+    if not report.items:
+        return "\n".join(head)
+    pointer = (
+        f"Full report: `{artifact}`." if artifact else "Full report: run `reconciler drift --format json`."
+    )
+    sources = report.sources_by_resource()
+    blocks = [
+        (resource.partition("/")[0], _drift_block(resource, groups, sources.get(resource, [])))
+        for resource, groups in report.by_resource().items()
+    ]
+    return fit_markdown(head, [("", blocks)], limit=limit, pointer=pointer, unit="resource")
+
+
+def _drift_block(resource: str, groups: dict[str, list[DriftItem]], files: list[str]) -> str:
+    counts = ", ".join(group_phrase(label, items) for label, items in groups.items())
+    lines = [f"<details><summary><code>{resource}</code>: {counts}</summary>", ""]
+    if files:
+        lines += [f"From {', '.join(f'`{f}`' for f in files)}.", ""]
+    lines += ["| change | field | live (now) | repo (declared) |", "| --- | --- | --- | --- |"]
+    for label, items in groups.items():
+        for i in items:
+            live, declared = shown_values(i)
+            lines.append(f"| {label} | {_cell(item_where(i))} | {_cell(live)} | {_cell(declared)} |")
+    lines += ["", "</details>"]
+    return "\n".join(lines)

@@ -1,0 +1,112 @@
+"""Text for a terminal (Terraform-like, optionally in color): plans, PR reviews and drift reports.
+
+Depends on ``reconciler.render.common`` and the data it renders; nothing below imports it back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reconciler.plan import PHASES, Plan, Step, threshold_line
+from reconciler.render.common import (
+    COLOR,
+    INTRODUCED_TITLE,
+    PREEXISTING_NOTE,
+    PREEXISTING_TITLE,
+    SYMBOL,
+    drift_summary_line,
+    item_where,
+    paint,
+    shown_values,
+    step_change_lines,
+    summary_line,
+)
+
+if TYPE_CHECKING:
+    from reconciler.drift import DriftItem, DriftReport
+    from reconciler.review import PlanReview
+
+
+def _step_header(step: Step) -> str:
+    where = f"  ({step.source})" if step.source else ""
+    return f"{SYMBOL[step.action]} {step.address}: {step.method} {step.path}{where}"
+
+
+def render_text(plan: Plan, color: bool = False) -> str:
+    out: list[str] = []
+    for w in plan.warnings:
+        out.append(paint(f"Warning: {w}", "33", color))
+    if plan.warnings:
+        out.append("")
+    for phase in sorted({s.phase for s in plan.steps}):
+        out.append(paint(f"# {phase}. {PHASES[phase]}", "1", color))
+        for step in [s for s in plan.ordered() if s.phase == phase]:
+            out.append("  " + paint(_step_header(step), COLOR[step.action], color))
+            if step.summary:
+                out.append(f"      {step.summary}")
+            if step.job_type == "applyLineKeyTemplate":
+                count = step.meta.get("deviceCount")
+                shown = count if count is not None else "(known after apply)"
+                out.append(
+                    f"      preview: {shown} device(s) match; "
+                    f"{len(step.meta.get('differingDevices', []))} differ from the template"
+                )
+            for dev in step.meta.get("devices", [])[:20]:
+                out.append(f"      covers {dev}")
+            out.extend("      " + line for line in step_change_lines(step))
+        out.append("")
+    out.append(summary_line(plan))
+    if not plan.empty:
+        out.append(threshold_line(plan))
+    return "\n".join(out) + "\n"
+
+
+def render_review_text(review: PlanReview, color: bool = False) -> str:
+    """The plan in two sections: what the pull request introduces, and drift that was already there."""
+    out: list[str] = []
+    for w in [*review.plan.warnings, *review.warnings]:
+        out.append(paint(f"Warning: {w}", "33", color))
+    if out:
+        out.append("")
+    for title, part, note in (
+        (INTRODUCED_TITLE, review.introduced, ""),
+        (PREEXISTING_TITLE, review.preexisting, PREEXISTING_NOTE),
+    ):
+        out.append(paint(f"== {title} ==", "1", color))
+        if note and not part.empty:
+            out.append(note)
+        out.append("")
+        if part.empty:
+            out += ["None.", ""]
+        else:
+            out.append(render_text(part, color=color))
+    out.append(summary_line(review.plan))
+    return "\n".join(out) + "\n"
+
+
+def render_drift_text(report: DriftReport, color: bool = False) -> str:
+    """Each resource with its differences by group, live value next to the declared one."""
+    out: list[str] = [paint(f"Warning: {w}", "33", color) for w in report.warnings]
+    if out:
+        out.append("")
+    sources = report.sources_by_resource()
+    for resource, groups in report.by_resource().items():
+        files = sources.get(resource, [])
+        out.append(paint(resource, "1", color) + (f"  ({', '.join(files)})" if files else ""))
+        for label, items in groups.items():
+            out.append(f"  {label} ({len(items)})")
+            out.extend(f"    {item_line(i)}" for i in items)
+        out.append("")
+    out.append(drift_summary_line(report))
+    if report.items:
+        out.append(
+            "Live values are what the org has now; repo values are what the manifests declare. "
+            "`reconciler apply` sets the org back to the manifests; or change the manifests to keep it."
+        )
+    return "\n".join(out) + "\n"
+
+
+def item_line(i: DriftItem) -> str:
+    live, declared = shown_values(i)
+    where = item_where(i)
+    return f"{where}: live {live}; repo {declared}" if where else f"live {live}; repo {declared}"
