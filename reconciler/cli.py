@@ -309,6 +309,9 @@ def drift(
 @click.option(
     "--prune/--no-prune", default=None, help="Delete unmanaged templates and images (default: Policy)."
 )
+@click.option(
+    "--rotate-secrets", is_flag=True, help="Write write-only secrets (sipPassword) even if unchanged."
+)
 @click.option("--log", "log_path", default=DEFAULT_LOG, show_default=True, help="The apply log (JSON lines).")
 @click.option(
     "--resume", "resume", type=click.Path(dir_okay=False), help="Finish the work of this apply log."
@@ -328,6 +331,7 @@ def apply(
     force: bool,
     targets: tuple[str, ...],
     prune: bool | None,
+    rotate_secrets: bool,
     log_path: str,
     resume: str | None,
     notify_room: str | None,
@@ -351,6 +355,10 @@ def apply(
         raise click.UsageError("give manifest PATHs, --plan PLAN or --resume LOG")
     if plan_file and paths:
         raise click.UsageError("give either PATHs or --plan, not both")
+    if plan_file and rotate_secrets:
+        raise click.UsageError(
+            "a saved plan already says which secrets it writes: plan --rotate-secrets --out"
+        )
     bot = _notify_token(notify_room)
     saved = read_plan(plan_file) if plan_file else None
     conn = connection_for(kw, list(paths) or (saved.paths if saved else None))
@@ -388,7 +396,9 @@ def apply(
                     raise ConfigError(f"{log_path} names no manifest paths; give the PATHs too")
                 # a sipPassword the last apply planned but did not write is planned again
                 left = unwritten_secrets(Path(log_path))
-                the_plan = await make_plan(client, source, list(targets), prune, rewrite_secrets=left)
+                the_plan = await make_plan(
+                    client, source, list(targets), prune, rotate_secrets=rotate_secrets, rewrite_secrets=left
+                )
             click.echo(render_text(the_plan, color=use_color()), nl=False)
             return await apply_flow(
                 client,

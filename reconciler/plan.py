@@ -137,6 +137,8 @@ class Plan:
     # The safety threshold in force: maxChanges, maxChangesPercent, minManaged (the percentage
     # applies from this many managed objects) and where it comes from (policy / default).
     safety: dict[str, Any] = field(default_factory=dict)
+    # Each declared write-only secret: address, resource, field, written (bool), reason, source.
+    secrets: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def checksum(self) -> str:
@@ -180,6 +182,7 @@ class Plan:
             "summary": {**counts, "changed_objects": self.changed_objects(), "steps": len(self.steps)},
             "warnings": list(self.warnings),
             "safety": dict(self.safety),
+            "secrets": [dict(n) for n in self.secrets],
             "steps": [s.to_json() for s in self.ordered()],
         }
 
@@ -199,6 +202,7 @@ class Plan:
             targets=list(data.get("targets", [])),
             prune=bool(data.get("prune", False)),
             safety=dict(data.get("safety") or {}),
+            secrets=[dict(n) for n in data.get("secrets") or []],
         )
         if data.get("checksum") and data["checksum"] != plan.checksum:
             raise ConfigError("saved plan is corrupt: its checksum does not match the reads it lists")
@@ -232,6 +236,16 @@ def safety_of(max_changes: int | None, max_percent: float | None) -> dict[str, A
             "source": "default",
         }
     return {"maxChanges": max_changes, "maxChangesPercent": max_percent, "minManaged": 0, "source": "policy"}
+
+
+def secret_lines(plan: Plan) -> list[str]:
+    """One line per declared write-only secret: whether this plan writes it, and why."""
+    return [
+        f"{n['resource']}: {n['field']} (sensitive): "
+        + ("will be written: " if n.get("written") else "not written: ")
+        + str(n.get("reason", ""))
+        for n in plan.secrets
+    ]
 
 
 def threshold_line(plan: Plan) -> str:

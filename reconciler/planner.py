@@ -16,6 +16,7 @@ from reconciler.kinds.settings import plan_location_settings, plan_org_settings,
 from reconciler.kinds.template import TEMPLATES, plan_assignment, plan_template
 from reconciler.model import Resource, normalize_mac
 from reconciler.plan import Plan, Step, check_dependencies, safety_of
+from reconciler.secrets import SecretBaseline
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -77,6 +78,8 @@ async def build_plan(
     prune: bool | None = None,
     rotate_secrets: bool = False,
     rewrite_secrets: set[str] | None = None,
+    secret_baseline: SecretBaseline | None = None,
+    secrets_written: set[str] | None = None,
 ) -> Plan:
     policy = Policy.from_resources(resources)
     managed = [r for r in resources if r.kind != "Policy"]
@@ -90,6 +93,8 @@ async def build_plan(
         prune=do_prune,
         rotate_secrets=rotate_secrets,
         rewrite_secrets=set(rewrite_secrets or ()),
+        secret_baseline=secret_baseline,
+        secrets_written=set(secrets_written or ()),
     )
     await _lookups(ctx, managed, all_resources=resources)
     if ctx.diagnostics:
@@ -127,6 +132,7 @@ async def build_plan(
         targets=list(targets or []),
         prune=do_prune,
         safety=safety_of(policy.max_changes, policy.max_changes_percent),
+        secrets=sorted(ctx.secret_notes, key=lambda n: str(n["address"])),
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reconciler import secrets
 from reconciler.apply import ApplyLog, ApplyReport, Executor, StepResult, read_log
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.kinds.context import answer_digest
@@ -20,6 +21,7 @@ from reconciler.kinds.device import SIP_PASSWORD_STEP
 from reconciler.model import Resource
 from reconciler.plan import Plan, Step, enforce_threshold, safety_of
 from reconciler.planner import build_plan
+from reconciler.secrets import SecretBaseline
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -159,10 +161,15 @@ async def make_plan(
     prune: bool | None = None,
     rotate_secrets: bool = False,
     rewrite_secrets: set[str] | None = None,
+    secret_baseline: SecretBaseline | None = None,
+    secrets_written: set[str] | None = None,
 ) -> Plan:
     """Load and plan; ``rewrite_secrets``: resources whose write-only secret an earlier apply did
-    not write (``unwritten_secrets``), written again as ``rotate_secrets`` would."""
+    not write (``unwritten_secrets``), written again as ``rotate_secrets`` would. The secret
+    declarations are compared with ``secret_baseline``, else with the previous git commit."""
     resources = load(paths)
+    if secret_baseline is None:
+        secret_baseline = secrets.from_git(resources)
     return await build_plan(
         client,
         resources,
@@ -171,6 +178,8 @@ async def make_plan(
         prune=prune,
         rotate_secrets=rotate_secrets,
         rewrite_secrets=rewrite_secrets,
+        secret_baseline=secret_baseline,
+        secrets_written=secrets_written,
     )
 
 
@@ -266,8 +275,18 @@ async def apply_flow(
         log.close(finished=finished)
     remaining = None
     if verify and plan.paths:
-        remaining = await make_plan(client, plan.paths, targets=plan.targets or None, prune=plan.prune)
+        written = {
+            s.id for s in plan.steps if s.id.endswith(SIP_PASSWORD_STEP) and report_applied(report, s.id)
+        }
+        remaining = await make_plan(
+            client, plan.paths, targets=plan.targets or None, prune=plan.prune, secrets_written=written
+        )
     return ApplyOutcome(plan, report, remaining)
+
+
+def report_applied(report: ApplyReport, step_id: str) -> bool:
+    result = report.results.get(step_id)
+    return result is not None and result.status == "applied"
 
 
 async def wait_for_jobs(client: WebexClient, say: Callable[[str], None]) -> None:

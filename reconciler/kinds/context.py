@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.diff import SECRET_NAME_ENDINGS, is_secret_field, keep_live_secrets
 from reconciler.model import Diagnostic, Resource
 from reconciler.plan import Step, digest, digest_json
+from reconciler.secrets import SecretBaseline
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -164,6 +165,11 @@ class Context:
     rotate_secrets: bool = False
     # Resources whose write-only secret an earlier apply planned but did not write.
     rewrite_secrets: set[str] = field(default_factory=set)
+    # The secret declarations to compare with (None: no baseline known), the secret steps this
+    # apply already wrote (its verification plan), and what the plan says about each secret.
+    secret_baseline: SecretBaseline | None = None
+    secrets_written: set[str] = field(default_factory=set)
+    secret_notes: list[dict[str, Any]] = field(default_factory=list)
     # LineKeyTemplateAssignment address -> MACs of the devices its job would target.
     assignment_targets: dict[str, list[str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # any id -> its human reference

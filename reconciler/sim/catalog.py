@@ -21,6 +21,8 @@ class Model:
     kem_types: tuple[str, ...]
     layout: bool
     touch_screen: bool = False
+    manufacturer: str = "CISCO"  # "THIRD_PARTY": a customer-managed SIP phone (takes a sipPassword)
+    managed_by: str = "CISCO"
 
     @property
     def device_type(self) -> str:
@@ -34,8 +36,8 @@ class Model:
             "displayName": self.display_name,
             "familyDisplayName": self.family_display_name,
             "type": self.device_type,
-            "manufacturer": "CISCO",
-            "managedBy": "CISCO",
+            "manufacturer": self.manufacturer,
+            "managedBy": self.managed_by,
             "supportedFor": ["PEOPLE", "PLACE"],
             "onboardingMethod": ["MAC_ADDRESS", "ACTIVATION_CODE"],
             "allowConfigureLayoutEnabled": self.layout,
@@ -113,6 +115,20 @@ _MODELS = (
         True,
     ),
     Model("DMS Cisco 191", "Cisco 191", "Cisco 191", "ata", "Cisco ATA Series", 0, 2, 0, (), False),
+    Model(
+        "Generic IPPhone Customer Managed",
+        "Generic IPPhone Customer Managed",
+        "Generic IPPhone Customer Managed",
+        "mpp",
+        "Third-party SIP phones",
+        1,
+        1,
+        0,
+        (),
+        False,
+        manufacturer="THIRD_PARTY",
+        managed_by="CUSTOMER",
+    ),
 )
 
 MODELS: dict[str, Model] = {m.model: m for m in _MODELS}

@@ -669,9 +669,10 @@ def hoteling_value(body: dict[str, Any]) -> dict[str, Any]:
 
 def third_party_view(store: Store, device: Device) -> dict[str, Any]:
     owner = owner_of(store, device)
+    model = get_model(device)
     return {
-        "manufacturer": "CISCO",
-        "managedBy": "CISCO",
+        "manufacturer": model.manufacturer,
+        "managedBy": model.managed_by,
         "id": device.calling_id,
         "ip": device.ip,
         "mac": device.mac,
