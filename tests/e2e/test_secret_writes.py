@@ -138,3 +138,13 @@ def test_without_a_baseline_nothing_is_written_and_the_plan_says_so(
     r = cli("plan", str(repo), "--detailed-exitcode")
     assert r.exit_code == 0, r.output
     assert "sipPassword (sensitive): not written: no baseline to compare the declaration with" in r.output
+
+
+def test_the_markdown_plan_shows_each_secret_and_the_threshold(cli: Cli, tmp_path: Path, phone: Path) -> None:
+    repo = tmp_path / "m"
+    repo.mkdir()
+    write_device(repo, PHONE, "SIP_PW")
+    r = cli("plan", str(repo), "--rotate-secrets", "--format", "markdown")
+    assert r.exit_code == 0, r.output
+    assert "- Device/0A1B2C3D4E0B: sipPassword (sensitive): will be written: --rotate-secrets" in r.output
+    assert "_Safety threshold: 1 of 1 managed objects change (100%)" in r.output
