@@ -27,22 +27,7 @@ async def plan_org_settings(ctx: Context, res: Resource) -> None:
     if not changes:
         return
     current = ctx.without_live_secrets({"customizations": live.get("customizations", {})}, ORG_SETTINGS)
-    body = merge_declared(current, desired, res.ignore)
-    ctx.add(
-        Step(
-            address=res.address,
-            resource=res.address,
-            action="job",
-            phase=3,
-            method="POST",
-            path=JOB,
-            body=body,
-            changes=changes,
-            source=str(res.source),
-            job_type="callDeviceSettings",
-            summary="org device settings (job)",
-        )
-    )
+    _settings_job(ctx, res, merge_declared(current, desired, res.ignore), changes, "org")
 
 
 async def plan_location_settings(ctx: Context, res: Resource) -> None:
@@ -90,6 +75,10 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
                     return
                 current[family] = org_custom[family]
         body["customizations"] = merge_declared(current, declared, _relative(res.ignore, "/customizations"))
+    _settings_job(ctx, res, body, changes, "location")
+
+
+def _settings_job(ctx: Context, res: Resource, body: dict[str, Any], changes: list[Any], level: str) -> None:
     ctx.add(
         Step(
             address=res.address,
@@ -102,7 +91,7 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
             changes=changes,
             source=str(res.source),
             job_type="callDeviceSettings",
-            summary="location device settings (job)",
+            summary=f"{level} device settings (job)",
         )
     )
 
