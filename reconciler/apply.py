@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from reconciler.diff import get_pointer, to_jsonable
 from reconciler.errors import ApiError, ConfigError, ReconcilerError
 from reconciler.model import LiveSecret, SecretRef
@@ -421,7 +419,7 @@ class Executor:
             data = answer_json(resp)
             if "id" in data:
                 output["id"] = data["id"]
-        failed_items = item_failures(resp)
+        failed_items = item_failures(resp.status_code, resp.content)
         if failed_items:
             return StepResult(
                 step.id,
@@ -457,7 +455,8 @@ class Executor:
             )
 
         result = await self.client._create_once(send, find)
-        tracking = result.headers.get("trackingid") if isinstance(result, httpx.Response) else None
+        headers = getattr(result, "headers", None)
+        tracking = headers.get("trackingid") if headers is not None else None
         return StepResult(step.id, "applied", tracking_id=tracking)
 
     async def _job(self, step: Step, body: Any) -> StepResult:
@@ -516,28 +515,28 @@ class Executor:
         )
 
 
-def item_failures(resp: httpx.Response) -> list[str]:
+def item_failures(status: int, content: bytes) -> list[str]:
     """The failed items of a batch answer (a 206 with ``items[].result.status`` >= 400, like the
     DELETE of background images): "name: status message" each; none for other answers."""
-    if resp.status_code != 206 or not resp.content:
+    if status != 206 or not content:
         return []
     try:
-        data = json.loads(resp.content)
+        data = json.loads(content)
     except ValueError:
-        return [f"answer {resp.status_code} (Partial Content) that is not JSON"]
+        return [f"answer {status} (Partial Content) that is not JSON"]
     items = data.get("items") if isinstance(data, dict) else None
     if not isinstance(items, list):
-        return [f"answer {resp.status_code} (Partial Content) without per-item results"]
+        return [f"answer {status} (Partial Content) without per-item results"]
     out = []
     for item in items:
         result = item.get("result") if isinstance(item, dict) else None
-        status = result.get("status") if isinstance(result, dict) else None
-        if isinstance(status, int) and status < 400:
+        code = result.get("status") if isinstance(result, dict) else None
+        if isinstance(code, int) and code < 400:
             continue
         err = (result or {}).get("error") if isinstance(result, dict) else None
         message = err.get("message") if isinstance(err, dict) else None
         name = item.get("fileName") or item.get("id") if isinstance(item, dict) else None
-        out.append(f"{name or '?'}: {status} {message or 'no reason given'}".strip())
+        out.append(f"{name or '?'}: {code} {message or 'no reason given'}".strip())
     return out
 
 
