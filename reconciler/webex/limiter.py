@@ -18,7 +18,7 @@ from collections import deque
 START_LIMIT = 8
 _SLOW_FACTOR = 2.0
 _SLOW_SLACK_S = 0.010
-_FLOOR_DRIFT = 0.01  # how fast the latency floor follows slower answers upwards
+_FLOOR_DRIFT = 0.002  # how fast the latency floor follows slower answers upwards (~500 answers)
 
 
 class AdaptiveLimit:
