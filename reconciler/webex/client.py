@@ -114,6 +114,29 @@ class BackoffGate:
         return waited
 
 
+class _NoCookies(httpx.Cookies):
+    """A cookie jar that keeps nothing: the API authenticates by bearer token, and httpx would
+    otherwise parse every answer's headers for cookies (a urllib request/response shim each)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _ApiHttp(httpx.AsyncClient):
+    """``httpx.AsyncClient`` without cookie handling."""
+
+    _jar = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._jar
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        if cookies:
+            raise ValueError("the Webex client keeps no cookies")
+
+
 class WebexClient(WebexApi):
     """Async Webex REST client. Use as ``async with WebexClient(base_url, auth) as client: ...``."""
 
@@ -158,7 +181,7 @@ class WebexClient(WebexApi):
         self.gate = BackoffGate()
         # ``concurrency`` is the most requests in flight; how many are is adapted to the server
         self.limiter = AdaptiveLimit(concurrency)
-        self._http = httpx.AsyncClient(
+        self._http = _ApiHttp(
             # the default: one single-connection pool per request slot (pool.py: httpcore's own
             # pool costs O(connections) per request, most of the client's CPU at 32 connections)
             transport=transport if transport is not None else slot_transport(concurrency),
