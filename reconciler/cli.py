@@ -476,10 +476,20 @@ def apply(
     help="Only this kind (repeatable); PersonDevices and WorkspaceDevices only when named.",
 )
 @click.option("--mac", "macs", multiple=True, help="Only this device (repeatable).")
+@click.option(
+    "--all-fields",
+    is_flag=True,
+    help="In files that exist already, write every live setting too, not only those the file declares.",
+)
 @connection_options
 @handle_errors
 def export(
-    out: str, locations: tuple[str, ...], kinds: tuple[str, ...], macs: tuple[str, ...], **kw: Any
+    out: str,
+    locations: tuple[str, ...],
+    kinds: tuple[str, ...],
+    macs: tuple[str, ...],
+    all_fields: bool,
+    **kw: Any,
 ) -> None:
     """Write manifests for the live org (a repo that plans zero changes).
 
@@ -504,7 +514,7 @@ def export(
         elif done >= total or done % 2000 == 0:
             click.echo(f"devices {done}/{total}", err=True)
 
-    report = run(export_org(conn, out, locations, kinds, macs, progress))
+    report = run(export_org(conn, out, locations, kinds, macs, progress, all_fields))
     for w in report.warnings:
         click.echo(f"Warning: {w}", err=True)
     click.echo(

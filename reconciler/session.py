@@ -407,12 +407,14 @@ async def export_org(
     kinds: tuple[str, ...],
     macs: tuple[str, ...],
     progress: Callable[[int, int], None],
+    all_fields: bool = False,
 ) -> ExportReport:
-    """``export``: write manifests for the live org under ``out``."""
+    """``export``: write manifests for the live org under ``out``; an existing file keeps the
+    settings it declares, no more, unless ``all_fields``."""
     from reconciler.export import export
 
     async with connect(conn) as client:
-        return await export(client, out, locations, kinds, macs, progress=progress)
+        return await export(client, out, locations, kinds, macs, progress=progress, all_fields=all_fields)
 
 
 async def apply_flow(
