@@ -447,15 +447,16 @@ def apply(
         return
     applied, failed, skipped = (report.by_status(s) for s in ("applied", "failed", "skipped"))
     click.echo(f"\nApply: {len(applied)} applied, {len(failed)} failed, {len(skipped)} skipped.")
+    lines = []
     for r in failed:
-        click.echo(
+        lines.append(
             f"  failed  {r.step}: {r.message}"
             + (f" [trackingId {r.tracking_id}]" if r.tracking_id and r.tracking_id not in r.message else "")
         )
-        for line in r.job_errors[:50]:
-            click.echo(f"          {line}")
-    for r in skipped:
-        click.echo(f"  skipped {r.step}: {r.message}")
+        lines.extend(f"          {line}" for line in capped(r.job_errors))
+    lines.extend(f"  skipped {r.step}: {r.message}" for r in skipped)
+    for line in capped(lines, more=" (apply --format json lists every one)"):
+        click.echo(line)
     if outcome.remaining is not None:
         if outcome.remaining.empty:
             click.echo("Converged: live state matches the manifests.")

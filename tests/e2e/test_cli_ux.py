@@ -385,3 +385,14 @@ def test_plan_and_drift_are_one_session_call_each(tmp_path: Path) -> None:
     review = plan_command(conn, PlanRequest(paths=[str(EXAMPLES)], baseline=str(EXAMPLES)))
     assert isinstance(review, PlanReview)
     assert sorted(s.id for s in review.plan.steps) == sorted(s.id for s in plan.steps)
+
+
+def test_capped_keeps_the_first_lines_and_counts_the_rest() -> None:
+    from reconciler.failures import capped
+
+    assert capped(["a", "b"], limit=2) == ["a", "b"]
+    assert capped([str(i) for i in range(120)], limit=50, more=" (see x)")[-2:] == [
+        "49",
+        "... and 70 more (see x)",
+    ]
+    assert len(capped([str(i) for i in range(120)])) == 51
