@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any, TypeVar
 
 import click
@@ -28,9 +29,12 @@ class ReconcilerGroup(click.Group):
         run_group: Any = super().main  # click types main() by standalone_mode overloads
         if not kwargs.pop("standalone_mode", True):
             return run_group(*args, standalone_mode=False, **kwargs)
+        argv = list(args[0] if args and args[0] is not None else kwargs.get("args") or sys.argv[1:])
         try:
             rv = run_group(*args, standalone_mode=False, **kwargs)
         except click.UsageError as exc:
+            if _wants_json(argv):
+                _echo_error_document(ConfigError(exc.format_message()), None)
             exc.show()
             sys.exit(USAGE_EXIT)
         except click.ClickException as exc:
@@ -44,6 +48,11 @@ class ReconcilerGroup(click.Group):
 
 
 USAGE_EXIT = 1
+
+
+def _wants_json(argv: list[str]) -> bool:
+    """Whether the command line asks for ``--format json`` (read before click could parse it)."""
+    return "--format=json" in argv or any(a == "--format" and b == "json" for a, b in pairwise(argv))
 
 
 def handle_errors(fn: F) -> F:

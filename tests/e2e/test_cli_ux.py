@@ -60,6 +60,15 @@ def test_usage_errors_exit_1_never_2(argv: list[str]) -> None:
     assert "Usage:" in r.stderr or "Error:" in r.stderr
 
 
+def test_usage_error_with_format_json_prints_the_error_document(tmp_path: Path) -> None:
+    r = invoke("plan", "no/such/folder", "--format", "json")
+    assert r.exit_code == 1
+    doc = json.loads(r.stdout)
+    schema_check("error.schema.json", doc)
+    assert doc["errors"][0]["type"] == "config" and "no/such/folder" in doc["message"]
+    assert invoke("plan", "no/such/folder").stdout == ""
+
+
 def test_usage_errors_exit_1_from_the_installed_command() -> None:
     """The console script (click's standalone mode) maps it too, not just the test runner."""
     r = subprocess.run(
