@@ -40,7 +40,9 @@ from reconciler.planner import build_plan
 from reconciler.secrets import SecretBaseline
 
 if TYPE_CHECKING:
+    from reconciler.drift import DriftReport
     from reconciler.export import ExportReport
+    from reconciler.review import PlanReview
     from reconciler.webex.client import WebexClient
 
 T = TypeVar("T")
@@ -211,6 +213,55 @@ async def make_plan(
     )
 
 
+@dataclass
+class PlanRequest:
+    """What ``plan`` was asked for; ``baseline``: the base branch's checkout (a PR review)."""
+
+    paths: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    prune: bool | None = None
+    rotate_secrets: bool = False
+    baseline: str | None = None
+
+
+def plan_command(conn: Connection, req: PlanRequest) -> Plan | PlanReview:
+    """``plan``: the plan of ``req.paths`` against live state, or (with a baseline) the review
+    that splits it into what the paths introduce and drift that was already there."""
+
+    async def go() -> Plan | PlanReview:
+        async with connect(conn) as client:
+            if req.baseline:
+                from reconciler.review import plan_with_baseline
+
+                return await plan_with_baseline(
+                    client, req.paths, req.baseline, req.targets, req.prune, req.rotate_secrets
+                )
+            return await make_plan(client, req.paths, req.targets, req.prune, req.rotate_secrets)
+
+    return run(go())
+
+
+def drift_command(
+    conn: Connection, paths: list[str], room: str | None = None, bot: str | None = None
+) -> tuple[DriftReport, str | None]:
+    """``drift``: every difference between ``paths`` and live state; when there is drift and a
+    ``room`` and ``bot`` token are given, a summary is posted there. Returns the report and a
+    warning when the post failed (never the command's outcome)."""
+    from reconciler.drift import drift_report
+    from reconciler.notify import drift_message, post, run_link
+
+    async def go() -> tuple[DriftReport, str | None]:
+        async with connect(conn) as client:
+            found = drift_report(await make_plan(client, paths))
+            problem = None
+            if room and bot and found.has_drift:
+                message = drift_message(found, paths, run_link(conn.environ))
+                problem = await post(client, room, message, bot)
+            return found, problem
+
+    return run(go())
+
+
 async def check_fresh(client: WebexClient, plan: Plan) -> None:
     """Refuse a saved plan whose reads no longer match live state (``StalePlan``)."""
     changed = await stale_reads(client, plan)
@@ -247,7 +298,14 @@ def read_plan(path: str) -> Plan:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"cannot read saved plan {path}: {exc}") from exc
-    return Plan.from_json(data)
+    try:
+        if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+            raise ValueError("no steps")
+        return Plan.from_json(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(
+            f"{path} is not a saved plan (damaged, or not written by plan --out): {exc}"
+        ) from exc
 
 
 @dataclass
@@ -362,12 +420,14 @@ async def export_org(
     kinds: tuple[str, ...],
     macs: tuple[str, ...],
     progress: Callable[[int, int], None],
+    all_fields: bool = False,
 ) -> ExportReport:
-    """``export``: write manifests for the live org under ``out``."""
+    """``export``: write manifests for the live org under ``out``; an existing file keeps the
+    settings it declares, no more, unless ``all_fields``."""
     from reconciler.export import export
 
     async with connect(conn) as client:
-        return await export(client, out, locations, kinds, macs, progress=progress)
+        return await export(client, out, locations, kinds, macs, progress=progress, all_fields=all_fields)
 
 
 async def apply_flow(
