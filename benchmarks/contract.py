@@ -42,20 +42,13 @@ from ruamel.yaml import YAML
 
 from reconciler import cli as cli_module
 from reconciler.cli import main
+from reconciler.export import ALL_KINDS
 from reconciler.session import Connection
 from reconciler.sim import catalog
 from reconciler.sim.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS_SCHEMA = json.loads((ROOT / "schemas" / "device-settings.schema.json").read_text(encoding="utf-8"))
-EXPORT_KINDS = (
-    "LineKeyTemplate",
-    "Device",
-    "LocationDeviceSettings",
-    "OrgDeviceSettings",
-    "PersonDevices",
-    "WorkspaceDevices",
-)
 YAML12 = YAML(typ="safe", pure=True)  # the manifests are YAML 1.2: "OFF" is a string
 SECRET_ENV = "CONTRACT_SIP_PASSWORD"
 # Passwords the API refuses (too short; no digit). Plan does not check a password's strength yet
@@ -118,7 +111,7 @@ def load_org(seed: str | int = "demo", devices: int | None = None) -> Org:
     store = app.state.sim.store
     with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp), connected(app):
         argv = ["export", "--out", "repo"]
-        for kind in EXPORT_KINDS:
+        for kind in ALL_KINDS:
             argv += ["--kind", kind]
         result = cli(*argv)
         if result.exit_code != 0:

@@ -275,6 +275,49 @@ def _live_label(ctx: Context, m: dict[str, Any]) -> str:
     return f"{kind} {name or ident}"
 
 
+def _owner_kept(
+    ctx: Context,
+    res: Resource,
+    desired: list[dict[str, Any]],
+    ids: list[str | None],
+    live_members: list[dict[str, Any]],
+) -> bool:
+    """The API does not change a device's owner through its members: the owner is listed, with
+    ``primaryOwner: true``, and no one else is."""
+    owner = next((m for m in live_members if m.get("primaryOwner")), None)
+    if owner is None:
+        return True
+    owner_id = str(owner.get("id"))
+    if owner_id not in ids:
+        ctx.error(
+            res,
+            "/spec/members",
+            f"the members leave out the device's owner, {_live_label(ctx, owner)}: list it with "
+            "primaryOwner: true (the API keeps the owner on its device)",
+        )
+        return False
+    ok = True
+    for i, (m, ident) in enumerate(zip(desired, ids, strict=True)):
+        primary = bool(m.get("primaryOwner", MEMBER_DEFAULTS["primaryOwner"]))
+        if ident == owner_id and not primary:
+            ctx.error(
+                res,
+                f"/spec/members/{i}",
+                "this member owns the device: list it with primaryOwner: true (the API does not change a "
+                "device's owner)",
+            )
+            ok = False
+        elif ident != owner_id and primary:
+            ctx.error(
+                res,
+                f"/spec/members/{i}/primaryOwner",
+                f"the device is owned by {_live_label(ctx, owner)}: only the owner is the primary owner "
+                "(the API does not change a device's owner)",
+            )
+            ok = False
+    return ok
+
+
 def _blank(name: str, value: Any) -> Any:
     """An empty label or destination is no label or destination: the API drops it."""
     return None if name in ("lineLabel", "hotlineDestination") and value == "" else value
@@ -295,6 +338,8 @@ async def _plan_members(ctx: Context, res: Resource, cid: str, live: dict[str, A
         return None
     live_members: list[dict[str, Any]] = list(live.get("members") or [])
     if not await _assignable(ctx, res, cid, desired, ids, live_members):
+        return None
+    if not _owner_kept(ctx, res, desired, ids, live_members):
         return None
     live_by_key = {(str(m.get("id")), int(m.get("port") or 0)): m for m in live_members}
     live_by_id = {str(m.get("id")): m for m in live_members}

@@ -96,3 +96,23 @@ def test_an_empty_line_label_converges(demo: contract.Org, tmp_path: Path) -> No
         doc["spec"]["members"][0]["lineLabel"] = ""
 
     assert edited(demo, rel, change, tmp_path).kind == "converged"
+
+
+OWNED = "locations/headquarters/devices/0A1B2C3D4E05.yaml"  # Front Desk's 8865, Alice on port 2
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(lambda ms: ms[0].update(primaryOwner=False), id="owner-not-primary"),
+        pytest.param(lambda ms: ms[0].pop("primaryOwner"), id="owner-primary-left-out"),
+        pytest.param(lambda ms: ms.pop(0), id="owner-removed"),
+        pytest.param(lambda ms: (ms.pop(0), ms[0].update(primaryOwner=True)), id="another-primary"),
+    ],
+)
+def test_the_device_owner_stays_the_primary_member(demo: contract.Org, tmp_path: Path, edit: Any) -> None:
+    """The API keeps a device's owner: leaving it out, or listing it (or someone else) otherwise
+    than as the one primary owner, is refused by plan instead of failing or never converging."""
+    assert demo.files[OWNED]["spec"]["members"][0]["workspace"] == "Front Desk"
+    outcome = edited(demo, OWNED, lambda doc: edit(doc["spec"]["members"]), tmp_path)
+    assert outcome.kind == "refused", outcome
