@@ -115,6 +115,23 @@ def connection_options(fn: F) -> F:
     return fn
 
 
+def quiet_option(fn: F) -> F:
+    return click.option(
+        "--quiet", "-q", is_flag=True, help="No progress on stderr (shown only when stderr is a terminal)."
+    )(fn)
+
+
+def verbose_option(fn: F) -> F:
+    return click.option("--verbose", "-v", is_flag=True, help="Also show each step's API call.")(fn)
+
+
+def showing_progress(quiet: bool) -> Any:
+    """Progress on stderr while the block runs, when stderr is a terminal and not ``--quiet``."""
+    from reconciler.progress import reporting, wanted
+
+    return reporting(wanted(quiet))
+
+
 def connection_for(kw: dict[str, Any], paths: list[str] | None) -> Connection:
     """``make_connection``; without ``--concurrency`` on the command line, the Policy in ``paths``
     (if any) sets how many requests are in flight."""
@@ -195,6 +212,8 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
     help="The base branch's checkout (e.g. a git worktree): show the changes the PATHs introduce "
     "apart from drift that was already there.",
 )
+@verbose_option
+@quiet_option
 @connection_options
 @handle_errors
 def plan(
@@ -206,13 +225,13 @@ def plan(
     prune: bool | None,
     rotate_secrets: bool,
     baseline: str | None,
+    verbose: bool,
+    quiet: bool,
     **kw: Any,
 ) -> None:
     """Show what apply would change."""
     from reconciler.render import render, render_review
     from reconciler.session import connect, make_plan, save_plan
-
-    conn = connection_for(kw, list(paths))
 
     async def go() -> Any:
         async with connect(conn) as client:
@@ -224,18 +243,20 @@ def plan(
                 )
             return await make_plan(client, list(paths), list(targets), prune, rotate_secrets)
 
-    result = run(go())
+    with showing_progress(quiet):  # from the first second: loading the manifests comes first
+        conn = connection_for(kw, list(paths))
+        result = run(go())
     if baseline:
         review, result = result, result.plan
         if out:
             save_plan(result, out)
             with open(out, "w", encoding="utf-8") as fh:  # the plan plus its additive baseline section
                 fh.write(render_review(review, "json"))
-        click.echo(render_review(review, fmt, color=use_color(), artifact=out), nl=False)
+        click.echo(render_review(review, fmt, color=use_color(), artifact=out, verbose=verbose), nl=False)
     else:
         if out:
             save_plan(result, out)
-        click.echo(render(result, fmt, color=use_color(), artifact=out), nl=False)
+        click.echo(render(result, fmt, color=use_color(), artifact=out, verbose=verbose), nl=False)
     if out and fmt == "text":
         click.echo(f"Saved the plan to {out}. Apply exactly it with: reconciler apply --plan {out}")
     if detailed_exitcode and not result.empty:
@@ -259,10 +280,16 @@ def plan(
     metavar="ROOM_ID",
     help="Post a drift summary to this Webex space when there is drift (bot token: WEBEX_BOT_TOKEN).",
 )
+@quiet_option
 @connection_options
 @handle_errors
 def drift(
-    paths: tuple[str, ...], fmt: str, reports: tuple[str, ...], notify_room: str | None, **kw: Any
+    paths: tuple[str, ...],
+    fmt: str,
+    reports: tuple[str, ...],
+    notify_room: str | None,
+    quiet: bool,
+    **kw: Any,
 ) -> None:
     """Report every difference between the manifests and live state (exit 2 when there is any)."""
     from reconciler.drift import drift_report
@@ -271,7 +298,6 @@ def drift(
     from reconciler.session import connect, make_plan
 
     bot = _notify_token(notify_room)
-    conn = connection_for(kw, list(paths))
 
     async def go() -> Any:
         async with connect(conn) as client:
@@ -282,7 +308,9 @@ def drift(
                 problem = await post(client, notify_room, message, bot)
             return found, problem
 
-    found, problem = run(go())
+    with showing_progress(quiet):
+        conn = connection_for(kw, list(paths))
+        found, problem = run(go())
     kinds = {r: _REPORT_FORMATS.get(os.path.splitext(r)[1].lower(), fmt) for r in reports}
     full = next((r for r, k in kinds.items() if k == "json"), None)
     for path, kind in kinds.items():
@@ -318,6 +346,8 @@ def drift(
     metavar="ROOM_ID",
     help="Post the apply summary to this Webex space (bot token from WEBEX_BOT_TOKEN).",
 )
+@verbose_option
+@quiet_option
 @connection_options
 @handle_errors
 def apply(
@@ -331,6 +361,8 @@ def apply(
     log_path: str,
     resume: str | None,
     notify_room: str | None,
+    verbose: bool,
+    quiet: bool,
     **kw: Any,
 ) -> None:
     """Plan, confirm, execute, and verify that live state converged."""
@@ -353,7 +385,8 @@ def apply(
         raise click.UsageError("give either PATHs or --plan, not both")
     bot = _notify_token(notify_room)
     saved = read_plan(plan_file) if plan_file else None
-    conn = connection_for(kw, list(paths) or (saved.paths if saved else None))
+    with showing_progress(quiet):  # the Policy's concurrency: loading the manifests comes first
+        conn = connection_for(kw, list(paths) or (saved.paths if saved else None))
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if resume:
         log_path = resume
@@ -366,7 +399,13 @@ def apply(
         return click.confirm("Apply this plan?", default=False)
 
     def say(line: str) -> None:
-        click.echo(line, err=True)
+        from reconciler.progress import live
+
+        shown = live()
+        if shown is not None:
+            shown.print(line)  # above the progress display
+        else:
+            click.echo(line, err=True)
 
     async def go() -> Any:
         async with connect(conn) as client:
@@ -375,10 +414,13 @@ def apply(
             if saved is not None:
                 changed = await stale_reads(client, saved)
                 if changed:
+                    from reconciler.titles import object_names
+
+                    names = object_names(saved, changed)
                     raise StalePlan(
                         "the saved plan is stale: live state changed since it was made: "
-                        + ", ".join(changed[:10])
-                        + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
+                        + ", ".join(names[:10])
+                        + (f" and {len(names) - 10} more" if len(names) > 10 else "")
                         + ". Plan again."
                     )
                 the_plan = saved
@@ -389,7 +431,7 @@ def apply(
                 # a sipPassword the last apply planned but did not write is planned again
                 left = unwritten_secrets(Path(log_path))
                 the_plan = await make_plan(client, source, list(targets), prune, rewrite_secrets=left)
-            click.echo(render_text(the_plan, color=use_color()), nl=False)
+            click.echo(render_text(the_plan, color=use_color(), verbose=verbose), nl=False)
             return await apply_flow(
                 client,
                 the_plan,
@@ -403,7 +445,8 @@ def apply(
             )
 
     try:
-        outcome = run(go())
+        with showing_progress(quiet):
+            outcome = run(go())
     except ReconcilerError as exc:
         if notify_room and bot and not isinstance(exc, Interrupted):
             from reconciler.notify import error_message, run_link
@@ -449,35 +492,35 @@ def apply(
     help="Only this kind (repeatable); PersonDevices and WorkspaceDevices only when named.",
 )
 @click.option("--mac", "macs", multiple=True, help="Only this device (repeatable).")
+@quiet_option
 @connection_options
 @handle_errors
 def export(
-    out: str, locations: tuple[str, ...], kinds: tuple[str, ...], macs: tuple[str, ...], **kw: Any
+    out: str,
+    locations: tuple[str, ...],
+    kinds: tuple[str, ...],
+    macs: tuple[str, ...],
+    quiet: bool,
+    **kw: Any,
 ) -> None:
     """Write manifests for the live org (a repo that plans zero changes)."""
     from reconciler.export import export as do_export
+    from reconciler.progress import task
     from reconciler.session import connect
 
     conn = make_connection(kw)
-    tty = sys.stderr.isatty()
-
-    def progress(done: int, total: int) -> None:
-        if tty:
-            width = 30
-            filled = width * done // max(total, 1)
-            click.echo(
-                f"\rdevices [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
-                err=True,
-                nl=done >= total,
-            )
-        elif done >= total or done % 2000 == 0:
-            click.echo(f"devices {done}/{total}", err=True)
 
     async def go() -> Any:
         async with connect(conn) as client:
-            return await do_export(client, out, locations, kinds, macs, progress=progress)
+            with task("reading devices", total=None) as shown:
 
-    report = run(go())
+                def progress(done: int, total: int) -> None:
+                    shown.update(completed=done, total=total)
+
+                return await do_export(client, out, locations, kinds, macs, progress=progress)
+
+    with showing_progress(quiet):
+        report = run(go())
     for w in report.warnings:
         click.echo(f"Warning: {w}", err=True)
     click.echo(

@@ -47,6 +47,8 @@ class Step:
     # upload, the devices a rebuild covers, the ``${step.id}`` placeholders in the body...
     meta: dict[str, Any] = field(default_factory=dict)
     counts: bool = True  # counts toward the safety threshold (applyChanges does not)
+    # The object's human name (``Device 0A:1B:2C:3D:4E:01 (Cisco 8851, alice@example.com)``).
+    title: str = ""
 
     @property
     def id(self) -> str:
@@ -69,6 +71,7 @@ class Step:
             "summary": self.summary,
             "meta": to_jsonable(self.meta),
             "counts": self.counts,
+            "title": self.title,
         }
 
     @classmethod
@@ -92,6 +95,7 @@ class Step:
             summary=data.get("summary", ""),
             meta=from_jsonable(data.get("meta") or {}),
             counts=bool(data.get("counts", True)),
+            title=str(data.get("title") or ""),
         )
 
 

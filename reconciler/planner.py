@@ -16,6 +16,8 @@ from reconciler.kinds.settings import plan_location_settings, plan_org_settings,
 from reconciler.kinds.template import TEMPLATES, plan_assignment, plan_template
 from reconciler.model import Resource, normalize_mac
 from reconciler.plan import Plan, Step, check_dependencies
+from reconciler.progress import Task, task
+from reconciler.titles import name_steps
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -91,7 +93,8 @@ async def build_plan(
         rotate_secrets=rotate_secrets,
         rewrite_secrets=set(rewrite_secrets or ()),
     )
-    await _lookups(ctx, managed, all_resources=resources)
+    with task("looking up devices, people, workspaces and locations"):
+        await _lookups(ctx, managed, all_resources=resources)
     if ctx.diagnostics:
         raise ValidationFailed(list(ctx.diagnostics))
 
@@ -99,16 +102,21 @@ async def build_plan(
     for r in managed:
         by_kind[r.kind].append(r)
     # Templates first: assignments refer to the steps that create them.
-    await asyncio.gather(*(plan_template(ctx, r) for r in by_kind["LineKeyTemplate"]))
     jobs: list[Callable[[], Awaitable[None]]] = [
         *(functools.partial(PLANNERS[r.kind], ctx, r) for r in managed if r.kind in PLANNERS),
         *(functools.partial(plan_assignment, ctx, r) for r in by_kind["LineKeyTemplateAssignment"]),
     ]
-    slots = max(1, int(getattr(client, "concurrency", 16)))
-    # Many resources keep every request slot busy by themselves: each then reads its objects one
-    # after the other (fewer tasks; answers do not pile up). Few: a device's reads go out together.
-    ctx.parallel_reads = len(jobs) <= slots
-    await run_bounded(jobs, slots * PLANNERS_PER_SLOT)
+    templates = by_kind["LineKeyTemplate"]
+    with task("reading live state", total=len(templates) + len(jobs)) as shown:
+        await asyncio.gather(
+            *(_counted(shown, ctx, functools.partial(plan_template, ctx, r)) for r in templates)
+        )
+        slots = max(1, int(getattr(client, "concurrency", 16)))
+        # Many resources keep every request slot busy by themselves: each then reads its objects one
+        # after the other (fewer tasks; answers do not pile up). Few: a device's reads go out together.
+        ctx.parallel_reads = len(jobs) <= slots
+        counted = [functools.partial(_counted, shown, ctx, j) for j in jobs]
+        await run_bounded(counted, slots * PLANNERS_PER_SLOT)
     _check_double_ownership(ctx, by_kind)
     if ctx.diagnostics:
         raise ValidationFailed(list(ctx.diagnostics))
@@ -116,6 +124,7 @@ async def build_plan(
     if do_prune and any(r.kind == "LineKeyTemplate" for r in resources):
         _plan_template_prunes(ctx, {r.name for r in resources if r.kind == "LineKeyTemplate"})
     check_dependencies(ctx.steps)
+    name_steps(ctx.steps, ctx.devices, ctx.labels)
     return Plan(
         steps=ctx.steps,
         reads=ctx.reads,
@@ -125,6 +134,13 @@ async def build_plan(
         targets=list(targets or []),
         prune=do_prune,
     )
+
+
+async def _counted(shown: Task, ctx: Context, job: Callable[[], Awaitable[None]]) -> None:
+    """Run ``job``, then count it on the progress line with the steps planned so far."""
+    await job()
+    shown.update(description=f"reading live state ({len(ctx.steps):,} steps planned)")
+    shown.advance()
 
 
 async def _lookups(ctx: Context, managed: list[Resource], all_resources: list[Resource]) -> None:
@@ -250,7 +266,7 @@ def _plan_apply_changes(ctx: Context) -> None:
                     method="POST",
                     path=APPLY_CHANGES.format(id=cid),
                     depends_on=list(ids),
-                    summary="push the new configuration to the phone",
+                    summary="push the new configuration",
                     counts=False,
                 )
             )

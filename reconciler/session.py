@@ -20,6 +20,7 @@ from reconciler.kinds.device import SIP_PASSWORD_STEP
 from reconciler.model import Resource
 from reconciler.plan import Plan, Step, enforce_threshold
 from reconciler.planner import build_plan
+from reconciler.progress import task
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -134,7 +135,8 @@ def load(paths: list[str]) -> list[Resource]:
     if stamp is not None and _last_load.get("stamp") == stamp:
         return list(_last_load["resources"])
     _last_load.clear()
-    result = validate_paths(paths)
+    with task("loading manifests"):
+        result = validate_paths(paths)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors:
         raise ValidationFailed(list(errors))
@@ -184,7 +186,14 @@ async def stale_reads(client: WebexClient, plan: Plan) -> list[str]:
         resp = await client.request(method, path)
         return None if answer_digest(answer_json(resp), resp.content) == expected else path
 
-    results = await asyncio.gather(*(check(k, v) for k, v in plan.reads.items()))
+    with task("checking the saved plan against live state", total=len(plan.reads)) as shown:
+
+        async def counted(key: str, expected: str) -> str | None:
+            found = await check(key, expected)
+            shown.advance()
+            return found
+
+        results = await asyncio.gather(*(counted(k, v) for k, v in plan.reads.items()))
     return sorted(r for r in results if r)
 
 
@@ -265,7 +274,8 @@ async def apply_flow(
         log.close(finished=finished)
     remaining = None
     if verify and plan.paths:
-        remaining = await make_plan(client, plan.paths, targets=plan.targets or None, prune=plan.prune)
+        with task("verifying that live state converged"):
+            remaining = await make_plan(client, plan.paths, targets=plan.targets or None, prune=plan.prune)
     return ApplyOutcome(plan, report, remaining)
 
 
