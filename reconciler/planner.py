@@ -115,7 +115,9 @@ async def build_plan(
         # Many resources keep every request slot busy by themselves: each then reads its objects one
         # after the other (fewer tasks; answers do not pile up). Few: a device's reads go out together.
         ctx.parallel_reads = len(jobs) <= slots
-        counted = [functools.partial(_counted, shown, ctx, j) for j in jobs]
+        counted: list[Callable[[], Awaitable[None]]] = [
+            functools.partial(_counted, shown, ctx, j) for j in jobs
+        ]
         await run_bounded(counted, slots * PLANNERS_PER_SLOT)
     _check_double_ownership(ctx, by_kind)
     if ctx.diagnostics:
