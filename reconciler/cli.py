@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import json
 import logging
 import os
 import sys
-import warnings
-from collections.abc import Callable, Coroutine
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
 from reconciler import __version__
 from reconciler.errors import Interrupted, ReconcilerError, ValidationFailed
-from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_STATE, Connection
+from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_STATE, Connection, run
 
-T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    with warnings.catch_warnings():
-        # An error in one concurrent read cancels its siblings: the coroutines they never started
-        # are not worth a warning on the user's terminal (the error itself is shown).
-        warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
-        return asyncio.run(coro)
 
 
 def handle_errors(fn: F) -> F:
@@ -366,18 +353,9 @@ def apply(
     **kw: Any,
 ) -> None:
     """Plan, confirm, execute, and verify that live state converged."""
-    from reconciler.apply import logged_paths, unwritten_secrets
-    from reconciler.errors import ConfigError, PlanRefused, StalePlan
+    from reconciler.errors import PlanRefused
     from reconciler.render import render_text
-    from reconciler.session import (
-        apply_flow,
-        connect,
-        finish_unfinished,
-        make_plan,
-        read_plan,
-        stale_reads,
-        wait_for_jobs,
-    )
+    from reconciler.session import ApplyRequest, apply_command, read_plan
 
     if not paths and not plan_file and not resume:
         raise click.UsageError("give manifest PATHs, --plan PLAN or --resume LOG")
@@ -388,8 +366,6 @@ def apply(
     with showing_progress(quiet):  # the Policy's concurrency: loading the manifests comes first
         conn = connection_for(kw, list(paths) or (saved.paths if saved else None))
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    if resume:
-        log_path = resume
 
     def confirm(p: Any) -> bool:
         if auto_approve:
@@ -407,56 +383,23 @@ def apply(
         else:
             click.echo(line, err=True)
 
-    async def go() -> Any:
-        async with connect(conn) as client:
-            pushes = await finish_unfinished(client, log_path, say)
-            await wait_for_jobs(client, say)
-            if saved is not None:
-                changed = await stale_reads(client, saved)
-                if changed:
-                    from reconciler.titles import object_names
+    def show(p: Any) -> None:
+        click.echo(render_text(p, color=use_color(), verbose=verbose), nl=False)
 
-                    names = object_names(saved, changed)
-                    raise StalePlan(
-                        "the saved plan is stale: live state changed since it was made: "
-                        + ", ".join(names[:10])
-                        + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-                        + ". Plan again."
-                    )
-                the_plan = saved
-            else:
-                source = list(paths) or (logged_paths(log_path) if resume else [])
-                if not source:
-                    raise ConfigError(f"{log_path} names no manifest paths; give the PATHs too")
-                # a sipPassword the last apply planned but did not write is planned again
-                left = unwritten_secrets(Path(log_path))
-                the_plan = await make_plan(client, source, list(targets), prune, rewrite_secrets=left)
-            click.echo(render_text(the_plan, color=use_color(), verbose=verbose), nl=False)
-            return await apply_flow(
-                client,
-                the_plan,
-                confirm=confirm,
-                say=say,
-                log_path=log_path,
-                max_changes=max_changes,
-                force=force,
-                concurrency=conn.concurrency,
-                unfinished_pushes=pushes,
-            )
-
-    try:
-        with showing_progress(quiet):
-            outcome = run(go())
-    except ReconcilerError as exc:
-        if notify_room and bot and not isinstance(exc, Interrupted):
-            from reconciler.notify import error_message, run_link
-
-            _notify(conn, notify_room, bot, error_message("apply", exc, run_link(os.environ)))
-        raise
-    if notify_room and bot and (outcome.report.results or not outcome.plan.empty):
-        from reconciler.notify import apply_message, run_link
-
-        _notify(conn, notify_room, bot, apply_message(outcome, run_link(os.environ)))
+    request = ApplyRequest(
+        paths=list(paths),
+        saved=saved,
+        targets=list(targets),
+        prune=prune,
+        log_path=resume or log_path,
+        resume=bool(resume),
+        max_changes=max_changes,
+        force=force,
+        room=notify_room,
+        bot=bot,
+    )
+    with showing_progress(quiet):
+        outcome = apply_command(conn, request, confirm=confirm, say=say, show=show)
     report = outcome.report
     if outcome.plan.empty and not report.results:
         click.echo("Nothing to apply.")
@@ -478,7 +421,7 @@ def apply(
         else:
             click.echo("Not converged; still different:")
             click.echo(render_text(outcome.remaining), nl=False)
-    if failed or skipped or (outcome.remaining is not None and not outcome.remaining.empty):
+    if not outcome.succeeded:
         sys.exit(1)
 
 
@@ -504,20 +447,18 @@ def export(
     **kw: Any,
 ) -> None:
     """Write manifests for the live org (a repo that plans zero changes)."""
-    from reconciler.export import export as do_export
     from reconciler.progress import task
-    from reconciler.session import connect
+    from reconciler.session import export_org
 
     conn = make_connection(kw)
 
     async def go() -> Any:
-        async with connect(conn) as client:
-            with task("reading devices", total=None) as shown:
+        with task("reading devices", total=None) as shown:
 
-                def progress(done: int, total: int) -> None:
-                    shown.update(completed=done, total=total)
+            def progress(done: int, total: int) -> None:
+                shown.update(completed=done, total=total)
 
-                return await do_export(client, out, locations, kinds, macs, progress=progress)
+            return await export_org(conn, out, locations, kinds, macs, progress)
 
     with showing_progress(quiet):
         report = run(go())
@@ -602,27 +543,6 @@ def _notify_token(room: str | None) -> str | None:
     from reconciler.notify import bot_token
 
     return bot_token(os.environ)
-
-
-def _notify(conn: Connection, room: str, token: str, markdown: str) -> None:
-    """Post to the room; a failure to post is a warning, never the command's outcome."""
-    from reconciler.notify import post
-    from reconciler.session import connect
-
-    async def go() -> str | None:
-        async with connect(conn) as client:
-            return await post(client, room, markdown, token)
-
-    try:
-        problem = run(go())
-    except ReconcilerError as exc:
-        problem = f"the notification to room {room} was not posted: {exc}"
-    if problem:
-        click.echo(f"Warning: {problem}", err=True)
-
-
-def _json(obj: Any) -> str:
-    return json.dumps(obj, indent=2)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,28 +1,27 @@
 """Load manifest files into ``Resource`` objects, keeping ``file:line:col`` for every key and item.
 
-YAML is read as a stream of parser events (ruamel.yaml's parser); this module builds plain Python
-data from the events itself, in one pass (dicts, lists, str, int, float, bool, None), and records
-a ``Location`` for every mapping key and list item under its JSON pointer
-(``/spec/members/0/port``). Doing this here, instead of through ruamel's round-trip constructor,
-gives:
+PyYAML composes each document into a node tree (libyaml's C composer when PyYAML has it, else the
+pure-Python one; ``RECONCILER_YAML_BACKEND`` forces one of ``available_backends()``). This module
+builds plain Python data from the nodes (dicts, lists, str, int, float, bool, None) and records a
+``Location`` for every mapping key and list item under its JSON pointer (``/spec/members/0/port``).
+It keeps to itself what the library does not do:
 
-- the same data and positions whichever parser produced the events: ruamel.yaml's C extension
-  (``ruamel.yaml[libyaml]``) or libyaml through PyYAML when installed (fast), else ruamel.yaml's
-  pure-Python parser (about 20x slower); ``RECONCILER_YAML_BACKEND`` forces one;
-- YAML 1.2 core-schema scalars (``on``/``yes`` are strings, no dates): JSON-compatible data;
+- YAML 1.2 core-schema scalars (``on``/``yes`` are strings, no dates): PyYAML's YAML 1.1 resolver
+  is replaced, every scalar is resolved here from its text, style and explicit tag;
 - problems as ``Diagnostic`` objects, never tracebacks: syntax errors, duplicate keys, unknown
-  tags, undefined or recursive aliases, runaway nesting and oversized documents (alias bombs);
-- no recursion anywhere, so no input can exhaust the stack.
+  tags, undefined or recursive aliases, runaway nesting (one diagnostic, the rest of the file
+  skipped, whichever of libyaml's limit or ours trips first) and oversized documents (alias bombs:
+  values are counted after alias expansion without expanding anything);
+- merge keys (``<<``), and ``{fromEnv: NAME}`` (a mapping with exactly that key and a string
+  value) as ``SecretRef``.
 
-``{fromEnv: NAME}`` (a mapping with exactly that key and a string value) becomes ``SecretRef``.
+Finding and reading files is ``reconciler.discovery``.
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
-import fnmatch
-import importlib
 import math
 import os
 import re
@@ -31,6 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+from yaml.composer import ComposerError
+from yaml.events import AliasEvent, CollectionStartEvent, DocumentStartEvent
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from reconciler.discovery import MAX_FILE_BYTES, discover, read_manifest
 from reconciler.model import (
     API_VERSION,
     KINDS,
@@ -61,12 +66,10 @@ __all__ = [
     "to_raw",
 ]
 
-MAX_FILE_BYTES = 32 * 1024 * 1024  # one manifest file
 MAX_DOCUMENT_VALUES = 200_000  # values in one document after alias expansion (alias bombs)
 MAX_DEPTH = 64  # nesting depth of one document
 NESTING_MESSAGE = f"nesting deeper than {MAX_DEPTH} levels; rest of the file skipped"
 
-YAML_SUFFIXES = (".yaml", ".yml")
 SINGLETON_KINDS = ("OrgDeviceSettings", "BackgroundImages")
 ENVELOPE_KEYS = ("apiVersion", "kind", "metadata", "spec")
 
@@ -78,66 +81,73 @@ _TAG = "tag:yaml.org,2002:"
 
 
 # --------------------------------------------------------------------------------------------
-# Parser backends: all of them produce ruamel.yaml (or API-compatible) events.
+# Loaders: PyYAML's composer (libyaml's C one when present), with the tag resolution left to us
 
 
-def _pure_events(text: str) -> Iterator[Any]:
-    from ruamel.yaml import YAML
+_IMPLICIT = "?"  # the tag of every untagged (or ``!``-tagged) scalar: resolved by this module
+_MAP_TAG = _TAG + "map"
+_SEQ_TAG = _TAG + "seq"
+_MERGE_TAG = _TAG + "merge"
 
-    return iter(YAML(typ="safe", pure=True).parse(text))
+
+def _resolve(self: Any, kind: Any, value: Any, implicit: Any) -> str:
+    """Replaces PyYAML's YAML 1.1 resolver: scalars keep their text until ``_Builder.scalar``."""
+    if kind is ScalarNode:
+        return _IMPLICIT
+    return _MAP_TAG if kind is MappingNode else _SEQ_TAG
 
 
-def _c_events(parser_cls: Any) -> Any:
-    def events(text: str) -> Iterator[Any]:
-        parser = parser_cls(text)
+class _PureLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """Also takes anchors defined twice (YAML 1.2: an alias refers to the latest), which
+    PyYAML's composers refuse: a file with one is composed by this loader whatever the backend."""
+
+    resolve = _resolve
+    max_depth = 2 * MAX_DEPTH  # it recurses: stopped well before the stack is (deeper is an error anyway)
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if event.anchor is not None and not isinstance(event, AliasEvent):
+            self.anchors.pop(event.anchor, None)
+        if not isinstance(event, CollectionStartEvent):
+            return super().compose_node(parent, index)
+        if self._depth >= self.max_depth:
+            raise ComposerError(None, None, "exceeded maximum nesting depth", event.start_mark)
+        self._depth += 1
         try:
-            while True:
-                event = parser.get_event()
-                yield event
-                if type(event).__name__ == "StreamEndEvent":
-                    return
+            return super().compose_node(parent, index)
         finally:
-            dispose = getattr(parser, "dispose", None)
-            if dispose is not None:
-                dispose()
-
-    return events
+            self._depth -= 1
 
 
-def _find_backends() -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    try:  # ruamel.yaml's own C extension (the ``ruamel.yaml[libyaml]`` extra)
-        cyaml = importlib.import_module("ruamel.yaml.cyaml")
-        found["ruamel-c"] = _c_events(cyaml.CParser)
-    except Exception:
-        pass
-    try:  # libyaml through PyYAML, when present: same events, same positions
-        pyyaml = importlib.import_module("yaml")
-        if getattr(pyyaml, "__with_libyaml__", False):
-            found["pyyaml-c"] = _c_events(importlib.import_module("yaml.cyaml").CParser)
-    except Exception:
-        pass
-    found["ruamel-pure"] = _pure_events
-    return found
+class _ExactDepthLoader(_PureLoader):
+    """Finds the first node nested too deep when libyaml's own limit (1000 levels) tripped first."""
+
+    max_depth = MAX_DEPTH
 
 
-_BACKENDS = _find_backends()
+_LOADERS: dict[str, Any] = {}
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CLoader(yaml.CSafeLoader):  # type: ignore[misc]
+        resolve = _resolve  # libyaml keeps its own nesting limit (1000 levels)
+
+    _LOADERS["pyyaml-c"] = _CLoader
+_LOADERS["pyyaml-pure"] = _PureLoader
 
 
 def available_backends() -> list[str]:
     """Parser backends usable here, fastest first (``RECONCILER_YAML_BACKEND`` picks one)."""
-    return list(_BACKENDS)
+    return list(_LOADERS)
 
 
-def _backend(name: str | None) -> Any:
+def _loader(name: str | None) -> Any:
     name = name or os.environ.get("RECONCILER_YAML_BACKEND") or ""
-    if name and name in _BACKENDS:
-        return _BACKENDS[name]
-    return next(iter(_BACKENDS.values()))
+    return _LOADERS.get(name) or next(iter(_LOADERS.values()))
 
 
 # --------------------------------------------------------------------------------------------
-# Events -> plain data + positions, in one pass
+# Nodes -> plain data + positions
 
 
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
@@ -149,6 +159,8 @@ _HEX_RE = re.compile(r"^0x[0-9a-fA-F]+$")
 _FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _INF_RE = re.compile(r"^[-+]?\.(inf|Inf|INF)$")
 _NAN_RE = re.compile(r"^\.(nan|NaN|NAN)$")
+_PROPERTY_RE = re.compile(r"([!&]\S*)\s+")  # a tag or an anchor before a node
+_NAME_RE = re.compile(r"[&*]([^\s,\[\]{}]+)")  # an anchor or alias name
 
 
 def _resolve_plain(text: str) -> Any:
@@ -187,46 +199,19 @@ class _Abort(Exception):
     """Stops the current document; the diagnostic is already recorded."""
 
 
-# event kinds
-_SCALAR, _SEQ, _MAP, _END, _ALIAS, _DOC_START, _DOC_END, _OTHER = range(8)
-_EVENT_KINDS = {
-    "ScalarEvent": _SCALAR,
-    "SequenceStartEvent": _SEQ,
-    "MappingStartEvent": _MAP,
-    "SequenceEndEvent": _END,
-    "MappingEndEvent": _END,
-    "AliasEvent": _ALIAS,
-    "DocumentStartEvent": _DOC_START,
-    "DocumentEndEvent": _DOC_END,
-}
-_NO_KEY = object()  # a map frame waiting for a key
+class _Stop(Exception):
+    """Stops the file (runaway nesting); the diagnostic is already recorded."""
+
+
 _SKIP = object()  # the value of a key that is dropped (duplicate or not a string)
-_MERGE = object()  # the value of a merge key (<<)
+_MERGE = object()  # a merge key (<<), and the value of one
 
 Positions = list[tuple[str, Location]]
 
 
-class _Frame:
-    """An open list or mapping."""
-
-    __slots__ = ("anchor", "container", "count", "is_map", "key", "loc", "mark", "merges", "ptr", "seen")
-
-    def __init__(
-        self, is_map: bool, ptr: str, loc: Location, anchor: str | None, mark: int, count: int
-    ) -> None:
-        self.is_map = is_map
-        self.container: Any = {} if is_map else []
-        self.ptr = ptr
-        self.loc = loc
-        self.anchor = anchor
-        self.mark = mark  # len(positions) when the frame opened (after its own position)
-        self.count = count  # values counted before this frame
-        self.key: Any = _NO_KEY  # map: the pending key (str), _NO_KEY, _SKIP or _MERGE
-        self.seen: dict[str, int] = {}  # map: key -> line of first definition
-        self.merges: list[tuple[Any, Positions]] = []
-
-
 class _Anchor:
+    """A node that aliases refer to: its value, positions inside it, values counted in it."""
+
     __slots__ = ("count", "positions", "value")
 
     def __init__(self, value: Any, positions: Positions, count: int) -> None:
@@ -235,24 +220,67 @@ class _Anchor:
         self.count = count
 
 
-class _DocBuilder:
-    """Builds the documents of one file from parser events."""
+def _shared_nodes(root: Any) -> set[int]:
+    """Nodes met more than once in a composed graph: the targets of aliases (no recursion)."""
+    seen: set[int] = set()
+    shared: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            shared.add(id(node))
+            continue
+        seen.add(id(node))
+        if type(node) is MappingNode:
+            for pair in node.value:
+                stack.extend(pair)
+        elif type(node) is SequenceNode:
+            stack.extend(node.value)
+    return shared
 
-    def __init__(self, file: str, diagnostics: list[Diagnostic]) -> None:
+
+def _alias_events(text: str, loader: Any) -> list[list[tuple[str, Any]]]:
+    """Per document, the name and start of every alias, in order (composed nodes lack them)."""
+    docs: list[list[tuple[str, Any]]] = []
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, DocumentStartEvent):
+                docs.append([])
+            elif isinstance(event, AliasEvent):
+                docs[-1].append((event.anchor, event.start_mark))
+    except Exception:  # past the documents composed so far: not needed
+        pass
+    return docs
+
+
+class _Builder:
+    """Builds the documents of one file from PyYAML's composed nodes.
+
+    Aliases in the composed graph are the anchored node itself: values and positions of an
+    anchored node are built once and copied per alias, its value count added per alias (so an
+    alias bomb is stopped by counting, never expanded). Recursion is bounded by ``MAX_DEPTH``."""
+
+    def __init__(self, file: str, text: str, loader: Any, diagnostics: list[Diagnostic]) -> None:
         self.file = file
+        self.text = text
+        self.loader = loader
         self.diagnostics = diagnostics
-        self.kinds: dict[type, int] = {}
-        self.reset()
+        self.aliases: list[list[tuple[str, Any]]] | None = None  # read when a document has one
+        self.start(0, None)
 
-    def reset(self) -> None:
-        self.stack: list[_Frame] = []
+    def start(self, index: int, root_loc: Location | None) -> None:
+        self.index = index
         self.positions: Positions = []
-        self.anchors: dict[str, _Anchor] = {}
         self.count = 0
-        self.root: Any = None
-        self.root_loc: Location | None = None
-        self.failed = False
-        self.roles: list[Any] = []  # parallel to stack: where each open frame goes in its parent
+        self.root_loc = root_loc
+        self.shared: set[int] = set()
+        self.anchors: dict[int, _Anchor] = {}
+        self.open: set[int] = set()  # anchored nodes being built (an alias to one is recursive)
+        self.alias_seen = 0
+
+    def loc(self, node: Any) -> Location:
+        mark = node.start_mark
+        return Location(self.file, mark.line + 1, mark.column + 1)
 
     def error(self, loc: Location, message: str) -> None:
         self.diagnostics.append(Diagnostic(loc, message))
@@ -261,90 +289,117 @@ class _DocBuilder:
         self.error(loc, message)
         raise _Abort
 
-    def counted(self, n: int, loc: Location) -> None:
-        self.count += n
-        if self.count > MAX_DOCUMENT_VALUES:
-            self.fail(
-                self.root_loc or loc,
-                f"document too large: more than {MAX_DOCUMENT_VALUES} values after alias expansion "
-                "(an alias bomb?); document skipped",
-            )
+    def too_large(self) -> None:
+        assert self.root_loc is not None
+        self.fail(
+            self.root_loc,
+            f"document too large: more than {MAX_DOCUMENT_VALUES} values after alias expansion "
+            "(an alias bomb?); document skipped",
+        )
 
-    # -- placing a node ----------------------------------------------------------------------
+    def document(self, root: Any, index: int) -> Document | None:
+        """The document composed as ``root`` (``index`` in its file), or None if empty or failed."""
+        loc = self.loc(root)
+        self.start(index, loc)
+        if "&" in self.text:  # no anchor, no alias: skip looking for shared nodes
+            self.shared = _shared_nodes(root)
+        self.positions.append(("", loc))
+        try:
+            value = self.node(root, "", 0, False)
+        except _Abort:
+            return None
+        if value is None:
+            return None
+        return Document(value, dict(self.positions), loc)
 
-    def place(self, loc: Location) -> tuple[str, Any]:
-        """Where the node starting at ``loc`` goes: (its pointer, the map key state).
+    # -- any node ----------------------------------------------------------------------------
 
-        Records the position of a list item (map values are recorded with their key)."""
-        if not self.stack:
-            self.root_loc = loc
-            self.positions.append(("", loc))
-            return "", None
-        top = self.stack[-1]
-        if not top.is_map:
-            ptr = f"{top.ptr}/{len(top.container)}"
+    def next_alias(self) -> tuple[str, Location]:
+        if self.aliases is None:
+            self.aliases = _alias_events(self.text, self.loader)
+        name, mark = self.aliases[self.index][self.alias_seen]
+        self.alias_seen += 1
+        return name, Location(self.file, mark.line + 1, mark.column + 1)
+
+    def node(self, node: Any, ptr: str, depth: int, record: bool, key: bool = False) -> Any:
+        """The value of ``node`` at ``ptr`` (a list item's position recorded if ``record``); a key
+        scalar gives its text. ``self.last`` is where the node (or the alias to it) was written."""
+        ident = id(node)
+        if ident in self.shared and (ident in self.anchors or ident in self.open):
+            return self.alias(ident, ptr, record)
+        loc = self.last = self.loc(node)
+        if record:
             self.positions.append((ptr, loc))
-            return ptr, None
-        if top.key is _NO_KEY:
-            return "", _NO_KEY  # this node is a key
-        if top.key is _SKIP or top.key is _MERGE:
-            return f"{top.ptr}/<<", top.key
-        return f"{top.ptr}/{escape_pointer(top.key)}", top.key
+        if ident not in self.shared:
+            value = self.build(node, ptr, loc, depth, key)
+            self.last = loc
+            return value
+        mark = len(self.positions)
+        before = self.count
+        self.open.add(ident)
+        value = self.build(node, ptr, loc, depth, key)
+        self.open.discard(ident)
+        rel = [(p[len(ptr) :], at) for p, at in self.positions[mark:]]
+        self.anchors[ident] = _Anchor(value, rel, self.count - before)
+        self.last = loc
+        return value
 
-    def finish(
-        self, value: Any, ptr: str, role: Any, loc: Location, mark: int, anchor: str | None, counted_from: int
-    ) -> None:
-        """A node is complete: register its anchor, and put it into its parent."""
-        if anchor is not None:
-            rel = [(p[len(ptr) :], at) for p, at in self.positions[mark:]]
-            self.anchors[anchor] = _Anchor(value, rel, self.count - counted_from)
-        if not self.stack:
-            self.root = value
-            return
-        top = self.stack[-1]
-        if not top.is_map:
-            top.container.append(value)
-        elif role is _NO_KEY:
-            self.take_key(top, value, loc)
-        elif role is _SKIP:
-            del self.positions[mark:]
-            top.key = _NO_KEY
-        elif role is _MERGE:
-            rel = [(p[len(ptr) :], at) for p, at in self.positions[mark:]]
-            del self.positions[mark:]
-            top.merges.append((value, rel))
-            top.key = _NO_KEY
-        else:
-            top.container[role] = value
-            top.key = _NO_KEY
+    def alias(self, ident: int, ptr: str, record: bool) -> Any:
+        name, loc = self.next_alias()
+        self.last = loc
+        if record:
+            self.positions.append((ptr, loc))
+        anchor = self.anchors.get(ident)
+        if anchor is None:
+            self.fail(loc, f"alias *{name} refers to an anchor that is not defined before it")
+        assert anchor is not None
+        self.count += anchor.count
+        if self.count > MAX_DOCUMENT_VALUES:
+            self.too_large()
+        self.positions.extend((ptr + rel, at) for rel, at in anchor.positions)
+        value = anchor.value
+        return copy.deepcopy(value) if isinstance(value, dict | list) else value
 
-    def take_key(self, top: _Frame, value: Any, loc: Location) -> None:
-        if value is _MERGE:
-            top.key = _MERGE
-            return
-        if isinstance(value, dict | list | SecretRef):
-            self.error(loc, "a mapping key must be a plain string, not a list or mapping")
-            top.key = _SKIP
-            return
-        key = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-        if key in top.seen:
-            self.error(loc, f"duplicate key {key!r} (first defined at line {top.seen[key]}); value ignored")
-            top.key = _SKIP
-            return
-        top.seen[key] = loc.line
-        top.key = key
-        self.positions.append((f"{top.ptr}/{escape_pointer(key)}", loc))
+    def build(self, node: Any, ptr: str, loc: Location, depth: int, key: bool) -> Any:
+        kind = type(node)
+        if kind is ScalarNode:
+            self.counted()
+            return self.key_text(node) if key else self.scalar(node, ptr)
+        if depth >= MAX_DEPTH:
+            self.error(loc, NESTING_MESSAGE)
+            raise _Stop
+        is_map = kind is MappingNode
+        if node.tag != (_MAP_TAG if is_map else _SEQ_TAG):
+            self.error(loc, f"unsupported YAML tag {node.tag!r} on a {'mapping' if is_map else 'list'}")
+        self.counted()
+        if is_map:
+            return self.mapping(node, ptr, loc, depth + 1)
+        return self.sequence(node, ptr, depth + 1)
 
     # -- scalars -----------------------------------------------------------------------------
 
-    def scalar(self, event: Any, ptr: str, loc: Location) -> Any:
-        text: str = event.value
-        tag = event.tag
-        if tag is None and not event.style:  # plain
-            if ptr in _STRING_POINTERS:
+    def bang(self, node: Any) -> bool:
+        """Whether a plain scalar carries the non-specific tag ``!`` (a string, then)."""
+        pos = node.start_mark.index
+        while match := _PROPERTY_RE.match(self.text, pos):
+            if match[1] == "!":
+                return True
+            pos = match.end()
+        return False
+
+    def scalar(self, node: Any, ptr: str) -> Any:
+        text: str = node.value
+        tag = node.tag
+        if tag == _IMPLICIT:
+            if node.style or ptr in _STRING_POINTERS:
                 return text
-            return _resolve_plain(text)
-        if tag is None or tag == "!" or tag == _TAG + "str":
+            value = _resolve_plain(text)
+            if type(value) is not str:
+                start = node.start_mark.index
+                if text[:1] != self.text[start : start + 1] and self.bang(node):
+                    return text  # ``! 5``: the non-specific tag makes it a string
+            return value
+        if tag == _TAG + "str":
             return text
         if tag == _TAG + "null":
             return None
@@ -354,108 +409,120 @@ class _DocBuilder:
             value = _resolve_plain(text)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 return value if tag == _TAG + "int" and isinstance(value, int) else float(value)
-            self.error(loc, f"{text!r} is not a valid {tag.removeprefix(_TAG)}")
+            self.error(self.loc(node), f"{text!r} is not a valid {tag.removeprefix(_TAG)}")
             return text
         if tag == _TAG + "bool":
-            self.error(loc, f"{text!r} is not a valid bool")
+            self.error(self.loc(node), f"{text!r} is not a valid bool")
         else:
-            self.error(loc, f"unsupported YAML tag {tag!r}")
+            self.error(self.loc(node), f"unsupported YAML tag {tag!r}")
         return text
 
-    # -- the event loop ----------------------------------------------------------------------
-
-    def documents(self, events: Iterator[Any]) -> Iterator[Document]:
-        kinds = self.kinds
-        file = self.file
-        for event in events:
-            kind = kinds.get(type(event))
-            if kind is None:
-                kind = kinds[type(event)] = _EVENT_KINDS.get(type(event).__name__, _OTHER)
-            if kind == _DOC_START:
-                self.reset()
-                continue
-            if kind == _DOC_END:
-                if not self.failed and self.root is not None and self.root_loc is not None:
-                    yield Document(self.root, dict(self.positions), self.root_loc)
-                self.reset()
-                continue
-            if self.failed or kind == _OTHER:
-                continue
-            try:
-                self.event(event, kind, file)
-            except _Abort as exc:
-                if exc.args and exc.args[0] == "stop":
-                    return  # runaway nesting: the rest of the file is not parsed
-                self.failed = True
-
-    def event(self, event: Any, kind: int, file: str) -> None:
-        if kind == _END:
-            frame = self.stack.pop()
-            value = frame.container
-            if frame.is_map:
-                value = self.close_map(frame)
-            role = self.roles.pop()
-            self.finish(value, frame.ptr, role, frame.loc, frame.mark, frame.anchor, frame.count - 1)
-            return
-        mark_ = event.start_mark
-        loc = Location(file, mark_.line + 1, mark_.column + 1)
-        ptr, role = self.place(loc)
-        mark = len(self.positions)
-        if kind == _SCALAR:
-            self.counted(1, loc)
-            value = self.scalar(event, ptr, loc) if role is not _NO_KEY else self.key_text(event)
-            self.finish(value, ptr, role, loc, mark, event.anchor, self.count - 1)
-        elif kind == _ALIAS:
-            anchor = self.anchors.get(event.anchor)
-            if anchor is None:
-                self.fail(loc, f"alias *{event.anchor} refers to an anchor that is not defined before it")
-            assert anchor is not None
-            self.counted(anchor.count, loc)
-            for rel, at in anchor.positions:
-                self.positions.append((ptr + rel, at))
-            value = anchor.value
-            if isinstance(value, dict | list):
-                value = copy.deepcopy(value)
-            self.finish(value, ptr, role, loc, mark, None, self.count - anchor.count)
-        else:  # a list or a mapping starts
-            if len(self.stack) >= MAX_DEPTH:
-                self.error(loc, NESTING_MESSAGE)
-                raise _Abort("stop")
-            tag = event.tag
-            is_map = kind == _MAP
-            if tag not in (None, "!", _TAG + ("map" if is_map else "seq")):
-                self.error(loc, f"unsupported YAML tag {tag!r} on a {'mapping' if is_map else 'list'}")
-            self.counted(1, loc)
-            self.stack.append(_Frame(is_map, ptr, loc, event.anchor, mark, self.count))
-            self.roles.append(role)
-
-    def key_text(self, event: Any) -> Any:
+    def key_text(self, node: Any) -> Any:
         """A scalar in key position: its text (``<<`` marks a merge)."""
-        tag = event.tag
-        if tag is None and not event.style and event.value == "<<":
+        if node.tag == _MERGE_TAG:
             return _MERGE
-        if tag == _TAG + "merge":
+        if node.value == "<<" and node.tag == _IMPLICIT and not node.style and not self.bang(node):
             return _MERGE
-        return event.value
+        return node.value
 
-    def close_map(self, frame: _Frame) -> Any:
-        out: dict[str, Any] = frame.container
-        for source, rel in frame.merges:
-            items = [(source, "")] if isinstance(source, dict) else list(_merge_items(source))
-            if not items:
-                self.error(frame.loc, "a merge key (<<) needs a mapping or a list of mappings")
-            for mapping, prefix in items:
-                for key, value in mapping.items():
-                    if key in out:
-                        continue
-                    out[key] = value
-                    sub = f"{prefix}/{escape_pointer(key)}"
-                    for p, at in rel:
-                        if p == sub or p.startswith(sub + "/"):
-                            self.positions.append((frame.ptr + "/" + escape_pointer(key) + p[len(sub) :], at))
+    # -- lists and mappings: plain scalars in them take a short cut -------------------------
+
+    def counted(self) -> None:
+        self.count += 1
+        if self.count > MAX_DOCUMENT_VALUES:
+            self.too_large()
+
+    def sequence(self, node: Any, ptr: str, depth: int) -> list[Any]:
+        out: list[Any] = []
+        positions = self.positions
+        shared = self.shared
+        for i, item in enumerate(node.value):
+            item_ptr = f"{ptr}/{i}"
+            if type(item) is ScalarNode and id(item) not in shared:
+                mark = item.start_mark
+                positions.append((item_ptr, Location(self.file, mark.line + 1, mark.column + 1)))
+                self.counted()
+                out.append(self.scalar(item, item_ptr))
+            else:
+                out.append(self.node(item, item_ptr, depth, True))
+        return out
+
+    def mapping(self, node: Any, ptr: str, loc: Location, depth: int) -> Any:
+        out: dict[str, Any] = {}
+        seen: dict[str, int] = {}  # key -> line of first definition
+        merges: list[tuple[Any, Positions]] = []
+        positions = self.positions
+        shared = self.shared
+        for key_node, value_node in node.value:
+            if (
+                type(key_node) is ScalarNode
+                and id(key_node) not in shared
+                and key_node.value != "<<"
+                and key_node.tag != _MERGE_TAG
+            ):
+                self.counted()
+                mark = key_node.start_mark
+                key_loc = Location(self.file, mark.line + 1, mark.column + 1)
+                key = key_node.value
+                if key in seen:
+                    key = self.duplicate(key, key_loc, seen)
+                else:
+                    seen[key] = key_loc.line
+                    key_ptr = f"{ptr}/{escape_pointer(key)}"
+                    positions.append((key_ptr, key_loc))
+            else:
+                key = self.take_key(self.node(key_node, "", depth, False, True), self.last, ptr, seen)
+                if type(key) is str:
+                    key_ptr = f"{ptr}/{escape_pointer(key)}"
+            if type(key) is str:
+                if type(value_node) is ScalarNode and id(value_node) not in shared:
+                    self.counted()
+                    out[key] = self.scalar(value_node, key_ptr)
+                else:
+                    out[key] = self.node(value_node, key_ptr, depth, False)
+            else:  # a merge, or a key whose value is dropped
+                vptr = f"{ptr}/<<"
+                first = len(positions)
+                value = self.node(value_node, vptr, depth, False)
+                if key is _MERGE:
+                    merges.append((value, [(p[len(vptr) :], at) for p, at in positions[first:]]))
+                del positions[first:]
+        for source, rel in merges:
+            self.merge(out, source, rel, ptr, loc)
         if len(out) == 1 and isinstance(out.get("fromEnv"), str):
             return SecretRef(out["fromEnv"])
         return out
+
+    def take_key(self, value: Any, loc: Location, ptr: str, seen: dict[str, int]) -> Any:
+        if value is _MERGE:
+            return _MERGE
+        if isinstance(value, dict | list | SecretRef):
+            self.error(loc, "a mapping key must be a plain string, not a list or mapping")
+            return _SKIP
+        key = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        if key in seen:
+            return self.duplicate(key, loc, seen)
+        seen[key] = loc.line
+        self.positions.append((f"{ptr}/{escape_pointer(key)}", loc))
+        return key
+
+    def duplicate(self, key: str, loc: Location, seen: dict[str, int]) -> Any:
+        self.error(loc, f"duplicate key {key!r} (first defined at line {seen[key]}); value ignored")
+        return _SKIP
+
+    def merge(self, out: dict[str, Any], source: Any, rel: Positions, ptr: str, loc: Location) -> None:
+        items = [(source, "")] if isinstance(source, dict) else list(_merge_items(source))
+        if not items:
+            self.error(loc, "a merge key (<<) needs a mapping or a list of mappings")
+        for mapping, prefix in items:
+            for key, value in mapping.items():
+                if key in out:
+                    continue
+                out[key] = value
+                sub = f"{prefix}/{escape_pointer(key)}"
+                for p, at in rel:
+                    if p == sub or p.startswith(sub + "/"):
+                        self.positions.append((ptr + "/" + escape_pointer(key) + p[len(sub) :], at))
 
 
 def _merge_items(source: Any) -> Iterator[tuple[dict[str, Any], str]]:
@@ -478,43 +545,75 @@ class Document:
     source: Location = field(default_factory=lambda: Location("<unknown>", 1, 1))
 
 
+def _name_at(text: str, mark: Any, sigil: str) -> str:
+    """The anchor (``&``) or alias (``*``) name written at ``mark`` (after any other property)."""
+    index = int(getattr(mark, "index", -1))
+    line_end = text.find("\n", index)
+    for match in _NAME_RE.finditer(text, index, line_end if line_end >= 0 else len(text)):
+        if match[0][0] == sigil:
+            return match[1]
+    return "?"
+
+
 def _error_location(exc: BaseException, file: str, text: str) -> tuple[Location, str]:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None)
     context = getattr(exc, "context", None)
     if mark is not None:
         loc = Location(file, int(getattr(mark, "line", 0)) + 1, int(getattr(mark, "column", 0)) + 1)
-    elif isinstance(getattr(exc, "position", None), int):
-        pos: int = getattr(exc, "position")  # noqa: B009
-        line = text.count("\n", 0, pos) + 1
-        loc = Location(file, line, pos - (text.rfind("\n", 0, pos) + 1) + 1)
     else:
         loc = Location(file, 1, 1)
+    problem = str(problem or "")
+    if "nesting depth" in problem:
+        # libyaml's own depth limit (it scans ahead), or the pure-Python composer's guard
+        return loc, NESTING_MESSAGE
+    if problem.startswith("found undefined alias"):
+        name = _name_at(text, mark, "*")
+        return loc, f"alias *{name} refers to an anchor that is not defined before it"
     if problem:
-        message = f"{context}: {problem}" if context else str(problem)
+        message = f"{context}: {problem}" if context else problem
     else:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return loc, f"invalid YAML: {message}"
+
+
+def _compose(text: str, file: str, loader_cls: Any) -> tuple[list[Document], list[Diagnostic], Any]:
+    """Documents and diagnostics, and the loader to compose the file with again if this one cannot
+    (PyYAML refuses an anchor defined twice; libyaml's nesting limit does not say where ours is)."""
+    docs: list[Document] = []
+    diags: list[Diagnostic] = []
+    builder = _Builder(file, text, loader_cls, diags)
+    loader = loader_cls(text)
+    try:
+        index = 0
+        while loader.check_node():
+            doc = builder.document(loader.get_node(), index)
+            if doc is not None:
+                docs.append(doc)
+            index += 1
+    except _Stop:
+        pass  # runaway nesting: the rest of the file is not parsed
+    except RecursionError:
+        diags.append(Diagnostic(Location(file, 1, 1), NESTING_MESSAGE))
+    except Exception as exc:  # every parser error becomes a diagnostic, never a traceback
+        pure = issubclass(loader_cls, _PureLoader)
+        if not pure and str(getattr(exc, "context", "")).startswith("found duplicate anchor"):
+            return docs, diags, _PureLoader
+        if loader_cls is not _ExactDepthLoader and "nesting depth" in str(getattr(exc, "problem", "")):
+            return docs, diags, _ExactDepthLoader
+        diags.append(Diagnostic(*_error_location(exc, file, text)))
+    finally:
+        loader.dispose()
+    return docs, diags, None
 
 
 def parse_documents(
     text: str, file: str, *, backend: str | None = None
 ) -> tuple[list[Document], list[Diagnostic]]:
     """Every non-empty document in ``text``; YAML problems as diagnostics (never raises)."""
-    docs: list[Document] = []
-    diags: list[Diagnostic] = []
-    builder = _DocBuilder(file, diags)
-    try:
-        for doc in builder.documents(_backend(backend)(text)):
-            docs.append(doc)
-    except RecursionError:
-        diags.append(Diagnostic(Location(file, 1, 1), NESTING_MESSAGE))
-    except Exception as exc:  # every parser error becomes a diagnostic, never a traceback
-        loc, message = _error_location(exc, file, text)
-        if "nesting depth" in message:
-            # libyaml's own depth limit (it scans ahead, so it can trip before our guard does)
-            message = NESTING_MESSAGE
-        diags.append(Diagnostic(loc, message))
+    docs, diags, again = _compose(text, file, _loader(backend))
+    if again is not None:
+        docs, diags, _ = _compose(text, file, again)
     return docs, diags
 
 
@@ -642,113 +741,6 @@ def load_text(
 # Files
 
 
-def _is_hidden(name: str) -> bool:
-    return name.startswith(".")
-
-
-IGNORE_FILE = ".reconcilerignore"
-
-
-def _ignore_patterns(directory: str) -> list[str]:
-    """Patterns of a ``.reconcilerignore`` (gitignore-like: one per line, ``#`` comments,
-    ``dir/`` for a directory, ``*`` wildcards, matched relative to the file's directory)."""
-    try:
-        with open(os.path.join(directory, IGNORE_FILE), encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
-        return []
-    return [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
-
-
-def _ignored(rel: str, is_dir: bool, patterns: list[str]) -> bool:
-    for pat in patterns:
-        want_dir = pat.endswith("/")
-        pat = pat.strip("/")
-        if want_dir and not is_dir:
-            continue
-        target = rel if "/" in pat else rel.rsplit("/", 1)[-1]
-        if fnmatch.fnmatchcase(target, pat):
-            return True
-    return False
-
-
-def _skip(rules: dict[str, list[str]], dirpath: str, name: str, is_dir: bool) -> bool:
-    full = os.path.join(dirpath, name)
-    for base, patterns in rules.items():
-        rel = os.path.relpath(full, base).replace(os.sep, "/")
-        if not rel.startswith("..") and _ignored(rel, is_dir, patterns):
-            return True
-    return False
-
-
-def discover(paths: Sequence[str | Path]) -> tuple[list[str], list[Diagnostic]]:
-    """Manifest files named by ``paths``: files as given, directories walked recursively for
-    ``*.yaml`` / ``*.yml`` (sorted; hidden files and directories skipped, and what a
-    ``.reconcilerignore`` in a walked directory names). Each file once."""
-    files: list[str] = []
-    diags: list[Diagnostic] = []
-    seen: set[str] = set()
-
-    def add(path: str) -> None:
-        real = os.path.realpath(path)
-        if real not in seen:
-            seen.add(real)
-            files.append(path)
-
-    for given in paths:
-        p = os.fspath(given)
-        if os.path.isfile(p):
-            add(os.path.normpath(p))
-        elif os.path.isdir(p):
-            found: list[str] = []
-            visited: set[str] = set()
-            rules: dict[str, list[str]] = {}  # directory -> its .reconcilerignore patterns
-
-            for dirpath, dirnames, filenames in os.walk(p, followlinks=True):
-                real = os.path.realpath(dirpath)
-                if real in visited:  # a symlink loop
-                    dirnames[:] = []
-                    continue
-                visited.add(real)
-                if IGNORE_FILE in filenames:
-                    rules[dirpath] = _ignore_patterns(dirpath)
-                dirnames[:] = sorted(
-                    d for d in dirnames if not _is_hidden(d) and not _skip(rules, dirpath, d, True)
-                )
-                for name in sorted(filenames):
-                    if (
-                        not _is_hidden(name)
-                        and name.lower().endswith(YAML_SUFFIXES)
-                        and not _skip(rules, dirpath, name, False)
-                    ):
-                        found.append(os.path.normpath(os.path.join(dirpath, name)))
-            if not found:
-                diags.append(Diagnostic(None, f"{p}: no *.yaml or *.yml files found"))
-            for f in found:
-                add(f)
-        else:
-            diags.append(Diagnostic(None, f"{p}: no such file or directory"))
-    return files, diags
-
-
-def _read(file: str) -> tuple[str | None, Diagnostic | None]:
-    try:
-        size = os.path.getsize(file)
-        if size > MAX_FILE_BYTES:
-            return None, Diagnostic(
-                Location(file, 1, 1), f"file too large ({size} bytes; at most {MAX_FILE_BYTES})"
-            )
-        raw = Path(file).read_bytes()
-    except OSError as exc:
-        return None, Diagnostic(Location(file, 1, 1), f"cannot read file: {exc.strerror or exc}")
-    try:
-        return raw.decode("utf-8-sig"), None
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, Diagnostic(Location(file, line, col), "not UTF-8 text")
-
-
 def load_files(
     files: Sequence[str], *, backend: str | None = None
 ) -> tuple[list[Resource], list[Diagnostic]]:
@@ -756,7 +748,7 @@ def load_files(
     resources: list[Resource] = []
     diags: list[Diagnostic] = []
     for file in files:
-        text, problem = _read(file)
+        text, problem = read_manifest(file)
         if problem is not None:
             diags.append(problem)
             continue

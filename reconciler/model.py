@@ -109,6 +109,10 @@ class Resource:
         value = self.metadata.get("ignore") or []
         return [str(v) for v in value]
 
+    def ignore_under(self, pointer: str) -> list[str]:
+        """The ``ignore`` pointers below ``pointer`` (``/settings``), relative to it."""
+        return [i[len(pointer) :] for i in self.ignore if i.startswith(pointer + "/")]
+
     def loc(self, pointer: str = "") -> Location:
         """The position of ``pointer`` or of its nearest ancestor that has one."""
         p = pointer

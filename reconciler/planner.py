@@ -15,7 +15,7 @@ from reconciler.kinds.images import plan_images
 from reconciler.kinds.settings import plan_location_settings, plan_org_settings, plan_person, plan_workspace
 from reconciler.kinds.template import TEMPLATES, plan_assignment, plan_template
 from reconciler.model import Resource, normalize_mac
-from reconciler.plan import Plan, Step, check_dependencies
+from reconciler.plan import Plan, check_dependencies
 from reconciler.progress import Task, task
 from reconciler.titles import name_steps
 
@@ -240,52 +240,31 @@ def _plan_apply_changes(ctx: Context) -> None:
     names = {str(v.get("id")): k for k, v in ctx.locations.items()}
     for loc, devices in sorted(by_location.items(), key=lambda kv: str(kv[0])):
         if loc and len(devices) >= ctx.policy.rebuild_threshold:
-            label = names.get(loc, loc)
-            ctx.add(
-                Step(
-                    address=f"Location/{label}.rebuildPhones",
-                    resource=f"Location/{label}",
-                    action="job",
-                    phase=7,
-                    method="POST",
-                    path=REBUILD_JOB,
-                    body={"locationId": loc},
-                    depends_on=[i for _, _, ids in devices for i in ids],
-                    job_type="rebuildPhones",
-                    summary=f"rebuild the phones of the location ({len(devices)} changed devices)",
-                    meta={"devices": [a for _, a, _ in devices]},
-                    counts=False,
-                )
+            ctx.step(
+                f"Location/{names.get(loc, loc)}",
+                "job",
+                7,
+                REBUILD_JOB,
+                {"locationId": loc},
+                part="rebuildPhones",
+                after=[i for _, _, ids in devices for i in ids],
+                job_type="rebuildPhones",
+                summary=f"rebuild the phones of the location ({len(devices)} changed devices)",
+                meta={"devices": [a for _, a, _ in devices]},
+                counts=False,
             )
             continue
         for cid, address, ids in devices:
-            ctx.add(
-                Step(
-                    address=f"{address}.applyChanges",
-                    resource=address,
-                    action="invoke",
-                    phase=7,
-                    method="POST",
-                    path=APPLY_CHANGES.format(id=cid),
-                    depends_on=list(ids),
-                    summary="push the new configuration",
-                    counts=False,
-                )
+            path = APPLY_CHANGES.format(id=cid)
+            summary = "push the new configuration"
+            ctx.step(
+                address, "invoke", 7, path, part="applyChanges", after=ids, summary=summary, counts=False
             )
 
 
 def _plan_template_prunes(ctx: Context, declared: set[str]) -> None:
     for name, entry in sorted(ctx.templates.items()):
-        if name in declared:
-            continue
-        ctx.add(
-            Step(
-                address=f"LineKeyTemplate/{name}.prune",
-                resource=f"LineKeyTemplate/{name}",
-                action="delete",
-                phase=8,
-                method="DELETE",
-                path=f"{TEMPLATES}/{entry['id']}",
-                summary="delete unmanaged line key template",
-            )
-        )
+        if name not in declared:
+            path = f"{TEMPLATES}/{entry['id']}"
+            summary = "delete unmanaged line key template"
+            ctx.step(f"LineKeyTemplate/{name}", "delete", 8, path, part="prune", summary=summary)

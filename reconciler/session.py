@@ -1,4 +1,4 @@
-"""Connections (real API or embedded simulator) and the plan / apply flows the CLI calls."""
+"""Connections (real API or embedded simulator) and the plan, apply and export flows the CLI calls."""
 
 from __future__ import annotations
 
@@ -7,23 +7,43 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+import warnings
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from reconciler.apply import ApplyLog, ApplyReport, Executor, StepResult, read_log
-from reconciler.errors import ConfigError, ValidationFailed
+from reconciler.apply import (
+    ApplyLog,
+    ApplyReport,
+    Executor,
+    StepResult,
+    logged_paths,
+    read_log,
+    unwritten_secrets,
+)
+from reconciler.errors import (
+    ConfigError,
+    Interrupted,
+    PlanRefused,
+    ReconcilerError,
+    StalePlan,
+    ValidationFailed,
+)
 from reconciler.kinds.context import answer_digest
 from reconciler.kinds.device import SIP_PASSWORD_STEP
 from reconciler.model import Resource
 from reconciler.plan import Plan, Step, enforce_threshold
 from reconciler.planner import build_plan
 from reconciler.progress import task
+from reconciler.titles import object_names
 
 if TYPE_CHECKING:
+    from reconciler.export import ExportReport
     from reconciler.webex.client import WebexClient
+
+T = TypeVar("T")
 
 SIM_BASE_URL = "http://sim.invalid/v1"
 DEFAULT_SIM_STATE = ".reconciler/sim-state.json"
@@ -42,6 +62,15 @@ class Connection:
     timeout: float = 30.0  # seconds to wait for each API answer
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     sim_app: Any = None  # an already-built simulator app (tests, demo)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run one command's coroutine to the end, in an event loop of its own."""
+    with warnings.catch_warnings():
+        # An error in one concurrent read cancels its siblings: the coroutines they never started
+        # are not worth a warning on the user's terminal (the error itself is shown).
+        warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+        return asyncio.run(coro)
 
 
 @asynccontextmanager
@@ -176,6 +205,19 @@ async def make_plan(
     )
 
 
+async def check_fresh(client: WebexClient, plan: Plan) -> None:
+    """Refuse a saved plan whose reads no longer match live state (``StalePlan``)."""
+    changed = await stale_reads(client, plan)
+    if changed:
+        names = object_names(plan, changed)  # objects, not API paths
+        raise StalePlan(
+            "the saved plan is stale: live state changed since it was made: "
+            + ", ".join(names[:10])
+            + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+            + ". Plan again."
+        )
+
+
 async def stale_reads(client: WebexClient, plan: Plan) -> list[str]:
     """The reads of a saved plan whose live value has changed since (names what changed)."""
 
@@ -216,6 +258,115 @@ class ApplyOutcome:
     report: ApplyReport
     remaining: Plan | None  # the verification plan (None when nothing was executed)
 
+    @property
+    def succeeded(self) -> bool:
+        """Every step applied and, where it was verified, live state matches the manifests."""
+        report = self.report
+        unfinished = report.by_status("failed") or report.by_status("skipped")
+        return not unfinished and (self.remaining is None or self.remaining.empty)
+
+
+@dataclass
+class ApplyRequest:
+    """What ``apply`` was asked for: plan ``paths`` (or those of the apply log when resuming), or
+    apply a ``saved`` plan; post the outcome to the Webex space ``room`` with the ``bot`` token."""
+
+    paths: list[str] = field(default_factory=list)
+    saved: Plan | None = None
+    targets: list[str] = field(default_factory=list)
+    prune: bool | None = None
+    log_path: str = DEFAULT_LOG
+    resume: bool = False
+    max_changes: int | None = None
+    force: bool = False
+    room: str | None = None
+    bot: str | None = None
+
+
+def apply_command(
+    conn: Connection,
+    req: ApplyRequest,
+    *,
+    confirm: Callable[[Plan], bool],
+    say: Callable[[str], None],
+    show: Callable[[Plan], None],
+) -> ApplyOutcome:
+    """``apply``: finish what an interrupted apply left, plan (or check that the saved plan is
+    still fresh), ``show`` the plan, apply it once confirmed, and post the outcome (or the error)
+    to the room when asked. Progress and warnings go to ``say``."""
+
+    async def go() -> ApplyOutcome:
+        async with connect(conn) as client:
+            pushes = await finish_unfinished(client, req.log_path, say)
+            await wait_for_jobs(client, say)
+            if req.saved is not None:
+                await check_fresh(client, req.saved)
+                plan = req.saved
+            else:
+                source = req.paths or (logged_paths(req.log_path) if req.resume else [])
+                if not source:
+                    raise ConfigError(f"{req.log_path} names no manifest paths; give the PATHs too")
+                # a sipPassword the last apply planned but did not write is planned again
+                left = unwritten_secrets(Path(req.log_path))
+                plan = await make_plan(client, source, req.targets, req.prune, rewrite_secrets=left)
+            show(plan)
+            return await apply_flow(
+                client,
+                plan,
+                confirm=confirm,
+                say=say,
+                log_path=req.log_path,
+                max_changes=req.max_changes,
+                force=req.force,
+                concurrency=conn.concurrency,
+                unfinished_pushes=pushes,
+            )
+
+    try:
+        outcome = run(go())
+    except ReconcilerError as exc:
+        if req.room and req.bot and not isinstance(exc, Interrupted):
+            from reconciler.notify import error_message, run_link
+
+            notify(conn, req.room, req.bot, error_message("apply", exc, run_link(os.environ)), say)
+        raise
+    if req.room and req.bot and (outcome.report.results or not outcome.plan.empty):
+        from reconciler.notify import apply_message, run_link
+
+        notify(conn, req.room, req.bot, apply_message(outcome, run_link(os.environ)), say)
+    return outcome
+
+
+def notify(conn: Connection, room: str, token: str, markdown: str, say: Callable[[str], None]) -> None:
+    """Post to the room; a failure to post is a warning (to ``say``), never the command's outcome."""
+    from reconciler.notify import post
+
+    async def go() -> str | None:
+        async with connect(conn) as client:
+            return await post(client, room, markdown, token)
+
+    try:
+        problem = run(go())
+    except ReconcilerError as exc:
+        problem = f"the notification to room {room} was not posted: {exc}"
+    if problem:
+        say(f"Warning: {problem}")
+
+
+async def export_org(
+    conn: Connection,
+    out: str,
+    locations: tuple[str, ...],
+    kinds: tuple[str, ...],
+    macs: tuple[str, ...],
+    progress: Callable[[int, int], None],
+) -> ExportReport:
+    """``export``: write manifests for the live org under ``out``."""
+    from reconciler.export import export
+
+    async with connect(conn) as client:
+        return await export(client, out, locations, kinds, macs, progress=progress)
+
 
 async def apply_flow(
     client: WebexClient,
@@ -248,8 +399,6 @@ async def apply_flow(
     if plan.empty:
         return ApplyOutcome(plan, report, None)
     if not confirm(plan):
-        from reconciler.errors import PlanRefused
-
         raise PlanRefused("apply cancelled: the plan was not approved")
     log = ApplyLog(Path(log_path))
     pushes = [s.to_json() for s in plan.steps if s.phase == 7]

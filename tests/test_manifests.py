@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import manifests
+from reconciler import discovery
 from reconciler.manifests import (
     available_backends,
     discover,
@@ -277,7 +277,7 @@ def test_unreadable_inputs(tmp_path: Path) -> None:
 
 
 def test_file_size_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(manifests, "MAX_FILE_BYTES", 10)
+    monkeypatch.setattr(discovery, "MAX_FILE_BYTES", 10)
     (tmp_path / "big.yaml").write_text("a: 12345678901234567890\n")
     _, diags = load_paths([tmp_path])
     assert "file too large" in diags[0].message
@@ -304,6 +304,19 @@ def test_nesting_at_the_limit_is_accepted(backend: str) -> None:
     text = POLICY + "spec: {x: " + "[" * 60 + "]" * 60 + "}\n"
     _, diags = load_text(text, "ok.yaml")
     assert all("nesting" not in d.message for d in diags), diags
+
+
+def test_anchor_defined_again_is_the_one_later_aliases_use(backend: str) -> None:
+    # YAML 1.2 allows it (PyYAML's composers refuse it: such a file is composed another way)
+    res = load_one(POLICY + "spec:\n  a: &x [1]\n  b: *x\n  c: &x {y: 2}\n  d:\n    - *x\n  e: *x\n")
+    assert res.spec == {"a": [1], "b": [1], "c": {"y": 2}, "d": [{"y": 2}], "e": {"y": 2}}
+    assert res.positions["/spec/d/0"] == Location("x.yaml", 9, 7)  # where the alias is written
+    assert res.positions["/spec/e/y"] == Location("x.yaml", 7, 10)  # inside the anchored node
+
+
+def test_non_specific_tag_keeps_plain_text(backend: str) -> None:
+    res = load_one(POLICY + "spec: {a: ! 5, b: ! true, c: 5, d: !!str 5, e: &n ! 7}\n")
+    assert res.spec == {"a": "5", "b": "true", "c": 5, "d": "5", "e": "7"}
 
 
 def test_recursive_alias_is_an_error(backend: str) -> None:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reconciler.diff import SECRET_NAME_ENDINGS, is_secret_field, keep_live_secrets
+from reconciler.diff import SECRET_NAME_ENDINGS, FieldChange, is_secret_field, keep_live_secrets
 from reconciler.model import Diagnostic, Resource
 from reconciler.plan import Step, digest, digest_json
 
@@ -115,6 +115,9 @@ def _top_level_only(data: dict[str, Any], fields: list[tuple[bytes, bytes]]) -> 
 
 
 _MISSING = object()
+
+# The HTTP method each kind of step is sent with.
+METHODS = {"create": "POST", "update": "PUT", "delete": "DELETE", "job": "POST", "invoke": "POST"}
 
 
 @dataclass
@@ -250,9 +253,76 @@ class Context:
     def error(self, resource: Resource, pointer: str, message: str) -> None:
         self.diagnostics.append(Diagnostic(resource.loc(pointer), message, resource.address))
 
+    def id_of(self, res: Resource, table: dict[str, dict[str, Any]], pointer: str, what: str) -> str | None:
+        """The id of the org object ``res`` is named after (``table[res.name]``); None, with an error at
+        ``pointer``, when the org has none (``what`` it is: "location named", "person with email")."""
+        entry = table.get(res.name)
+        if entry is None:
+            self.error(res, pointer, f"no {what} {res.name!r} in the org")
+            return None
+        return str(entry["id"])
+
     def add(self, step: Step) -> Step:
         self.steps.append(step)
         return step
+
+    def step(
+        self,
+        owner: Resource | str,
+        action: str,
+        phase: int,
+        path: str,
+        body: Any = None,
+        *,
+        part: str | None = None,
+        at: str | None = None,
+        after: str | list[str] | None = None,
+        changes: list[FieldChange] | None = None,
+        job_type: str | None = None,
+        summary: str = "",
+        meta: dict[str, Any] | None = None,
+        counts: bool = True,
+    ) -> Step:
+        """Add a step of ``owner`` (a resource, or the address of an object no manifest declares),
+        sent with the HTTP method of its ``action``. Its address is the owner's, or ``owner.part``
+        for one of several; its source is where ``at`` (a JSON pointer) is written, else the
+        manifest; it runs after the step(s) ``after``."""
+        resource = owner if isinstance(owner, str) else owner.address
+        return self.add(
+            Step(
+                address=f"{resource}.{part}" if part else resource,
+                resource=resource,
+                action=action,
+                phase=phase,
+                method=METHODS[action],
+                path=path,
+                body=body,
+                depends_on=[after] if isinstance(after, str) else list(after or []),
+                changes=changes if changes is not None else [],
+                source=None if isinstance(owner, str) else str(owner.loc(at) if at else owner.source),
+                job_type=job_type,
+                summary=summary,
+                meta=meta if meta is not None else {},
+                counts=counts,
+            )
+        )
+
+    def update(
+        self,
+        res: Resource,
+        part: str,
+        phase: int,
+        path: str,
+        body: Any,
+        changes: list[FieldChange],
+        summary: str,
+        after: str | None = None,
+    ) -> Step:
+        """Add the ``update`` of one part of ``res``, declared at ``/spec/<part>``: PUT ``body``."""
+        at = f"/spec/{part}"
+        return self.step(
+            res, "update", phase, path, body, part=part, at=at, after=after, changes=changes, summary=summary
+        )
 
     def label(self, ident: str | None) -> str:
         if not ident:

@@ -24,7 +24,8 @@ MEMBER_DEFAULTS: dict[str, Any] = {
 # Compared only when the manifest declares them; otherwise the live value is kept on write.
 MEMBER_OPTIONAL = ("lineLabel", "t38FaxCompressionEnabled", "hotlineDestination")
 REF_KEYS = ("person", "workspace", "virtualLine")
-SIP_PASSWORD_STEP = ".sipPassword"  # the address suffix of a write-only secret's step
+SIP_PASSWORD = "sipPassword"  # the write-only secret, and the part of the device its step writes
+SIP_PASSWORD_STEP = f".{SIP_PASSWORD}"  # the address suffix of a write-only secret's step
 
 
 def calling_id(ctx: Context, res: Resource) -> str | None:
@@ -76,7 +77,6 @@ async def plan_device(ctx: Context, res: Resource) -> None:
     model = model_of(ctx, res, reads.get("members"))
     ids: list[str] = []
     prev: str | None = None
-    ignore = res.ignore
     if "members" in spec:
         step = await _plan_members(ctx, res, cid, reads["members"], model)
         if step:
@@ -91,7 +91,7 @@ async def plan_device(ctx: Context, res: Resource) -> None:
     if "settings" in spec:
         live = reads["settings"]
         desired = spec["settings"]
-        rel_ignore = [i[len("/settings") :] for i in ignore if i.startswith("/settings/")]
+        rel_ignore = res.ignore_under("/settings")
         changes = diff_declared(desired, live, rel_ignore, prefix="/settings")
         if changes:
             current = ctx.without_live_secrets(
@@ -102,20 +102,8 @@ async def plan_device(ctx: Context, res: Resource) -> None:
                 f"{base}/settings",
             )
             body = merge_declared(current, desired, rel_ignore)
-            step = ctx.add(
-                Step(
-                    address=f"{res.address}.settings",
-                    resource=res.address,
-                    action="update",
-                    phase=4,
-                    method="PUT",
-                    path=f"{base}/settings",
-                    body=body,
-                    depends_on=[prev] if prev else [],
-                    changes=changes,
-                    source=str(res.loc("/spec/settings")),
-                    summary="device settings",
-                )
+            step = ctx.update(
+                res, "settings", 4, f"{base}/settings", body, changes, "device settings", after=prev
             )
             ids.append(step.id)
     if "sipPassword" in spec:
@@ -125,22 +113,14 @@ async def plan_device(ctx: Context, res: Resource) -> None:
             "apply did not write it"
         )
         if ids or ctx.rotate_secrets or res.address in ctx.rewrite_secrets:
-            ctx.add(
-                Step(
-                    address=f"{res.address}{SIP_PASSWORD_STEP}",
-                    resource=res.address,
-                    action="update",
-                    phase=4,
-                    method="PUT",
-                    path=base,
-                    body={"sipPassword": spec["sipPassword"]},
-                    depends_on=[ids[-1]] if ids else [],
-                    changes=[FieldChange("/sipPassword", None, spec["sipPassword"], sensitive=True)],
-                    source=str(res.loc("/spec/sipPassword")),
-                    summary="third-party SIP password",
-                )
+            secret = spec["sipPassword"]
+            changes = [FieldChange("/sipPassword", None, secret, sensitive=True)]
+            summary = "third-party SIP password"
+            after = ids[-1] if ids else None
+            step = ctx.update(
+                res, SIP_PASSWORD, 4, base, {"sipPassword": secret}, changes, summary, after=after
             )
-            ids.append(f"{res.address}{SIP_PASSWORD_STEP}")
+            ids.append(step.id)
     if ids:
         location_id = ctx.devices.get(res.name, {}).get("locationId")
         ctx.changed_devices[cid] = (res.address, location_id, ids)
@@ -300,19 +280,10 @@ async def _plan_members(
         )
         for m in sorted(live_members, key=lambda x: int(x.get("port") or 0))
     ]
-    return ctx.add(
-        Step(
-            address=f"{res.address}.members",
-            resource=res.address,
-            action="update",
-            phase=4,
-            method="PUT",
-            path=f"{DEVICE.format(id=cid)}/members",
-            body={"members": body_members},
-            changes=[FieldChange("/members", before_h, after_h)],
-            source=str(res.loc("/spec/members")),
-            summary="device members (the whole list)",
-        )
+    path = f"{DEVICE.format(id=cid)}/members"
+    changes = [FieldChange("/members", before_h, after_h)]
+    return ctx.update(
+        res, "members", 4, path, {"members": body_members}, changes, "device members (the whole list)"
     )
 
 
@@ -377,7 +348,7 @@ def _plan_layout(
                 f"KEM module {over[0]['kemModuleIndex']} is beyond the {model.get('model')}'s {mods} modules",
             )
             return None
-    ignore = [i[len("/layout") :] for i in res.ignore if i.startswith("/layout/")]
+    ignore = res.ignore_under("/layout")
     changes: list[FieldChange] = []
     mode = want.get("layoutMode", "CUSTOM")
     if mode != live.get("layoutMode"):
@@ -428,17 +399,4 @@ def _plan_layout(
     else:
         body["lineKeys"] = live.get("lineKeys") or []
     summary = f"layout from template {want['_template']!r}" if "_template" in want else "layout"
-    return ctx.add(
-        Step(
-            address=f"{res.address}.layout",
-            resource=res.address,
-            action="update",
-            phase=4,
-            method="PUT",
-            path=f"{DEVICE.format(id=cid)}/layout",
-            body=body,
-            changes=changes,
-            source=str(res.loc("/spec/layout")),
-            summary=summary,
-        )
-    )
+    return ctx.update(res, "layout", 4, f"{DEVICE.format(id=cid)}/layout", body, changes, summary)

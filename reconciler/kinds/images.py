@@ -9,7 +9,6 @@ from typing import Any
 from reconciler.diff import FieldChange
 from reconciler.kinds.context import Context
 from reconciler.model import Resource, normalize_mac
-from reconciler.plan import Step
 
 IMAGES = "/telephony/config/devices/backgroundImages"
 UPLOAD = "/telephony/config/devices/{id}/actions/backgroundImageUpload/invoke"
@@ -37,39 +36,27 @@ async def plan_images(ctx: Context, res: Resource) -> None:
             ctx.error(res, f"/spec/images/{i}/path", f"cannot read {f}: {exc.strerror}")
             continue
         ctype = "image/png" if f.suffix.lower() == ".png" else "image/jpeg"
-        ctx.add(
-            Step(
-                address=f"{res.address}.{img['fileName']}",
-                resource=res.address,
-                action="create",
-                phase=1,
-                method="POST",
-                path=UPLOAD.format(id=device_id),
-                body={"fileName": img["fileName"]},
-                changes=[FieldChange(f"/images/{img['fileName']}", None, str(f))],
-                source=str(res.loc(f"/spec/images/{i}")),
-                summary=f"upload background image {img['fileName']!r}",
-                meta={"file": str(f), "sha256": hashlib.sha256(content).hexdigest(), "contentType": ctype},
-            )
+        name = img["fileName"]
+        ctx.step(
+            res,
+            "create",
+            1,
+            UPLOAD.format(id=device_id),
+            {"fileName": name},
+            part=name,
+            at=f"/spec/images/{i}",
+            changes=[FieldChange(f"/images/{name}", None, str(f))],
+            summary=f"upload background image {name!r}",
+            meta={"file": str(f), "sha256": hashlib.sha256(content).hexdigest(), "contentType": ctype},
         )
     if ctx.prune:
         declared = {img["fileName"] for img in wanted}
         extra = sorted(live - declared)
         if extra:
-            ctx.add(
-                Step(
-                    address=f"{res.address}.prune",
-                    resource=res.address,
-                    action="delete",
-                    phase=8,
-                    method="DELETE",
-                    path=IMAGES,
-                    body={"backgroundImages": [{"fileName": n, "forceDelete": False} for n in extra]},
-                    changes=[FieldChange(f"/images/{n}", n, None) for n in extra],
-                    source=str(res.source),
-                    summary=f"delete {len(extra)} unmanaged background image(s)",
-                )
-            )
+            body = {"backgroundImages": [{"fileName": n, "forceDelete": False} for n in extra]}
+            changes = [FieldChange(f"/images/{n}", n, None) for n in extra]
+            summary = f"delete {len(extra)} unmanaged background image(s)"
+            ctx.step(res, "delete", 8, IMAGES, body, part="prune", changes=changes, summary=summary)
 
 
 def _upload_device(ctx: Context, res: Resource) -> str | None:

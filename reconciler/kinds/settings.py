@@ -7,17 +7,13 @@ from typing import Any
 from reconciler.diff import diff_declared, merge_declared
 from reconciler.kinds.context import Context
 from reconciler.model import Resource
-from reconciler.plan import Step
 
 JOB = "/telephony/config/jobs/devices/callDeviceSettings"
+SETTINGS_JOB = "callDeviceSettings"
 ORG_SETTINGS = "/telephony/config/devices/settings"
 LOCATION_SETTINGS = "/telephony/config/locations/{id}/devices/settings"
 PERSON = "/telephony/config/people/{id}/devices"
 WORKSPACE = "/telephony/config/workspaces/{id}/devices"
-
-
-def _relative(ignore: list[str], prefix: str) -> list[str]:
-    return [i[len(prefix) :] for i in ignore if i.startswith(prefix + "/")]
 
 
 async def plan_org_settings(ctx: Context, res: Resource) -> None:
@@ -28,29 +24,15 @@ async def plan_org_settings(ctx: Context, res: Resource) -> None:
         return
     current = ctx.without_live_secrets({"customizations": live.get("customizations", {})}, ORG_SETTINGS)
     body = merge_declared(current, desired, res.ignore)
-    ctx.add(
-        Step(
-            address=res.address,
-            resource=res.address,
-            action="job",
-            phase=3,
-            method="POST",
-            path=JOB,
-            body=body,
-            changes=changes,
-            source=str(res.source),
-            job_type="callDeviceSettings",
-            summary="org device settings (job)",
-        )
+    ctx.step(
+        res, "job", 3, JOB, body, changes=changes, job_type=SETTINGS_JOB, summary="org device settings (job)"
     )
 
 
 async def plan_location_settings(ctx: Context, res: Resource) -> None:
-    loc = ctx.locations.get(res.name)
-    if loc is None:
-        ctx.error(res, "/metadata/location", f"no location named {res.name!r} in the org")
+    loc_id = ctx.id_of(res, ctx.locations, "/metadata/location", "location named")
+    if loc_id is None:
         return
-    loc_id = str(loc["id"])
     read = LOCATION_SETTINGS.format(id=loc_id)
     live = await ctx.get(read)
     desired = dict(res.spec)
@@ -63,23 +45,10 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
         body["customizations"] = merge_declared(
             ctx.without_live_secrets(live.get("customizations", {}), read, "/customizations"),
             desired.get("customizations", {}),
-            _relative(res.ignore, "/customizations"),
+            res.ignore_under("/customizations"),
         )
-    ctx.add(
-        Step(
-            address=res.address,
-            resource=res.address,
-            action="job",
-            phase=3,
-            method="POST",
-            path=JOB,
-            body=body,
-            changes=changes,
-            source=str(res.source),
-            job_type="callDeviceSettings",
-            summary="location device settings (job)",
-        )
-    )
+    summary = "location device settings (job)"
+    ctx.step(res, "job", 3, JOB, body, changes=changes, job_type=SETTINGS_JOB, summary=summary)
 
 
 def _hoteling_of(devices: dict[str, Any]) -> dict[str, Any] | None:
@@ -101,64 +70,31 @@ async def _plan_owner(
                 f"{res.address}: has no devices, so its hoteling settings cannot be read or set"
             )
         else:
-            ignore = _relative(res.ignore, "/hoteling")
+            ignore = res.ignore_under("/hoteling")
             changes = diff_declared(spec["hoteling"], live_h, ignore, prefix="/hoteling")
             if changes:
                 merged = merge_declared(live_h, spec["hoteling"], ignore)
                 body = {"hoteling": merged} if hoteling_wrap else merged
-                prev = ctx.add(
-                    Step(
-                        address=f"{res.address}.hoteling",
-                        resource=res.address,
-                        action="update",
-                        phase=5,
-                        method="PUT",
-                        path=hoteling_path,
-                        body=body,
-                        changes=changes,
-                        source=str(res.loc("/spec/hoteling")),
-                        summary="hoteling",
-                    )
-                ).id
+                prev = ctx.update(res, "hoteling", 5, hoteling_path, body, changes, "hoteling").id
     if "settings" in spec:
-        live = await ctx.get(f"{base}/settings")
-        ignore = _relative(res.ignore, "/settings")
+        path = f"{base}/settings"
+        live = await ctx.get(path)
+        ignore = res.ignore_under("/settings")
         changes = diff_declared(spec["settings"], live, ignore, prefix="/settings")
         if changes:
-            ctx.add(
-                Step(
-                    address=f"{res.address}.settings",
-                    resource=res.address,
-                    action="update",
-                    phase=5,
-                    method="PUT",
-                    path=f"{base}/settings",
-                    body=merge_declared(
-                        ctx.without_live_secrets(live, f"{base}/settings"), spec["settings"], ignore
-                    ),
-                    depends_on=[prev] if prev else [],
-                    changes=changes,
-                    source=str(res.loc("/spec/settings")),
-                    summary="device settings",
-                )
-            )
+            body = merge_declared(ctx.without_live_secrets(live, path), spec["settings"], ignore)
+            ctx.update(res, "settings", 5, path, body, changes, "device settings", after=prev)
 
 
 async def plan_person(ctx: Context, res: Resource) -> None:
-    person = ctx.people.get(res.name)
-    if person is None:
-        ctx.error(res, "/metadata/person", f"no person with email {res.name!r} in the org")
-        return
-    pid = str(person["id"])
-    base = PERSON.format(id=pid)
-    await _plan_owner(ctx, res, base, f"{base}/settings/hoteling", hoteling_wrap=True)
+    pid = ctx.id_of(res, ctx.people, "/metadata/person", "person with email")
+    if pid is not None:
+        base = PERSON.format(id=pid)
+        await _plan_owner(ctx, res, base, f"{base}/settings/hoteling", hoteling_wrap=True)
 
 
 async def plan_workspace(ctx: Context, res: Resource) -> None:
-    ws = ctx.workspaces.get(res.name)
-    if ws is None:
-        ctx.error(res, "/metadata/workspace", f"no workspace named {res.name!r} in the org")
-        return
-    wid = str(ws["id"])
-    base = WORKSPACE.format(id=wid)
-    await _plan_owner(ctx, res, base, base, hoteling_wrap=False)
+    wid = ctx.id_of(res, ctx.workspaces, "/metadata/workspace", "workspace named")
+    if wid is not None:
+        base = WORKSPACE.format(id=wid)
+        await _plan_owner(ctx, res, base, base, hoteling_wrap=False)

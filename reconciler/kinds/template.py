@@ -9,7 +9,6 @@ from reconciler.diff import FieldChange, equal
 from reconciler.kinds.context import Context
 from reconciler.kinds.linekeys import compare_line_keys, line_keys_body
 from reconciler.model import Resource
-from reconciler.plan import Step
 
 TEMPLATES = "/telephony/config/devices/lineKeyTemplates"
 APPLY_JOB = "/telephony/config/jobs/devices/applyLineKeyTemplate"
@@ -54,19 +53,8 @@ async def plan_template(ctx: Context, res: Resource) -> None:
         }
         changes = [FieldChange(f"/{k}", None, v) for k, v in body.items() if k != "lineKeys"]
         changes.append(FieldChange("/lineKeys", None, compare_line_keys(spec["lineKeys"], None)[0]))
-        ctx.add(
-            Step(
-                address=res.address,
-                resource=res.address,
-                action="create",
-                phase=2,
-                method="POST",
-                path=TEMPLATES,
-                body=body,
-                changes=changes,
-                source=str(res.source),
-                summary=f"new line key template for {model}",
-            )
+        ctx.step(
+            res, "create", 2, TEMPLATES, body, changes=changes, summary=f"new line key template for {model}"
         )
         return
     live = await ctx.get(f"{TEMPLATES}/{entry['id']}")
@@ -88,23 +76,12 @@ async def plan_template(ctx: Context, res: Resource) -> None:
         changes.append(FieldChange("/lineKeys", have, want))
     if not changes:
         return
-    ctx.add(
-        Step(
-            address=res.address,
-            resource=res.address,
-            action="update",
-            phase=2,
-            method="PUT",
-            path=f"{TEMPLATES}/{entry['id']}",
-            body={
-                "userReorderEnabled": spec.get("userReorderEnabled", live.get("userReorderEnabled", False)),
-                "lineKeys": line_keys_body(spec["lineKeys"], live.get("lineKeys"), count),
-            },
-            changes=changes,
-            source=str(res.source),
-            summary=f"line key template for {model}",
-        )
-    )
+    body = {
+        "userReorderEnabled": spec.get("userReorderEnabled", live.get("userReorderEnabled", False)),
+        "lineKeys": line_keys_body(spec["lineKeys"], live.get("lineKeys"), count),
+    }
+    path = f"{TEMPLATES}/{entry['id']}"
+    ctx.step(res, "update", 2, path, body, changes=changes, summary=f"line key template for {model}")
 
 
 def template_ref(ctx: Context, name: str) -> tuple[str | None, str | None]:
@@ -153,22 +130,17 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
         meta["deviceCount"] = None  # known once the template exists
     else:
         meta["deviceCount"] = await ctx.client.preview_apply_line_key_template(body)
-    ctx.add(
-        Step(
-            address=res.address,
-            resource=res.address,
-            action="job",
-            phase=6,
-            method="POST",
-            path=APPLY_JOB,
-            body=body,
-            depends_on=[dep] if dep else [],
-            changes=[FieldChange("/devices", None, differing)],
-            source=str(res.source),
-            job_type="applyLineKeyTemplate",
-            summary=f"apply template {name!r} to matching devices",
-            meta=meta,
-        )
+    ctx.step(
+        res,
+        "job",
+        6,
+        APPLY_JOB,
+        body,
+        after=dep,
+        changes=[FieldChange("/devices", None, differing)],
+        job_type="applyLineKeyTemplate",
+        summary=f"apply template {name!r} to matching devices",
+        meta=meta,
     )
 
 
