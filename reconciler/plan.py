@@ -126,6 +126,8 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     prune: bool = False
+    # The human names of the objects the plan read, by id (a stale saved plan names them).
+    objects: dict[str, str] = field(default_factory=dict)
 
     @property
     def checksum(self) -> str:
@@ -163,6 +165,7 @@ class Plan:
             "summary": {**counts, "changed_objects": self.changed_objects(), "steps": len(self.steps)},
             "warnings": list(self.warnings),
             "steps": [s.to_json() for s in self.ordered()],
+            "objects": dict(sorted(self.objects.items())),
         }
 
     @classmethod
@@ -180,6 +183,7 @@ class Plan:
             warnings=list(data.get("warnings", [])),
             targets=list(data.get("targets", [])),
             prune=bool(data.get("prune", False)),
+            objects={str(k): str(v) for k, v in (data.get("objects") or {}).items()},
         )
         if data.get("checksum") and data["checksum"] != plan.checksum:
             raise ConfigError("saved plan is corrupt: its checksum does not match the reads it lists")

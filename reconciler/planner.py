@@ -17,7 +17,7 @@ from reconciler.kinds.template import TEMPLATES, plan_assignment, plan_template
 from reconciler.model import Resource, normalize_mac
 from reconciler.plan import Plan, check_dependencies
 from reconciler.progress import Task, task
-from reconciler.titles import name_steps
+from reconciler.titles import device_details, name_steps, read_objects, title_for
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -127,7 +127,9 @@ async def build_plan(
         _plan_template_prunes(ctx, {r.name for r in resources if r.kind == "LineKeyTemplate"})
     check_dependencies(ctx.steps)
     name_steps(ctx.steps, ctx.devices, ctx.labels)
+    objects = read_objects(ctx.reads, _known_objects(ctx))
     return Plan(
+        objects=objects,
         steps=ctx.steps,
         reads=ctx.reads,
         paths=list(paths or []),
@@ -136,6 +138,26 @@ async def build_plan(
         targets=list(targets or []),
         prune=do_prune,
     )
+
+
+def _known_objects(ctx: Context) -> dict[str, str]:
+    """Every object the lookups found, by id: its human name."""
+    out: dict[str, str] = {}
+    for mac, item in ctx.devices.items():
+        name = title_for(f"Device/{mac}", device_details(item, ctx.labels))
+        for key in ("callingDeviceId", "id"):
+            if item.get(key):
+                out[str(item[key])] = name
+    for kind, found, key in (
+        ("PersonDevices", ctx.people, "id"),
+        ("WorkspaceDevices", ctx.workspaces, "id"),
+        ("Location", ctx.locations, "id"),
+        ("LineKeyTemplate", ctx.templates, "id"),
+    ):
+        for name, item in found.items():
+            if item.get(key):
+                out[str(item[key])] = title_for(f"{kind}/{name}")
+    return out
 
 
 async def _counted(shown: Task, ctx: Context, job: Callable[[], Awaitable[None]]) -> None:

@@ -77,6 +77,16 @@ def name_steps(
         step.title = title_for(step.resource, details)
 
 
+def read_objects(reads: Iterable[str], known: Mapping[str, str]) -> dict[str, str]:
+    """The names of the objects whose ids the ``reads`` (``GET path`` keys) hold."""
+    out: dict[str, str] = {}
+    for key in reads:
+        for ident in _ids(key.partition(" ")[2].partition("?")[0], None):
+            if ident in known:
+                out[ident] = known[ident]
+    return out
+
+
 def object_names(plan: Plan, paths: Iterable[str]) -> list[str]:
     """The objects of ``plan`` that API ``paths`` (what a saved plan read) belong to, in order.
 
@@ -92,7 +102,7 @@ def object_names(plan: Plan, paths: Iterable[str]) -> list[str]:
     out: list[str] = []
     for path in paths:
         ids = _ids(path.partition("?")[0], None)
-        name = next((by_id[i] for i in ids if i in by_id), None)
+        name = next((plan.objects.get(i) or by_id[i] for i in ids if i in plan.objects or i in by_id), None)
         if name is None:
             name = org if org and not ids and path.endswith("/devices/settings") else path
         if name not in out:

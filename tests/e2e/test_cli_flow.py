@@ -96,7 +96,8 @@ def test_stale_saved_plan_is_refused(cli: Cli, sim_state: Path, tmp_path: Path) 
     sim_call(sim_state, "PUT", f"/telephony/config/devices/{dev}/members", json={"members": body})
     r = cli("apply", "--plan", str(out), "--auto-approve")
     assert r.exit_code == 1
-    assert "stale" in r.output and f"/telephony/config/devices/{dev}/members" in r.output
+    assert "stale" in r.output and "Device 0A:1B:2C:3D:4E:03 (Cisco " in r.output
+    assert f"/telephony/config/devices/{dev}" not in r.output  # objects, not API paths
 
 
 def test_saved_plan_applies_exactly(cli: Cli, sim_state: Path, tmp_path: Path) -> None:
