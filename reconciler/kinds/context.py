@@ -7,9 +7,11 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from reconciler.capabilities import Catalog
 from reconciler.diff import SECRET_NAME_ENDINGS, FieldChange, is_secret_field, keep_live_secrets
 from reconciler.model import Diagnostic, Resource
 from reconciler.plan import Step, digest, digest_json
+from reconciler.secrets import SecretBaseline
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -127,6 +129,7 @@ class Policy:
     max_changes_percent: float | None = None
     rebuild_threshold: int = 10
     concurrency: int | None = None
+    force_delete_images: bool = False
 
     @classmethod
     def from_resources(cls, resources: list[Resource]) -> Policy:
@@ -139,6 +142,7 @@ class Policy:
                     max_changes_percent=s.get("maxChangesPercent"),
                     rebuild_threshold=int(s.get("rebuildPhonesThreshold", 10)),
                     concurrency=s.get("concurrency"),
+                    force_delete_images=bool(s.get("forceDeleteImages", False)),
                 )
         return cls()
 
@@ -160,16 +164,24 @@ class Context:
     locations: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> location
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # templateName -> list entry
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> supportedDevices entry
+    caps: Catalog = field(default_factory=Catalog)  # what each model may take (from ``models``)
     # Line key templates by name: the repo's definition where declared, else the live one.
     template_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
     rotate_secrets: bool = False
     # Resources whose write-only secret an earlier apply planned but did not write.
     rewrite_secrets: set[str] = field(default_factory=set)
+    # The secret declarations to compare with (None: no baseline known), the secret steps this
+    # apply already wrote (its verification plan), and what the plan says about each secret.
+    secret_baseline: SecretBaseline | None = None
+    secrets_written: set[str] = field(default_factory=set)
+    secret_notes: list[dict[str, Any]] = field(default_factory=list)
     # LineKeyTemplateAssignment address -> MACs of the devices its job would target.
     assignment_targets: dict[str, list[str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # any id -> its human reference
     # Devices whose configuration this plan changes: callingDeviceId -> (address, locationId, step ids)
     changed_devices: dict[str, tuple[str, str | None, list[str]]] = field(default_factory=dict)
+    # Changed devices whose model takes no applyChanges (a third-party SIP phone): nothing to push.
+    no_push: set[str] = field(default_factory=set)
     # Whether one resource's reads go out together (few resources) or one after the other (many
     # resources fill the client's request slots by themselves).
     parallel_reads: bool = True
@@ -252,6 +264,12 @@ class Context:
 
     def error(self, resource: Resource, pointer: str, message: str) -> None:
         self.diagnostics.append(Diagnostic(resource.loc(pointer), message, resource.address))
+
+    def refuse(self, resource: Resource, problems: list[tuple[str, str]]) -> bool:
+        """Report each (pointer, message) problem; whether there was any."""
+        for pointer, message in problems:
+            self.error(resource, pointer, message)
+        return bool(problems)
 
     def id_of(self, res: Resource, table: dict[str, dict[str, Any]], pointer: str, what: str) -> str | None:
         """The id of the org object ``res`` is named after (``table[res.name]``); None, with an error at

@@ -15,26 +15,15 @@ APPLY_JOB = "/telephony/config/jobs/devices/applyLineKeyTemplate"
 PREVIEW = "/telephony/config/devices/actions/previewApplyLineKeyTemplate/invoke"
 
 
-def _key_count(ctx: Context, model: str) -> int | None:
-    entry = ctx.models.get(model)
-    return int(entry.get("numberOfLineKeyButtons") or 0) or None if entry else None
-
-
 def check_keys(ctx: Context, res: Resource, model: str) -> bool:
-    entry = ctx.models.get(model)
-    if ctx.models and entry is None:
-        ctx.error(res, "/spec/deviceModel", f"{model!r} is not a supported device model")
-        return False
-    count = _key_count(ctx, model)
-    for i, key in enumerate(res.spec.get("lineKeys", [])):
-        if count and int(key["lineKeyIndex"]) > count:
-            ctx.error(
-                res,
-                f"/spec/lineKeys/{i}/lineKeyIndex",
-                f"line key {key['lineKeyIndex']} is beyond the {model}'s {count} keys",
-            )
+    """Whether the template's model exists and takes its line keys (each refusal reported)."""
+    caps = ctx.caps.model(model)
+    if caps is None:
+        if ctx.caps:
+            ctx.error(res, "/spec/deviceModel", f"{model!r} is not a supported device model")
             return False
-    return True
+        return True
+    return not ctx.refuse(res, caps.template_problems(res.spec.get("lineKeys", [])))
 
 
 async def plan_template(ctx: Context, res: Resource) -> None:
@@ -43,7 +32,8 @@ async def plan_template(ctx: Context, res: Resource) -> None:
     if not check_keys(ctx, res, model):
         return
     entry = ctx.templates.get(res.name)
-    count = _key_count(ctx, model)
+    caps = ctx.caps.model(model)
+    count = caps.line_keys if caps else None
     if entry is None:
         body: dict[str, Any] = {
             "templateName": res.name,
@@ -122,6 +112,7 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
         "template": name,
         "matchingDevices": len(matched),
         "differingDevices": differing,
+        "objects": len(differing),
     }
     ctx.assignment_targets[res.address] = matched
     if not differing and dep is None:
@@ -139,7 +130,11 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
         after=dep,
         changes=[FieldChange("/devices", None, differing)],
         job_type="applyLineKeyTemplate",
-        summary=f"apply template {name!r} to matching devices",
+        summary=(
+            f"reset the matching devices to their default layouts (template {name!r})"
+            if spec.get("action") == "APPLY_DEFAULT_TEMPLATES"
+            else f"apply template {name!r} to matching devices"
+        ),
         meta=meta,
     )
 
@@ -151,18 +146,26 @@ async def _differing_devices(
     model = tmpl.get("deviceModel")
     include = set(spec.get("includeDeviceTags") or [])
     exclude = set(spec.get("excludeDeviceTags") or [])
-    product = str((ctx.models.get(str(model)) or {}).get("displayName") or str(model).removeprefix("DMS "))
+    caps = ctx.caps.model(str(model))
+    reset = spec.get("action") == "APPLY_DEFAULT_TEMPLATES"
+    # APPLY_DEFAULT_TEMPLATES resets every device with a configurable layout, whatever its model.
+    product = caps.display_name if caps else str(model).removeprefix("DMS ")
+    by_model = {} if reset else {"product": product}
     listings = await asyncio.gather(
         *(
-            ctx.client.list_devices(**({"product": product} | ({"locationId": loc} if loc else {})))
+            ctx.client.list_devices(**(by_model | ({"locationId": loc} if loc else {})))
             for loc in ([*location_ids] or [""])
         )
     )
+    layouts_of = {
+        str(e.get("displayName")) for e in ctx.models.values() if e.get("allowConfigureLayoutEnabled")
+    }
     candidates = [
         dev
         for devs in listings
         for dev in devs
         if dev.get("callingDeviceId")
+        and (not reset or not ctx.models or str(dev.get("product")) in layouts_of)
         and (not include or set(dev.get("tags") or []) & include)
         and not (exclude and set(dev.get("tags") or []) & exclude)
     ]
@@ -176,6 +179,10 @@ async def _differing_devices(
             continue
         mac = str(dev.get("mac") or dev["callingDeviceId"])
         matched.append(mac)
+        if reset:
+            if layout.get("layoutMode") != "DEFAULT":
+                differing.append(mac)
+            continue
         want, have = compare_line_keys(tmpl.get("lineKeys", []), layout.get("lineKeys"))
         if layout.get("layoutMode") != "CUSTOM" or want != have:
             differing.append(mac)

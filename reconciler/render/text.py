@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reconciler.plan import PHASES, Plan, Step
+from reconciler.plan import PHASES, Plan, Step, secret_lines, threshold_line
 from reconciler.render.common import (
     COLOR,
     INTRODUCED_TITLE,
@@ -64,8 +64,19 @@ def render_text(plan: Plan, color: bool = False, verbose: bool = False) -> str:
                 out.append(f"      ... and {len(devices) - 20:,} more device(s)")
             out.extend("      " + line for line in step_change_lines(step))
         out.append("")
+    out.extend(_secret_section(plan))
     out.append(summary_line(plan))
+    if not plan.empty:
+        out.append(threshold_line(plan))
     return "\n".join(out) + "\n"
+
+
+def _secret_section(plan: Plan) -> list[str]:
+    """Each declared write-only secret: written or not, and why (shown even with no changes)."""
+    notes = secret_lines(plan)
+    if not notes:
+        return []
+    return ["Write-only secrets (never read back; see --rotate-secrets):", *(f"  {n}" for n in notes), ""]
 
 
 def render_review_text(review: PlanReview, color: bool = False, verbose: bool = False) -> str:
@@ -87,6 +98,7 @@ def render_review_text(review: PlanReview, color: bool = False, verbose: bool = 
             out += ["None.", ""]
         else:
             out.append(render_text(part, color=color, verbose=verbose))
+    out.extend(_secret_section(review.plan))
     out.append(summary_line(review.plan))
     return "\n".join(out) + "\n"
 

@@ -11,7 +11,7 @@ from .ids import DEVICE_REGION, colon_mac, new_uuid, webex_id
 from .store import Device, Image, Location, Person, Store, Template, VirtualLine, Workspace
 
 _EPOCH = datetime(2024, 3, 1, 9, 0, 0, tzinfo=UTC)
-_SOFTWARE = {"mpp": "sip88xx.12-0-1MPP-1608", "ata": "sip191.12-0-1MPP-1608"}
+_SOFTWARE = {"mpp": "sip88xx.12-0-1MPP-1608", "ata": "sip191.12-0-1MPP-1608", "generic": "3rd-party"}
 
 
 def _stamp(rng: random.Random) -> str:
@@ -289,6 +289,10 @@ def demo_store() -> Store:
     dev("08", "DMS Cisco 8851", "BR", frank, ["sales"], [primary(frank)])
     dev("09", "DMS Cisco 6871", "BR", grace, [], [primary(grace)])
     dev("0A", "DMS Cisco 191", "BR", brk, [], [primary(brk)])
+    # A customer-managed third-party SIP phone: members and a SIP password only (no layout,
+    # settings or applyChanges).
+    d0b = dev("0B", "Generic IPPhone Customer Managed", "HQ", people["judy"], [], [primary(people["judy"])])
+    d0b.sip_password = "Initial5ipPass"
 
     org = store.org_customizations
     org["mpp"].update(
@@ -511,10 +515,9 @@ def generated_store(seed: int, devices: int) -> Store:
             peers = by_location_people[site_id]
             other = peers[rng.randrange(len(peers))]
             if other.id != owner.id:
+                label = other.first_name if model.line_label else None  # an ATA takes no line label
                 members.append(
-                    member(
-                        other.id, 2, primary=False, line_type="SHARED_CALL_APPEARANCE", label=other.first_name
-                    )
+                    member(other.id, 2, primary=False, line_type="SHARED_CALL_APPEARANCE", label=label)
                 )
         elif model.line_ports > 1 and roll < 0.16:
             members.append(member(virtual[site_id].id, 2, primary=False, line_type="SHARED_CALL_APPEARANCE"))
@@ -565,3 +568,37 @@ def build_store(seed: str | int, devices: int | None) -> Store:
 
 
 __all__ = ["build_store", "colon_mac", "demo_store", "generated_store"]
+
+
+# --------------------------------------------------------------------------------------------
+# Extra devices (tests and demos add them to a seeded org)
+# --------------------------------------------------------------------------------------------
+
+THIRD_PARTY_MODEL = "Generic IPPhone Customer Managed"
+
+
+def add_third_party_phone(store: Store, mac: str, like_mac: str) -> Device:
+    """A customer-managed SIP phone (the only kind that takes a ``sipPassword``) with MAC ``mac``,
+    in the location and with the owner and members of the device ``like_mac``."""
+    existing = next((d for d in store.devices.values() if d.mac == mac), None)
+    if existing is not None and existing.model == THIRD_PARTY_MODEL:
+        return existing  # the demo org has one already
+    like = next(d for d in store.devices.values() if d.mac == like_mac)
+    ident = new_uuid(random.Random(mac))
+    phone = Device(
+        calling_id=webex_id("DEVICE", ident),
+        webex_id=webex_id("DEVICE", ident, DEVICE_REGION),
+        mac=mac,
+        model=THIRD_PARTY_MODEL,
+        location_id=like.location_id,
+        owner_type=like.owner_type,
+        owner_id=like.owner_id,
+        display_name=f"SIP phone {colon_mac(mac)}",
+        serial="",
+        created=like.created,
+        ip=like.ip,
+        software=like.software,
+        members=[dict(m) for m in like.members],
+    )
+    store.add_device(phone)
+    return phone
