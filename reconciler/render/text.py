@@ -5,6 +5,7 @@ Depends on ``reconciler.render.common`` and the data it renders; nothing below i
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING
 
 from reconciler.plan import PHASES, Plan, Step, secret_lines, threshold_line
@@ -14,6 +15,7 @@ from reconciler.render.common import (
     PREEXISTING_NOTE,
     PREEXISTING_TITLE,
     SYMBOL,
+    WIDTH,
     call_line,
     drift_summary_line,
     item_where,
@@ -67,7 +69,7 @@ def render_text(plan: Plan, color: bool = False, verbose: bool = False) -> str:
     out.extend(_secret_section(plan))
     out.append(summary_line(plan))
     if not plan.empty:
-        out.append(threshold_line(plan))
+        out.extend(textwrap.wrap(threshold_line(plan), WIDTH, break_long_words=False))
     return "\n".join(out) + "\n"
 
 
