@@ -20,6 +20,17 @@ def _quoted(name: str) -> str:
     return json.dumps(name, ensure_ascii=False)
 
 
+# How each kind's objects are named: ``{name}`` as it is, ``{quoted}`` in double quotes.
+_FORMS = {
+    "LocationDeviceSettings": "Location {quoted} device settings",
+    "Location": "Location {quoted}",
+    "OrgDeviceSettings": "Org device settings",
+    "PersonDevices": "Person {name}",
+    "WorkspaceDevices": "Workspace {quoted}",
+    "BackgroundImages": "Background images",
+}
+
+
 def title_for(resource: str, details: Iterable[str] = ()) -> str:
     """The human name of the object at ``resource`` (``Kind/name``), with optional details."""
     kind, _, name = resource.partition("/")
@@ -28,18 +39,9 @@ def title_for(resource: str, details: Iterable[str] = ()) -> str:
     if kind == "Device":
         mac = normalize_mac(name)
         return f"Device {mac_with_colons(mac) if mac else name}{suffix}"
-    if kind == "LocationDeviceSettings":
-        return f"Location {_quoted(name)} device settings{suffix}"
-    if kind == "Location":
-        return f"Location {_quoted(name)}{suffix}"
-    if kind == "OrgDeviceSettings":
-        return f"Org device settings{suffix}"
-    if kind == "PersonDevices":
-        return f"Person {name}{suffix}"
-    if kind == "WorkspaceDevices":
-        return f"Workspace {_quoted(name)}{suffix}"
-    if kind == "BackgroundImages":
-        return f"Background images{suffix}"
+    form = _FORMS.get(kind)
+    if form is not None:
+        return form.format(name=name, quoted=_quoted(name)) + suffix
     if kind and name:
         return f"{kind} {_quoted(name)}{suffix}"
     return resource + suffix

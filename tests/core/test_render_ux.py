@@ -53,20 +53,12 @@ def test_changed_entry_shows_only_the_differing_attributes() -> None:
 
 
 def test_removed_kem_and_line_keys_show_label_and_value() -> None:
-    before = {
-        "kemKeys": [
-            {
-                "kemModuleIndex": 1,
-                "kemKeyIndex": 1,
-                "kemKeyType": "SPEED_DIAL",
-                "kemKeyLabel": "Carol",
-                "kemKeyValue": "1003",
-            },
-        ],
-    }
-    lines = change_lines(FieldChange("/layout/kemKeys", {"1.1": before["kemKeys"][0]}, {}))
+    key = dict(
+        kemModuleIndex=1, kemKeyIndex=2, kemKeyType="SPEED_DIAL", kemKeyLabel="Dave", kemKeyValue="1004"
+    )
+    lines = change_lines(FieldChange("/layout/kemKeys", {"1.2": key}, {}))
     assert lines == [
-        '- layout.kemKeys[1.1]: kemKeyType: "SPEED_DIAL", kemKeyLabel: "Carol", kemKeyValue: "1003"'
+        '- layout.kemKeys[1.2]: kemKeyType: "SPEED_DIAL", kemKeyLabel: "Dave", kemKeyValue: "1004"'
     ]
     keys = [{"lineKeyIndex": 3, "lineKeyType": "SPEED_DIAL", "lineKeyLabel": "Sales", "lineKeyValue": "2001"}]
     lines = change_lines(FieldChange("/lineKeys", keys, []))
