@@ -37,7 +37,9 @@ from reconciler.kinds.device import SIP_PASSWORD_STEP
 from reconciler.model import Resource
 from reconciler.plan import Plan, Step, enforce_threshold, safety_of
 from reconciler.planner import build_plan
+from reconciler.progress import task
 from reconciler.secrets import SecretBaseline
+from reconciler.titles import object_names
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftReport
@@ -166,7 +168,8 @@ def load(paths: list[str]) -> list[Resource]:
     if stamp is not None and _last_load.get("stamp") == stamp:
         return list(_last_load["resources"])
     _last_load.clear()
-    result = validate_paths(paths)
+    with task("loading manifests"):
+        result = validate_paths(paths)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors:
         raise ValidationFailed(list(errors))
@@ -266,10 +269,11 @@ async def check_fresh(client: WebexClient, plan: Plan) -> None:
     """Refuse a saved plan whose reads no longer match live state (``StalePlan``)."""
     changed = await stale_reads(client, plan)
     if changed:
+        names = object_names(plan, changed)  # objects, not API paths
         raise StalePlan(
             "the saved plan is stale: live state changed since it was made: "
-            + ", ".join(changed[:10])
-            + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
+            + ", ".join(names[:10])
+            + (f" and {len(names) - 10} more" if len(names) > 10 else "")
             + ". Plan again."
         )
 
@@ -284,7 +288,14 @@ async def stale_reads(client: WebexClient, plan: Plan) -> list[str]:
         resp = await client.request(method, path)
         return None if answer_digest(answer_json(resp), resp.content) == expected else path
 
-    results = await asyncio.gather(*(check(k, v) for k, v in plan.reads.items()))
+    with task("checking the saved plan against live state", total=len(plan.reads)) as shown:
+
+        async def counted(key: str, expected: str) -> str | None:
+            found = await check(key, expected)
+            shown.advance()
+            return found
+
+        results = await asyncio.gather(*(counted(k, v) for k, v in plan.reads.items()))
     return sorted(r for r in results if r)
 
 
@@ -489,9 +500,10 @@ async def apply_flow(
         written = {
             s.id for s in plan.steps if s.id.endswith(SIP_PASSWORD_STEP) and report_applied(report, s.id)
         }
-        remaining = await make_plan(
-            client, plan.paths, targets=plan.targets or None, prune=plan.prune, secrets_written=written
-        )
+        with task("verifying that live state converged"):
+            remaining = await make_plan(
+                client, plan.paths, targets=plan.targets or None, prune=plan.prune, secrets_written=written
+            )
     return ApplyOutcome(plan, report, remaining)
 
 
