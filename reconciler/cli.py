@@ -316,8 +316,9 @@ def plan(
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
 )
+@verbose_option
 @handle_errors
-def show(plan_file: str, fmt: str) -> None:
+def show(plan_file: str, fmt: str, verbose: bool) -> None:
     """Render a saved plan (plan --out) without applying it or touching the API.
 
     \b
@@ -327,7 +328,8 @@ def show(plan_file: str, fmt: str) -> None:
     from reconciler.render import render
     from reconciler.session import read_plan
 
-    click.echo(render(read_plan(plan_file), fmt, color=use_color(), artifact=plan_file), nl=False)
+    plan = read_plan(plan_file)
+    click.echo(render(plan, fmt, color=use_color(), artifact=plan_file, verbose=verbose), nl=False)
 
 
 @main.command()
