@@ -84,6 +84,9 @@ async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
 
             Path(conn.sim_state).parent.mkdir(parents=True, exist_ok=True)
             app = create_app(seed="demo", state_file=conn.sim_state, job_duration_s=0.2)
+            from reconciler.webex.redact import is_secret
+
+            app.state.sim.keep_out = is_secret  # the state file never holds a fromEnv value
         client = make_client(
             SIM_BASE_URL,
             None,
