@@ -27,17 +27,17 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except ValidationFailed as exc:
             for d in exc.diagnostics:
-                click.echo(str(d), err=True)
-            click.echo(f"Error: {exc}", err=True)
+                click.echo(_shown(d), err=True)
+            click.echo(f"Error: {_shown(exc)}", err=True)
             sys.exit(exc.exit_code)
         except Interrupted as exc:
-            click.echo(f"\nInterrupted: {exc}", err=True)
+            click.echo(f"\nInterrupted: {_shown(exc)}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("\nInterrupted. The apply log holds what was done; re-run to finish.", err=True)
             sys.exit(130)
         except ReconcilerError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {_shown(exc)}", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException:
             raise
@@ -58,9 +58,16 @@ def handle_errors(fn: F) -> F:
 
 
 def _redacted(exc: BaseException) -> str:
+    return _shown(exc)[:500]
+
+
+def _shown(what: object) -> str:
+    """An error as printed: every registered secret masked, each line's invisible characters
+    escaped (a CR in a token or a name cannot rewrite the terminal line)."""
+    from reconciler.textsafe import visible
     from reconciler.webex.redact import redact
 
-    return redact(str(exc))[:500]
+    return "\n".join(visible(line) for line in redact(str(what)).split("\n"))
 
 
 def connection_options(fn: F) -> F:

@@ -119,3 +119,10 @@ def test_escaped_forms_of_a_secret_are_masked() -> None:
     accented = "t\u00f6ken-1a2b3c4d5e6f"
     register_secret(accented)
     assert "1a2b3c4d5e6f" not in redact(f"cannot encode {accented.encode('unicode_escape').decode()}")
+
+
+def test_an_error_prints_no_raw_control_character(tmp_path: Path) -> None:
+    bad = str(tmp_path / "token\rfile")  # a path (or a message) holding a CR
+    r = CliRunner().invoke(main, ["plan", str(EXAMPLES), "--token-file", bad], env={"NO_COLOR": "1"})
+    assert r.exit_code == 1, r.output
+    assert "\r" not in r.output and "token\\rfile" in r.output, repr(r.output)
