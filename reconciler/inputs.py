@@ -72,6 +72,8 @@ _HOMOGLYPHS = str.maketrans(dict(_LOOKALIKES))
 def skeleton(text: str) -> str:
     """What ``text`` looks like: compatibility-normalized, case-folded, look-alike letters mapped
     to the Latin letter they resemble, invisible characters dropped."""
+    if text.isascii() and text.isprintable():  # the common case, the same result sooner
+        return text.lower().translate(_HOMOGLYPHS)
     folded = unicodedata.normalize("NFKC", text).casefold()
     return "".join(ch for ch in folded if not is_invisible(ch)).translate(_HOMOGLYPHS)
 
