@@ -82,3 +82,12 @@ def test_escapes_hold_for_every_markdown_context() -> None:
     assert "](" not in quoted and "<" not in quoted and "`" not in quoted and "\n" not in quoted
     assert "\r" not in md_span("a\rb")
     assert structure(quoted) == []
+
+
+def test_room_notifications_escape_user_text() -> None:
+    from reconciler.errors import ConfigError
+    from reconciler.notify import error_message
+
+    msg = error_message("apply", ConfigError("template 'x [l](http://evil.example) </details> `y`' refused"))
+    assert msg.startswith("**reconciler apply** did not run to the end: template 'x ")
+    assert "](http" not in msg and "</details>" not in msg and "`" not in msg
