@@ -466,6 +466,7 @@ def kind_schemas(spec: Spec) -> dict[str, JsonObj]:
                     ),
                 },
                 "uploadDevice": MAC,
+                "forceDelete": {"type": "boolean"},
             },
             ("images",),
         ),
@@ -481,6 +482,7 @@ def kind_schemas(spec: Spec) -> dict[str, JsonObj]:
                 "maxChangesPercent": {"type": "number", "minimum": 0, "maximum": 100},
                 "rebuildPhonesThreshold": {"type": "integer", "minimum": 1},
                 "concurrency": {"type": "integer", "minimum": 1, "maximum": 128},
+                "forceDeleteImages": {"type": "boolean"},
             }
         ),
     )
