@@ -38,7 +38,7 @@ class Simulator:
     ) -> None:
         self.state_file = state_file
         # Values the state file must never hold in clear (the embedding client's secrets: its
-        # fromEnv values); each is saved as SECRET_MARKER. None: everything is saved as it is.
+        # fromEnv values); each is saved as store.secret_marker(value). None: everything is saved as it is.
         self.keep_out: Callable[[str], bool] | None = None
         if state_file and Path(state_file).exists():
             self.store = Store.load(state_file)

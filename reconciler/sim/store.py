@@ -11,6 +11,7 @@ materialised only when read.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -273,7 +274,7 @@ class Store:
 
     def save(self, path: str | os.PathLike[str], keep_out: Callable[[str], bool] | None = None) -> None:
         """Write the state atomically: a temporary file in the same folder, then os.replace.
-        Every string ``keep_out`` names is written as ``SECRET_MARKER`` (a secret is never saved)."""
+        Every string ``keep_out`` names is written as its ``secret_marker`` (a secret is never saved)."""
         data = self.to_dict()
         if keep_out is not None:
             data = _without(data, keep_out)
@@ -294,12 +295,15 @@ class Store:
             return cls.from_dict(json.load(fh))
 
 
-SECRET_MARKER = "(secret: not stored)"
+def secret_marker(value: str) -> str:
+    """What the state file holds in place of a secret: not the value, a digest of it (so that a
+    test can tell which value was written, and a reload still has a password set)."""
+    return f"(secret, sha256 {hashlib.sha256(value.encode('utf-8')).hexdigest()[:16]})"
 
 
 def _without(value: Any, keep_out: Callable[[str], bool]) -> Any:
     if isinstance(value, str):
-        return SECRET_MARKER if value and keep_out(value) else value
+        return secret_marker(value) if value and keep_out(value) else value
     if isinstance(value, dict):
         return {k: _without(v, keep_out) for k, v in value.items()}
     if isinstance(value, list):

@@ -21,20 +21,31 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
+from reconciler.sim.seed import add_third_party_phone
+from reconciler.sim.store import secret_marker
 from reconciler.webex.redact import MASK, redact, register_secret
 
 from .conftest import EXAMPLES, Harness, Rule, record, route
 
 SHORT = "Kq7x"
-DEVICE = Path("locations") / "headquarters" / "devices" / "0A1B2C3D4E01.yaml"
+PHONE = "0A1B2C3D4E0B"  # a customer-managed SIP phone: the kind that takes a sipPassword
+DEVICE = Path("locations") / "headquarters" / "devices" / f"{PHONE}.yaml"
 
 
 def with_secret(tmp: Path) -> Path:
     repo = tmp / "repo"
     shutil.copytree(EXAMPLES, repo)
-    device = repo / DEVICE
-    device.write_text(device.read_text() + "  sipPassword: {fromEnv: SIP_PW}\n")
+    (repo / DEVICE).write_text(
+        f"apiVersion: reconciler/v1\nkind: Device\nmetadata: {{mac: {PHONE}}}\n"
+        "spec:\n  sipPassword: {fromEnv: SIP_PW}\n"
+    )
     return repo
+
+
+def sip_harness(harness: Callable[..., Harness]) -> Harness:
+    h = harness()
+    add_third_party_phone(h.sim.store, PHONE, like_mac="0A1B2C3D4E03")
+    return h
 
 
 def secret_line(repo: Path) -> int:
@@ -46,10 +57,10 @@ def test_a_short_fromenv_value_is_masked_everywhere(
     harness: Callable[..., Harness], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    h = harness()
+    h = sip_harness(harness)
     repo = with_secret(tmp_path)
     echo = h.perturb.add(Rule(route("PUT", r"/telephony/config/devices/[^/]+$"), "echo"))
-    r = h.run("apply", str(repo), "--auto-approve", "--debug", env={"SIP_PW": SHORT})
+    r = h.run("apply", str(repo), "--auto-approve", "--rotate-secrets", "--debug", env={"SIP_PW": SHORT})
     assert echo.hits >= 1 and r.exit_code == 1, r.output
     assert "Rejected PUT" in r.output and MASK in r.output  # the server's echo is shown, masked
     artifacts = {
@@ -75,11 +86,12 @@ def test_apply_simulate_keeps_no_secret_in_the_state_file(
     secret = "Sip7Secret9Lq2xZ"
     state = tmp_path / ".reconciler" / "sim-state.json"
     env = {"SIP_PW": secret, "NO_COLOR": "1"}
-    r = CliRunner().invoke(main, ["apply", str(repo), "--simulate", "--auto-approve"], env=env)
+    args = ["apply", str(repo), "--simulate", "--auto-approve", "--rotate-secrets"]
+    r = CliRunner().invoke(main, args, env=env)
     assert r.exit_code == 0 and "Converged" in r.output, r.output
     text = state.read_text()
     assert secret not in text
-    assert "(secret: not stored)" in text  # the device's SIP password is there, as a marker
+    assert secret_marker(secret) in text  # the device's SIP password is there, as a digest
     json.loads(text)
     # the next run reads that state and still converges: plan has nothing to do
     r = CliRunner().invoke(main, ["plan", str(repo), "--simulate", "--detailed-exitcode"], env=env)
@@ -90,7 +102,7 @@ def test_apply_simulate_keeps_no_secret_in_the_state_file(
 def test_an_unset_fromenv_stops_apply_before_the_first_request(
     harness: Callable[..., Harness], tmp_path: Path
 ) -> None:
-    h = harness()
+    h = sip_harness(harness)
     repo = with_secret(tmp_path)
     r = h.run("apply", str(repo), "--auto-approve")
     assert r.exit_code == 1, r.output
@@ -102,7 +114,7 @@ def test_an_unset_fromenv_stops_apply_before_the_first_request(
 
 
 def test_plan_warns_first_about_an_unset_fromenv(harness: Callable[..., Harness], tmp_path: Path) -> None:
-    h = harness()
+    h = sip_harness(harness)
     repo = with_secret(tmp_path)
     r = h.run("plan", str(repo))
     assert r.exit_code == 0, r.output
