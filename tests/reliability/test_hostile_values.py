@@ -36,8 +36,8 @@ spec:
     customEnabled: true
     customizations:
       mpp:
-        backlightTimer: FIVE_MIN
         vlan: {{enabled: true, value: {vlan}}}
+        backlightTimer: FIVE_MIN
 """
 POLICY = """apiVersion: reconciler/v1
 kind: Policy
@@ -63,10 +63,10 @@ def plan_bad(cli: SimCli, text: str) -> str:
     [
         (POLICY.format(percent=".inf"), 6, ["spec.maxChangesPercent", "inf is not a number the API takes"]),
         (POLICY.format(percent=".nan"), 6, ["spec.maxChangesPercent", "nan is not a number the API takes"]),
-        (DEVICE.format(port="1", vlan=".nan"), 14, ["vlan.value", "nan"]),
+        (DEVICE.format(port="1", vlan=".nan"), 13, ["vlan.value", "nan"]),
         (DEVICE.format(port="1.0", vlan="100"), 8, ["spec.members[0].port", "expected integer", "(write 1)"]),
         (template(index="1" * 30), 8, ["spec.lineKeys[0].lineKeyIndex", "out of range"]),
-        (DEVICE.format(port="1", vlan="9" * 30), 14, ["vlan.value", "out of range"]),
+        (DEVICE.format(port="1", vlan="9" * 30), 13, ["vlan.value", "out of range"]),
     ],
     ids=["inf", "nan", "nan-in-settings", "float-port", "30-digit-index", "30-digit-setting"],
 )
@@ -81,7 +81,7 @@ def test_bad_numbers_are_refused(sim_cli: SimCli, text: str, line: int, needles:
     [
         (template(name="S" * 1_000_000), 4, "metadata.name", 1_000_000),
         (template(label="L" * 100_000), 10, "spec.lineKeys[0].lineKeyLabel", 100_000),
-        (DEVICE.format(port="1", vlan="100").replace("FIVE_MIN", "X" * 3_000_000), 13, "backlightTimer", 0),
+        (DEVICE.format(port="1", vlan="100").replace("FIVE_MIN", "X" * 3_000_000), 14, "backlightTimer", 0),
         (POLICY.format(percent=50).replace("default", "p" * 100_000), 4, "metadata.name", 100_000),
     ],
     ids=["1MB-name", "100KB-label", "3MB-value", "100KB-policy-name"],
