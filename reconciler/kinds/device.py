@@ -91,13 +91,15 @@ async def plan_device(ctx: Context, res: Resource) -> None:
         changes = diff_declared(desired, live, rel_ignore, prefix="/settings")
         enabled = desired.get("customEnabled", live.get("customEnabled", False))
         dropped = [c.path for c in changes if c.path.startswith("/settings/customizations/")]
+        if desired.get("customEnabled") is False and desired.get("customizations"):
+            dropped = ["/settings/customizations"]  # the location's settings will show instead
         if changes and not enabled and dropped:
             # Without its own settings the device shows its location's: the change would not stick.
             ctx.error(
                 res,
                 "/spec" + dropped[0],
-                "customizations differ from the location's but customEnabled is false: set "
-                "customEnabled: true for the device to keep its own settings, or drop the changed fields",
+                "customizations are not kept while customEnabled is false (the device shows its "
+                "location's settings): set customEnabled: true, or drop the customizations",
             )
         elif changes:
             current = ctx.without_live_secrets(

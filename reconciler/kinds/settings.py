@@ -54,13 +54,16 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
         return
     enabled = desired.get("customEnabled", live.get("customEnabled", False))
     dropped = [c.path for c in changes if c.path.startswith("/customizations/")]
+    if desired.get("customEnabled") is False and desired.get("customizations"):
+        # Once the location uses the org's settings, they are what its customizations show.
+        dropped = ["/customizations"]
     if not enabled and dropped:
         # The job would drop them: a location without its own settings shows the org's.
         ctx.error(
             res,
             "/spec" + dropped[0],
-            "customizations differ from the org's but customEnabled is false: set customEnabled: true "
-            "for the location to keep its own settings, or drop the changed fields",
+            "customizations are not kept while customEnabled is false (the location shows the org's "
+            "settings): set customEnabled: true, or drop the customizations",
         )
         return
     body: dict[str, Any] = {"locationId": loc_id, "locationCustomizationsEnabled": enabled}

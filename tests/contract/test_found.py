@@ -116,3 +116,23 @@ def test_the_device_owner_stays_the_primary_member(demo: contract.Org, tmp_path:
     assert demo.files[OWNED]["spec"]["members"][0]["workspace"] == "Front Desk"
     outcome = edited(demo, OWNED, lambda doc: edit(doc["spec"]["members"]), tmp_path)
     assert outcome.kind == "refused", outcome
+
+
+def test_turning_custom_settings_off_while_keeping_customizations_is_refused(tmp_path: Path) -> None:
+    """Generated org 7's first location has its own settings (customEnabled: true, exported with
+    them): turning them off while keeping the customizations changes nothing they show until the
+    job runs, then the org's settings show and the plan is never empty again."""
+    org = contract.load_org(7, 24)
+    rel = "locations/site-001-san-jose/settings.yaml"
+    assert org.files[rel]["spec"]["customEnabled"] is True
+
+    def off(doc: dict[str, Any]) -> None:
+        doc["spec"]["customEnabled"] = False
+
+    assert edited(org, rel, off, tmp_path / "a").kind == "refused"
+
+    def off_without_customizations(doc: dict[str, Any]) -> None:
+        off(doc)
+        del doc["spec"]["customizations"]
+
+    assert edited(org, rel, off_without_customizations, tmp_path / "b").kind == "converged"
