@@ -116,7 +116,10 @@ def handle_errors(fn: F) -> F:
 def _echo_error_document(exc: BaseException, base_url: str | None) -> None:
     import json
 
-    click.echo(json.dumps(error_document(exc, base_url), indent=2, ensure_ascii=False))
+    from reconciler.webex.redact import redact
+
+    # masked as the text output is: an API error may echo a secret value back
+    click.echo(redact(json.dumps(error_document(exc, base_url), indent=2, ensure_ascii=False)))
 
 
 def _redacted(exc: BaseException) -> str:
