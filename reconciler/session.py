@@ -371,7 +371,8 @@ async def apply_flow(
     concurrency: int = 16,
     unfinished_pushes: list[Step] | None = None,
 ) -> ApplyOutcome:
-    """Threshold, confirmation, execution with a log, and verification by a second plan."""
+    """Threshold, confirmation, execution with a log, and verification by a second plan of what
+    the first one wrote (``reconciler.verify``)."""
     from reconciler.kinds.context import Policy
 
     resources = load(plan.paths) if plan.paths else []
@@ -412,7 +413,9 @@ async def apply_flow(
         log.close(finished=finished)
     remaining = None
     if verify and plan.paths:
-        remaining = await make_plan(client, plan.paths, targets=plan.targets or None, prune=plan.prune)
+        from reconciler.verify import verify_apply
+
+        remaining = await verify_apply(client, plan, load(plan.paths))
     return ApplyOutcome(plan, report, remaining)
 
 
