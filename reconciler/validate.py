@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler import manifests, schema, semantic
+from reconciler import manifests, parse_cache, schema, semantic
 from reconciler.model import Diagnostic, Resource
 
 __all__ = [
@@ -81,8 +81,10 @@ def validate_resources(resources: list[Resource], diagnostics: Sequence[Diagnost
 def validate_paths(paths: Sequence[str | Path]) -> ValidationResult:
     """Load every manifest under ``paths`` and run every offline check. Never raises for bad input."""
     files, diags = manifests.discover(paths)
-    resources, more = manifests.load_files(files)
-    return ValidationResult(resources, validate_resources(resources, [*diags, *more]), len(files))
+    # parse + schema per file (cached by content, ``parse_cache``); cross-file checks every time
+    resources, more, checked = parse_cache.load_checked(files)
+    found = [*diags, *more, *checked, *semantic.check(resources)]
+    return ValidationResult(resources, sort_diagnostics(found), len(files))
 
 
 def validate_text(text: str, file: str = "<string>") -> ValidationResult:
