@@ -260,6 +260,19 @@ def run_cli(
 # manifests
 
 
+def export_in_process(app: Any, out: Path, concurrency: int = 8) -> Path:
+    """``reconciler export`` of an in-process simulator ``app`` (tests): the manifests under ``out``."""
+    from reconciler.session import Connection, run
+    from reconciler.session import export_org as export_flow
+
+    run(export_flow(Connection(sim_app=app, concurrency=concurrency), str(out), (), EXPORT_KINDS, (), _quiet))
+    return out
+
+
+def _quiet(done: int, total: int) -> None:
+    pass
+
+
 def export_org(
     seed: int, devices: int, *, concurrency: int = 32, cache: Path = CACHE, log: Path | None = None
 ) -> Path:

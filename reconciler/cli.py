@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from reconciler import __version__
-from reconciler.errors import Interrupted, ReconcilerError, ValidationFailed
+from reconciler.errors import ConfigError, Interrupted, ReconcilerError, ValidationFailed
 from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_STATE, Connection, run
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -182,6 +182,12 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
     help="The base branch's checkout (e.g. a git worktree): show the changes the PATHs introduce "
     "apart from drift that was already there.",
 )
+@click.option(
+    "--changed-only",
+    is_flag=True,
+    help="With --baseline: plan only the objects whose manifests differ from the baseline, and what "
+    "depends on them (fast pull-request plans; drift elsewhere is not shown).",
+)
 @connection_options
 @handle_errors
 def plan(
@@ -193,6 +199,7 @@ def plan(
     prune: bool | None,
     rotate_secrets: bool,
     baseline: str | None,
+    changed_only: bool,
     **kw: Any,
 ) -> None:
     """Show what apply would change."""
@@ -200,6 +207,8 @@ def plan(
     from reconciler.session import connect, make_plan, save_plan
 
     conn = connection_for(kw, list(paths))
+    if changed_only and not baseline:
+        raise ConfigError("--changed-only needs --baseline DIR (what the changes are relative to)")
 
     async def go() -> Any:
         async with connect(conn) as client:
@@ -207,7 +216,7 @@ def plan(
                 from reconciler.review import plan_with_baseline
 
                 return await plan_with_baseline(
-                    client, list(paths), baseline, list(targets), prune, rotate_secrets
+                    client, list(paths), baseline, list(targets), prune, rotate_secrets, changed_only
                 )
             return await make_plan(client, list(paths), list(targets), prune, rotate_secrets)
 

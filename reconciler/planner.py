@@ -77,11 +77,18 @@ async def build_plan(
     prune: bool | None = None,
     rotate_secrets: bool = False,
     rewrite_secrets: set[str] | None = None,
+    only: set[str] | None = None,
 ) -> Plan:
+    """``only``: plan just these addresses (``plan --changed-only``); unlike ``targets``, the rest
+    still counts as managed and as declared (pruning stays on)."""
     policy = Policy.from_resources(resources)
     managed = [r for r in resources if r.kind != "Policy"]
+    total = len(managed)
     if targets:
         managed = select_targets(managed, targets)
+        total = len(managed)
+    if only is not None:
+        managed = [r for r in managed if r.address in only]
     do_prune = (policy.prune if prune is None else prune) and not targets
     ctx = Context(
         client=client,
@@ -120,7 +127,7 @@ async def build_plan(
         steps=ctx.steps,
         reads=ctx.reads,
         paths=list(paths or []),
-        managed=len(managed),
+        managed=total,
         warnings=sorted(set(ctx.warnings)),
         targets=list(targets or []),
         prune=do_prune,

@@ -186,15 +186,49 @@ async def plan_with_baseline(
     targets: list[str] | None = None,
     prune: bool | None = None,
     rotate_secrets: bool = False,
+    changed_only: bool = False,
 ) -> PlanReview:
-    """Plan the PR's manifests and the baseline's against the same live state, and split the first."""
+    """Plan the PR's manifests and the baseline's against the same live state, and split the first.
+
+    ``changed_only``: plan only the objects whose manifests the PR changes and what depends on
+    them (``reconciler.changed``), in both plans."""
     from reconciler.planner import build_plan, select_targets
-    from reconciler.session import load, make_plan
+    from reconciler.session import load
 
     warnings: list[str] = []
     base_paths = baseline_paths(paths, baseline_dir)
+    resources = load(paths)
+    only: set[str] | None = None
+    base_resources: list[Any] | None = None
+    base_problem: str | None = None
+    if changed_only and base_paths:
+        from reconciler.changed import baseline_resources, changed_addresses
+
+        pairs = [(p, b) for p in paths for b in baseline_paths([p], baseline_dir)]
+        base = baseline_resources(pairs, resources)
+        errors = sum(1 for d in base.diagnostics if d.severity == "error")
+        if errors:
+            base_problem = f"{errors} problem(s) found in the manifests"
+        else:
+            base_resources = base.resources
+            only = changed_addresses(resources, base.resources)
+            managed = sum(1 for r in resources if r.kind != "Policy")
+            planned = managed if only is None else sum(1 for r in resources if r.address in only)
+            warnings.append(
+                f"--changed-only: planned {planned} of {managed} managed objects, those this pull "
+                "request changes and what depends on them; drift elsewhere is not shown"
+                + (" (the Policy changed: everything was planned)" if only is None else "")
+            )
     with shared_reads(client):
-        plan = await make_plan(client, paths, targets, prune, rotate_secrets)
+        plan = await build_plan(
+            client,
+            resources,
+            paths=list(paths),
+            targets=targets,
+            prune=prune,
+            rotate_secrets=rotate_secrets,
+            only=only,
+        )
         baseline = Plan(steps=[])
         if not base_paths:
             warnings.append(
@@ -202,16 +236,22 @@ async def plan_with_baseline(
             )
         else:
             try:
-                resources = load(base_paths)
-                base_targets = [t for t in targets or [] if _names_something(select_targets, resources, t)]
+                if base_problem is not None:
+                    raise ValidationFailed([], base_problem)
+                if base_resources is None:
+                    base_resources = load(base_paths)
+                base_targets = [
+                    t for t in targets or [] if _names_something(select_targets, base_resources, t)
+                ]
                 if not targets or base_targets:  # targets only new in the PR: nothing to compare with
                     baseline = await build_plan(
                         client,
-                        resources,
+                        base_resources,
                         paths=base_paths,
                         targets=base_targets or None,
                         prune=prune,
                         rotate_secrets=rotate_secrets,
+                        only=only,
                     )
             except ValidationFailed as exc:
                 warnings.append(

@@ -43,9 +43,7 @@ def org(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[Any], tupl
         monkeypatch.setattr(
             cli_module, "make_connection", lambda kw: Connection(sim_app=served, concurrency=8)
         )
-        out = tmp_path / "export"
-        r = run("export", "--out", str(out), *(a for k in harness.EXPORT_KINDS for a in ("--kind", k)))
-        assert r.exit_code == 0, r.output
+        out = harness.export_in_process(app, tmp_path / "export")
         plan_repo, change_repo, count = harness.prepare_repos(out, tmp_path / "repos")
         assert count == DEVICES
         return app, plan_repo, change_repo
