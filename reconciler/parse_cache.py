@@ -105,26 +105,33 @@ class _NotCacheable(Exception):
     pass
 
 
-def _enc(value: Any) -> Any:
+def _walk(value: Any, leaf: Any) -> Any:
+    """``value`` with every scalar (or secret) replaced by ``leaf(scalar)``."""
+    if isinstance(value, dict):
+        return {k: _walk(v, leaf) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, leaf) for v in value]
+    return leaf(value)
+
+
+def _enc_leaf(value: Any) -> Any:
     if isinstance(value, SecretRef):
         return (_SECRET, value.env)
-    if isinstance(value, dict):
-        return {k: _enc(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_enc(v) for v in value]
     if value is None or isinstance(value, str | bool | int | float):
         return value
     raise _NotCacheable(type(value).__name__)
 
 
+def _dec_leaf(value: Any) -> Any:
+    return SecretRef(value[1]) if isinstance(value, tuple) else value
+
+
+def _enc(value: Any) -> Any:
+    return _walk(value, _enc_leaf)
+
+
 def _dec(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return SecretRef(value[1])
-    if isinstance(value, dict):
-        return {k: _dec(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_dec(v) for v in value]
-    return value
+    return _walk(value, _dec_leaf)
 
 
 def _has_secret(value: Any) -> bool:

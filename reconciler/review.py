@@ -193,7 +193,7 @@ async def plan_with_baseline(
     ``changed_only``: plan only the objects whose manifests the PR changes and what depends on
     them (``reconciler.changed``), in both plans."""
     from reconciler.planner import build_plan, select_targets
-    from reconciler.session import load
+    from reconciler.session import load, make_plan
 
     warnings: list[str] = []
     base_paths = baseline_paths(paths, baseline_dir)
@@ -220,15 +220,7 @@ async def plan_with_baseline(
                 + (" (the Policy changed: everything was planned)" if only is None else "")
             )
     with shared_reads(client):
-        plan = await build_plan(
-            client,
-            resources,
-            paths=list(paths),
-            targets=targets,
-            prune=prune,
-            rotate_secrets=rotate_secrets,
-            only=only,
-        )
+        plan = await make_plan(client, paths, targets, prune, rotate_secrets, only=only)
         baseline = Plan(steps=[])
         if not base_paths:
             warnings.append(

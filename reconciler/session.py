@@ -187,9 +187,11 @@ async def make_plan(
     prune: bool | None = None,
     rotate_secrets: bool = False,
     rewrite_secrets: set[str] | None = None,
+    only: set[str] | None = None,
 ) -> Plan:
     """Load and plan; ``rewrite_secrets``: resources whose write-only secret an earlier apply did
-    not write (``unwritten_secrets``), written again as ``rotate_secrets`` would."""
+    not write (``unwritten_secrets``), written again as ``rotate_secrets`` would; ``only``: plan
+    just these addresses (``plan --changed-only``)."""
     resources = load(paths)
     return await build_plan(
         client,
@@ -199,6 +201,7 @@ async def make_plan(
         prune=prune,
         rotate_secrets=rotate_secrets,
         rewrite_secrets=rewrite_secrets,
+        only=only,
     )
 
 
