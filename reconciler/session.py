@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from reconciler import secrets
 from reconciler.apply import (
     ApplyLog,
     ApplyReport,
@@ -34,8 +35,9 @@ from reconciler.errors import (
 from reconciler.kinds.context import answer_digest
 from reconciler.kinds.device import SIP_PASSWORD_STEP
 from reconciler.model import Resource
-from reconciler.plan import Plan, Step, enforce_threshold
+from reconciler.plan import Plan, Step, enforce_threshold, safety_of
 from reconciler.planner import build_plan
+from reconciler.secrets import SecretBaseline
 
 if TYPE_CHECKING:
     from reconciler.export import ExportReport
@@ -187,12 +189,17 @@ async def make_plan(
     prune: bool | None = None,
     rotate_secrets: bool = False,
     rewrite_secrets: set[str] | None = None,
+    secret_baseline: SecretBaseline | None = None,
+    secrets_written: set[str] | None = None,
     only: set[str] | None = None,
 ) -> Plan:
     """Load and plan; ``rewrite_secrets``: resources whose write-only secret an earlier apply did
-    not write (``unwritten_secrets``), written again as ``rotate_secrets`` would; ``only``: plan
-    just these addresses (``plan --changed-only``)."""
+    not write (``unwritten_secrets``), written again as ``rotate_secrets`` would. The secret
+    declarations are compared with ``secret_baseline``, else with the previous git commit.
+    ``only``: plan just these addresses (``plan --changed-only``)."""
     resources = load(paths)
+    if secret_baseline is None:
+        secret_baseline = secrets.from_git(resources)
     return await build_plan(
         client,
         resources,
@@ -201,6 +208,8 @@ async def make_plan(
         prune=prune,
         rotate_secrets=rotate_secrets,
         rewrite_secrets=rewrite_secrets,
+        secret_baseline=secret_baseline,
+        secrets_written=secrets_written,
         only=only,
     )
 
@@ -271,6 +280,7 @@ class ApplyRequest:
     resume: bool = False
     max_changes: int | None = None
     force: bool = False
+    rotate_secrets: bool = False
     room: str | None = None
     bot: str | None = None
 
@@ -300,7 +310,10 @@ def apply_command(
                     raise ConfigError(f"{req.log_path} names no manifest paths; give the PATHs too")
                 # a sipPassword the last apply planned but did not write is planned again
                 left = unwritten_secrets(Path(req.log_path))
-                plan = await make_plan(client, source, req.targets, req.prune, rewrite_secrets=left)
+                rotate = req.rotate_secrets
+                plan = await make_plan(
+                    client, source, req.targets, req.prune, rotate_secrets=rotate, rewrite_secrets=left
+                )
             show(plan)
             return await apply_flow(
                 client,
@@ -380,8 +393,9 @@ async def apply_flow(
 
     resources = load(plan.paths) if plan.paths else []
     policy = Policy.from_resources(resources)
-    limit = max_changes if max_changes is not None else policy.max_changes
-    enforce_threshold(plan, limit, policy.max_changes_percent, force)
+    if not plan.safety:  # a plan saved by an older version: the policy's limits
+        plan.safety = safety_of(policy.max_changes, policy.max_changes_percent)
+    enforce_threshold(plan, max_changes, None, force)
     if unfinished_pushes:
         known = {s.id for s in plan.steps}
         for s in unfinished_pushes:
@@ -420,6 +434,11 @@ async def apply_flow(
 
         remaining = await verify_apply(client, plan, load(plan.paths))
     return ApplyOutcome(plan, report, remaining)
+
+
+def report_applied(report: ApplyReport, step_id: str) -> bool:
+    result = report.results.get(step_id)
+    return result is not None and result.status == "applied"
 
 
 async def wait_for_jobs(client: WebexClient, say: Callable[[str], None]) -> None:
