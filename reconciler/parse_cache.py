@@ -28,7 +28,7 @@ import marshal
 import os
 import secrets
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,8 +45,23 @@ _SECRET = "\x00fromEnv"  # a tuple tag: parsed manifests hold lists, never tuple
 _CODE = ("manifests.py", "discovery.py", "schema.py", "model.py", "parse_cache.py")
 
 
+_located: list[Path] = []  # where ``located`` puts the cache for now (innermost last)
+
+
+@contextlib.contextmanager
+def located(path: Path) -> Iterator[None]:
+    """Keep the cache at ``path`` while inside (``reconciler demo`` leaves nothing behind)."""
+    _located.append(path)
+    try:
+        yield
+    finally:
+        _located.pop()
+
+
 def cache_path() -> Path | None:
     value = os.environ.get(ENV, "")
+    if _located and value.lower() not in ("off", "0", "no", "false"):
+        return _located[-1]
     if value.lower() in ("off", "0", "no", "false"):
         return None
     return Path(value or DEFAULT_PATH)

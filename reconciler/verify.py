@@ -88,7 +88,10 @@ async def verify_apply(client: WebexClient, plan: Plan, resources: list[Resource
             loc = live.get(res.name, {}).get("locationId")
             return str(loc) if loc else None
 
-    scope = verification_scope(plan, resources, location_of)
-    if not any(r.kind != "Policy" for r in scope):
+    scope = {r.address: r for r in verification_scope(plan, resources, location_of)}
+    if not any(r.kind != "Policy" for r in scope.values()):
         return Plan(steps=[], paths=list(plan.paths), targets=list(plan.targets), prune=plan.prune)
-    return await build_plan(client, scope, paths=list(plan.paths), prune=plan.prune)
+    # Every manifest stays declared (a layout's template is the repo's, prunes spare what is
+    # declared); only the scope is planned, each device trimmed to its written parts.
+    declared = [scope.get(r.address, r) for r in resources]
+    return await build_plan(client, declared, paths=list(plan.paths), prune=plan.prune, only=set(scope))
