@@ -47,6 +47,8 @@ class Step:
     # upload, the devices a rebuild covers, the ``${step.id}`` placeholders in the body...
     meta: dict[str, Any] = field(default_factory=dict)
     counts: bool = True  # counts toward the safety threshold (applyChanges does not)
+    # The object's human name (``Device 0A:1B:2C:3D:4E:01 (Cisco 8851, alice@example.com)``).
+    title: str = ""
 
     @property
     def object_key(self) -> str:
@@ -81,6 +83,7 @@ class Step:
             "summary": self.summary,
             "meta": to_jsonable(self.meta),
             "counts": self.counts,
+            "title": self.title,
         }
 
     @classmethod
@@ -104,6 +107,7 @@ class Step:
             summary=data.get("summary", ""),
             meta=from_jsonable(data.get("meta") or {}),
             counts=bool(data.get("counts", True)),
+            title=str(data.get("title") or ""),
         )
 
 
@@ -139,6 +143,8 @@ class Plan:
     safety: dict[str, Any] = field(default_factory=dict)
     # Each declared write-only secret: address, resource, field, written (bool), reason, source.
     secrets: list[dict[str, Any]] = field(default_factory=list)
+    # The human names of the objects the plan read, by id (a stale saved plan names them).
+    objects: dict[str, str] = field(default_factory=dict)
 
     @property
     def checksum(self) -> str:
@@ -184,6 +190,7 @@ class Plan:
             "safety": dict(self.safety),
             "secrets": [dict(n) for n in self.secrets],
             "steps": [s.to_json() for s in self.ordered()],
+            "objects": dict(sorted(self.objects.items())),
         }
 
     @classmethod
@@ -203,6 +210,7 @@ class Plan:
             prune=bool(data.get("prune", False)),
             safety=dict(data.get("safety") or {}),
             secrets=[dict(n) for n in data.get("secrets") or []],
+            objects={str(k): str(v) for k, v in (data.get("objects") or {}).items()},
         )
         if data.get("checksum") and data["checksum"] != plan.checksum:
             raise ConfigError("saved plan is corrupt: its checksum does not match the reads it lists")

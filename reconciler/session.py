@@ -37,10 +37,14 @@ from reconciler.kinds.device import SIP_PASSWORD_STEP
 from reconciler.model import Resource
 from reconciler.plan import Plan, Step, enforce_threshold, safety_of
 from reconciler.planner import build_plan
+from reconciler.progress import task
 from reconciler.secrets import SecretBaseline
+from reconciler.titles import object_names
 
 if TYPE_CHECKING:
+    from reconciler.drift import DriftReport
     from reconciler.export import ExportReport
+    from reconciler.review import PlanReview
     from reconciler.webex.client import WebexClient
 
 T = TypeVar("T")
@@ -164,7 +168,8 @@ def load(paths: list[str]) -> list[Resource]:
     if stamp is not None and _last_load.get("stamp") == stamp:
         return list(_last_load["resources"])
     _last_load.clear()
-    result = validate_paths(paths)
+    with task("loading manifests"):
+        result = validate_paths(paths)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors:
         raise ValidationFailed(list(errors))
@@ -214,14 +219,74 @@ async def make_plan(
     )
 
 
+@dataclass
+class PlanRequest:
+    """What ``plan`` was asked for; ``baseline``: the base branch's checkout (a PR review)."""
+
+    paths: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    prune: bool | None = None
+    rotate_secrets: bool = False
+    baseline: str | None = None
+    changed_only: bool = False  # with a baseline: only what the paths change (``reconciler.changed``)
+
+
+def plan_command(conn: Connection, req: PlanRequest) -> Plan | PlanReview:
+    """``plan``: the plan of ``req.paths`` against live state, or (with a baseline) the review
+    that splits it into what the paths introduce and drift that was already there."""
+
+    if req.changed_only and not req.baseline:
+        raise ConfigError("--changed-only needs --baseline DIR (what the changes are relative to)")
+
+    async def go() -> Plan | PlanReview:
+        async with connect(conn) as client:
+            if req.baseline:
+                from reconciler.review import plan_with_baseline
+
+                return await plan_with_baseline(
+                    client,
+                    req.paths,
+                    req.baseline,
+                    req.targets,
+                    req.prune,
+                    req.rotate_secrets,
+                    req.changed_only,
+                )
+            return await make_plan(client, req.paths, req.targets, req.prune, req.rotate_secrets)
+
+    return run(go())
+
+
+def drift_command(
+    conn: Connection, paths: list[str], room: str | None = None, bot: str | None = None
+) -> tuple[DriftReport, str | None]:
+    """``drift``: every difference between ``paths`` and live state; when there is drift and a
+    ``room`` and ``bot`` token are given, a summary is posted there. Returns the report and a
+    warning when the post failed (never the command's outcome)."""
+    from reconciler.drift import drift_report
+    from reconciler.notify import drift_message, post, run_link
+
+    async def go() -> tuple[DriftReport, str | None]:
+        async with connect(conn) as client:
+            found = drift_report(await make_plan(client, paths))
+            problem = None
+            if room and bot and found.has_drift:
+                message = drift_message(found, paths, run_link(conn.environ))
+                problem = await post(client, room, message, bot)
+            return found, problem
+
+    return run(go())
+
+
 async def check_fresh(client: WebexClient, plan: Plan) -> None:
     """Refuse a saved plan whose reads no longer match live state (``StalePlan``)."""
     changed = await stale_reads(client, plan)
     if changed:
+        names = object_names(plan, changed)  # objects, not API paths
         raise StalePlan(
             "the saved plan is stale: live state changed since it was made: "
-            + ", ".join(changed[:10])
-            + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
+            + ", ".join(names[:10])
+            + (f" and {len(names) - 10} more" if len(names) > 10 else "")
             + ". Plan again."
         )
 
@@ -236,7 +301,14 @@ async def stale_reads(client: WebexClient, plan: Plan) -> list[str]:
         resp = await client.request(method, path)
         return None if answer_digest(answer_json(resp), resp.content) == expected else path
 
-    results = await asyncio.gather(*(check(k, v) for k, v in plan.reads.items()))
+    with task("checking the saved plan against live state", total=len(plan.reads)) as shown:
+
+        async def counted(key: str, expected: str) -> str | None:
+            found = await check(key, expected)
+            shown.advance()
+            return found
+
+        results = await asyncio.gather(*(counted(k, v) for k, v in plan.reads.items()))
     return sorted(r for r in results if r)
 
 
@@ -250,7 +322,14 @@ def read_plan(path: str) -> Plan:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"cannot read saved plan {path}: {exc}") from exc
-    return Plan.from_json(data)
+    try:
+        if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+            raise ValueError("no steps")
+        return Plan.from_json(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(
+            f"{path} is not a saved plan (damaged, or not written by plan --out): {exc}"
+        ) from exc
 
 
 @dataclass
@@ -365,12 +444,14 @@ async def export_org(
     kinds: tuple[str, ...],
     macs: tuple[str, ...],
     progress: Callable[[int, int], None],
+    all_fields: bool = False,
 ) -> ExportReport:
-    """``export``: write manifests for the live org under ``out``."""
+    """``export``: write manifests for the live org under ``out``; an existing file keeps the
+    settings it declares, no more, unless ``all_fields``."""
     from reconciler.export import export
 
     async with connect(conn) as client:
-        return await export(client, out, locations, kinds, macs, progress=progress)
+        return await export(client, out, locations, kinds, macs, progress=progress, all_fields=all_fields)
 
 
 async def apply_flow(
@@ -432,7 +513,8 @@ async def apply_flow(
     if verify and plan.paths:
         from reconciler.verify import verify_apply
 
-        remaining = await verify_apply(client, plan, load(plan.paths))
+        with task("verifying that live state converged"):
+            remaining = await verify_apply(client, plan, load(plan.paths))
     return ApplyOutcome(plan, report, remaining)
 
 

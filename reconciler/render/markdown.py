@@ -7,6 +7,8 @@ it renders (``reconciler.plan``, ``reconciler.drift``, ``reconciler.review``); n
 
 from __future__ import annotations
 
+import html
+import re
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -17,6 +19,7 @@ from reconciler.render.common import (
     PREEXISTING_NOTE,
     PREEXISTING_TITLE,
     SYMBOL,
+    call_line,
     drift_summary_line,
     group_phrase,
     item_where,
@@ -25,6 +28,7 @@ from reconciler.render.common import (
     step_change_lines,
     summary_line,
 )
+from reconciler.titles import step_title
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftItem, DriftReport
@@ -111,22 +115,52 @@ def _cell(text: str) -> str:
 # -- plans ------------------------------------------------------------------------------------------
 
 
-def _step_lines(step: Step) -> list[str]:
-    return [
-        f"<details><summary><code>{SYMBOL[step.action]} {step.address}</code> {step.summary}</summary>",
+def diff_lines(lines: list[str]) -> list[str]:
+    """Change lines as GitHub's ``diff`` highlighting reads them: ``~ a: x -> y`` becomes ``- a: x``
+    and ``+ a: y``; a wrapped continuation line takes the sign of the line it continues."""
+    out: list[str] = []
+    sign = " "
+    for line in lines:
+        if line.startswith(" "):
+            out.append(sign + line[1:])
+            continue
+        sign = line[:1]
+        head, arrow, after = line[2:].partition(": ")
+        if sign == "~" and arrow and after.count(" -> ") == 1:
+            before, _, new = after.partition(" -> ")
+            out += [f"- {head}: {before}", f"+ {head}: {new}"]
+            sign = "+"
+        else:
+            out.append(line)
+    return out
+
+
+def fence(lines: list[str]) -> str:
+    """A code fence longer than any run of backticks in ``lines`` (a value cannot close it)."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _step_lines(step: Step, verbose: bool = False) -> list[str]:
+    body = diff_lines(step_change_lines(step))
+    if verbose:
+        body.insert(0, f"  {call_line(step)}")
+    where = f" <sub>{html.escape(step.source)}</sub>" if step.source else ""
+    what = f": {html.escape(step.summary)}" if step.summary else ""
+    out = [
+        f"<details><summary><code>{SYMBOL[step.action]}</code> <b>{html.escape(step_title(step))}</b>"
+        f"{what}{where}</summary>",
         "",
-        "```diff",
-        f"{step.method} {step.path}",
-        *step_change_lines(step),
-        "```",
-        "",
-        "</details>",
     ]
+    if body:
+        mark = fence(body)
+        out += [f"{mark}diff", *body, mark, ""]
+    return [*out, "</details>"]
 
 
-def markdown_step_block(step: Step) -> str:
-    """One step as a collapsed ``<details>`` block with its call and field changes."""
-    return "\n".join([*_step_lines(step), ""])
+def markdown_step_block(step: Step, verbose: bool = False) -> str:
+    """One step as a collapsed ``<details>`` block with its field changes (``verbose``: its call)."""
+    return "\n".join([*_step_lines(step, verbose), ""])
 
 
 SECRETS_SHOWN = 20
@@ -145,7 +179,9 @@ def _plan_notes(plan: Plan) -> list[str]:
     return out
 
 
-def render_markdown(plan: Plan, artifact: str | None = None, limit: int = MARKDOWN_LIMIT) -> str:
+def render_markdown(
+    plan: Plan, artifact: str | None = None, limit: int = MARKDOWN_LIMIT, verbose: bool = False
+) -> str:
     """A PR comment: summary table first, details collapsed, cut to ``limit`` characters."""
     head = ["### reconciler plan", "", summary_line(plan), "", *_plan_notes(plan)]
     if plan.empty:
@@ -162,8 +198,7 @@ def render_markdown(plan: Plan, artifact: str | None = None, limit: int = MARKDO
         cells = " | ".join(str(c[a]) for a in ("create", "update", "delete", "job", "invoke"))
         head.append(f"| {phase}. {PHASES[phase]} | {cells} |")
     head.append("")
-    for w in plan.warnings:
-        head.append(f"> Warning: {w}")
+    head += markdown_warnings(plan.warnings)
     pointer = f"Full plan: `{artifact}`." if artifact else "Full plan: run `reconciler plan --format json`."
     tail_note = "\n_{n} more step(s) not shown: the comment is limited to {limit} characters. {pointer}_\n"
     body: list[str] = []
@@ -171,7 +206,7 @@ def render_markdown(plan: Plan, artifact: str | None = None, limit: int = MARKDO
     steps = plan.ordered()
     shown = 0
     for step in steps:
-        block = "\n".join(_step_lines(step))
+        block = "\n".join(_step_lines(step, verbose))
         if size + len(block) + 1 > limit:
             break
         body.append(block)
@@ -201,7 +236,7 @@ def _counts_phrase(plan: Plan) -> str:
 
 
 def render_review_markdown(
-    review: PlanReview, artifact: str | None = None, limit: int = MARKDOWN_LIMIT
+    review: PlanReview, artifact: str | None = None, limit: int = MARKDOWN_LIMIT, verbose: bool = False
 ) -> str:
     """A PR comment: summary first (introduced vs already there), details collapsed, bounded."""
     plan = review.plan
@@ -238,7 +273,7 @@ def render_review_markdown(
     )
     sections: list[tuple[str, list[tuple[str, str]]]] = []
     for title, part in ((INTRODUCED_TITLE, review.introduced), (PREEXISTING_TITLE, review.preexisting)):
-        blocks = [(f"{s.phase}. {PHASES[s.phase]}", markdown_step_block(s)) for s in part.ordered()]
+        blocks = [(f"{s.phase}. {PHASES[s.phase]}", markdown_step_block(s, verbose)) for s in part.ordered()]
         heading = f"#### {title}"
         if title == PREEXISTING_TITLE and blocks:
             heading += f"\n\n_{PREEXISTING_NOTE}_"

@@ -25,8 +25,8 @@ def test_first_plan_has_every_phase_and_exit_2(cli: Cli) -> None:
     assert r.exit_code == 2, r.output
     for phase in range(1, 8):
         assert f"# {phase}." in r.output, f"phase {phase} missing:\n{r.output}"
-    assert "~ Device/0A1B2C3D4E01.members" in r.output
-    assert "+ LineKeyTemplate/Branch 6871" in r.output
+    assert "~ Device 0A:1B:2C:3D:4E:01 (Cisco 8851, alice@example.com): device members" in r.output
+    assert '+ LineKeyTemplate "Branch 6871"' in r.output
 
 
 def test_apply_converges_then_plan_is_empty(cli: Cli, sim_state: Path) -> None:
@@ -96,7 +96,8 @@ def test_stale_saved_plan_is_refused(cli: Cli, sim_state: Path, tmp_path: Path) 
     sim_call(sim_state, "PUT", f"/telephony/config/devices/{dev}/members", json={"members": body})
     r = cli("apply", "--plan", str(out), "--auto-approve")
     assert r.exit_code == 1
-    assert "stale" in r.output and f"/telephony/config/devices/{dev}/members" in r.output
+    assert "stale" in r.output and "Device 0A:1B:2C:3D:4E:03 (Cisco " in r.output
+    assert f"/telephony/config/devices/{dev}" not in r.output  # objects, not API paths
 
 
 def test_saved_plan_applies_exactly(cli: Cli, sim_state: Path, tmp_path: Path) -> None:

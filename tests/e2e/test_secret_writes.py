@@ -125,7 +125,7 @@ def test_a_changed_reference_since_the_baseline_is_written(
     write_device(pr, PHONE, "SIP_PW_NEW")
     r = cli("plan", "m", "--baseline", "base")
     assert r.exit_code == 0, r.output
-    assert "Device/0A1B2C3D4E0B.sipPassword" in r.output
+    assert "~ Device 0A:1B:2C:3D:4E:0B (" in r.output and "): third-party SIP password" in r.output
     assert "will be written: declaration changed since the baseline (baseline base)" in r.output
 
 
