@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 
 from reconciler import cli as cli_module
 from reconciler.cli import main
+from reconciler.model import mac_with_colons
 from reconciler.session import Connection
 from reconciler.sim.app import create_app
 
@@ -105,4 +106,5 @@ def test_a_write_that_did_not_stick_is_not_converged(org: Callable[..., Any]) ->
     assert fault["w"].dropped == 1
     assert r.exit_code != 0
     assert "Not converged" in r.output
-    assert f"Device/{victim.mac}" in r.output.split("Not converged", 1)[1]
+    still = r.output.split("Not converged", 1)[1]
+    assert mac_with_colons(victim.mac) in still and "device settings" in still
