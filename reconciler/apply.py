@@ -208,7 +208,7 @@ def resolve_secrets(value: Any, environ: Mapping[str, str]) -> Any:
     if isinstance(value, SecretRef):
         if value.env not in environ:
             raise ConfigError(f"environment variable {value.env} is not set (a fromEnv secret)")
-        register_secret(environ[value.env])  # masked from now on in errors and logs
+        register_secret(environ[value.env], any_length=True)  # masked from now on in errors and logs
         return environ[value.env]
     if isinstance(value, dict):
         return {k: resolve_secrets(v, environ) for k, v in value.items()}
@@ -388,7 +388,7 @@ class Executor:
             if isinstance(v, LiveSecret):
                 value = get_pointer(answers[v.path], v.pointer, gone)
                 if isinstance(value, str):
-                    register_secret(value)  # masked from now on in errors and logs
+                    register_secret(value, any_length=True)  # masked from now on in errors and logs
                 return value
             if isinstance(v, dict):
                 return {k: x for k, x in ((k, fill(x)) for k, x in v.items()) if x is not gone}

@@ -90,9 +90,8 @@ def _same_bytes(a: str, b: str) -> bool:
 def baseline_resources(pairs: Sequence[tuple[str, str]], pr_resources: Sequence[Resource]) -> Baseline:
     """The baseline's resources for (PR path, baseline path) ``pairs``: the pull request's own for
     files with the same bytes at the same place, the rest parsed and checked (cached by content)."""
-    from reconciler import semantic
     from reconciler.parse_cache import load_checked
-    from reconciler.validate import sort_diagnostics
+    from reconciler.validate import with_cross_file_checks
 
     same: set[str] = set()
     to_read: list[str] = []
@@ -107,5 +106,4 @@ def baseline_resources(pairs: Sequence[tuple[str, str]], pr_resources: Sequence[
     kept = [r for r in pr_resources if r.source.file in same]
     read, diags, checked = load_checked(to_read)
     resources = kept + read
-    found = [*diags, *checked, *semantic.check(resources)]
-    return Baseline(resources, sort_diagnostics(found), len(to_read))
+    return Baseline(resources, with_cross_file_checks(resources, [*diags, *checked]), len(to_read))

@@ -73,15 +73,15 @@ def handle_errors(fn: F) -> F:
         except ValidationFailed as exc:
             if as_json:
                 _echo_error_document(exc, base_url)
-            lines = [str(d) for d in exc.diagnostics]
+            lines = [_shown(d) for d in exc.diagnostics]
             for line in capped(lines, more=" (reconciler validate --format json lists every one)"):
                 click.echo(line, err=True)
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {_shown(exc)}", err=True)
             sys.exit(exc.exit_code)
         except Interrupted as exc:
             if as_json:
                 _echo_error_document(exc, base_url)
-            click.echo(f"\nInterrupted: {exc}", err=True)
+            click.echo(f"\nInterrupted: {_shown(exc)}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("\nInterrupted. The apply log holds what was done; re-run to finish.", err=True)
@@ -89,7 +89,7 @@ def handle_errors(fn: F) -> F:
         except ReconcilerError as exc:
             if as_json:
                 _echo_error_document(exc, base_url)
-            click.echo(f"Error: {describe(exc, base_url)}", err=True)
+            click.echo(f"Error: {_shown(describe(exc, base_url))}", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException:
             raise
@@ -120,9 +120,16 @@ def _echo_error_document(exc: BaseException, base_url: str | None) -> None:
 
 
 def _redacted(exc: BaseException) -> str:
+    return _shown(exc)[:500]
+
+
+def _shown(what: object) -> str:
+    """An error as printed: every registered secret masked, each line's invisible characters
+    escaped (a CR in a token or a name cannot rewrite the terminal line)."""
+    from reconciler.textsafe import visible
     from reconciler.webex.redact import redact
 
-    return redact(str(exc))[:500]
+    return "\n".join(visible(line) for line in redact(str(what)).split("\n"))
 
 
 def connection_options(fn: F) -> F:
@@ -323,8 +330,9 @@ def plan(
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
 )
+@verbose_option
 @handle_errors
-def show(plan_file: str, fmt: str) -> None:
+def show(plan_file: str, fmt: str, verbose: bool) -> None:
     """Render a saved plan (plan --out) without applying it or touching the API.
 
     \b
@@ -334,7 +342,8 @@ def show(plan_file: str, fmt: str) -> None:
     from reconciler.render import render
     from reconciler.session import read_plan
 
-    click.echo(render(read_plan(plan_file), fmt, color=use_color(), artifact=plan_file), nl=False)
+    plan = read_plan(plan_file)
+    click.echo(render(plan, fmt, color=use_color(), artifact=plan_file, verbose=verbose), nl=False)
 
 
 @main.command()

@@ -34,7 +34,7 @@ from reconciler.errors import (
 )
 from reconciler.kinds.context import answer_digest
 from reconciler.kinds.device import SIP_PASSWORD_STEP
-from reconciler.model import Resource
+from reconciler.model import Diagnostic, Resource
 from reconciler.plan import Plan, Step, enforce_threshold, safety_of
 from reconciler.planner import build_plan
 from reconciler.progress import task
@@ -90,6 +90,9 @@ async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
 
             Path(conn.sim_state).parent.mkdir(parents=True, exist_ok=True)
             app = create_app(seed="demo", state_file=conn.sim_state, job_duration_s=0.2)
+            from reconciler.webex.redact import is_secret
+
+            app.state.sim.keep_out = is_secret  # the state file never holds a fromEnv value
         client = make_client(
             SIM_BASE_URL,
             None,
@@ -162,11 +165,16 @@ def load(paths: list[str]) -> list[Resource]:
     When no file or directory under ``paths`` changed since the last successful load (same size,
     inode, modification and change times), its resources are returned again instead of parsing
     everything anew (planning never modifies resources)."""
+    return load_checked(paths)[0]
+
+
+def load_checked(paths: list[str]) -> tuple[list[Resource], list[Diagnostic]]:
+    """``load``, with the validation warnings (look-alike names)."""
     from reconciler.validate import validate_paths
 
     stamp = _files_digest(paths)
     if stamp is not None and _last_load.get("stamp") == stamp:
-        return list(_last_load["resources"])
+        return list(_last_load["resources"]), list(_last_load["warnings"])
     _last_load.clear()
     with task("loading manifests"):
         result = validate_paths(paths)
@@ -174,8 +182,20 @@ def load(paths: list[str]) -> list[Resource]:
     if errors:
         raise ValidationFailed(list(errors))
     if stamp is not None:
-        _last_load.update(stamp=stamp, resources=list(result.resources))
-    return result.resources
+        _last_load.update(stamp=stamp, resources=list(result.resources), warnings=list(result.warnings))
+    return result.resources, result.warnings
+
+
+def require_env(paths: list[str]) -> None:
+    """Refuse to start (before any request) while a ``fromEnv`` of the manifests under ``paths``
+    names an environment variable that is not set, naming each with its file:line."""
+    from reconciler.inputs import unset_env
+
+    if paths:
+        missing = unset_env(load(paths), os.environ)
+        if missing:
+            problem = f"{len(missing)} fromEnv secret(s) name an unset environment variable"
+            raise ValidationFailed([*missing], f"{problem}; nothing was sent")
 
 
 def policy_concurrency(paths: list[str]) -> int | None:
@@ -201,11 +221,18 @@ async def make_plan(
     """Load and plan; ``rewrite_secrets``: resources whose write-only secret an earlier apply did
     not write (``unwritten_secrets``), written again as ``rotate_secrets`` would. The secret
     declarations are compared with ``secret_baseline``, else with the previous git commit.
-    ``only``: plan just these addresses (``plan --changed-only``)."""
-    resources = load(paths)
+
+    ``only``: plan just these addresses (``plan --changed-only``).
+
+    The plan's warnings start with the manifests' (look-alike names) and each ``fromEnv`` whose
+    variable is not set here (``apply`` refuses to start until it is)."""
+    from reconciler.inputs import unset_env
+
+    resources, notes = load_checked(paths)
+    notes += unset_env(resources, os.environ, "warning")
     if secret_baseline is None:
         secret_baseline = secrets.from_git(resources)
-    return await build_plan(
+    plan = await build_plan(
         client,
         resources,
         paths=list(paths),
@@ -217,6 +244,8 @@ async def make_plan(
         secrets_written=secrets_written,
         only=only,
     )
+    plan.warnings[:0] = [str(d) for d in notes]
+    return plan
 
 
 @dataclass
@@ -376,6 +405,9 @@ def apply_command(
     still fresh), ``show`` the plan, apply it once confirmed, and post the outcome (or the error)
     to the room when asked. Progress and warnings go to ``say``."""
 
+    source = req.paths or (logged_paths(req.log_path) if req.resume else [])
+    require_env(req.saved.paths if req.saved is not None else source)
+
     async def go() -> ApplyOutcome:
         async with connect(conn) as client:
             pushes = await finish_unfinished(client, req.log_path, say)
@@ -384,7 +416,6 @@ def apply_command(
                 await check_fresh(client, req.saved)
                 plan = req.saved
             else:
-                source = req.paths or (logged_paths(req.log_path) if req.resume else [])
                 if not source:
                     raise ConfigError(f"{req.log_path} names no manifest paths; give the PATHs too")
                 # a sipPassword the last apply planned but did not write is planned again

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 
+from reconciler.sim.store import secret_marker
+
 from .conftest import EXAMPLES, device_id, sim_call
 
 Cli = Callable[..., Result]
@@ -204,7 +206,9 @@ def test_live_passwords_stay_out_of_plans_logs_and_exports_and_are_kept(
     assert SECRET not in r.output
     assert SECRET not in (tmp_path / ".reconciler" / "apply-log.jsonl").read_text()
     after = sim_call(sim_state, "GET", path)["customizations"]["mpp"]
-    assert after["httpProxy"] == proxy
+    # written back (a wiped password would be ""), and never saved in clear in the state file
+    assert after["httpProxy"] == {**proxy, "password": secret_marker(SECRET)}
+    assert SECRET not in sim_state.read_text()
     assert after["backlightTimer"] == "ONE_MIN"
     # a password declared in the manifest: the change is shown as sensitive, neither value
     manifest.write_text(
