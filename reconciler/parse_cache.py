@@ -42,7 +42,7 @@ DEFAULT_PATH = ".reconciler/parse-cache.bin"
 ENV = "RECONCILER_PARSE_CACHE"
 KEEP_GENERATIONS = 20  # an entry not used by the last 20 writes is dropped
 _SECRET = "\x00fromEnv"  # a tuple tag: parsed manifests hold lists, never tuples
-_CODE = ("manifests.py", "discovery.py", "schema.py", "model.py", "parse_cache.py")
+_CODE = ("manifests.py", "discovery.py", "schema.py", "model.py", "textsafe.py", "parse_cache.py")
 
 
 _located: list[Path] = []  # where ``located`` puts the cache for now (innermost last)
