@@ -274,6 +274,12 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
     help="The base branch's checkout (e.g. a git worktree): show the changes the PATHs introduce "
     "apart from drift that was already there.",
 )
+@click.option(
+    "--changed-only",
+    is_flag=True,
+    help="With --baseline: plan only the objects whose manifests differ from the baseline, and what "
+    "depends on them (fast pull-request plans; drift elsewhere is not shown).",
+)
 @verbose_option
 @quiet_option
 @connection_options
@@ -287,6 +293,7 @@ def plan(
     prune: bool | None,
     rotate_secrets: bool,
     baseline: str | None,
+    changed_only: bool,
     verbose: bool,
     quiet: bool,
     **kw: Any,
@@ -301,7 +308,7 @@ def plan(
     from reconciler.review import PlanReview
     from reconciler.session import PlanRequest, plan_command, save_plan
 
-    request = PlanRequest(list(paths), list(targets), prune, rotate_secrets, baseline)
+    request = PlanRequest(list(paths), list(targets), prune, rotate_secrets, baseline, changed_only)
     with showing_progress(quiet):  # from the first second: loading the manifests comes first
         result = plan_command(connection_for(kw, list(paths)), request)
     if isinstance(result, PlanReview):
