@@ -222,6 +222,20 @@ def run_cli(
 ) -> RunResult:
     """``python -m reconciler.cli ARGS`` in a subprocess: wall time, CPU and peak RSS of that process."""
     cmd = [sys.executable, "-m", "reconciler.cli", *args]
+    return run_process(cmd, cwd=cwd, base_url=base_url, timeout=timeout, label=args)
+
+
+def run_process(
+    cmd: Sequence[str],
+    *,
+    cwd: Path,
+    base_url: str | None = None,
+    timeout: float = 3600,
+    label: Sequence[str] | None = None,
+) -> RunResult:
+    """``cmd`` in a subprocess: wall time, CPU and peak RSS of that process (``label``: its
+    arguments as recorded; default the whole command)."""
+    args = list(cmd if label is None else label)
     cwd.mkdir(parents=True, exist_ok=True)
     out_path, err_path = cwd / "stdout.txt", cwd / "stderr.txt"
     with out_path.open("wb") as out, err_path.open("wb") as err:
@@ -258,6 +272,19 @@ def run_cli(
 
 # ----------------------------------------------------------------------------------------------
 # manifests
+
+
+def export_in_process(app: Any, out: Path, concurrency: int = 8) -> Path:
+    """``reconciler export`` of an in-process simulator ``app`` (tests): the manifests under ``out``."""
+    from reconciler.session import Connection, run
+    from reconciler.session import export_org as export_flow
+
+    run(export_flow(Connection(sim_app=app, concurrency=concurrency), str(out), (), EXPORT_KINDS, (), _quiet))
+    return out
+
+
+def _quiet(done: int, total: int) -> None:
+    pass
 
 
 def export_org(
@@ -440,6 +467,45 @@ def measure_apply(sim: SimServer, repo: Path, *, concurrency: int, work: Path) -
         )
     )
     return out
+
+
+SDK_SCRIPT = ROOT / "benchmarks" / "sdk_baseline.py"
+
+
+def measure_sdk(sim: SimServer, python: str, *, concurrency: int, work: Path) -> dict[str, Any]:
+    """``benchmarks/sdk_baseline.py`` (the same reads with the wxc_sdk package) under ``python``:
+    wall, CPU and peak RSS of that process, requests served, CPU per request."""
+    sim.reset()
+    cpu0 = sim.cpu_seconds()
+    cmd = [python, str(SDK_SCRIPT), "--base-url", sim.base_url, "--concurrency", str(concurrency)]
+    result = run_process(cmd, cwd=work, base_url=sim.base_url)
+    cpu1 = sim.cpu_seconds()
+    if result.exit_code != 0:
+        raise RuntimeError(f"the SDK baseline failed ({result.exit_code}): {result.stderr[-2000:]}")
+    stats = sim.stats()
+    sim_cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+    out = _summary("sdk", result, stats, sim_cpu, sim.devices, sim.latency_ms, sim.rate_limit, concurrency)
+    out["script"] = json.loads(result.stdout.strip().splitlines()[-1])
+    return out
+
+
+def compare(plan: dict[str, Any], sdk: dict[str, Any]) -> dict[str, Any]:
+    """The reconciler's plan and the SDK script side by side; ``ratio`` is reconciler / SDK."""
+
+    def row(r: dict[str, Any]) -> dict[str, Any]:
+        requests = int(r["requests"])
+        cpu = float(r["reconciler_cpu_s"])
+        return {
+            "wall_s": r["wall_s"],
+            "cpu_s": cpu,
+            "requests": requests,
+            "cpu_ms_per_request": round(1000 * cpu / max(1, requests), 3),
+            "peak_rss_mb": r["reconciler_peak_rss_mb"],
+        }
+
+    a, b = row(plan), row(sdk)
+    ratio = {k: round(a[k] / b[k], 2) if b[k] else None for k in a}
+    return {"plan": a, "sdk": b, "ratio": ratio}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -8,6 +8,10 @@ Writes N device manifests (members, layout, settings, a comment, flow and block 
 temporary directory, then loads them ``--repeat`` times with ``reconciler.manifests.load_paths``
 and prints the best wall time and the best CPU time of this process (less disturbed by other work
 on a shared machine), per backend named (default: the one the loader picks).
+
+``--validate``: times the whole ``reconciler validate DIR`` command instead (a subprocess: wall,
+and CPU from its rusage; best of ``--repeat``), without the parse cache
+(``RECONCILER_PARSE_CACHE=off``), with an empty cache (the run that fills it) and with a warm one.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -76,6 +81,39 @@ def best_of(root: Path, repeat: int, backend: str | None, n: int) -> tuple[float
     return wall, cpu
 
 
+def time_validate(root: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one ``reconciler validate ROOT`` subprocess."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler.cli", "validate", str(root)],
+        stdout=subprocess.DEVNULL,
+        cwd=root,
+        env=env,
+    )
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    assert os.waitstatus_to_exitcode(status) == 0
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def validate_runs(root: Path, repeat: int) -> None:
+    base = dict(os.environ, XDG_CACHE_HOME=str(root / ".key"))
+    cache = root / ".reconciler" / "parse-cache.bin"
+    modes = {
+        "no cache": dict(base, RECONCILER_PARSE_CACHE="off"),
+        "empty cache": base,
+        "warm cache": base,
+    }
+    for name, env in modes.items():
+        best = (float("inf"), float("inf"))
+        for _ in range(repeat):
+            if name == "empty cache":
+                cache.unlink(missing_ok=True)
+            wall, cpu = time_validate(root, env)
+            best = (min(best[0], wall), min(best[1], cpu))
+        print(f"reconciler validate [{name}]: best of {repeat}: {best[0]:.2f} s wall, {best[1]:.2f} s CPU")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -83,6 +121,7 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backend", action="append", help="a name from available_backends(); repeatable")
+    parser.add_argument("--validate", action="store_true", help="time `reconciler validate DIR` instead")
     args = parser.parse_args()
     backends: list[str | None] = list(args.backend) if args.backend else [None]
     backends_here = ", ".join(manifests.available_backends())
@@ -92,6 +131,9 @@ def main() -> int:
         started = time.perf_counter()
         write_manifests(root, args.devices)
         print(f"{args.devices} manifests written in {time.perf_counter() - started:.1f} s")
+        if args.validate:
+            validate_runs(root, args.repeat)
+            return 0
         for backend in backends:
             wall, cpu = best_of(root, args.repeat, backend, args.devices)
             per_file = wall / args.devices * 1e6

@@ -67,6 +67,20 @@ def run_size(n: int, args: argparse.Namespace, work: Path, say: Any) -> dict[str
                     sim, change_repo, concurrency=args.concurrency, work=work / f"n{n}-apply"
                 )
                 say(f"[{n}] apply: {json.dumps(out['apply'])}")
+    if "sdk" in args.measure:
+        if not args.sdk_python:
+            raise SystemExit("--measure sdk needs --sdk-python (the Python of an environment with wxc_sdk)")
+        with harness.sim_server(args.seed, n, **sim_kw) as sim:
+            out["sdk"] = harness.measure_sdk(
+                sim, args.sdk_python, concurrency=args.concurrency, work=work / f"n{n}-sdk"
+            )
+            say(f"[{n}] sdk: {json.dumps(out['sdk'])}")
+            if "plan" not in out:  # the reconciler's side of the comparison, on the same server
+                out["plan"] = harness.measure_plan(
+                    sim, plan_repo, concurrency=args.concurrency, work=work / f"n{n}-plan"
+                )
+                say(f"[{n}] plan: {json.dumps(out['plan'])}")
+        out["sdk_vs_plan"] = harness.compare(out["plan"], out["sdk"])
     if "naive" in args.measure:
         sample = None if n <= args.naive_full else args.naive_sample
         with harness.sim_server(args.seed, n, **sim_kw) as sim:
@@ -101,6 +115,27 @@ def _section(
         return []
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     return [*lines, *("| " + " | ".join(row) + " |" for row in rows), ""]
+
+
+def sdk_table(results: dict[str, Any]) -> list[str]:
+    """reconciler plan and the wxc_sdk script side by side, with the ratio reconciler / SDK."""
+    sizes = [size for size in results["sizes"] if size.get("sdk_vs_plan")]
+    if not sizes:
+        return []
+    lines = [
+        "| N | run | wall (s) | CPU (s) | requests | CPU / request (ms) | peak RSS (MB) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for size in sizes:
+        c = size["sdk_vs_plan"]
+        for label, key in (("reconciler plan", "plan"), ("wxc_sdk reads", "sdk"), ("ratio", "ratio")):
+            r = c[key]
+            mb = 2 if key == "ratio" else 0
+            lines.append(
+                f"| {size['devices']} | {label} | {_fmt(r['wall_s'])} | {_fmt(r['cpu_s'])} | "
+                f"{_fmt(r['requests'])} | {_fmt(r['cpu_ms_per_request'])} | {_fmt(r['peak_rss_mb'], mb)} |"
+            )
+    return [*lines, ""]
 
 
 def tables(results: dict[str, Any]) -> str:
@@ -155,6 +190,7 @@ def tables(results: dict[str, Any]) -> str:
             _fmt(c["load_validate_cpu_s"]),
         ],
     )
+    lines += sdk_table(results)
     lines += _section(
         results,
         "apply",
@@ -181,8 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--measure",
         nargs="+",
-        choices=["plan", "apply", "naive", "cpu"],
+        choices=["plan", "apply", "naive", "cpu", "sdk"],
         default=["plan", "apply", "naive", "cpu"],
+    )
+    parser.add_argument(
+        "--sdk-python",
+        help="Python of a separate environment with wxc_sdk installed, for --measure sdk "
+        "(benchmarks/sdk_baseline.py; never a dependency of reconciler)",
     )
     parser.add_argument(
         "--naive-full", type=int, default=1000, help="naive baseline measured in full up to N"

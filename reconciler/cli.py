@@ -116,7 +116,10 @@ def handle_errors(fn: F) -> F:
 def _echo_error_document(exc: BaseException, base_url: str | None) -> None:
     import json
 
-    click.echo(json.dumps(error_document(exc, base_url), indent=2, ensure_ascii=False))
+    from reconciler.webex.redact import redact
+
+    # masked as the text output is: an API error may echo a secret value back
+    click.echo(redact(json.dumps(error_document(exc, base_url), indent=2, ensure_ascii=False)))
 
 
 def _redacted(exc: BaseException) -> str:
@@ -271,6 +274,12 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
     help="The base branch's checkout (e.g. a git worktree): show the changes the PATHs introduce "
     "apart from drift that was already there.",
 )
+@click.option(
+    "--changed-only",
+    is_flag=True,
+    help="With --baseline: plan only the objects whose manifests differ from the baseline, and what "
+    "depends on them (fast pull-request plans; drift elsewhere is not shown).",
+)
 @verbose_option
 @quiet_option
 @connection_options
@@ -284,6 +293,7 @@ def plan(
     prune: bool | None,
     rotate_secrets: bool,
     baseline: str | None,
+    changed_only: bool,
     verbose: bool,
     quiet: bool,
     **kw: Any,
@@ -298,7 +308,7 @@ def plan(
     from reconciler.review import PlanReview
     from reconciler.session import PlanRequest, plan_command, save_plan
 
-    request = PlanRequest(list(paths), list(targets), prune, rotate_secrets, baseline)
+    request = PlanRequest(list(paths), list(targets), prune, rotate_secrets, baseline, changed_only)
     with showing_progress(quiet):  # from the first second: loading the manifests comes first
         result = plan_command(connection_for(kw, list(paths)), request)
     if isinstance(result, PlanReview):

@@ -6,6 +6,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from reconciler import parse_cache
 from reconciler.plan import Plan
 from reconciler.render import render_text, summary_line
 from reconciler.session import Connection, apply_flow, connect, make_plan
@@ -22,7 +23,12 @@ async def run_demo(echo: Callable[[str], None], state_file: str | None = None, c
     from reconciler.sim.app import create_app
     from reconciler.validate import render_validation, validate_paths
 
-    with tempfile.TemporaryDirectory(prefix="reconciler-demo-") as tmp:
+    # Everything the demo writes (simulator state, apply log, parse cache) goes in a temporary
+    # directory: it leaves nothing behind.
+    with (
+        tempfile.TemporaryDirectory(prefix="reconciler-demo-") as tmp,
+        parse_cache.located(Path(tmp) / "parse-cache.bin"),
+    ):
         state = state_file or str(Path(tmp) / "sim-state.json")
         log = str(Path(tmp) / "apply-log.jsonl")
         app = create_app(seed="demo", state_file=state, job_duration_s=0.2)

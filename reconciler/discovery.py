@@ -98,9 +98,11 @@ def _ignore_patterns(directory: str) -> list[str]:
     """Patterns of a ``.reconcilerignore`` (gitignore-like: one per line, ``#`` comments,
     ``dir/`` for a directory, ``*`` wildcards, matched relative to the file's directory)."""
     try:
-        lines = read_capped(os.path.join(directory, IGNORE_FILE), MAX_IGNORE_BYTES).decode(
-            "utf-8", "replace"
-        ).splitlines()
+        lines = (
+            read_capped(os.path.join(directory, IGNORE_FILE), MAX_IGNORE_BYTES)
+            .decode("utf-8", "replace")
+            .splitlines()
+        )
     except UnreadableFile:
         return []
     return [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]

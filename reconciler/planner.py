@@ -81,13 +81,18 @@ async def build_plan(
     prune: bool | None = None,
     rotate_secrets: bool = False,
     rewrite_secrets: set[str] | None = None,
+    only: set[str] | None = None,
     secret_baseline: SecretBaseline | None = None,
     secrets_written: set[str] | None = None,
 ) -> Plan:
+    """``only``: plan just these addresses (``plan --changed-only``); unlike ``targets``, the rest
+    still counts as managed and as declared (pruning stays on)."""
     policy = Policy.from_resources(resources)
     managed = [r for r in resources if r.kind != "Policy"]
     if targets:
         managed = select_targets(managed, targets)
+    if only is not None:
+        managed = [r for r in managed if r.address in only]
     do_prune = (policy.prune if prune is None else prune) and not targets
     ctx = Context(
         client=client,

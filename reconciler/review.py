@@ -186,8 +186,12 @@ async def plan_with_baseline(
     targets: list[str] | None = None,
     prune: bool | None = None,
     rotate_secrets: bool = False,
+    changed_only: bool = False,
 ) -> PlanReview:
-    """Plan the PR's manifests and the baseline's against the same live state, and split the first."""
+    """Plan the PR's manifests and the baseline's against the same live state, and split the first.
+
+    ``changed_only``: plan only the objects whose manifests the PR changes and what depends on
+    them (``reconciler.changed``), in both plans."""
     from reconciler import secrets
     from reconciler.planner import build_plan, select_targets
     from reconciler.session import load, make_plan
@@ -195,13 +199,19 @@ async def plan_with_baseline(
     warnings: list[str] = []
     base_paths = baseline_paths(paths, baseline_dir)
     base_resources: list[Any] = []
-    if base_paths:
+    only: set[str] | None = None
+    base_problem: str | None = None
+    if changed_only and base_paths:
+        only, base_resources, base_problem = _changed_scope(paths, baseline_dir, warnings)
+    elif base_paths:
         with suppress(ValidationFailed):  # said below, when the baseline is planned
             base_resources = load(base_paths)
     # A secret declared (or re-declared) since the baseline is written.
     declared = secrets.from_resources(base_resources, f"baseline {baseline_dir}")
     with shared_reads(client):
-        plan = await make_plan(client, paths, targets, prune, rotate_secrets, secret_baseline=declared)
+        plan = await make_plan(
+            client, paths, targets, prune, rotate_secrets, secret_baseline=declared, only=only
+        )
         baseline = Plan(steps=[])
         if not base_paths:
             warnings.append(
@@ -209,7 +219,9 @@ async def plan_with_baseline(
             )
         else:
             try:
-                resources = load(base_paths)
+                if base_problem is not None:
+                    raise ValidationFailed([], base_problem)
+                resources = base_resources if changed_only else load(base_paths)
                 base_targets = [t for t in targets or [] if _names_something(select_targets, resources, t)]
                 if not targets or base_targets:  # targets only new in the PR: nothing to compare with
                     baseline = await build_plan(
@@ -219,6 +231,7 @@ async def plan_with_baseline(
                         targets=base_targets or None,
                         prune=prune,
                         rotate_secrets=rotate_secrets,
+                        only=only,
                     )
             except ValidationFailed as exc:
                 warnings.append(
@@ -227,6 +240,30 @@ async def plan_with_baseline(
                 )
     introduced, preexisting = split_plan(plan, baseline)
     return PlanReview(plan, introduced, preexisting, base_paths, warnings)
+
+
+def _changed_scope(
+    paths: list[str], baseline_dir: str, warnings: list[str]
+) -> tuple[set[str] | None, list[Any], str | None]:
+    """(the addresses to plan, the baseline's resources, why the baseline cannot be planned)."""
+    from reconciler.changed import baseline_resources, changed_addresses
+    from reconciler.session import load
+
+    resources = load(paths)
+    pairs = [(p, b) for p in paths for b in baseline_paths([p], baseline_dir)]
+    base = baseline_resources(pairs, resources)
+    errors = sum(1 for d in base.diagnostics if d.severity == "error")
+    if errors:
+        return None, [], f"{errors} problem(s) found in the manifests"
+    only = changed_addresses(resources, base.resources)
+    managed = sum(1 for r in resources if r.kind != "Policy")
+    planned = managed if only is None else sum(1 for r in resources if r.address in only)
+    warnings.append(
+        f"--changed-only: planned {planned} of {managed} managed objects, those this pull "
+        "request changes and what depends on them; drift elsewhere is not shown"
+        + (" (the Policy changed: everything was planned)" if only is None else "")
+    )
+    return only, base.resources, None
 
 
 def _names_something(

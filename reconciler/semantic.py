@@ -260,33 +260,45 @@ class _Checker:
             )
 
     def secrets(self, res: Resource) -> None:
-        stack: list[tuple[str, Any]] = [("/spec", res.spec)]
-        while stack:
-            ptr, value = stack.pop()
-            if isinstance(value, str):
-                name = ptr.rsplit("/", 1)[-1]
-                if value and is_secret_field(name):
-                    self.out.append(
-                        Diagnostic(
-                            res.loc(ptr),
-                            f"{name} is written in plain text: use {{fromEnv: NAME}} "
-                            "to keep secrets out of git",
-                            label_of(res),
-                            "warning",
+        """Plain-text secrets (a warning) and bad ``fromEnv`` names. Walks every value, so it is
+        kept cheap: a pointer is built only for a container or a problem, a field name's verdict
+        is remembered."""
+        secret_name = _secret_names
+
+        def walk(container: Any, ptr: str) -> None:
+            items = container.items() if isinstance(container, dict) else enumerate(container)
+            for k, value in items:
+                if isinstance(value, str):
+                    if not value:
+                        continue
+                    name = str(k)
+                    verdict = secret_name.get(name)
+                    if verdict is None:
+                        verdict = secret_name[name] = is_secret_field(name)
+                    if verdict:
+                        self.out.append(
+                            Diagnostic(
+                                res.loc(f"{ptr}/{escape_pointer(name)}"),
+                                f"{name} is written in plain text: use {{fromEnv: NAME}} "
+                                "to keep secrets out of git",
+                                label_of(res),
+                                "warning",
+                            )
                         )
-                    )
-            elif isinstance(value, SecretRef):
-                if not _ENV_NAME.match(value.env):
+                elif isinstance(value, dict | list):
+                    walk(value, f"{ptr}/{escape_pointer(str(k))}")
+                elif isinstance(value, SecretRef) and not _ENV_NAME.match(value.env):
                     self.add(
                         res,
-                        ptr,
+                        f"{ptr}/{escape_pointer(str(k))}",
                         f"fromEnv {value.env!r} is not a valid environment variable name "
                         "(letters, digits and _, not starting with a digit)",
                     )
-            elif isinstance(value, dict):
-                stack.extend((f"{ptr}/{escape_pointer(str(k))}", v) for k, v in value.items())
-            elif isinstance(value, list):
-                stack.extend((f"{ptr}/{i}", v) for i, v in enumerate(value))
+
+        walk(res.spec, "/spec")
+
+
+_secret_names: dict[str, bool] = {}
 
 
 def _s(lo: int, hi: int) -> str:

@@ -216,10 +216,13 @@ async def make_plan(
     rewrite_secrets: set[str] | None = None,
     secret_baseline: SecretBaseline | None = None,
     secrets_written: set[str] | None = None,
+    only: set[str] | None = None,
 ) -> Plan:
     """Load and plan; ``rewrite_secrets``: resources whose write-only secret an earlier apply did
     not write (``unwritten_secrets``), written again as ``rotate_secrets`` would. The secret
     declarations are compared with ``secret_baseline``, else with the previous git commit.
+
+    ``only``: plan just these addresses (``plan --changed-only``).
 
     The plan's warnings start with the manifests' (look-alike names) and each ``fromEnv`` whose
     variable is not set here (``apply`` refuses to start until it is)."""
@@ -239,6 +242,7 @@ async def make_plan(
         rewrite_secrets=rewrite_secrets,
         secret_baseline=secret_baseline,
         secrets_written=secrets_written,
+        only=only,
     )
     plan.warnings[:0] = [str(d) for d in notes]
     return plan
@@ -253,11 +257,15 @@ class PlanRequest:
     prune: bool | None = None
     rotate_secrets: bool = False
     baseline: str | None = None
+    changed_only: bool = False  # with a baseline: only what the paths change (``reconciler.changed``)
 
 
 def plan_command(conn: Connection, req: PlanRequest) -> Plan | PlanReview:
     """``plan``: the plan of ``req.paths`` against live state, or (with a baseline) the review
     that splits it into what the paths introduce and drift that was already there."""
+
+    if req.changed_only and not req.baseline:
+        raise ConfigError("--changed-only needs --baseline DIR (what the changes are relative to)")
 
     async def go() -> Plan | PlanReview:
         async with connect(conn) as client:
@@ -265,7 +273,13 @@ def plan_command(conn: Connection, req: PlanRequest) -> Plan | PlanReview:
                 from reconciler.review import plan_with_baseline
 
                 return await plan_with_baseline(
-                    client, req.paths, req.baseline, req.targets, req.prune, req.rotate_secrets
+                    client,
+                    req.paths,
+                    req.baseline,
+                    req.targets,
+                    req.prune,
+                    req.rotate_secrets,
+                    req.changed_only,
                 )
             return await make_plan(client, req.paths, req.targets, req.prune, req.rotate_secrets)
 
@@ -485,7 +499,8 @@ async def apply_flow(
     concurrency: int = 16,
     unfinished_pushes: list[Step] | None = None,
 ) -> ApplyOutcome:
-    """Threshold, confirmation, execution with a log, and verification by a second plan."""
+    """Threshold, confirmation, execution with a log, and verification by a second plan of what
+    the first one wrote (``reconciler.verify``)."""
     from reconciler.kinds.context import Policy
 
     resources = load(plan.paths) if plan.paths else []
@@ -527,13 +542,10 @@ async def apply_flow(
         log.close(finished=finished)
     remaining = None
     if verify and plan.paths:
-        written = {
-            s.id for s in plan.steps if s.id.endswith(SIP_PASSWORD_STEP) and report_applied(report, s.id)
-        }
+        from reconciler.verify import verify_apply
+
         with task("verifying that live state converged"):
-            remaining = await make_plan(
-                client, plan.paths, targets=plan.targets or None, prune=plan.prune, secrets_written=written
-            )
+            remaining = await verify_apply(client, plan, load(plan.paths))
     return ApplyOutcome(plan, report, remaining)
 
 

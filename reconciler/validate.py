@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler import inputs, manifests, schema, semantic
+from reconciler import inputs, manifests, parse_cache, schema, semantic
 from reconciler.model import Diagnostic, Resource
 
 __all__ = [
@@ -72,18 +72,22 @@ def sort_diagnostics(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
 
 def validate_resources(resources: list[Resource], diagnostics: Sequence[Diagnostic] = ()) -> list[Diagnostic]:
     """Schema + semantic problems of loaded resources, plus ``diagnostics``, sorted."""
-    found = list(diagnostics)
-    found.extend(schema.validate_resources(resources))
-    found.extend(semantic.check(resources))
-    found.extend(inputs.check(resources))
-    return sort_diagnostics(inputs.tidy(found))
+    return with_cross_file_checks(resources, [*diagnostics, *schema.validate_resources(resources)])
+
+
+def with_cross_file_checks(resources: list[Resource], found: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """``found`` (problems of single files) plus the semantic and input checks, tidied and sorted."""
+    every = [*found, *semantic.check(resources), *inputs.check(resources)]
+    return sort_diagnostics(inputs.tidy(every))
 
 
 def validate_paths(paths: Sequence[str | Path]) -> ValidationResult:
     """Load every manifest under ``paths`` and run every offline check. Never raises for bad input."""
     files, diags = manifests.discover(paths)
-    resources, more = manifests.load_files(files)
-    return ValidationResult(resources, validate_resources(resources, [*diags, *more]), len(files))
+    # parse + schema per file (cached by content, ``parse_cache``); cross-file checks every time
+    resources, more, checked = parse_cache.load_checked(files)
+    found = with_cross_file_checks(resources, [*diags, *more, *checked])
+    return ValidationResult(resources, found, len(files))
 
 
 def validate_text(text: str, file: str = "<string>") -> ValidationResult:

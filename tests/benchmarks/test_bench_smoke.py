@@ -71,3 +71,22 @@ def test_floor_and_tables() -> None:
     }
     text = run.tables(results)
     assert "| 1000 | plan | 12.00 | 10.00 | 1.20 |" in text
+
+
+def test_sdk_comparison_table() -> None:
+    plan = {"wall_s": 12.0, "requests": 3000, "reconciler_cpu_s": 6.0, "reconciler_peak_rss_mb": 60.0}
+    sdk = {"wall_s": 24.0, "requests": 3000, "reconciler_cpu_s": 12.0, "reconciler_peak_rss_mb": 120.0}
+    c = harness.compare(plan, sdk)
+    assert c["plan"]["cpu_ms_per_request"] == 2.0 and c["sdk"]["cpu_ms_per_request"] == 4.0
+    assert c["ratio"] == {
+        "wall_s": 0.5,
+        "cpu_s": 0.5,
+        "requests": 1.0,
+        "cpu_ms_per_request": 0.5,
+        "peak_rss_mb": 0.5,
+    }
+    text = "\n".join(run.sdk_table({"sizes": [{"devices": 1000, "sdk_vs_plan": c}]}))
+    assert "| 1000 | reconciler plan | 12.00 | 6.00 | 3000 | 2.00 | 60 |" in text
+    assert "| 1000 | wxc_sdk reads | 24.00 | 12.00 | 3000 | 4.00 | 120 |" in text
+    assert "| 1000 | ratio | 0.50 | 0.50 | 1.00 | 0.50 | 0.50 |" in text
+    assert run.sdk_table({"sizes": [{"devices": 1000}]}) == []

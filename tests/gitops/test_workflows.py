@@ -82,7 +82,10 @@ def test_plan_on_pull_request() -> None:
     assert doc["permissions"] == {"contents": "read", "pull-requests": "write"}
     script = _scripts(doc)
     assert 'git worktree add --detach "$RUNNER_TEMP/base" HEAD^1' in script
-    assert 'reconciler plan "$MANIFESTS" --baseline "$RUNNER_TEMP/base" --format markdown' in script
+    assert (
+        'reconciler plan "$MANIFESTS" --baseline "$RUNNER_TEMP/base" --changed-only --format markdown'
+        in script
+    )
     assert "--out reconciler-plan/plan.json" in script
     # One comment, found by its marker, updated in place.
     assert 'MARKER="<!-- reconciler-plan:$MANIFESTS -->"' in script and "startswith(env.MARKER)" in script

@@ -1,0 +1,133 @@
+"""The parse cache (``.reconciler/parse-cache.bin``): ``validate`` says exactly the same with and
+without it, a damaged, foreign or outdated cache is ignored and rebuilt, a changed file is parsed
+again, and an unchanged one is not."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import marshal
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler import manifests, parse_cache
+from reconciler.cli import main
+
+HERE = Path(__file__).resolve().parent
+EXAMPLES = HERE.parent / "reconciler" / "examples"
+INVALID = HERE / "manifests" / "invalid"
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the examples and of every invalid fixture, validated from ``tmp_path``."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
+    monkeypatch.delenv(parse_cache.ENV, raising=False)
+    shutil.copytree(EXAMPLES, tmp_path / "repo" / "examples")
+    shutil.copytree(INVALID, tmp_path / "repo" / "invalid")
+    return Path("repo")
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files parsed (not taken from the cache)."""
+    seen: list[str] = []
+    real = manifests.load_text
+
+    def counting(text: str, file: str = "<string>", **kw: Any) -> Any:
+        seen.append(file)
+        return real(text, file, **kw)
+
+    monkeypatch.setattr(manifests, "load_text", counting)
+    return seen
+
+
+def validate(monkeypatch: pytest.MonkeyPatch, *paths: str, cache: bool = True, fmt: str = "text") -> str:
+    with monkeypatch.context() as m:
+        if not cache:
+            m.setenv(parse_cache.ENV, "off")
+        result = CliRunner().invoke(main, ["validate", "--format", fmt, *paths], catch_exceptions=False)
+    return f"exit {result.exit_code}\n{result.output}"
+
+
+CACHE = Path(parse_cache.DEFAULT_PATH)
+
+
+def test_output_identical_with_and_without_the_cache(
+    repo: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for fmt in ("text", "json"):
+        without = validate(monkeypatch, str(repo), cache=False, fmt=fmt)
+        assert fmt == "json" or not CACHE.exists()
+        assert "exit 1" in without and "duplicate" in without  # the invalid fixtures say so
+        cold = validate(monkeypatch, str(repo), fmt=fmt)
+        parses.clear()
+        warm = validate(monkeypatch, str(repo), fmt=fmt)
+        assert without == cold == warm
+        assert parses == []  # every file came from the cache
+    assert CACHE.exists() and (Path("home-cache") / "reconciler" / "parse-cache.key").exists()
+
+
+def test_a_changed_file_is_parsed_again_and_only_it(
+    repo: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validate(monkeypatch, str(repo))
+    device = repo / "examples" / "locations" / "headquarters" / "devices" / "0A1B2C3D4E01.yaml"
+    device.write_text(device.read_text().replace("port: 2", "port: 99"))
+    parses.clear()
+    warm = validate(monkeypatch, str(repo))
+    assert parses == [str(device)]
+    assert warm == validate(monkeypatch, str(repo), cache=False)
+    assert f"{device}:" in warm  # port 99 is out of range
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "garbage", "empty"])
+def test_a_damaged_cache_is_ignored_and_rebuilt(
+    repo: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    expected = validate(monkeypatch, str(repo), cache=False)
+    validate(monkeypatch, str(repo))
+    blob = CACHE.read_bytes()
+    broken = {
+        "truncated": blob[: len(blob) // 2],
+        "flipped": blob[:-10] + bytes([blob[-10] ^ 0xFF]) + blob[-9:],
+        "garbage": b"\x00" * 100,
+        "empty": b"",
+    }[damage]
+    CACHE.write_bytes(broken)
+    parses.clear()
+    assert validate(monkeypatch, str(repo)) == expected
+    assert parses  # parsed again
+    parses.clear()
+    assert validate(monkeypatch, str(repo)) == expected
+    assert parses == []  # and the rebuilt cache is used
+
+
+def test_a_cache_signed_with_another_key_is_not_trusted(
+    repo: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache committed to a repository (or made by another user) cannot smuggle in content: its
+    entries may well match the files' text, but they are not what this machine's parse produced."""
+    expected = validate(monkeypatch, str(repo), cache=False)
+    invalid = repo / "invalid" / "bad-mac.yaml"
+    fake = parse_cache.encode(str(invalid), [], [], [])  # "no manifest and no problem in this file"
+    entries = {parse_cache.entry_key(str(invalid), invalid.read_text()): (1, fake)}
+    body = marshal.dumps((parse_cache.fingerprint(), 1, entries))
+    mac = hmac.new(b"someone else's key".ljust(32, b"!"), body, hashlib.sha256).digest()
+    CACHE.parent.mkdir(exist_ok=True)
+    CACHE.write_bytes(parse_cache.MAGIC + mac + body)
+    assert validate(monkeypatch, str(repo)) == expected
+    assert str(invalid) in parses
+
+
+def test_an_outdated_cache_is_ignored(repo: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = validate(monkeypatch, str(repo))
+    monkeypatch.setattr(parse_cache, "_fingerprint", "another version of the parser")
+    parses.clear()
+    assert validate(monkeypatch, str(repo)) == expected
+    assert parses
