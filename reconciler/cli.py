@@ -301,6 +301,14 @@ def drift(
     "--resume", "resume", type=click.Path(dir_okay=False), help="Finish the work of this apply log."
 )
 @click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait this long for another apply holding the apply log's lock (0: refuse at once).",
+)
+@click.option(
     "--notify-room",
     metavar="ROOM_ID",
     help="Post the apply summary to this Webex space (bot token from WEBEX_BOT_TOKEN).",
@@ -317,6 +325,7 @@ def apply(
     prune: bool | None,
     log_path: str,
     resume: str | None,
+    lock_timeout: float,
     notify_room: str | None,
     **kw: Any,
 ) -> None:
@@ -350,6 +359,7 @@ def apply(
     request = ApplyRequest(
         paths=list(paths),
         saved=saved,
+        plan_file=plan_file or "",
         targets=list(targets),
         prune=prune,
         log_path=resume or log_path,
@@ -358,6 +368,7 @@ def apply(
         force=force,
         room=notify_room,
         bot=bot,
+        lock_timeout=lock_timeout,
     )
     outcome = apply_command(conn, request, confirm=confirm, say=say, show=show)
     report = outcome.report

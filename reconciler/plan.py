@@ -122,6 +122,9 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     prune: bool = False
+    rotate_secrets: bool = False  # planned with --rotate-secrets (apply --plan plans the same way)
+    base_url: str | None = None  # the API the plan was made against (a saved plan applies only there)
+    org_id: str | None = None  # the org it was made for, when one was named
 
     @property
     def checksum(self) -> str:
@@ -153,6 +156,9 @@ class Plan:
             "paths": list(self.paths),
             "targets": list(self.targets),
             "prune": self.prune,
+            "rotate_secrets": self.rotate_secrets,
+            "base_url": self.base_url,
+            "org_id": self.org_id,
             "checksum": self.checksum,
             "reads": dict(sorted(self.reads.items())),
             "managed": self.managed,
@@ -176,6 +182,9 @@ class Plan:
             warnings=list(data.get("warnings", [])),
             targets=list(data.get("targets", [])),
             prune=bool(data.get("prune", False)),
+            rotate_secrets=bool(data.get("rotate_secrets", False)),
+            base_url=data.get("base_url"),
+            org_id=data.get("org_id"),
         )
         if data.get("checksum") and data["checksum"] != plan.checksum:
             raise ConfigError("saved plan is corrupt: its checksum does not match the reads it lists")

@@ -191,7 +191,7 @@ async def make_plan(
     """Load and plan; ``rewrite_secrets``: resources whose write-only secret an earlier apply did
     not write (``unwritten_secrets``), written again as ``rotate_secrets`` would."""
     resources = load(paths)
-    return await build_plan(
+    plan = await build_plan(
         client,
         resources,
         paths=list(paths),
@@ -200,6 +200,9 @@ async def make_plan(
         rotate_secrets=rotate_secrets,
         rewrite_secrets=rewrite_secrets,
     )
+    plan.rotate_secrets = rotate_secrets
+    plan.base_url, plan.org_id = client.base_url, client.org_id
+    return plan
 
 
 async def check_fresh(client: WebexClient, plan: Plan) -> None:
@@ -221,11 +224,25 @@ async def stale_reads(client: WebexClient, plan: Plan) -> list[str]:
         from reconciler.webex.answers import answer_json
 
         method, _, path = key.partition(" ")
+        if method != "GET":  # a saved plan's reads only read (``saved.parse`` refuses others first)
+            raise ConfigError(f"the saved plan's read {key!r} is not a GET")
         resp = await client.request(method, path)
         return None if answer_digest(answer_json(resp), resp.content) == expected else path
 
     results = await asyncio.gather(*(check(k, v) for k, v in plan.reads.items()))
     return sorted(r for r in results if r)
+
+
+async def replan_saved(client: WebexClient, saved: Plan, paths: list[str], source: str) -> Plan:
+    """Plan again from ``paths`` and live state, the way ``saved`` was planned; return the new plan
+    if it equals ``saved`` step for step (``PlanMismatch`` otherwise, ``StalePlan`` when a read
+    changed). Applying the new plan then does exactly what was reviewed."""
+    from reconciler.saved import check_same
+
+    await check_fresh(client, saved)
+    fresh = await make_plan(client, paths, saved.targets, saved.prune, saved.rotate_secrets)
+    check_same(saved, fresh, source)
+    return fresh
 
 
 def save_plan(plan: Plan, path: str) -> None:
@@ -234,11 +251,14 @@ def save_plan(plan: Plan, path: str) -> None:
 
 
 def read_plan(path: str) -> Plan:
+    """A saved plan, read strictly: one ``ConfigError`` line naming the file and what is wrong."""
+    from reconciler.saved import parse
+
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # unreadable, not UTF-8, not JSON
         raise ConfigError(f"cannot read saved plan {path}: {exc}") from exc
-    return Plan.from_json(data)
+    return parse(data, path)
 
 
 @dataclass
@@ -262,6 +282,7 @@ class ApplyRequest:
 
     paths: list[str] = field(default_factory=list)
     saved: Plan | None = None
+    plan_file: str = "(saved plan)"  # where ``saved`` was read from (named in messages)
     targets: list[str] = field(default_factory=list)
     prune: bool | None = None
     log_path: str = DEFAULT_LOG
@@ -270,6 +291,7 @@ class ApplyRequest:
     force: bool = False
     room: str | None = None
     bot: str | None = None
+    lock_timeout: float = 0.0  # seconds to wait for another apply holding the log's lock
 
 
 def apply_command(
@@ -280,21 +302,29 @@ def apply_command(
     say: Callable[[str], None],
     show: Callable[[Plan], None],
 ) -> ApplyOutcome:
-    """``apply``: finish what an interrupted apply left, plan (or check that the saved plan is
-    still fresh), ``show`` the plan, apply it once confirmed, and post the outcome (or the error)
-    to the room when asked. Progress and warnings go to ``say``."""
+    """``apply``: holding the apply log's lock, finish what an interrupted apply left, plan (a
+    saved plan is planned again and must come out the same), ``show`` the plan, apply it once
+    confirmed, and post the outcome (or the error) to the room when asked. Progress and warnings
+    go to ``say``."""
+    from reconciler.lock import apply_lock
+    from reconciler.saved import check_target, contained_paths
 
     async def go() -> ApplyOutcome:
         async with connect(conn) as client:
+            source = req.paths
+            if req.saved is not None:  # checked before the first request
+                check_target(req.saved, client.base_url, client.org_id, req.plan_file)
+                source = contained_paths(req.saved.paths, f"saved plan {req.plan_file}", say)
+            elif not source and req.resume:
+                source = contained_paths(logged_paths(req.log_path), f"apply log {req.log_path}", say)
+            if not source:
+                origin = f"saved plan {req.plan_file}" if req.saved is not None else req.log_path
+                raise ConfigError(f"{origin} names no manifest paths; give the PATHs too")
             pushes = await finish_unfinished(client, req.log_path, say)
             await wait_for_jobs(client, say)
             if req.saved is not None:
-                await check_fresh(client, req.saved)
-                plan = req.saved
+                plan = await replan_saved(client, req.saved, source, req.plan_file)
             else:
-                source = req.paths or (logged_paths(req.log_path) if req.resume else [])
-                if not source:
-                    raise ConfigError(f"{req.log_path} names no manifest paths; give the PATHs too")
                 # a sipPassword the last apply planned but did not write is planned again
                 left = unwritten_secrets(Path(req.log_path))
                 plan = await make_plan(client, source, req.targets, req.prune, rewrite_secrets=left)
@@ -312,7 +342,8 @@ def apply_command(
             )
 
     try:
-        outcome = run(go())
+        with apply_lock(req.log_path, req.lock_timeout):
+            outcome = run(go())
     except ReconcilerError as exc:
         if req.room and req.bot and not isinstance(exc, Interrupted):
             from reconciler.notify import error_message, run_link
@@ -431,7 +462,7 @@ async def finish_unfinished(client: WebexClient, log_path: str, say: Callable[[s
     """Before planning: finish what an interrupted apply left (its jobs); return its pending pushes."""
     from reconciler.webex import jobs
 
-    left = read_log(Path(log_path))
+    left = read_log(Path(log_path), say)
     if left is None:
         return []
     say(f"An earlier apply did not finish its work ({log_path}); completing it first.")
