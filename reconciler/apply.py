@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from reconciler.diff import get_pointer, to_jsonable
 from reconciler.errors import ApiError, ConfigError, ReconcilerError
 from reconciler.model import LiveSecret, SecretRef
@@ -510,7 +508,8 @@ class Executor:
             )
 
         result = await self.client._create_once(send, find)
-        tracking = result.headers.get("trackingid") if isinstance(result, httpx.Response) else None
+        headers = getattr(result, "headers", None)
+        tracking = headers.get("trackingid") if headers is not None else None
         return StepResult(step.id, "applied", tracking_id=tracking)
 
     async def _job(self, step: Step, body: Any) -> StepResult:

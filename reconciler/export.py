@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from reconciler.capabilities import Catalog
 from reconciler.diff import without_secret_fields
 from reconciler.errors import ConfigError
 from reconciler.kinds.linekeys import compare_line_keys
@@ -150,6 +151,7 @@ class Exporter:
         self.workspaces: dict[str, str] = {}  # id -> name
         self.templates: list[dict[str, Any]] = []  # details
         self.models: dict[str, dict[str, Any]] = {}  # supportedDevices by model
+        self.caps = Catalog()  # what each model takes (from ``models``)
 
     async def run(self, locations: Iterable[str], kinds: Iterable[str], macs: Iterable[str]) -> ExportReport:
         kinds = set(kinds) or set(DEFAULT_KINDS)
@@ -173,6 +175,7 @@ class Exporter:
             c.get_supported_devices(),
         )
         self.models = {str(m.get("model")): m for m in models}
+        self.caps = Catalog(self.models)
         self.people = {str(p["id"]): str((p.get("emails") or [""])[0]).lower() for p in people}
         self.workspaces = {str(w["id"]): str(w.get("displayName")) for w in spaces}
         self.templates = list(await asyncio.gather(*(c.get_line_key_template(str(t["id"])) for t in listing)))
@@ -263,7 +266,8 @@ class Exporter:
         )
         spec: dict[str, Any] = {"members": [self._member(m) for m in members.get("members") or []]}
         model = members.get("model")
-        if not (self.models.get(str(model)) or {}).get("allowConfigureLayoutEnabled", True):
+        caps = self.caps.model(str(model))
+        if caps is not None and not caps.layout:
             pass  # an ATA and the like: no layout to manage
         elif layout.get("layoutMode") == "CUSTOM":
             tmpl = next(

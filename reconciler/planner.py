@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from reconciler.capabilities import Catalog
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.kinds.context import Context, Policy
 from reconciler.kinds.device import plan_device
@@ -149,8 +150,10 @@ async def _lookups(ctx: Context, managed: list[Resource], all_resources: list[Re
                 template_names.add(spec["layout"]["template"])
         elif r.kind == "PersonDevices":
             emails.add(r.name)
+            need_models = need_models or "hoteling" in spec
         elif r.kind == "WorkspaceDevices":
             workspaces.add(r.name)
+            need_models = need_models or "hoteling" in spec
         elif r.kind == "LocationDeviceSettings":
             locations.add(r.name)
         elif r.kind == "LineKeyTemplateAssignment":
@@ -186,6 +189,7 @@ async def _lookups(ctx: Context, managed: list[Resource], all_resources: list[Re
     ctx.locations.update(locs)
     ctx.templates.update({str(t.get("templateName")): t for t in (templates or [])})
     ctx.models.update({str(m.get("model")): m for m in (models or [])})
+    ctx.caps = Catalog(ctx.models)
     for email, p in ctx.people.items():
         ctx.labels[str(p.get("id"))] = f"person {email}"
     for name, w in ctx.workspaces.items():
@@ -218,6 +222,8 @@ def _plan_apply_changes(ctx: Context) -> None:
     """Phones pick up a change on applyChanges; many in one location: one rebuildPhones job."""
     by_location: dict[str | None, list[tuple[str, str, list[str]]]] = defaultdict(list)
     for cid, (address, loc, ids) in sorted(ctx.changed_devices.items(), key=lambda kv: kv[1][0]):
+        if cid in ctx.no_push:
+            continue
         by_location[loc].append((cid, address, ids))
     names = {str(v.get("id")): k for k, v in ctx.locations.items()}
     for loc, devices in sorted(by_location.items(), key=lambda kv: str(kv[0])):

@@ -76,7 +76,7 @@ async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
     from reconciler.webex.client import make_client
 
     if conn.simulate or conn.sim_app is not None:
-        import httpx
+        from reconciler.webex.inprocess import in_process_transport
 
         app = conn.sim_app
         if app is None:
@@ -89,7 +89,7 @@ async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
             None,
             conn.org_id,
             conn.concurrency,
-            transport=httpx.ASGITransport(app=app),
+            transport=in_process_transport(app),
             environ={"WEBEX_ACCESS_TOKEN": "simulated-token"},
             timeout=conn.timeout,
             debug=conn.debug,

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from reconciler.capabilities import Catalog
 from reconciler.diff import SECRET_NAME_ENDINGS, FieldChange, is_secret_field, keep_live_secrets
 from reconciler.model import Diagnostic, Resource
 from reconciler.plan import Step, digest, digest_json
@@ -160,6 +161,7 @@ class Context:
     locations: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> location
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # templateName -> list entry
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> supportedDevices entry
+    caps: Catalog = field(default_factory=Catalog)  # what each model may take (from ``models``)
     # Line key templates by name: the repo's definition where declared, else the live one.
     template_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
     rotate_secrets: bool = False
@@ -170,6 +172,8 @@ class Context:
     labels: dict[str, str] = field(default_factory=dict)  # any id -> its human reference
     # Devices whose configuration this plan changes: callingDeviceId -> (address, locationId, step ids)
     changed_devices: dict[str, tuple[str, str | None, list[str]]] = field(default_factory=dict)
+    # Changed devices whose model takes no applyChanges (a third-party SIP phone): nothing to push.
+    no_push: set[str] = field(default_factory=set)
     # Whether one resource's reads go out together (few resources) or one after the other (many
     # resources fill the client's request slots by themselves).
     parallel_reads: bool = True
@@ -252,6 +256,12 @@ class Context:
 
     def error(self, resource: Resource, pointer: str, message: str) -> None:
         self.diagnostics.append(Diagnostic(resource.loc(pointer), message, resource.address))
+
+    def refuse(self, resource: Resource, problems: list[tuple[str, str]]) -> bool:
+        """Report each (pointer, message) problem; whether there was any."""
+        for pointer, message in problems:
+            self.error(resource, pointer, message)
+        return bool(problems)
 
     def id_of(self, res: Resource, table: dict[str, dict[str, Any]], pointer: str, what: str) -> str | None:
         """The id of the org object ``res`` is named after (``table[res.name]``); None, with an error at

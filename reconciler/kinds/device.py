@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from reconciler.capabilities import ModelCaps
 from reconciler.diff import FieldChange, diff_declared, equal, merge_declared
 from reconciler.kinds.context import Context
 from reconciler.kinds.linekeys import compare_kem_keys, compare_line_keys, kem_keys_body, line_keys_body
@@ -40,17 +41,6 @@ def calling_id(ctx: Context, res: Resource) -> str | None:
     return str(cid)
 
 
-def model_of(ctx: Context, res: Resource, members_live: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The supportedDevices entry of this device's model, if known."""
-    name = (members_live or {}).get("model")
-    if not name:
-        product = ctx.devices.get(res.name, {}).get("product", "")
-        name = next((m for m, e in ctx.models.items() if e.get("displayName") == product), None)
-        if name is None:
-            name = next((m for m in ctx.models if m.endswith(str(product)) and product), None)
-    return ctx.models.get(str(name)) if name else None
-
-
 async def plan_device(ctx: Context, res: Resource) -> None:
     cid = calling_id(ctx, res)
     if cid is None:
@@ -74,16 +64,21 @@ async def plan_device(ctx: Context, res: Resource) -> None:
     else:
         for job in jobs:
             await job
-    model = model_of(ctx, res, reads.get("members"))
+    model = ctx.caps.of_device(ctx.devices.get(res.name, {}), reads.get("members"))
+    layout = desired_layout(ctx, res) if "layout" in spec else None
+    if "layout" in spec and layout is None:
+        return
+    if model is not None and not _fits(ctx, res, model, layout, reads.get("layout")):
+        return
     ids: list[str] = []
     prev: str | None = None
     if "members" in spec:
-        step = await _plan_members(ctx, res, cid, reads["members"], model)
+        step = await _plan_members(ctx, res, cid, reads["members"])
         if step:
             ids.append(step.id)
             prev = step.id
-    if "layout" in spec:
-        step = _plan_layout(ctx, res, cid, reads["layout"], model)
+    if layout is not None:
+        step = _plan_layout(ctx, res, cid, layout, reads["layout"], model)
         if step:
             step.depends_on = [prev] if prev else []
             ids.append(step.id)
@@ -124,6 +119,36 @@ async def plan_device(ctx: Context, res: Resource) -> None:
     if ids:
         location_id = ctx.devices.get(res.name, {}).get("locationId")
         ctx.changed_devices[cid] = (res.address, location_id, ids)
+        if model is not None and not model.apply_changes:
+            ctx.no_push.add(cid)
+
+
+def _fits(
+    ctx: Context,
+    res: Resource,
+    model: ModelCaps,
+    layout: dict[str, Any] | None,
+    live_layout: dict[str, Any] | None,
+) -> bool:
+    """Whether the device's model takes what the manifest declares (each refusal reported)."""
+    spec = res.spec
+    problems = []
+    if "members" in spec:
+        problems += model.member_problems(spec["members"])
+    if layout is not None:
+        tmodel = layout.get("_deviceModel")
+        if tmodel and tmodel != model.model:
+            problems.append(
+                (
+                    "/spec/layout/template",
+                    f"template {layout['_template']!r} is for {tmodel}, this device is a {model.model}",
+                )
+            )
+        else:
+            problems += model.layout_problems(layout, (live_layout or {}).get("kemModuleType"))
+    if "settings" in spec:
+        problems += model.settings_problems(spec["settings"])
+    return not ctx.refuse(res, problems)
 
 
 def _member_ref(m: dict[str, Any]) -> tuple[str, str]:
@@ -217,20 +242,10 @@ def _human(ref: str, m: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     return out
 
 
-async def _plan_members(
-    ctx: Context, res: Resource, cid: str, live: dict[str, Any], model: dict[str, Any] | None
-) -> Step | None:
+async def _plan_members(ctx: Context, res: Resource, cid: str, live: dict[str, Any]) -> Step | None:
     desired: list[dict[str, Any]] = res.spec["members"]
     ids = await _resolve_member_ids(ctx, res, cid, desired, list(live.get("members") or []))
     if any(i is None for i in ids):
-        return None
-    max_lines = live.get("maxLineCount")
-    if isinstance(max_lines, int | float) and len(desired) > max_lines:
-        ctx.error(
-            res,
-            "/spec/members",
-            f"{len(desired)} members but the {live.get('model')} has {int(max_lines)} lines",
-        )
         return None
     live_members: list[dict[str, Any]] = list(live.get("members") or [])
     if not await _assignable(ctx, res, cid, desired, ids, live_members):
@@ -309,45 +324,13 @@ def desired_layout(ctx: Context, res: Resource) -> dict[str, Any] | None:
 
 
 def _plan_layout(
-    ctx: Context, res: Resource, cid: str, live: dict[str, Any], model: dict[str, Any] | None
+    ctx: Context,
+    res: Resource,
+    cid: str,
+    want: dict[str, Any],
+    live: dict[str, Any],
+    model: ModelCaps | None,
 ) -> Step | None:
-    want = desired_layout(ctx, res)
-    if want is None:
-        return None
-    if model is not None:
-        if not model.get("allowConfigureLayoutEnabled", True):
-            ctx.error(res, "/spec/layout", f"the {model.get('model')} does not allow configuring its layout")
-            return None
-        keys = int(model.get("numberOfLineKeyButtons") or 0)
-        too_far = [
-            k["lineKeyIndex"] for k in want.get("lineKeys", []) if keys and int(k["lineKeyIndex"]) > keys
-        ]
-        if too_far:
-            ctx.error(
-                res, "/spec/layout", f"line key {too_far[0]} is beyond the {model.get('model')}'s {keys} keys"
-            )
-            return None
-        tmodel = want.get("_deviceModel")
-        if tmodel and tmodel != model.get("model"):
-            ctx.error(
-                res,
-                "/spec/layout/template",
-                f"template {want['_template']!r} is for {tmodel}, this device is a {model.get('model')}",
-            )
-            return None
-        kem_type = want.get("kemModuleType")
-        if kem_type and kem_type not in (model.get("kemModuleType") or []):
-            ctx.error(res, "/spec/layout/kemModuleType", f"the {model.get('model')} does not take {kem_type}")
-            return None
-        mods = int(model.get("kemModuleCount") or 0)
-        over = [k for k in want.get("kemKeys", []) if int(k["kemModuleIndex"]) > mods]
-        if over:
-            ctx.error(
-                res,
-                "/spec/layout",
-                f"KEM module {over[0]['kemModuleIndex']} is beyond the {model.get('model')}'s {mods} modules",
-            )
-            return None
     ignore = res.ignore_under("/layout")
     changes: list[FieldChange] = []
     mode = want.get("layoutMode", "CUSTOM")
@@ -382,7 +365,7 @@ def _plan_layout(
                 changes.append(FieldChange("/layout/kemKeys", lv, d))
     if not changes:
         return None
-    key_count = int(model.get("numberOfLineKeyButtons") or 0) if model else None
+    key_count = model.line_keys if model else None
     body: dict[str, Any] = {
         "layoutMode": mode,
         "userReorderEnabled": want.get("userReorderEnabled", live.get("userReorderEnabled", False)),

@@ -57,6 +57,17 @@ def _hoteling_of(devices: dict[str, Any]) -> dict[str, Any] | None:
     return owned[0].get("hoteling") if owned else None
 
 
+def _may_host(ctx: Context, devices: dict[str, Any]) -> bool:
+    """Whether hoteling may be enabled: a device owned (else any device) allows a hoteling host,
+    or a model is not known (the API decides)."""
+    items = devices.get("devices") or []
+    owned = [d for d in items if d.get("primaryOwner")] or items
+    if not owned:
+        return True
+    models = [ctx.caps.model(str(d.get("model") or "")) for d in owned]
+    return any(m is None or m.hoteling_host for m in models)
+
+
 async def _plan_owner(
     ctx: Context, res: Resource, base: str, hoteling_path: str, hoteling_wrap: bool
 ) -> None:
@@ -65,6 +76,15 @@ async def _plan_owner(
     if "hoteling" in spec:
         devices = await ctx.get(base)
         live_h = _hoteling_of(devices)
+        if spec["hoteling"].get("enabled") is True and not _may_host(ctx, devices):
+            ctx.error(
+                res,
+                "/spec/hoteling/enabled",
+                "hoteling needs a device that allows a hoteling host; the devices this "
+                f"{'person' if res.kind == 'PersonDevices' else 'workspace'} owns do not "
+                "(allowHotelingHostEnabled)",
+            )
+            return
         if live_h is None:
             ctx.warnings.append(
                 f"{res.address}: has no devices, so its hoteling settings cannot be read or set"

@@ -15,26 +15,15 @@ APPLY_JOB = "/telephony/config/jobs/devices/applyLineKeyTemplate"
 PREVIEW = "/telephony/config/devices/actions/previewApplyLineKeyTemplate/invoke"
 
 
-def _key_count(ctx: Context, model: str) -> int | None:
-    entry = ctx.models.get(model)
-    return int(entry.get("numberOfLineKeyButtons") or 0) or None if entry else None
-
-
 def check_keys(ctx: Context, res: Resource, model: str) -> bool:
-    entry = ctx.models.get(model)
-    if ctx.models and entry is None:
-        ctx.error(res, "/spec/deviceModel", f"{model!r} is not a supported device model")
-        return False
-    count = _key_count(ctx, model)
-    for i, key in enumerate(res.spec.get("lineKeys", [])):
-        if count and int(key["lineKeyIndex"]) > count:
-            ctx.error(
-                res,
-                f"/spec/lineKeys/{i}/lineKeyIndex",
-                f"line key {key['lineKeyIndex']} is beyond the {model}'s {count} keys",
-            )
+    """Whether the template's model exists and takes its line keys (each refusal reported)."""
+    caps = ctx.caps.model(model)
+    if caps is None:
+        if ctx.caps:
+            ctx.error(res, "/spec/deviceModel", f"{model!r} is not a supported device model")
             return False
-    return True
+        return True
+    return not ctx.refuse(res, caps.template_problems(res.spec.get("lineKeys", [])))
 
 
 async def plan_template(ctx: Context, res: Resource) -> None:
@@ -43,7 +32,8 @@ async def plan_template(ctx: Context, res: Resource) -> None:
     if not check_keys(ctx, res, model):
         return
     entry = ctx.templates.get(res.name)
-    count = _key_count(ctx, model)
+    caps = ctx.caps.model(model)
+    count = caps.line_keys if caps else None
     if entry is None:
         body: dict[str, Any] = {
             "templateName": res.name,
@@ -151,7 +141,8 @@ async def _differing_devices(
     model = tmpl.get("deviceModel")
     include = set(spec.get("includeDeviceTags") or [])
     exclude = set(spec.get("excludeDeviceTags") or [])
-    product = str((ctx.models.get(str(model)) or {}).get("displayName") or str(model).removeprefix("DMS "))
+    caps = ctx.caps.model(str(model))
+    product = caps.display_name if caps else str(model).removeprefix("DMS ")
     listings = await asyncio.gather(
         *(
             ctx.client.list_devices(**({"product": product} | ({"locationId": loc} if loc else {})))

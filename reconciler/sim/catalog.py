@@ -13,7 +13,7 @@ class Model:
     model: str  # e.g. "DMS Cisco 8851": the telephony model name
     display_name: str  # e.g. "Cisco 8851"
     product: str  # the /v1/devices "product"
-    family: str  # "mpp" or "ata": which settings family applies
+    family: str  # "mpp" or "ata": which settings family applies; "generic": a third-party SIP phone
     family_display_name: str
     line_keys: int
     line_ports: int
@@ -24,7 +24,41 @@ class Model:
 
     @property
     def device_type(self) -> str:
-        return "ATA" if self.family == "ata" else "MPP"
+        return {"mpp": "MPP", "ata": "ATA"}.get(self.family, "GENERIC_SIP")
+
+    @property
+    def cisco(self) -> bool:
+        """A Cisco phone or ATA (else a customer-managed third-party SIP phone)."""
+        return self.family in ("mpp", "ata")
+
+    # What the model takes (the flags of its supportedDevices entry, enforced by the writes).
+    @property
+    def t38(self) -> bool:
+        return self.family == "ata"
+
+    @property
+    def call_decline(self) -> bool:
+        return self.family == "mpp"
+
+    @property
+    def line_label(self) -> bool:
+        return self.family == "mpp"
+
+    @property
+    def hotline(self) -> bool:
+        return True  # a call-server feature: every model takes it
+
+    @property
+    def hoteling_host(self) -> bool:
+        return self.family == "mpp"
+
+    @property
+    def phone_settings(self) -> bool:
+        return self.cisco
+
+    @property
+    def apply_changes(self) -> bool:
+        return self.cisco
 
     def to_api(self) -> dict[str, Any]:
         """One item of GET /telephony/config/supportedDevices."""
@@ -34,34 +68,36 @@ class Model:
             "displayName": self.display_name,
             "familyDisplayName": self.family_display_name,
             "type": self.device_type,
-            "manufacturer": "CISCO",
-            "managedBy": "CISCO",
+            "manufacturer": "CISCO" if self.cisco else "THIRD_PARTY",
+            "managedBy": "CISCO" if self.cisco else "CUSTOMER",
             "supportedFor": ["PEOPLE", "PLACE"],
             "onboardingMethod": ["MAC_ADDRESS", "ACTIVATION_CODE"],
             "allowConfigureLayoutEnabled": self.layout,
             "numberOfLinePorts": self.line_ports,
             "kemSupportEnabled": self.kem_modules > 0,
             "kemLinesSupportEnabled": self.kem_modules > 0,
-            "upgradeChannelEnabled": True,
+            "upgradeChannelEnabled": self.cisco,
             "defaultUpgradeChannel": "STABLE",
             "additionalPrimaryLineAppearancesEnabled": is_mpp,
             "basicEmergencyNomadicEnabled": is_mpp,
             "customizedBehaviorsEnabled": is_mpp,
-            "allowConfigurePortsEnabled": not is_mpp,
-            "customizableLineLabelEnabled": is_mpp,
+            "allowConfigurePortsEnabled": self.family == "ata",
+            "customizableLineLabelEnabled": self.line_label,
             "supportsLinePortReorderingEnabled": is_mpp,
-            "portNumberSupportEnabled": not is_mpp,
-            "t38Enabled": not is_mpp,
-            "callDeclinedEnabled": is_mpp,
+            "portNumberSupportEnabled": self.family == "ata",
+            "t38Enabled": self.t38,
+            "callDeclinedEnabled": self.call_decline,
             "touchScreenPhone": self.touch_screen,
             "numberOfLineKeyButtons": self.line_keys,
-            "deviceSettingsConfiguration": "WEBEX_CALLING_DEVICE_CONFIGURATION",
-            "allowHotelingHostEnabled": is_mpp,
+            "deviceSettingsConfiguration": (
+                "WEBEX_CALLING_DEVICE_CONFIGURATION" if self.phone_settings else "NONE"
+            ),
+            "allowHotelingHostEnabled": self.hoteling_host,
             "supportsLogCollection": "CISCO_PRT" if is_mpp else "NONE",
-            "supportsApplyChangesEnabled": True,
+            "supportsApplyChangesEnabled": self.apply_changes,
             "allowConfigureLinesEnabled": True,
-            "allowConfigurePhoneSettingsEnabled": True,
-            "supportsHotlineEnabled": True,
+            "allowConfigurePhoneSettingsEnabled": self.phone_settings,
+            "supportsHotlineEnabled": self.hotline,
             "maxNumberOfLineAppearances": self.line_ports,
         }
         if self.kem_modules:
@@ -113,6 +149,19 @@ _MODELS = (
         True,
     ),
     Model("DMS Cisco 191", "Cisco 191", "Cisco 191", "ata", "Cisco ATA Series", 0, 2, 0, (), False),
+    # A third-party SIP phone: one line, no layout, no settings, no applyChanges, a SIP password.
+    Model(
+        "Generic IPPhone Customer Managed",
+        "Generic IPPhone Customer Managed",
+        "Generic IPPhone Customer Managed",
+        "generic",
+        "Generic SIP",
+        0,
+        1,
+        0,
+        (),
+        False,
+    ),
 )
 
 MODELS: dict[str, Model] = {m.model: m for m in _MODELS}

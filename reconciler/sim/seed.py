@@ -11,7 +11,7 @@ from .ids import DEVICE_REGION, colon_mac, new_uuid, webex_id
 from .store import Device, Image, Location, Person, Store, Template, VirtualLine, Workspace
 
 _EPOCH = datetime(2024, 3, 1, 9, 0, 0, tzinfo=UTC)
-_SOFTWARE = {"mpp": "sip88xx.12-0-1MPP-1608", "ata": "sip191.12-0-1MPP-1608"}
+_SOFTWARE = {"mpp": "sip88xx.12-0-1MPP-1608", "ata": "sip191.12-0-1MPP-1608", "generic": "3rd-party"}
 
 
 def _stamp(rng: random.Random) -> str:
@@ -289,6 +289,10 @@ def demo_store() -> Store:
     dev("08", "DMS Cisco 8851", "BR", frank, ["sales"], [primary(frank)])
     dev("09", "DMS Cisco 6871", "BR", grace, [], [primary(grace)])
     dev("0A", "DMS Cisco 191", "BR", brk, [], [primary(brk)])
+    # A customer-managed third-party SIP phone: members and a SIP password only (no layout,
+    # settings or applyChanges).
+    d0b = dev("0B", "Generic IPPhone Customer Managed", "HQ", people["judy"], [], [primary(people["judy"])])
+    d0b.sip_password = "Initial5ipPass"
 
     org = store.org_customizations
     org["mpp"].update(
@@ -511,10 +515,9 @@ def generated_store(seed: int, devices: int) -> Store:
             peers = by_location_people[site_id]
             other = peers[rng.randrange(len(peers))]
             if other.id != owner.id:
+                label = other.first_name if model.line_label else None  # an ATA takes no line label
                 members.append(
-                    member(
-                        other.id, 2, primary=False, line_type="SHARED_CALL_APPEARANCE", label=other.first_name
-                    )
+                    member(other.id, 2, primary=False, line_type="SHARED_CALL_APPEARANCE", label=label)
                 )
         elif model.line_ports > 1 and roll < 0.16:
             members.append(member(virtual[site_id].id, 2, primary=False, line_type="SHARED_CALL_APPEARANCE"))

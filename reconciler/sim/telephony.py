@@ -134,6 +134,22 @@ def _stored_member(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _member_field_problems(model: catalog.Model, m: dict[str, Any]) -> list[str]:
+    """The member fields set to what the model does not support (its supportedDevices flags)."""
+    where = f"Member on port {m['port']}"
+    name = model.display_name
+    problems = []
+    if m["t38FaxCompressionEnabled"] and not model.t38:
+        problems.append(f"{where}: t38FaxCompressionEnabled is not supported on {name}.")
+    if not m["allowCallDeclineEnabled"] and not model.call_decline:
+        problems.append(f"{where}: allowCallDeclineEnabled cannot be disabled on {name}.")
+    if m.get("lineLabel") and not model.line_label:
+        problems.append(f"{where}: lineLabel is not supported on {name}.")
+    if m["hotlineEnabled"] and not model.hotline:
+        problems.append(f"{where}: hotline is not supported on {name}.")
+    return problems
+
+
 def new_members(store: Store, device: Device, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The member list a PUT would store, or ApiError(400) saying why it is refused."""
     model = get_model(device)
@@ -152,6 +168,7 @@ def new_members(store: Store, device: Device, members: list[dict[str, Any]]) -> 
             )
         if m["lineWeight"] < 1:
             problems.append(f"Member on port {m['port']}: lineWeight must be at least 1.")
+        problems += _member_field_problems(model, m)
     primaries = [m for m in result if m["primaryOwner"]]
     if len(primaries) > 1:
         problems.append("Only one member can be the primary owner of a device.")
@@ -452,6 +469,14 @@ def device_settings_view(store: Store, device: Device) -> dict[str, Any]:
     GET is a third of a plan's reads and deep copies were a fifth of the simulator's CPU): serialize
     it, never change it."""
     family = get_model(device).family
+    if not get_model(device).phone_settings:
+        return {
+            "customizations": {},
+            "customEnabled": False,
+            "updateInProgress": False,
+            "deviceCount": 1,
+            "lastUpdateTime": store.org_settings_updated,
+        }
     if device.settings is not None:
         customizations = {family: device.settings[family]}
         updated = device.settings_updated
@@ -479,10 +504,19 @@ def check_device_model_param(device: Device, value: str | None) -> None:
 
 
 def new_device_settings(device: Device, body: dict[str, Any]) -> dict[str, Any] | None:
+    model = get_model(device)
+    if not model.phone_settings:
+        raise bad_request(f"Device settings are not supported on {model.display_name}.")
+    family = model.family
+    given = body.get("customizations") or {}
+    others = sorted(k for k in given if k != family)
+    if others:
+        raise bad_request(
+            f"customizations.{others[0]} does not apply to {model.display_name}; it takes {family} settings.",
+            [f"customizations.{k} does not apply to {model.display_name}." for k in others],
+        )
     if not body["customEnabled"]:
         return None
-    family = get_model(device).family
-    given = body.get("customizations") or {}
     if family not in given:
         raise bad_request(
             f"customizations.{family} is required for {device.model} when customEnabled is true."
@@ -654,6 +688,16 @@ def workspace_devices_view(store: Store, ws: Workspace) -> dict[str, Any]:
     return {"devices": items, "maxDeviceCount": 5, "maxOwnedDeviceCount": 5}
 
 
+def check_hoteling_host(store: Store, owner_id: str, value: dict[str, Any]) -> None:
+    """Hoteling is enabled only for an owner with a device that allows a hoteling host."""
+    if not value["enabled"]:
+        return
+    owned = [d for d in store.devices.values() if d.owner_id == owner_id]
+    if owned and not any(get_model(d).hoteling_host for d in owned):
+        names = ", ".join(sorted({get_model(d).display_name for d in owned}))
+        raise bad_request(f"Hoteling host is not supported on the owner's devices ({names}).")
+
+
 def hoteling_value(body: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "enabled": bool(body["enabled"]),
@@ -669,9 +713,10 @@ def hoteling_value(body: dict[str, Any]) -> dict[str, Any]:
 
 def third_party_view(store: Store, device: Device) -> dict[str, Any]:
     owner = owner_of(store, device)
+    cisco = get_model(device).cisco
     return {
-        "manufacturer": "CISCO",
-        "managedBy": "CISCO",
+        "manufacturer": "CISCO" if cisco else "THIRD_PARTY",
+        "managedBy": "CISCO" if cisco else "CUSTOMER",
         "id": device.calling_id,
         "ip": device.ip,
         "mac": device.mac,

@@ -63,3 +63,20 @@ def sim_call(sim_state: Path, method: str, path: str, **kw: Any) -> Any:
 def device_id(sim_state: Path, mac: str) -> str:
     items = sim_call(sim_state, "GET", "/devices", params={"mac": mac})["items"]
     return str(items[0]["callingDeviceId"])
+
+
+@pytest.fixture
+def demo_org(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """A fresh demo org, in process, behind the CLI's connection (the app, for its counters)."""
+    from reconciler import cli as cli_module
+    from reconciler.session import Connection
+    from reconciler.sim.app import create_app
+
+    monkeypatch.chdir(tmp_path)
+    app = create_app(seed="demo", job_duration_s=0)
+    monkeypatch.setattr(cli_module, "make_connection", lambda kw: Connection(sim_app=app, concurrency=8))
+    return app
+
+
+def run_cli(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)

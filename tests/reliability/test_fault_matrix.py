@@ -266,7 +266,8 @@ def _external_settings_job(h: Harness, duration: float) -> None:
 def test_a_concurrent_settings_job(harness: Callable[..., Harness], reference: Reference, when: str) -> None:
     h = harness()
     if when == "before apply":
-        _external_settings_job(h, 0.5)
+        # long enough to still run when apply starts, even on a busy machine
+        _external_settings_job(h, 2.0)
     else:
         h.perturb.add(
             Rule(

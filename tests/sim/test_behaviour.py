@@ -54,7 +54,8 @@ async def test_demo_org_matches_docs(client: httpx.AsyncClient) -> None:
     assert sorted(w["displayName"] for w in workspaces) == ["Break Room", "Front Desk", "Lobby"]
     devices = (await client.get("/devices")).json()["items"]
     by_mac = {d["mac"].replace(":", ""): d for d in devices}
-    assert len(by_mac) == 10
+    assert len(by_mac) == 11
+    assert by_mac["0A1B2C3D4E0B"]["product"] == "Generic IPPhone Customer Managed"
     assert by_mac["0A1B2C3D4E01"]["product"] == "Cisco 8851" and by_mac["0A1B2C3D4E01"]["tags"] == ["sales"]
     assert by_mac["0A1B2C3D4E05"]["tags"] == ["reception"] and "workspaceId" in by_mac["0A1B2C3D4E05"]
     assert by_mac["0A1B2C3D4E0A"]["product"] == "Cisco 191"

@@ -144,6 +144,8 @@ async def put_device_details(request: Request) -> Response:
 async def apply_changes(request: Request) -> Response:
     sim = sim_of(request)
     device = device_for_write(request)
+    if not catalog.MODELS[device.model].apply_changes:
+        raise bad_request(f"applyChanges is not supported on {device.model}.")
     device.pushes += 1
     device.pending_changes = False
     sim.stats.config_pushes_total += 1
@@ -180,6 +182,7 @@ async def put_workspace_devices(request: Request) -> Response:
     ws = telephony.get_workspace(store, request.path_params["workspaceId"])
     body = await validated(request)
     value = telephony.hoteling_value(body)
+    telephony.check_hoteling_host(store, ws.id, value)
     if value != ws.hoteling:
         ws.hoteling = value
         wrote(request)

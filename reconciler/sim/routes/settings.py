@@ -80,6 +80,7 @@ async def put_person_hoteling(request: Request) -> Response:
     person = telephony.get_person(store, request.path_params["personId"])
     body = await validated(request)
     value = telephony.hoteling_value(body["hoteling"])
+    telephony.check_hoteling_host(store, person.id, value)
     if value != person.hoteling:
         person.hoteling = value
         wrote(request)
