@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import platform
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,7 +48,7 @@ def _stamp() -> str:
     return json.dumps(
         {
             "pid": os.getpid(),
-            "host": socket.gethostname(),
+            "host": platform.node(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
     )
@@ -80,7 +80,7 @@ def _try_flock(path: Path) -> int | None:
 def _dead_here(path: Path) -> bool:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data["host"] != socket.gethostname():
+        if data["host"] != platform.node():
             return False
         os.kill(int(data["pid"]), 0)
     except ProcessLookupError:

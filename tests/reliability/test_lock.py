@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -91,7 +91,7 @@ def test_a_second_apply_refuses_at_once_and_a_waiting_one_finds_nothing_to_do(
     assert second.returncode == 1, second.stdout + second.stderr
     assert (
         f"another apply is running with this apply log: {LOG}.lock is held by PID {first.pid} on host "
-        f"{socket.gethostname()}" in second.stderr
+        f"{platform.node()}" in second.stderr
     ), second.stderr
     assert "--lock-timeout" in second.stderr and "internal error" not in second.stderr
     assert waiting.returncode == 0 and "Nothing to apply." in out_waiting, out_waiting
@@ -135,7 +135,7 @@ def test_resume_takes_the_same_lock_and_lock_timeout_waits(
     with apply_lock(LOG):
         r = h.run("apply", "--resume", LOG, "--auto-approve")
         assert r.exit_code == 1, r.output
-        assert f"is held by PID {os.getpid()} on host {socket.gethostname()}" in r.output
+        assert f"is held by PID {os.getpid()} on host {platform.node()}" in r.output
         assert not h.perturb.seen  # refused before any request
 
     held = threading.Event()
