@@ -317,9 +317,10 @@ def apply_command(
                 source = contained_paths(req.saved.paths, f"saved plan {req.plan_file}", say)
             elif not source and req.resume:
                 source = contained_paths(logged_paths(req.log_path), f"apply log {req.log_path}", say)
+            if not source and req.saved is not None:
+                raise ConfigError(f"saved plan {req.plan_file} names no manifest paths; plan again")
             if not source:
-                origin = f"saved plan {req.plan_file}" if req.saved is not None else req.log_path
-                raise ConfigError(f"{origin} names no manifest paths; give the PATHs too")
+                raise ConfigError(f"{req.log_path} names no manifest paths; give the PATHs too")
             pushes = await finish_unfinished(client, req.log_path, say)
             await wait_for_jobs(client, say)
             if req.saved is not None:

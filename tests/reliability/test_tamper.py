@@ -162,6 +162,9 @@ def test_saved_plan_paths_outside_the_working_directory_are_refused(
     h = harness()
     data = saved_plan(h, repo)
     outside = tmp_path.parent
+    data["paths"] = []
+    write(data)
+    refused(h, f"saved plan {PLAN} names no manifest paths; plan again")
     for paths in ([str(outside)], ["repo/../../"], ["/etc"]):
         data["paths"] = paths
         write(data)
