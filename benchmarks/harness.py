@@ -407,7 +407,8 @@ def measure_plan(sim: SimServer, repo: Path, *, concurrency: int, work: Path) ->
 
 
 def measure_apply(sim: SimServer, repo: Path, *, concurrency: int, work: Path) -> dict[str, Any]:
-    """``reconciler apply REPO --auto-approve`` of the change repo: plan, writes, pushes, verification."""
+    """``reconciler apply REPO --auto-approve --force`` of the change repo: plan, writes, pushes,
+    verification."""
     sim.reset()
     cpu0 = sim.cpu_seconds()
     result = run_cli(
@@ -415,6 +416,7 @@ def measure_apply(sim: SimServer, repo: Path, *, concurrency: int, work: Path) -
             "apply",
             str(repo),
             "--auto-approve",
+            "--force",  # the change repo rewrites most of the org on purpose (above any threshold)
             "--concurrency",
             str(concurrency),
             "--log",

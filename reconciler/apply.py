@@ -476,13 +476,24 @@ class Executor:
             step.method, step.path, json=body, retry_post=step.action == "invoke"
         )
         output: dict[str, Any] = {}
+        tracking = resp.headers.get("trackingid")
         if step.action == "create" and resp.content:
             from reconciler.webex.answers import answer_json
 
             data = answer_json(resp)
             if "id" in data:
                 output["id"] = data["id"]
-        return StepResult(step.id, "applied", tracking_id=resp.headers.get("trackingid"), output=output)
+        failed_items = item_failures(resp.status_code, resp.content)
+        if failed_items:
+            return StepResult(
+                step.id,
+                "failed",
+                f"the API answered {resp.status_code}: {len(failed_items)} item(s) failed: "
+                + "; ".join(failed_items[:5]),
+                tracking_id=tracking,
+                job_errors=failed_items,
+            )
+        return StepResult(step.id, "applied", tracking_id=tracking, output=output)
 
     async def _upload(self, step: Step, body: dict[str, Any]) -> StepResult:
         path = Path(str(step.meta["file"]))
@@ -566,6 +577,31 @@ class Executor:
             tracking_id=final.get("trackingId"),
             job_errors=lines,
         )
+
+
+def item_failures(status: int, content: bytes) -> list[str]:
+    """The failed items of a batch answer (a 206 with ``items[].result.status`` >= 400, like the
+    DELETE of background images): "name: status message" each; none for other answers."""
+    if status != 206 or not content:
+        return []
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return [f"answer {status} (Partial Content) that is not JSON"]
+    items = data.get("items") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return [f"answer {status} (Partial Content) without per-item results"]
+    out = []
+    for item in items:
+        result = item.get("result") if isinstance(item, dict) else None
+        code = result.get("status") if isinstance(result, dict) else None
+        if isinstance(code, int) and code < 400:
+            continue
+        err = (result or {}).get("error") if isinstance(result, dict) else None
+        message = err.get("message") if isinstance(err, dict) else None
+        name = item.get("fileName") or item.get("id") if isinstance(item, dict) else None
+        out.append(f"{name or '?'}: {code} {message or 'no reason given'}".strip())
+    return out
 
 
 def _error_line(item: dict[str, Any]) -> str:

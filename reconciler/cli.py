@@ -296,6 +296,9 @@ def drift(
 @click.option(
     "--prune/--no-prune", default=None, help="Delete unmanaged templates and images (default: Policy)."
 )
+@click.option(
+    "--rotate-secrets", is_flag=True, help="Write write-only secrets (sipPassword) even if unchanged."
+)
 @click.option("--log", "log_path", default=DEFAULT_LOG, show_default=True, help="The apply log (JSON lines).")
 @click.option(
     "--resume", "resume", type=click.Path(dir_okay=False), help="Finish the work of this apply log."
@@ -323,6 +326,7 @@ def apply(
     force: bool,
     targets: tuple[str, ...],
     prune: bool | None,
+    rotate_secrets: bool,
     log_path: str,
     resume: str | None,
     lock_timeout: float,
@@ -338,6 +342,10 @@ def apply(
         raise click.UsageError("give manifest PATHs, --plan PLAN or --resume LOG")
     if plan_file and paths:
         raise click.UsageError("give either PATHs or --plan, not both")
+    if plan_file and rotate_secrets:
+        raise click.UsageError(
+            "a saved plan already says which secrets it writes: plan --rotate-secrets --out"
+        )
     bot = _notify_token(notify_room)
     saved = read_plan(plan_file) if plan_file else None
     conn = connection_for(kw, list(paths) or (saved.paths if saved else None))
@@ -366,6 +374,7 @@ def apply(
         resume=bool(resume),
         max_changes=max_changes,
         force=force,
+        rotate_secrets=rotate_secrets,
         room=notify_room,
         bot=bot,
         lock_timeout=lock_timeout,

@@ -49,6 +49,18 @@ class Step:
     counts: bool = True  # counts toward the safety threshold (applyChanges does not)
 
     @property
+    def object_key(self) -> str:
+        """What the safety threshold counts this step's change as: its resource (a device's
+        members, layout and settings are one object), or its own address (one image each)."""
+        return str(self.meta.get("object") or self.resource)
+
+    @property
+    def object_count(self) -> int:
+        """How many objects the step changes: the devices a job touches, the images a prune deletes."""
+        n = self.meta.get("objects")
+        return n if isinstance(n, int) and n >= 0 else 1
+
+    @property
     def id(self) -> str:
         return self.address
 
@@ -122,7 +134,11 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     prune: bool = False
-    rotate_secrets: bool = False  # planned with --rotate-secrets (apply --plan plans the same way)
+    # The safety threshold in force: maxChanges, maxChangesPercent, minManaged (the percentage
+    # applies from this many managed objects) and where it comes from (policy / default).
+    safety: dict[str, Any] = field(default_factory=dict)
+    # Each declared write-only secret: address, resource, field, written (bool), reason, source.
+    secrets: list[dict[str, Any]] = field(default_factory=list)
     base_url: str | None = None  # the API the plan was made against (a saved plan applies only there)
     org_id: str | None = None  # the org it was made for, when one was named
 
@@ -141,8 +157,14 @@ class Plan:
         return out
 
     def changed_objects(self) -> int:
-        """How many objects the plan changes, for the safety threshold."""
-        return len({s.resource for s in self.steps if s.counts})
+        """How many objects the plan changes, for the safety threshold: the devices each job
+        touches, each image uploaded or deleted, each template, each device or settings object."""
+        per_object: dict[str, int] = {}
+        for s in self.steps:
+            if s.counts:
+                key = s.object_key
+                per_object[key] = max(per_object.get(key, 0), s.object_count)
+        return sum(per_object.values())
 
     def ordered(self) -> list[Step]:
         """Phase order, then by resource; a resource's steps keep the order they were planned in."""
@@ -156,7 +178,6 @@ class Plan:
             "paths": list(self.paths),
             "targets": list(self.targets),
             "prune": self.prune,
-            "rotate_secrets": self.rotate_secrets,
             "base_url": self.base_url,
             "org_id": self.org_id,
             "checksum": self.checksum,
@@ -164,6 +185,8 @@ class Plan:
             "managed": self.managed,
             "summary": {**counts, "changed_objects": self.changed_objects(), "steps": len(self.steps)},
             "warnings": list(self.warnings),
+            "safety": dict(self.safety),
+            "secrets": [dict(n) for n in self.secrets],
             "steps": [s.to_json() for s in self.ordered()],
         }
 
@@ -182,7 +205,8 @@ class Plan:
             warnings=list(data.get("warnings", [])),
             targets=list(data.get("targets", [])),
             prune=bool(data.get("prune", False)),
-            rotate_secrets=bool(data.get("rotate_secrets", False)),
+            safety=dict(data.get("safety") or {}),
+            secrets=[dict(n) for n in data.get("secrets") or []],
             base_url=data.get("base_url"),
             org_id=data.get("org_id"),
         )
@@ -202,19 +226,85 @@ def check_dependencies(steps: list[Step]) -> None:
                 raise AssertionError(f"step {s.id} (phase {s.phase}) depends on later step {dep}")
 
 
+# With no threshold in a Policy: refuse changing more than this share of the managed objects,
+# once there are at least this many of them (few objects: any change is a large share).
+DEFAULT_MAX_PERCENT = 30.0
+DEFAULT_MIN_MANAGED = 10
+
+
+def safety_of(max_changes: int | None, max_percent: float | None) -> dict[str, Any]:
+    """The threshold in force for a Policy's ``maxChanges`` / ``maxChangesPercent`` (None: unset)."""
+    if max_changes is None and max_percent is None:
+        return {
+            "maxChanges": None,
+            "maxChangesPercent": DEFAULT_MAX_PERCENT,
+            "minManaged": DEFAULT_MIN_MANAGED,
+            "source": "default",
+        }
+    return {"maxChanges": max_changes, "maxChangesPercent": max_percent, "minManaged": 0, "source": "policy"}
+
+
+def secret_lines(plan: Plan) -> list[str]:
+    """One line per declared write-only secret: whether this plan writes it, and why."""
+    return [
+        f"{n['resource']}: {n['field']} (sensitive): "
+        + ("will be written: " if n.get("written") else "not written: ")
+        + str(n.get("reason", ""))
+        for n in plan.secrets
+    ]
+
+
+def threshold_line(plan: Plan) -> str:
+    """What the plan output says about the safety threshold (the count and the limit in force)."""
+    safety = plan.safety or safety_of(None, None)
+    changed, managed = plan.changed_objects(), plan.managed
+    share = f" ({changed * 100.0 / managed:.0f}%)" if managed else ""
+    limits = []
+    if safety.get("maxChanges") is not None:
+        limits.append(f"more than {safety['maxChanges']} objects")
+    if safety.get("maxChangesPercent") is not None:
+        pct = f"more than {float(safety['maxChangesPercent']):g}% of the managed objects"
+        if safety.get("minManaged"):
+            pct += f" (once there are at least {safety['minManaged']})"
+        limits.append(pct)
+    where = (
+        "the default, as no Policy sets maxChanges or maxChangesPercent"
+        if safety.get("source") == "default"
+        else "the Policy"
+    )
+    refused = " or ".join(limits) if limits else "nothing"
+    return (
+        f"Safety threshold: {changed} of {managed} managed objects change{share}; apply refuses "
+        f"{refused} without --force ({where})."
+    )
+
+
 def enforce_threshold(plan: Plan, max_changes: int | None, max_percent: float | None, force: bool) -> None:
-    """Refuse a plan that changes more objects than allowed, unless forced."""
+    """Refuse a plan that changes more objects than allowed, unless forced. ``max_changes`` /
+    ``max_percent``: the limits asked for (None: those in ``plan.safety``, else the default)."""
     if force:
         return
+    safety = dict(plan.safety or safety_of(None, None))
+    if max_changes is not None:
+        safety["maxChanges"] = max_changes
+        if safety.get("source") == "default":  # a limit asked for replaces the default one
+            safety.update(maxChangesPercent=None, source="option")
+    if max_percent is not None:
+        safety.update(maxChangesPercent=max_percent, minManaged=0)
     changed = plan.changed_objects()
-    if max_changes is not None and changed > max_changes:
+    limit = safety.get("maxChanges")
+    if limit is not None and changed > int(limit):
         raise PlanRefused(
-            f"plan changes {changed} objects, more than --max-changes {max_changes}; "
+            f"plan changes {changed} objects, more than --max-changes {limit}; "
             "review it and re-run with --force to apply anyway"
         )
-    if max_percent is not None and plan.managed and changed * 100.0 / plan.managed > max_percent:
+    pct = safety.get("maxChangesPercent")
+    minimum = int(safety.get("minManaged") or 0)
+    if pct is not None and plan.managed and plan.managed >= minimum and changed * 100.0 / plan.managed > pct:
+        default = safety.get("source") == "default"
+        origin = "the default limit" if default else "the policy's maxChangesPercent"
         raise PlanRefused(
             f"plan changes {changed} of {plan.managed} managed objects "
-            f"({changed * 100.0 / plan.managed:.0f}%), more than the policy's maxChangesPercent "
-            f"{max_percent:g}%; re-run with --force to apply anyway"
+            f"({changed * 100.0 / plan.managed:.0f}%), more than {origin} "
+            f"{float(pct):g}%; re-run with --force to apply anyway"
         )

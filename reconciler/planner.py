@@ -16,7 +16,8 @@ from reconciler.kinds.images import plan_images
 from reconciler.kinds.settings import plan_location_settings, plan_org_settings, plan_person, plan_workspace
 from reconciler.kinds.template import TEMPLATES, plan_assignment, plan_template
 from reconciler.model import Resource, normalize_mac
-from reconciler.plan import Plan, check_dependencies
+from reconciler.plan import Plan, check_dependencies, safety_of
+from reconciler.secrets import SecretBaseline
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -78,6 +79,8 @@ async def build_plan(
     prune: bool | None = None,
     rotate_secrets: bool = False,
     rewrite_secrets: set[str] | None = None,
+    secret_baseline: SecretBaseline | None = None,
+    secrets_written: set[str] | None = None,
 ) -> Plan:
     policy = Policy.from_resources(resources)
     managed = [r for r in resources if r.kind != "Policy"]
@@ -91,6 +94,8 @@ async def build_plan(
         prune=do_prune,
         rotate_secrets=rotate_secrets,
         rewrite_secrets=set(rewrite_secrets or ()),
+        secret_baseline=secret_baseline,
+        secrets_written=set(secrets_written or ()),
     )
     await _lookups(ctx, managed, all_resources=resources)
     if ctx.diagnostics:
@@ -115,17 +120,38 @@ async def build_plan(
         raise ValidationFailed(list(ctx.diagnostics))
     _plan_apply_changes(ctx)
     if do_prune and any(r.kind == "LineKeyTemplate" for r in resources):
-        _plan_template_prunes(ctx, {r.name for r in resources if r.kind == "LineKeyTemplate"})
+        _plan_template_prunes(
+            ctx, {r.name for r in resources if r.kind == "LineKeyTemplate"}, template_references(resources)
+        )
     check_dependencies(ctx.steps)
     return Plan(
         steps=ctx.steps,
         reads=ctx.reads,
         paths=list(paths or []),
-        managed=len(managed),
+        managed=managed_objects(ctx, resources),
         warnings=sorted(set(ctx.warnings)),
         targets=list(targets or []),
         prune=do_prune,
+        safety=safety_of(policy.max_changes, policy.max_changes_percent),
+        secrets=sorted(ctx.secret_notes, key=lambda n: str(n["address"])),
     )
+
+
+def managed_objects(ctx: Context, resources: list[Resource]) -> int:
+    """The objects every manifest manages (targeted or not), as the safety threshold counts them:
+    each declared image, the devices an assignment matches (1 when it was not planned), one for
+    every other manifest."""
+    total = 0
+    for r in resources:
+        if r.kind == "Policy":
+            continue
+        if r.kind == "BackgroundImages":
+            total += max(1, len(r.spec.get("images") or []))
+        elif r.kind == "LineKeyTemplateAssignment":
+            total += max(1, len(ctx.assignment_targets.get(r.address, [])))
+        else:
+            total += 1
+    return total
 
 
 async def _lookups(ctx: Context, managed: list[Resource], all_resources: list[Resource]) -> None:
@@ -204,8 +230,24 @@ async def _lookups(ctx: Context, managed: list[Resource], all_resources: list[Re
 
 
 def _check_double_ownership(ctx: Context, by_kind: dict[str, list[Resource]]) -> None:
-    """A device's layout is owned by its own manifest or by an assignment, never both."""
+    """A device's layout is owned by its own manifest or by one assignment, never two of them."""
     own = {r.name: r for r in by_kind["Device"] if "layout" in r.spec}
+    owner: dict[str, Resource] = {}  # MAC -> the first assignment that targets it
+    for res in by_kind["LineKeyTemplateAssignment"]:
+        clashes: dict[str, list[str]] = defaultdict(list)
+        for mac in ctx.assignment_targets.get(res.address, []):
+            first = owner.setdefault(mac, res)
+            if first is not res:
+                clashes[first.address].append(mac)
+        for other, macs in clashes.items():
+            first = next(r for r in by_kind["LineKeyTemplateAssignment"] if r.address == other)
+            ctx.error(
+                res,
+                "/spec",
+                f"targets {len(macs)} device(s) that {first.address} at {first.loc('/spec')} also "
+                f"targets ({', '.join(macs[:5])}{' ...' if len(macs) > 5 else ''}): each apply would "
+                "flip them between the two; narrow one of them (locations, tags)",
+            )
     for res in by_kind["LineKeyTemplateAssignment"]:
         for mac in ctx.assignment_targets.get(res.address, []):
             dev = own.get(normalize_mac(mac) or "")
@@ -250,9 +292,30 @@ def _plan_apply_changes(ctx: Context) -> None:
             )
 
 
-def _plan_template_prunes(ctx: Context, declared: set[str]) -> None:
+def template_references(resources: list[Resource]) -> dict[str, list[str]]:
+    """Template name -> the places (file:line) in the manifests that name it: a device's
+    ``layout.template``, an assignment's ``template``. Every manifest counts, targeted or not."""
+    refs: dict[str, list[str]] = defaultdict(list)
+    for r in resources:
+        if r.kind == "Device" and isinstance(r.spec.get("layout"), dict) and "template" in r.spec["layout"]:
+            refs[str(r.spec["layout"]["template"])].append(f"{r.loc('/spec/layout/template')} ({r.address})")
+        elif r.kind == "LineKeyTemplateAssignment" and "template" in r.spec:
+            refs[str(r.spec["template"])].append(f"{r.loc('/spec/template')} ({r.address})")
+    return refs
+
+
+def _plan_template_prunes(ctx: Context, declared: set[str], referenced: dict[str, list[str]]) -> None:
     for name, entry in sorted(ctx.templates.items()):
-        if name not in declared:
-            path = f"{TEMPLATES}/{entry['id']}"
-            summary = "delete unmanaged line key template"
-            ctx.step(f"LineKeyTemplate/{name}", "delete", 8, path, part="prune", summary=summary)
+        if name in declared:
+            continue
+        if name in referenced:
+            where = referenced[name]
+            ctx.warnings.append(
+                f"LineKeyTemplate/{name}: not pruned although no manifest declares it: referenced at "
+                + ", ".join(where[:3])
+                + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+            )
+            continue
+        path = f"{TEMPLATES}/{entry['id']}"
+        summary = "delete unmanaged line key template"
+        ctx.step(f"LineKeyTemplate/{name}", "delete", 8, path, part="prune", summary=summary)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -188,13 +188,20 @@ async def plan_with_baseline(
     rotate_secrets: bool = False,
 ) -> PlanReview:
     """Plan the PR's manifests and the baseline's against the same live state, and split the first."""
+    from reconciler import secrets
     from reconciler.planner import build_plan, select_targets
     from reconciler.session import load, make_plan
 
     warnings: list[str] = []
     base_paths = baseline_paths(paths, baseline_dir)
+    base_resources: list[Any] = []
+    if base_paths:
+        with suppress(ValidationFailed):  # said below, when the baseline is planned
+            base_resources = load(base_paths)
+    # A secret declared (or re-declared) since the baseline is written.
+    declared = secrets.from_resources(base_resources, f"baseline {baseline_dir}")
     with shared_reads(client):
-        plan = await make_plan(client, paths, targets, prune, rotate_secrets)
+        plan = await make_plan(client, paths, targets, prune, rotate_secrets, secret_baseline=declared)
         baseline = Plan(steps=[])
         if not base_paths:
             warnings.append(

@@ -105,11 +105,15 @@ def _check(data: Any) -> None:
     _strings(data, "paths", "")
     _strings(data, "targets", "")
     _strings(data, "warnings", "")
-    for key in ("prune", "rotate_secrets"):
-        _want(data, key, bool, "", False)
+    _want(data, "prune", bool, "", False)
     for key in ("base_url", "org_id", "checksum"):
         _want(data, key, (str, type(None)), "", False)
     _want(data, "managed", int, "", False)
+    _want(data, "safety", (dict, type(None)), "", False)
+    _want(data, "secrets", (list, type(None)), "", False)
+    for i, note in enumerate(data.get("secrets") or []):
+        if not isinstance(note, dict):
+            raise _Bad(f"secrets[{i}]", f"expected an object, got {_typename(note)}")
     _want(data, "reads", dict, "", False)
     for key, value in data.get("reads", {}).items():
         if not _READ.match(key):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from reconciler import secrets
 from reconciler.apply import (
     ApplyLog,
     ApplyReport,
@@ -34,8 +35,9 @@ from reconciler.errors import (
 from reconciler.kinds.context import answer_digest
 from reconciler.kinds.device import SIP_PASSWORD_STEP
 from reconciler.model import Resource
-from reconciler.plan import Plan, Step, enforce_threshold
+from reconciler.plan import Plan, Step, enforce_threshold, safety_of
 from reconciler.planner import build_plan
+from reconciler.secrets import SecretBaseline
 
 if TYPE_CHECKING:
     from reconciler.export import ExportReport
@@ -187,10 +189,15 @@ async def make_plan(
     prune: bool | None = None,
     rotate_secrets: bool = False,
     rewrite_secrets: set[str] | None = None,
+    secret_baseline: SecretBaseline | None = None,
+    secrets_written: set[str] | None = None,
 ) -> Plan:
     """Load and plan; ``rewrite_secrets``: resources whose write-only secret an earlier apply did
-    not write (``unwritten_secrets``), written again as ``rotate_secrets`` would."""
+    not write (``unwritten_secrets``), written again as ``rotate_secrets`` would. The secret
+    declarations are compared with ``secret_baseline``, else with the previous git commit."""
     resources = load(paths)
+    if secret_baseline is None:
+        secret_baseline = secrets.from_git(resources)
     plan = await build_plan(
         client,
         resources,
@@ -199,8 +206,9 @@ async def make_plan(
         prune=prune,
         rotate_secrets=rotate_secrets,
         rewrite_secrets=rewrite_secrets,
+        secret_baseline=secret_baseline,
+        secrets_written=secrets_written,
     )
-    plan.rotate_secrets = rotate_secrets
     plan.base_url, plan.org_id = client.base_url, client.org_id
     return plan
 
@@ -238,9 +246,16 @@ async def replan_saved(client: WebexClient, saved: Plan, paths: list[str], sourc
     if it equals ``saved`` step for step (``PlanMismatch`` otherwise, ``StalePlan`` when a read
     changed). Applying the new plan then does exactly what was reviewed."""
     from reconciler.saved import check_same
+    from reconciler.secrets import from_resources
 
     await check_fresh(client, saved)
-    fresh = await make_plan(client, paths, saved.targets, saved.prune, saved.rotate_secrets)
+    # Write-only secrets follow the saved plan (it was compared with its baseline when made): the
+    # ones it writes are written again, no other; a secret no longer declared is not planned.
+    written = {str(n.get("resource")) for n in saved.secrets if n.get("written")}
+    current = from_resources(load(paths), f"saved plan {source}")
+    fresh = await make_plan(
+        client, paths, saved.targets, saved.prune, rewrite_secrets=written, secret_baseline=current
+    )
     check_same(saved, fresh, source)
     return fresh
 
@@ -289,6 +304,7 @@ class ApplyRequest:
     resume: bool = False
     max_changes: int | None = None
     force: bool = False
+    rotate_secrets: bool = False
     room: str | None = None
     bot: str | None = None
     lock_timeout: float = 0.0  # seconds to wait for another apply holding the log's lock
@@ -328,7 +344,10 @@ def apply_command(
             else:
                 # a sipPassword the last apply planned but did not write is planned again
                 left = unwritten_secrets(Path(req.log_path))
-                plan = await make_plan(client, source, req.targets, req.prune, rewrite_secrets=left)
+                rotate = req.rotate_secrets
+                plan = await make_plan(
+                    client, source, req.targets, req.prune, rotate_secrets=rotate, rewrite_secrets=left
+                )
             show(plan)
             return await apply_flow(
                 client,
@@ -408,8 +427,9 @@ async def apply_flow(
 
     resources = load(plan.paths) if plan.paths else []
     policy = Policy.from_resources(resources)
-    limit = max_changes if max_changes is not None else policy.max_changes
-    enforce_threshold(plan, limit, policy.max_changes_percent, force)
+    if not plan.safety:  # a plan saved by an older version: the policy's limits
+        plan.safety = safety_of(policy.max_changes, policy.max_changes_percent)
+    enforce_threshold(plan, max_changes, None, force)
     if unfinished_pushes:
         known = {s.id for s in plan.steps}
         for s in unfinished_pushes:
@@ -444,8 +464,18 @@ async def apply_flow(
         log.close(finished=finished)
     remaining = None
     if verify and plan.paths:
-        remaining = await make_plan(client, plan.paths, targets=plan.targets or None, prune=plan.prune)
+        written = {
+            s.id for s in plan.steps if s.id.endswith(SIP_PASSWORD_STEP) and report_applied(report, s.id)
+        }
+        remaining = await make_plan(
+            client, plan.paths, targets=plan.targets or None, prune=plan.prune, secrets_written=written
+        )
     return ApplyOutcome(plan, report, remaining)
+
+
+def report_applied(report: ApplyReport, step_id: str) -> bool:
+    result = report.results.get(step_id)
+    return result is not None and result.status == "applied"
 
 
 async def wait_for_jobs(client: WebexClient, say: Callable[[str], None]) -> None:

@@ -429,6 +429,7 @@ def kind_schemas(spec: Spec) -> dict[str, JsonObj]:
                     "items": obj({"fileName": NAME, "path": NAME}, ("fileName", "path")),
                 },
                 "uploadDevice": {"type": "string"},
+                "forceDelete": {"type": "boolean"},
             },
             ("images",),
         ),
@@ -444,6 +445,7 @@ def kind_schemas(spec: Spec) -> dict[str, JsonObj]:
                 "maxChangesPercent": {"type": "number", "minimum": 0, "maximum": 100},
                 "rebuildPhonesThreshold": {"type": "integer", "minimum": 1},
                 "concurrency": {"type": "integer", "minimum": 1, "maximum": 128},
+                "forceDeleteImages": {"type": "boolean"},
             }
         ),
     )

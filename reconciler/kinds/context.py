@@ -11,6 +11,7 @@ from reconciler.capabilities import Catalog
 from reconciler.diff import SECRET_NAME_ENDINGS, FieldChange, is_secret_field, keep_live_secrets
 from reconciler.model import Diagnostic, Resource
 from reconciler.plan import Step, digest, digest_json
+from reconciler.secrets import SecretBaseline
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -128,6 +129,7 @@ class Policy:
     max_changes_percent: float | None = None
     rebuild_threshold: int = 10
     concurrency: int | None = None
+    force_delete_images: bool = False
 
     @classmethod
     def from_resources(cls, resources: list[Resource]) -> Policy:
@@ -140,6 +142,7 @@ class Policy:
                     max_changes_percent=s.get("maxChangesPercent"),
                     rebuild_threshold=int(s.get("rebuildPhonesThreshold", 10)),
                     concurrency=s.get("concurrency"),
+                    force_delete_images=bool(s.get("forceDeleteImages", False)),
                 )
         return cls()
 
@@ -167,6 +170,11 @@ class Context:
     rotate_secrets: bool = False
     # Resources whose write-only secret an earlier apply planned but did not write.
     rewrite_secrets: set[str] = field(default_factory=set)
+    # The secret declarations to compare with (None: no baseline known), the secret steps this
+    # apply already wrote (its verification plan), and what the plan says about each secret.
+    secret_baseline: SecretBaseline | None = None
+    secrets_written: set[str] = field(default_factory=set)
+    secret_notes: list[dict[str, Any]] = field(default_factory=list)
     # LineKeyTemplateAssignment address -> MACs of the devices its job would target.
     assignment_targets: dict[str, list[str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # any id -> its human reference

@@ -11,6 +11,7 @@ from reconciler.kinds.context import Context
 from reconciler.kinds.linekeys import compare_kem_keys, compare_line_keys, kem_keys_body, line_keys_body
 from reconciler.model import Resource, mac_with_colons
 from reconciler.plan import Step
+from reconciler.secrets import decide, reference
 
 DEVICE = "/telephony/config/devices/{id}"
 
@@ -102,20 +103,7 @@ async def plan_device(ctx: Context, res: Resource) -> None:
             )
             ids.append(step.id)
     if "sipPassword" in spec:
-        ctx.warnings.append(
-            f"{res.address}: sipPassword is write-only (the API never returns it); it is written only "
-            "when the plan also changes this device, with --rotate-secrets, or by apply when the last "
-            "apply did not write it"
-        )
-        if ids or ctx.rotate_secrets or res.address in ctx.rewrite_secrets:
-            secret = spec["sipPassword"]
-            changes = [FieldChange("/sipPassword", None, secret, sensitive=True)]
-            summary = "third-party SIP password"
-            after = ids[-1] if ids else None
-            step = ctx.update(
-                res, SIP_PASSWORD, 4, base, {"sipPassword": secret}, changes, summary, after=after
-            )
-            ids.append(step.id)
+        ids.extend(await _plan_sip_password(ctx, res, base, ids))
     if ids:
         location_id = ctx.devices.get(res.name, {}).get("locationId")
         ctx.changed_devices[cid] = (res.address, location_id, ids)
@@ -149,6 +137,49 @@ def _fits(
     if "settings" in spec:
         problems += model.settings_problems(spec["settings"])
     return not ctx.refuse(res, problems)
+
+
+async def _plan_sip_password(ctx: Context, res: Resource, base: str, ids: list[str]) -> list[str]:
+    """The write-only secret: only a third-party device takes one (the device details tell); the
+    plan always says whether it is written, and why (``reconciler.secrets.decide``)."""
+    details = await ctx.get(base)
+    maker = str(details.get("manufacturer") or "")
+    if maker != "THIRD_PARTY":
+        ctx.error(
+            res,
+            "/spec/sipPassword",
+            f"device {mac_with_colons(res.name)} is a {details.get('model') or 'device'} made by "
+            f"{maker or 'an unknown manufacturer'}: only third-party devices take a sipPassword",
+        )
+        return []
+    address = f"{res.address}{SIP_PASSWORD_STEP}"
+    write, why = decide(
+        address,
+        reference(res.spec["sipPassword"]),
+        ctx.secret_baseline,
+        rotate=ctx.rotate_secrets,
+        rewrite=res.address in ctx.rewrite_secrets or address in ctx.rewrite_secrets,
+    )
+    if address in ctx.secrets_written:
+        write, why = False, "written by this apply"
+    ctx.secret_notes.append(
+        {
+            "address": address,
+            "resource": res.address,
+            "field": "sipPassword",
+            "written": write,
+            "reason": why,
+            "source": str(res.loc("/spec/sipPassword")),
+        }
+    )
+    if not write:
+        return []
+    secret = res.spec[SIP_PASSWORD]
+    changes = [FieldChange(f"/{SIP_PASSWORD}", None, secret, sensitive=True)]
+    after = ids[-1] if ids else None
+    summary = f"third-party SIP password: {why}"
+    ctx.update(res, SIP_PASSWORD, 4, base, {SIP_PASSWORD: secret}, changes, summary, after=after)
+    return [address]
 
 
 def _member_ref(m: dict[str, Any]) -> tuple[str, str]:

@@ -47,16 +47,81 @@ async def plan_images(ctx: Context, res: Resource) -> None:
             at=f"/spec/images/{i}",
             changes=[FieldChange(f"/images/{name}", None, str(f))],
             summary=f"upload background image {name!r}",
-            meta={"file": str(f), "sha256": hashlib.sha256(content).hexdigest(), "contentType": ctype},
+            meta={
+                "file": str(f),
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "contentType": ctype,
+                "object": f"{res.address}.{name}",
+            },
         )
     if ctx.prune:
         declared = {img["fileName"] for img in wanted}
-        extra = sorted(live - declared)
+        used = image_references(ctx.resources)
+        extra = []
+        for item in sorted(data.get("backgroundImages", []), key=lambda i: str(i.get("fileName"))):
+            name = str(item.get("fileName"))
+            if name in declared:
+                continue
+            where = _referenced_at(item, used)
+            if where:
+                ctx.warnings.append(
+                    f"{res.address}: background image {name!r} is not pruned although no manifest declares "
+                    f"it: a background.customUrl uses it at {where}"
+                )
+                continue
+            extra.append(name)
+        force = bool(res.spec.get("forceDelete", ctx.policy.force_delete_images))
         if extra:
-            body = {"backgroundImages": [{"fileName": n, "forceDelete": False} for n in extra]}
+            body = {"backgroundImages": [{"fileName": n, "forceDelete": force} for n in extra]}
             changes = [FieldChange(f"/images/{n}", n, None) for n in extra]
-            summary = f"delete {len(extra)} unmanaged background image(s)"
-            ctx.step(res, "delete", 8, IMAGES, body, part="prune", changes=changes, summary=summary)
+            summary = f"delete {len(extra)} unmanaged background image(s)" + (
+                " (forceDelete: also from the devices that show them)" if force else ""
+            )
+            meta = {"objects": len(extra)}
+            ctx.step(
+                res, "delete", 8, IMAGES, body, part="prune", changes=changes, summary=summary, meta=meta
+            )
+
+
+# The resource kinds whose spec can set a phone background, and where their settings start.
+_SETTINGS_ROOTS = {
+    "Device": "/spec/settings",
+    "PersonDevices": "/spec/settings",
+    "WorkspaceDevices": "/spec/settings",
+    "LocationDeviceSettings": "/spec",
+    "OrgDeviceSettings": "/spec",
+}
+
+
+def image_references(resources: list[Resource]) -> dict[str, str]:
+    """Every ``background.customUrl`` the manifests set (value -> file:line of the first one)."""
+    found: dict[str, str] = {}
+
+    def walk(res: Resource, value: Any, pointer: str) -> None:
+        if isinstance(value, dict):
+            background = value.get("background")
+            if isinstance(background, dict) and isinstance(background.get("customUrl"), str):
+                url = background["customUrl"].strip()
+                if url:
+                    found.setdefault(url, f"{res.loc(pointer + '/background/customUrl')} ({res.address})")
+            for k, v in value.items():
+                walk(res, v, f"{pointer}/{k}")
+
+    for r in resources:
+        root = _SETTINGS_ROOTS.get(r.kind)
+        if root is not None:
+            walk(r, r.spec.get("settings") if root.endswith("settings") else r.spec, root)
+    return found
+
+
+def _referenced_at(item: dict[str, Any], used: dict[str, str]) -> str | None:
+    """Where a manifest's customUrl points at this live image (its URL, or a URL ending in its name)."""
+    url = str(item.get("backgroundImageUrl") or "")
+    name = str(item.get("fileName") or "")
+    for value, where in used.items():
+        if (url and (value == url or value.endswith(url))) or (name and value.rsplit("/", 1)[-1] == name):
+            return where
+    return None
 
 
 def _upload_device(ctx: Context, res: Resource) -> str | None:

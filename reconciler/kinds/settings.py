@@ -36,17 +36,42 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
     read = LOCATION_SETTINGS.format(id=loc_id)
     live = await ctx.get(read)
     desired = dict(res.spec)
-    changes = diff_declared(desired, live, res.ignore)
+    declared = desired.get("customizations") or {}
+    live_custom = live.get("customizations") or {}
+    # Families the location's GET does not return (dect): written, never compared (unobservable).
+    unseen = sorted(f for f in declared if f not in live_custom)
+    for family in unseen:
+        ctx.warnings.append(
+            f"{res.address}: customizations.{family} is not returned by the location's GET, so it "
+            "cannot be compared: it is written (complete, from the org's settings plus the declared "
+            "fields) with every settings job of this location, never planned on its own"
+        )
+    compared = {**desired, "customizations": {f: v for f, v in declared.items() if f not in unseen}}
+    if not compared["customizations"]:
+        del compared["customizations"]
+    changes = diff_declared(compared, live, res.ignore)
     if not changes:
         return
     enabled = desired.get("customEnabled", live.get("customEnabled", False))
     body: dict[str, Any] = {"locationId": loc_id, "locationCustomizationsEnabled": enabled}
     if enabled:
-        body["customizations"] = merge_declared(
-            ctx.without_live_secrets(live.get("customizations", {}), read, "/customizations"),
-            desired.get("customizations", {}),
-            res.ignore_under("/customizations"),
-        )
+        current = dict(ctx.without_live_secrets(live_custom, read, "/customizations"))
+        if unseen:
+            org = await ctx.get(ORG_SETTINGS)
+            org_custom = ctx.without_live_secrets(
+                org.get("customizations") or {}, ORG_SETTINGS, "/customizations"
+            )
+            for family in unseen:
+                if not isinstance(org_custom.get(family), dict):
+                    ctx.error(
+                        res,
+                        f"/spec/customizations/{family}",
+                        f"neither the location nor the org settings return the {family} family, so "
+                        "a complete body for it cannot be built; leave it out",
+                    )
+                    return
+                current[family] = org_custom[family]
+        body["customizations"] = merge_declared(current, declared, res.ignore_under("/customizations"))
     summary = "location device settings (job)"
     ctx.step(res, "job", 3, JOB, body, changes=changes, job_type=SETTINGS_JOB, summary=summary)
 

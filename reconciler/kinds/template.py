@@ -112,6 +112,7 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
         "template": name,
         "matchingDevices": len(matched),
         "differingDevices": differing,
+        "objects": len(differing),
     }
     ctx.assignment_targets[res.address] = matched
     if not differing and dep is None:
@@ -129,7 +130,11 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
         after=dep,
         changes=[FieldChange("/devices", None, differing)],
         job_type="applyLineKeyTemplate",
-        summary=f"apply template {name!r} to matching devices",
+        summary=(
+            f"reset the matching devices to their default layouts (template {name!r})"
+            if spec.get("action") == "APPLY_DEFAULT_TEMPLATES"
+            else f"apply template {name!r} to matching devices"
+        ),
         meta=meta,
     )
 
@@ -142,18 +147,25 @@ async def _differing_devices(
     include = set(spec.get("includeDeviceTags") or [])
     exclude = set(spec.get("excludeDeviceTags") or [])
     caps = ctx.caps.model(str(model))
+    reset = spec.get("action") == "APPLY_DEFAULT_TEMPLATES"
+    # APPLY_DEFAULT_TEMPLATES resets every device with a configurable layout, whatever its model.
     product = caps.display_name if caps else str(model).removeprefix("DMS ")
+    by_model = {} if reset else {"product": product}
     listings = await asyncio.gather(
         *(
-            ctx.client.list_devices(**({"product": product} | ({"locationId": loc} if loc else {})))
+            ctx.client.list_devices(**(by_model | ({"locationId": loc} if loc else {})))
             for loc in ([*location_ids] or [""])
         )
     )
+    layouts_of = {
+        str(e.get("displayName")) for e in ctx.models.values() if e.get("allowConfigureLayoutEnabled")
+    }
     candidates = [
         dev
         for devs in listings
         for dev in devs
         if dev.get("callingDeviceId")
+        and (not reset or not ctx.models or str(dev.get("product")) in layouts_of)
         and (not include or set(dev.get("tags") or []) & include)
         and not (exclude and set(dev.get("tags") or []) & exclude)
     ]
@@ -167,6 +179,10 @@ async def _differing_devices(
             continue
         mac = str(dev.get("mac") or dev["callingDeviceId"])
         matched.append(mac)
+        if reset:
+            if layout.get("layoutMode") != "DEFAULT":
+                differing.append(mac)
+            continue
         want, have = compare_line_keys(tmpl.get("lineKeys", []), layout.get("lineKeys"))
         if layout.get("layoutMode") != "CUSTOM" or want != have:
             differing.append(mac)

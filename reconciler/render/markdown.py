@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from reconciler.drift import KINDS
-from reconciler.plan import ACTIONS, PHASES, Plan, Step
+from reconciler.plan import ACTIONS, PHASES, Plan, Step, secret_lines, threshold_line
 from reconciler.render.common import (
     INTRODUCED_TITLE,
     PREEXISTING_NOTE,
@@ -129,9 +129,25 @@ def markdown_step_block(step: Step) -> str:
     return "\n".join([*_step_lines(step), ""])
 
 
+SECRETS_SHOWN = 20
+
+
+def _plan_notes(plan: Plan) -> list[str]:
+    """The safety threshold in force (when the plan changes anything) and each declared
+    write-only secret: written or not, and why (at most ``SECRETS_SHOWN``)."""
+    out = [f"_{threshold_line(plan)}_", ""] if not plan.empty else []
+    notes = secret_lines(plan)
+    if notes:
+        out += [f"- {n}" for n in notes[:SECRETS_SHOWN]]
+        if len(notes) > SECRETS_SHOWN:
+            out.append(f"- ... and {len(notes) - SECRETS_SHOWN} more write-only secret(s).")
+        out.append("")
+    return out
+
+
 def render_markdown(plan: Plan, artifact: str | None = None, limit: int = MARKDOWN_LIMIT) -> str:
     """A PR comment: summary table first, details collapsed, cut to ``limit`` characters."""
-    head = ["### reconciler plan", "", summary_line(plan), ""]
+    head = ["### reconciler plan", "", summary_line(plan), "", *_plan_notes(plan)]
     if plan.empty:
         return "\n".join(head)
     per_phase: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -199,6 +215,7 @@ def render_review_markdown(
         "",
         f"Applying the merged manifests: {summary_line(plan)}",
         "",
+        *_plan_notes(plan),
     ]
     if not plan.empty:
         head += [

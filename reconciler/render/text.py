@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reconciler.plan import PHASES, Plan, Step
+from reconciler.plan import PHASES, Plan, Step, secret_lines, threshold_line
 from reconciler.render.common import (
     COLOR,
     INTRODUCED_TITLE,
@@ -55,8 +55,19 @@ def render_text(plan: Plan, color: bool = False) -> str:
                 out.append(f"      covers {dev}")
             out.extend("      " + line for line in step_change_lines(step))
         out.append("")
+    out.extend(_secret_section(plan))
     out.append(summary_line(plan))
+    if not plan.empty:
+        out.append(threshold_line(plan))
     return "\n".join(out) + "\n"
+
+
+def _secret_section(plan: Plan) -> list[str]:
+    """Each declared write-only secret: written or not, and why (shown even with no changes)."""
+    notes = secret_lines(plan)
+    if not notes:
+        return []
+    return ["Write-only secrets (never read back; see --rotate-secrets):", *(f"  {n}" for n in notes), ""]
 
 
 def render_review_text(review: PlanReview, color: bool = False) -> str:
@@ -78,6 +89,7 @@ def render_review_text(review: PlanReview, color: bool = False) -> str:
             out += ["None.", ""]
         else:
             out.append(render_text(part, color=color))
+    out.extend(_secret_section(review.plan))
     out.append(summary_line(review.plan))
     return "\n".join(out) + "\n"
 

@@ -26,19 +26,24 @@ from click.testing import CliRunner
 
 from reconciler.cli import main
 from reconciler.sim.app import create_app
+from reconciler.sim.seed import add_third_party_phone
 
 from .conftest import EXAMPLES, TOKEN, Harness, Perturb, Rule, record, route
 
 SIP_PW = "Sip7Secret9Lq2xZ"
 PROXY_PW = "Proxy4Secret8Vv3k"
 PROXY_USER = "proxy-user-name"
+PHONE = "0A1B2C3D4E0B"
 
 
 def secret_repo(tmp: Path) -> Path:
     repo = tmp / "repo"
     shutil.copytree(EXAMPLES, repo)
-    device = repo / "locations" / "headquarters" / "devices" / "0A1B2C3D4E01.yaml"
-    device.write_text(device.read_text() + "  sipPassword: {fromEnv: SIP_PW}\n")
+    # A customer-managed SIP phone (the only kind that takes a sipPassword): see the test.
+    (repo / "locations" / "headquarters" / "devices" / f"{PHONE}.yaml").write_text(
+        f"apiVersion: reconciler/v1\nkind: Device\nmetadata: {{mac: {PHONE}}}\n"
+        "spec:\n  sipPassword: {fromEnv: SIP_PW}\n"
+    )
     org = repo / "org" / "device-settings.yaml"
     org.write_text(
         org.read_text().replace(
@@ -61,6 +66,7 @@ def test_no_secret_in_any_artifact(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     h = harness()
+    add_third_party_phone(h.sim.store, PHONE, like_mac="0A1B2C3D4E03")
     repo = secret_repo(tmp_path)
     env = {"SIP_PW": SIP_PW, "PROXY_PW": PROXY_PW}
     saved = tmp_path / "plan.json"
@@ -77,7 +83,8 @@ def test_no_secret_in_any_artifact(
         assert "Traceback" not in r.output and "internal error" not in r.output, r.output
         return r.exit_code
 
-    assert run("plan", str(repo), "--out", str(saved), "--debug") == 0
+    # Not a git checkout and no --baseline: the secret is written when asked for.
+    assert run("plan", str(repo), "--rotate-secrets", "--out", str(saved), "--debug") == 0
     assert run("plan", str(repo), "--format", "json") == 0
     # The server rejects the SIP password PUT, echoing the request (token, body) in its message,
     # and drops the first answer to the org settings job (so its body is looked for on the list).
@@ -86,12 +93,12 @@ def test_no_secret_in_any_artifact(
     code = run("apply", "--plan", str(saved), "--auto-approve", "--debug", "--log", str(log))
     assert echo.hits == 1 and code == 1
     assert "Rejected PUT" in texts[-2] + texts[-1]  # the server's message is shown, masked
-    device = next(d for d in h.sim.store.devices.values() if d.mac == "0A1B2C3D4E01")
+    device = next(d for d in h.sim.store.devices.values() if d.mac == PHONE)
     assert device.sip_password != SIP_PW
     # The re-run plans the write-only secret whose write failed again, from the apply log (the API
     # never returns it, so the plan alone cannot see that it differs).
     assert run("apply", str(repo), "--auto-approve", "--debug", "--log", str(log)) == 0
-    assert "Device/0A1B2C3D4E01.sipPassword" in texts[-2]
+    assert f"Device/{PHONE}.sipPassword" in texts[-2]
     assert device.sip_password == SIP_PW
     # Now written: a further run does not write it again; --rotate-secrets does.
     device.sip_password = "changed-elsewhere"

@@ -1,0 +1,150 @@
+"""Write-only secrets: only third-party devices take one; a declaration new or changed since the
+baseline is written without a flag, --rotate-secrets forces it (plan and apply), and the plan
+always says whether and why."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from reconciler.sim.seed import add_third_party_phone as add_third_party_phone_to
+from reconciler.sim.store import Store
+
+from .conftest import sim_call
+
+Cli = Callable[..., Result]
+
+PHONE = "0A1B2C3D4E0B"  # a customer-managed SIP phone added to the demo org below
+SECRET = "Sip7Secret9Lq2xZ"
+
+
+def add_third_party_phone(sim_state: Path) -> None:
+    sim_call(sim_state, "GET", "/devices")  # the demo org's state file exists from here on
+    store = Store.load(str(sim_state))
+    add_third_party_phone_to(store, PHONE, like_mac="0A1B2C3D4E03")
+    store.save(str(sim_state))
+
+
+def stored_password(sim_state: Path, mac: str) -> str | None:
+    store = Store.load(str(sim_state))
+    return next(d.sip_password for d in store.devices.values() if d.mac == mac)
+
+
+def write_device(repo: Path, mac: str, env: str) -> Path:
+    path = repo / f"{mac}.yaml"
+    path.write_text(
+        f"apiVersion: reconciler/v1\nkind: Device\nmetadata: {{mac: {mac}}}\n"
+        f"spec:\n  sipPassword: {{fromEnv: {env}}}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def phone(sim_state: Path) -> Path:
+    add_third_party_phone(sim_state)
+    return sim_state
+
+
+def test_a_cisco_device_takes_no_sip_password(cli: Cli, tmp_path: Path, phone: Path) -> None:
+    repo = tmp_path / "m"
+    repo.mkdir()
+    path = write_device(repo, "0A1B2C3D4E03", "SIP_PW")
+    r = cli("plan", str(repo))
+    assert r.exit_code == 1, r.output
+    assert f"{path}:5:" in r.output  # the file and line of the declaration
+    assert "only third-party devices take a sipPassword" in r.output
+
+
+def test_a_new_declaration_is_written_once_and_rotation_forces_it(
+    cli: Cli, tmp_path: Path, phone: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIP_PW", SECRET)
+    repo = tmp_path / "m"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "README").write_text("phones\n", encoding="utf-8")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "start")
+    write_device(repo, PHONE, "SIP_PW")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "declare the lobby phone's password")
+    r = cli("plan", str(repo), "--detailed-exitcode")
+    assert r.exit_code == 2, r.output
+    assert (
+        "Device/0A1B2C3D4E0B: sipPassword (sensitive): will be written: declaration new since the "
+        "baseline (git HEAD~1)" in r.output
+    )
+    assert SECRET not in r.output
+    r = cli("apply", str(repo), "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert "Converged" in r.output
+    assert stored_password(phone, PHONE) == SECRET
+    # A later commit that leaves the declaration alone does not write it (nor plan it).
+    (repo / "README").write_text("phones, again\n", encoding="utf-8")
+    git(repo, "commit", "-qam", "unrelated")
+    r = cli("plan", str(repo), "--detailed-exitcode")
+    assert r.exit_code == 0, r.output
+    assert "sipPassword (sensitive): not written: unchanged since the baseline (git HEAD~1)" in r.output
+    assert "--rotate-secrets to write" in r.output
+    # --rotate-secrets on apply writes it anyway.
+    monkeypatch.setenv("SIP_PW", "Rotated4Secret8Zq")
+    r = cli("apply", str(repo), "--auto-approve", "--rotate-secrets")
+    assert r.exit_code == 0, r.output
+    assert "will be written: --rotate-secrets" in r.output
+    assert stored_password(phone, PHONE) == "Rotated4Secret8Zq"
+
+
+def test_a_changed_reference_since_the_baseline_is_written(
+    cli: Cli, tmp_path: Path, phone: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The baseline is a checkout of the base branch: the same PATH under it.
+    base = tmp_path / "base" / "m"
+    pr = tmp_path / "m"
+    base.mkdir(parents=True)
+    pr.mkdir()
+    write_device(base, PHONE, "SIP_PW_OLD")
+    write_device(pr, PHONE, "SIP_PW_OLD")
+    monkeypatch.chdir(tmp_path)
+    r = cli("plan", "m", "--baseline", "base")
+    assert r.exit_code == 0, r.output
+    assert "not written: unchanged since the baseline (baseline base)" in r.output
+    write_device(pr, PHONE, "SIP_PW_NEW")
+    r = cli("plan", "m", "--baseline", "base")
+    assert r.exit_code == 0, r.output
+    assert "Device/0A1B2C3D4E0B.sipPassword" in r.output
+    assert "will be written: declaration changed since the baseline (baseline base)" in r.output
+
+
+def test_without_a_baseline_nothing_is_written_and_the_plan_says_so(
+    cli: Cli, tmp_path: Path, phone: Path
+) -> None:
+    repo = tmp_path / "m"
+    repo.mkdir()
+    write_device(repo, PHONE, "SIP_PW")
+    r = cli("plan", str(repo), "--detailed-exitcode")
+    assert r.exit_code == 0, r.output
+    assert "sipPassword (sensitive): not written: no baseline to compare the declaration with" in r.output
+
+
+def test_the_markdown_plan_shows_each_secret_and_the_threshold(cli: Cli, tmp_path: Path, phone: Path) -> None:
+    repo = tmp_path / "m"
+    repo.mkdir()
+    write_device(repo, PHONE, "SIP_PW")
+    r = cli("plan", str(repo), "--rotate-secrets", "--format", "markdown")
+    assert r.exit_code == 0, r.output
+    assert "- Device/0A1B2C3D4E0B: sipPassword (sensitive): will be written: --rotate-secrets" in r.output
+    assert "_Safety threshold: 1 of 1 managed objects change (100%)" in r.output
