@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import functools
-import logging
-import os
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
 
-import click
+try:  # a Ctrl-C while the program is still loading: nothing was done yet, so no traceback
+    import functools
+    import logging
+    import os
+    from collections.abc import Callable
+    from typing import Any, TypeVar
 
-from reconciler import __version__
-from reconciler.errors import Interrupted, ReconcilerError, ValidationFailed
-from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_STATE, Connection, run
+    import click
+
+    from reconciler import __version__
+    from reconciler.errors import Interrupted, ReconcilerError, ValidationFailed
+    from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_STATE, Connection, run
+except KeyboardInterrupt:
+    sys.stderr.write("Interrupted while starting; nothing was done.\n")
+    raise SystemExit(130) from None
 
 F = TypeVar("F", bound=Callable[..., Any])
 

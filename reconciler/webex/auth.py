@@ -46,6 +46,8 @@ class Auth:
         refresh_token: str | None = None,
         source: str = "explicit",
     ) -> None:
+        if token:
+            check_token(token, f"the access token ({source})" if source != "explicit" else "the access token")
         self._token = Secret(token) if token else None
         self._client_id = client_id
         self._client_secret = Secret(client_secret) if client_secret else None
@@ -165,6 +167,10 @@ class Auth:
             access = body.get("access_token")
             if not isinstance(access, str) or not access:
                 raise ApiError("POST", path, resp.status_code, "token refresh answered without access_token")
+            try:
+                check_token(access, "the refreshed access token")
+            except ConfigError as exc:
+                raise ApiError("POST", path, resp.status_code, str(exc)) from None
             self._token = Secret(access)
             new_refresh = body.get("refresh_token")
             if isinstance(new_refresh, str) and new_refresh:
@@ -182,11 +188,31 @@ _NO_CREDENTIALS = (
 )
 
 
+def check_token(token: str, what: str) -> None:
+    """Refuse a token that cannot go into an ``Authorization`` header, without ever showing it:
+    a line break (it would end the header: a pasted token with a trailing CR/LF inside quotes, or
+    two lines) or another control or blank character, or a character outside ASCII."""
+    for index, char in enumerate(token, 1):
+        if not char.isascii():
+            raise ConfigError(
+                f"{what} has a non-ASCII character (at position {index} of {len(token)}); a Webex "
+                "token is plain ASCII: copy it again from the developer portal or Control Hub"
+            )
+        if not "!" <= char <= "~":
+            kind = "a line break" if char in "\r\n" else "a blank or control character"
+            raise ConfigError(
+                f"{what} contains {kind} (at position {index} of {len(token)}); refusing to send it: "
+                "set the token alone, on one line"
+            )
+
+
 def _read_token_file(path: str) -> str:
     try:
         text = Path(path).expanduser().read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read token file {path}: {exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"token file {path} is not text (a Webex token is plain ASCII)") from None
     token = text.strip()
     if not token:
         raise ConfigError(f"token file {path} is empty")

@@ -27,8 +27,9 @@ import httpx
 from reconciler.errors import ConfigError
 from reconciler.webex.answers import items_of
 from reconciler.webex.api import JSONDict, Params, WebexApi
-from reconciler.webex.auth import Auth
+from reconciler.webex.auth import Auth, check_token
 from reconciler.webex.errors import PaginationError, WebexApiError
+from reconciler.webex.limiter import AdaptiveLimit
 from reconciler.webex.pool import slot_transport
 from reconciler.webex.redact import LOGGER_NAME, redact, register_secret
 
@@ -44,15 +45,21 @@ THROTTLE_STATUSES = frozenset({429, 423})
 NOT_SENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Parameters never re-added to a next-page link (the link's own paging wins).
 _PAGING_PARAMS = frozenset({"start", "cursor", "offset"})
-MAX_PAGES = 10_000
+# A listing longer than this is refused as a whole (a server looping through endless next-page links
+# must not hang the run, and a truncated listing must never be planned on).
+MAX_PAGES = 2_000
+# The least wait after a 429/423, even when the server says ``Retry-After: 0``.
+MIN_THROTTLE_WAIT_S = 0.05
 # An answer larger than this is refused unread (a hostile or broken server must not exhaust memory).
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 
 class _AnswerTooLarge(Exception):
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, resp: httpx.Response) -> None:
         super().__init__(size)
         self.size = size
+        self.status = resp.status_code
+        self.tracking_id = _tracking_id(resp)
 
 
 @dataclass
@@ -107,6 +114,29 @@ class BackoffGate:
         return waited
 
 
+class _NoCookies(httpx.Cookies):
+    """A cookie jar that keeps nothing: the API authenticates by bearer token, and httpx would
+    otherwise parse every answer's headers for cookies (a urllib request/response shim each)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _ApiHttp(httpx.AsyncClient):
+    """``httpx.AsyncClient`` without cookie handling."""
+
+    _jar = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._jar
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        if cookies:
+            raise ValueError("the Webex client keeps no cookies")
+
+
 class WebexClient(WebexApi):
     """Async Webex REST client. Use as ``async with WebexClient(base_url, auth) as client: ...``."""
 
@@ -119,13 +149,14 @@ class WebexClient(WebexApi):
         concurrency: int = 16,
         timeout: float = 30.0,
         org_id: str | None = None,
-        max_attempts: int = 6,
+        max_attempts: int = 12,
         deadline_s: float = 300.0,
         debug: bool = False,
         backoff_base: float = 0.5,
-        backoff_max: float = 30.0,
+        backoff_max: float = 10.0,
         user_agent: str = "reconciler/0.1",
         max_answer_bytes: int = MAX_ANSWER_BYTES,
+        max_pages: int | None = None,
     ) -> None:
         if auth is None:
             raise ConfigError("WebexClient needs credentials (an Auth); see Auth.from_env()")
@@ -145,10 +176,12 @@ class WebexClient(WebexApi):
         self.backoff_max = backoff_max
         self.timeout = timeout
         self.max_answer_bytes = max_answer_bytes
+        self.max_pages = max_pages if max_pages is not None else MAX_PAGES
         self.stats = ClientStats()
         self.gate = BackoffGate()
-        self._sem = asyncio.Semaphore(concurrency)
-        self._http = httpx.AsyncClient(
+        # ``concurrency`` is the most requests in flight; how many are is adapted to the server
+        self.limiter = AdaptiveLimit(concurrency)
+        self._http = _ApiHttp(
             # the default: one single-connection pool per request slot (pool.py: httpcore's own
             # pool costs O(connections) per request, most of the client's CPU at 32 connections)
             transport=transport if transport is not None else slot_transport(concurrency),
@@ -203,11 +236,14 @@ class WebexClient(WebexApi):
         shown = self._display_path(url)
         idempotent = method in IDEMPOTENT_METHODS or retry_post
         if token_override:
+            check_token(token_override, "the override token")
             register_secret(token_override)
-        deadline = time.monotonic() + self.deadline_s
+        # The retry budget runs from the first attempt (time queued for a slot is not counted).
+        deadline = 0.0
         request_id = uuid.uuid4()
         refreshed = False
         attempt = 0
+        failures = 0  # 5xx answers and transport errors (bounded by max_attempts); 429/423 are not
         while True:
             attempt += 1
             tracking_id = f"RECONCILER_{request_id}_{attempt - 1}"
@@ -215,7 +251,8 @@ class WebexClient(WebexApi):
             resp: httpx.Response | None = None
             failure: httpx.TransportError | None = None
             too_large: _AnswerTooLarge | None = None
-            async with self._sem:
+            epoch = await self.limiter.acquire()
+            try:
                 waited += await self.gate.wait()  # the gate may have moved while we queued
                 self.stats.waited_s += waited
                 if token_override:
@@ -225,37 +262,38 @@ class WebexClient(WebexApi):
                     self.stats.refreshes = self.auth.refreshes
                 headers = {"Authorization": f"Bearer {token}", "TrackingID": tracking_id}
                 started = time.monotonic()
+                if not deadline:
+                    deadline = started + self.deadline_s
                 self.stats.requests += 1
+                req = self._http.build_request(
+                    method, url, json=json, files=files, data=data, headers=headers
+                )
                 try:
-                    req = self._http.build_request(
-                        method, url, json=json, files=files, data=data, headers=headers
-                    )
-                    resp = await self._http.send(req, stream=True)
-                    try:
-                        await _read_capped(resp, self.max_answer_bytes)
-                    finally:
-                        await resp.aclose()
+                    resp = await self._attempt(req)
                 except httpx.TransportError as exc:
                     failure = exc
                 except _AnswerTooLarge as exc:
                     too_large = exc
+            finally:
+                self.limiter.release()
             elapsed = time.monotonic() - started
 
-            if too_large is not None and resp is not None:
-                self._log_request(method, url, resp.status_code, elapsed, tracking_id, attempt, None)
+            if too_large is not None:
+                self._log_request(method, url, too_large.status, elapsed, tracking_id, attempt, None)
                 raise WebexApiError(
                     method,
                     shown,
-                    resp.status_code,
+                    too_large.status,
                     f"the answer is larger than {self.max_answer_bytes} bytes "
                     f"({too_large.size} bytes or more); refusing to read it",
-                    _tracking_id(resp) or tracking_id,
+                    too_large.tracking_id or tracking_id,
                     attempt,
                     ambiguous=method not in IDEMPOTENT_METHODS and not retry_post,
                 )
 
             if failure is not None or resp is None:
                 # no (complete) answer; the back-off sleep happens outside the concurrency slot
+                failures += 1
                 name = type(failure).__name__
                 self.stats.transport_errors += 1
                 self._log_request(method, url, None, elapsed, tracking_id, attempt, name)
@@ -277,8 +315,12 @@ class WebexClient(WebexApi):
                     ambiguous=not not_sent and not idempotent,
                     timed_out=isinstance(failure, httpx.TimeoutException) and not not_sent,
                 )
-                delay = self._backoff(attempt)
-                if untrusted or not (not_sent or idempotent) or not self._can_retry(attempt, delay, deadline):
+                delay = self._backoff(failures)
+                if (
+                    untrusted
+                    or not (not_sent or idempotent)
+                    or not self._can_retry(failures, delay, deadline)
+                ):
                     raise error from None
                 self.stats.retries += 1
                 log.info("%s %s: %s; retry %d in %.2fs", method, shown, name, attempt, delay)
@@ -289,6 +331,8 @@ class WebexClient(WebexApi):
             self.stats.by_status[status] += 1
             server_tid = _tracking_id(resp)
             self._log_request(method, url, status, elapsed, server_tid or tracking_id, attempt, None)
+            if status != 429:
+                self.limiter.on_success(elapsed)
             if status < 400:
                 return resp
 
@@ -299,26 +343,41 @@ class WebexClient(WebexApi):
                     log.info("%s %s: 401, retrying with a refreshed token", method, shown)
                     continue
 
-            delay = 0.0
-            retryable = False
-            shared_gate = False
             if status in THROTTLE_STATUSES:
-                # The server refused the request outright: safe to repeat for every method.
-                retryable = True
+                # The server refused the request outright: safe to repeat for every method, for as
+                # long as the retry budget lasts (not a fixed number of times).
                 if status == 429:
                     self.stats.rate_limited += 1
+                    if self.limiter.on_throttled(epoch):
+                        log.info("429: at most %d requests in flight now", self.limiter.limit)
                 else:
                     self.stats.locked += 1
                 after = _retry_after(resp)
-                delay = after if after is not None else self._backoff(attempt)
-                shared_gate = after is not None or status == 429
-                if shared_gate:
+                delay = max(after, MIN_THROTTLE_WAIT_S) if after is not None else self._backoff(attempt)
+                remaining = deadline - time.monotonic()
+                if delay >= remaining:
+                    # Waiting would outlive this request's budget: fail now, and hold nobody back.
+                    note = (
+                        f"the server asks to wait {delay:.0f} s (Retry-After), longer than the "
+                        f"{max(0.0, remaining):.0f} s left of this request's retry budget; not retried"
+                        if after is not None
+                        else "the retry budget of this request is spent; not retried"
+                    )
+                    raise self._error(method, shown, resp, tracking_id, attempt, ambiguous=False, note=note)
+                self.stats.retries += 1
+                log.info("%s %s: %d; retry %d in %.2fs", method, shown, status, attempt, delay)
+                if after is not None or status == 429:
                     # every task of this client waits until then, not only this one
                     self.gate.push(delay)
-            elif status in RETRY_STATUSES and idempotent:
-                retryable = True
-                delay = max(self._backoff(attempt), _retry_after(resp) or 0.0)
+                else:
+                    await asyncio.sleep(delay)
+                continue
 
+            retryable = status in RETRY_STATUSES and idempotent
+            delay = 0.0
+            if retryable:
+                failures += 1
+                delay = max(self._backoff(failures), _retry_after(resp) or 0.0)
             error = self._error(
                 method,
                 shown,
@@ -327,16 +386,28 @@ class WebexClient(WebexApi):
                 attempt,
                 ambiguous=status in RETRY_STATUSES and not idempotent,
             )
-            if not retryable or not self._can_retry(attempt, delay, deadline):
+            if not retryable or not self._can_retry(failures, delay, deadline):
                 raise error
             self.stats.retries += 1
             log.info("%s %s: %d; retry %d in %.2fs", method, shown, status, attempt, delay)
-            if not shared_gate:
-                await asyncio.sleep(delay)
-            # else: the shared gate at the top of the loop holds this request back
+            await asyncio.sleep(delay)
 
-    def _can_retry(self, attempt: int, delay: float, deadline: float) -> bool:
-        return attempt < self.max_attempts and time.monotonic() + delay < deadline
+    async def _attempt(self, req: httpx.Request) -> httpx.Response:
+        """Send ``req`` and read its whole answer, all within ``timeout`` seconds (httpx bounds each
+        read alone: a body trickling a byte a second would never time out)."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                resp = await self._http.send(req, stream=True)
+                try:
+                    await _read_capped(resp, self.max_answer_bytes)
+                finally:
+                    await resp.aclose()
+        except TimeoutError:
+            raise httpx.ReadTimeout(f"no complete answer within {self.timeout:g} s", request=req) from None
+        return resp
+
+    def _can_retry(self, failures: int, delay: float, deadline: float) -> bool:
+        return failures < self.max_attempts and time.monotonic() + delay < deadline
 
     def _backoff(self, attempt: int) -> float:
         """Exponential back-off with jitter: base*2^(n-1), capped, scaled by a random 0.5..1."""
@@ -344,7 +415,15 @@ class WebexClient(WebexApi):
         return ceiling * (0.5 + random.random() / 2)
 
     def _error(
-        self, method: str, shown: str, resp: httpx.Response, sent_tid: str, attempts: int, *, ambiguous: bool
+        self,
+        method: str,
+        shown: str,
+        resp: httpx.Response,
+        sent_tid: str,
+        attempts: int,
+        *,
+        ambiguous: bool,
+        note: str = "",
     ) -> WebexApiError:
         message, descriptions, body_tid = _parse_error(resp)
         text = message
@@ -354,6 +433,8 @@ class WebexClient(WebexApi):
         if resp.status_code == 401:
             hint = "refresh did not help" if self.auth.can_refresh else "no refresh credentials"
             text = f"{text or 'Unauthorized'} (the access token was refused: {hint})"
+        if note:
+            text = f"{text or resp.reason_phrase or 'error'} ({note})"
         tracking = body_tid or resp.headers.get("TrackingID") or sent_tid
         return WebexApiError(
             method,
@@ -427,14 +508,17 @@ class WebexClient(WebexApi):
         """Every item of a listing, following ``Link: <...>; rel="next"`` (absolute URLs).
 
         Parameters the server dropped from the next link (``orgId``, ``max``, filters) are added
-        back; paging stops on an empty page or without a next link. A link to another host is
-        refused (PaginationError); a link already followed ends the listing (loop guard).
+        back; paging stops on an empty page or without a next link. A listing is never cut short
+        silently: a link to another host, a link back to a page already read (a loop) and more than
+        ``max_pages`` pages each raise PaginationError naming the endpoint.
         """
         items: list[JSONDict] = []
         wanted = dict(_clean_params(params or {}))
         resp = await self.request("GET", path, params=wanted)
+        shown = self._display_path(resp.request.url)
         seen: set[str] = {str(resp.request.url)}
-        for _ in range(MAX_PAGES):
+        pages = 1
+        while True:
             page = items_of(resp, items_key)
             items.extend(page)
             next_url = _next_link(resp)
@@ -444,7 +528,7 @@ class WebexClient(WebexApi):
             if url.scheme not in ("http", "https") or not self._same_origin(url):
                 raise PaginationError(
                     "GET",
-                    self._display_path(resp.request.url),
+                    shown,
                     resp.status_code,
                     f"refusing to follow a next-page link to another host ({url.host or next_url})",
                 )
@@ -455,12 +539,24 @@ class WebexClient(WebexApi):
                 url = url.copy_merge_params(dropped)
             key = str(url)
             if key in seen:
-                log.warning("pagination of %s links back to a page already read; stopping", path)
-                return items
+                raise PaginationError(
+                    "GET",
+                    shown,
+                    resp.status_code,
+                    f"the next-page link of page {pages} leads back to a page already read "
+                    f"({len(items)} items so far); refusing a listing that never ends",
+                )
+            if pages >= self.max_pages:
+                raise PaginationError(
+                    "GET",
+                    shown,
+                    resp.status_code,
+                    f"the listing goes on past {self.max_pages} pages ({len(items)} items so far); "
+                    "refusing to plan on a listing cut short",
+                )
             seen.add(key)
             resp = await self.request("GET", key)
-        log.warning("pagination of %s stopped after %d pages", path, MAX_PAGES)
-        return items
+            pages += 1
 
 
 def make_client(
@@ -533,13 +629,13 @@ async def _read_capped(resp: httpx.Response, limit: int) -> None:
     """Read the body of a streamed response into it (as ``aread`` does), refusing more than ``limit``."""
     declared = resp.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise _AnswerTooLarge(int(declared))
+        raise _AnswerTooLarge(int(declared), resp)
     parts: list[bytes] = []
     size = 0
     async for part in resp.aiter_bytes():
         size += len(part)
         if size > limit:
-            raise _AnswerTooLarge(size)
+            raise _AnswerTooLarge(size, resp)
         parts.append(part)
     resp._content = b"".join(parts)
 

@@ -36,6 +36,8 @@ from reconciler.sim.app import create_app
 from reconciler.sim.faults import SimulatedDrop
 from reconciler.sim.server import _QuietDrops
 
+from .hostile_server import HostileServer, Script
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "reconciler" / "examples"
 TOKEN = "reliability-token-5f0c2e9a8b7d4c1e"
 # Routes whose writes change configuration (pushes and jobs are counted separately).
@@ -325,3 +327,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     rows = RESULTS + [TALLIES[k] for k in sorted(TALLIES)]
     if target and rows:
         Path(target).write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+
+
+# -- a hostile raw-socket server (tests/reliability/hostile_server.py) ----------------------------
+
+
+@pytest.fixture
+def hostile_server() -> Iterator[Callable[[Script], HostileServer]]:
+    """``hostile_server(script)``: a ``HostileServer`` on 127.0.0.1, stopped after the test."""
+    made: list[HostileServer] = []
+
+    def make(script: Script) -> HostileServer:
+        server = HostileServer(script)
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.stop()

@@ -194,8 +194,10 @@ async def test_every_endpoint_success_and_error(checked: Any, spec: Spec) -> Non
     # -- details, third party --------------------------------------------------------------
     await call("GET", DEV, 200, deviceId=alice_dev)
     await call("GET", DEV, 404, deviceId=UNKNOWN)
-    await call("PUT", DEV, 204, json={"sipPassword": "Secret123!x"}, deviceId=alice_dev)
-    await call("PUT", DEV, 400, json={"sipPassword": "short"}, deviceId=alice_dev)
+    sip_phone = await device_id(client, "0A:1B:2C:3D:4E:0B")  # the demo org's third-party phone
+    await call("PUT", DEV, 204, json={"sipPassword": "Secret123!x"}, deviceId=sip_phone)
+    await call("PUT", DEV, 400, json={"sipPassword": "short"}, deviceId=sip_phone)
+    await call("PUT", DEV, 400, json={"sipPassword": "Secret123!x"}, deviceId=alice_dev)  # a Cisco phone
 
     # -- people, workspaces ----------------------------------------------------------------
     P = f"{T}/people/{{personId}}"

@@ -53,6 +53,7 @@ async def _ids(client: Any) -> dict[str, str]:
     return {
         "alice_dev": await device_id(client, "0A1B2C3D4E01"),
         "bob_dev": await device_id(client, "0A1B2C3D4E02"),
+        "sip_phone": await device_id(client, "0A1B2C3D4E0B"),  # third-party: takes a sipPassword
         "alice": await person_id(client, "alice@example.com"),
         "front": await workspace_id(client, "Front Desk"),
         "hq": await location_id(client, "Headquarters"),
@@ -73,6 +74,8 @@ def _substitute(method: str, path: str, example: Any, ids: dict[str, str]) -> tu
     }
     if path.endswith("/layout"):
         params["deviceId"] = ids["bob_dev"]  # an 8865: KEM_14_KEYS is supported
+    if isinstance(example, dict) and "sipPassword" in example:
+        params["deviceId"] = ids["sip_phone"]
     url = re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], url)
     if isinstance(body, dict):
         if "templateId" in body:

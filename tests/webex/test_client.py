@@ -159,7 +159,7 @@ async def test_post_read_timeout_is_ambiguous_and_not_retried(mock_client: MockF
         calls += 1
         raise httpx.ReadTimeout("slow")
 
-    async with mock_client(handler) as client:
+    async with mock_client(handler, max_attempts=6) as client:
         with pytest.raises(WebexApiError) as info:
             await client.request("POST", "/jobs", json={})
         assert calls == 1 and info.value.ambiguous and info.value.status is None
@@ -309,7 +309,7 @@ async def test_paginate_refuses_foreign_host(mock_client: MockFactory) -> None:
     assert len(handler.requests) == 1
 
 
-async def test_paginate_stops_on_loop_and_empty_page(mock_client: MockFactory) -> None:
+async def test_paginate_refuses_a_loop_and_stops_on_empty_page(mock_client: MockFactory) -> None:
     calls = 0
 
     def looping(request: httpx.Request) -> httpx.Response:
@@ -319,8 +319,9 @@ async def test_paginate_stops_on_loop_and_empty_page(mock_client: MockFactory) -
         return httpx.Response(200, json={"items": [{"n": calls}]}, headers={"Link": link})
 
     async with mock_client(looping) as client:
-        items = await client.paginate("/items", {"max": 1})
-    assert calls == 2 and len(items) == 2
+        with pytest.raises(PaginationError) as info:
+            await client.paginate("/items", {"max": 1})
+    assert calls == 2 and info.value.path == "/items" and "already read" in str(info.value)
 
     def empty(request: httpx.Request) -> httpx.Response:
         link = '<http://api.test/v1/items?start=5>; rel="next"'

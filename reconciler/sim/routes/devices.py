@@ -133,6 +133,8 @@ async def get_device_details(request: Request) -> Response:
 async def put_device_details(request: Request) -> Response:
     device = device_for_write(request)
     body = await validated(request)
+    if telephony.get_model(device).cisco:
+        raise bad_request("sipPassword can only be set on a third-party (customer-managed) device.")
     telephony.check_sip_password(body["sipPassword"])
     if body["sipPassword"] != device.sip_password:
         device.sip_password = body["sipPassword"]
