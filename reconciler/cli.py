@@ -9,12 +9,14 @@ try:  # a Ctrl-C while the program is still loading: nothing was done yet, so no
     import logging
     import os
     from collections.abc import Callable
+    from itertools import pairwise
     from typing import Any, TypeVar
 
     import click
 
     from reconciler import __version__
-    from reconciler.errors import Interrupted, ReconcilerError, ValidationFailed
+    from reconciler.errors import ConfigError, Interrupted, ReconcilerError, ValidationFailed
+    from reconciler.failures import capped, describe, error_document
     from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_STATE, Connection, run
 except KeyboardInterrupt:
     sys.stderr.write("Interrupted while starting; nothing was done.\n")
@@ -23,35 +25,84 @@ except KeyboardInterrupt:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class ReconcilerGroup(click.Group):
+    """The command group whose ``main`` maps click's own errors to exit codes: a usage error
+    (an unknown option, command or a missing argument) exits 1 like any invalid input, never 2,
+    which means "changes found" (plan --detailed-exitcode) or "drift found" (drift) only."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        run_group: Any = super().main  # click types main() by standalone_mode overloads
+        if not kwargs.pop("standalone_mode", True):
+            return run_group(*args, standalone_mode=False, **kwargs)
+        argv = list(args[0] if args and args[0] is not None else kwargs.get("args") or sys.argv[1:])
+        try:
+            rv = run_group(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            if _wants_json(argv):
+                _echo_error_document(ConfigError(exc.format_message()), None)
+            exc.show()
+            sys.exit(USAGE_EXIT)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        # --help and --version end here (click returns their exit code instead of exiting)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+USAGE_EXIT = 1
+
+
+def _wants_json(argv: list[str]) -> bool:
+    """Whether the command line asks for ``--format json`` (read before click could parse it)."""
+    return "--format=json" in argv or any(a == "--format" and b == "json" for a, b in pairwise(argv))
+
+
 def handle_errors(fn: F) -> F:
-    """The one place where errors become messages and exit codes."""
+    """The one place where errors become messages and exit codes. With ``--format json`` the
+    error is also printed on stdout as one JSON document (schemas/error.schema.json)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = kwargs.get("fmt") == "json"
+        base_url = kwargs.get("base_url")
         try:
             return fn(*args, **kwargs)
         except ValidationFailed as exc:
-            for d in exc.diagnostics:
-                click.echo(str(d), err=True)
+            if as_json:
+                _echo_error_document(exc, base_url)
+            lines = [str(d) for d in exc.diagnostics]
+            for line in capped(lines, more=" (reconciler validate --format json lists every one)"):
+                click.echo(line, err=True)
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except Interrupted as exc:
+            if as_json:
+                _echo_error_document(exc, base_url)
             click.echo(f"\nInterrupted: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("\nInterrupted. The apply log holds what was done; re-run to finish.", err=True)
             sys.exit(130)
         except ReconcilerError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            if as_json:
+                _echo_error_document(exc, base_url)
+            click.echo(f"Error: {describe(exc, base_url)}", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException:
             raise
         except OSError as exc:  # a file that cannot be read or written, a full disk
+            if as_json:
+                _echo_error_document(ConfigError(_redacted(exc)), base_url)
             click.echo(f"Error: {_redacted(exc)}", err=True)
             sys.exit(1)
         except Exception as exc:  # a bug: still one clean line (never a secret), exit 1
             if os.environ.get("RECONCILER_TRACEBACK"):
                 raise
+            if as_json:
+                _echo_error_document(exc, base_url)
             click.echo(
                 f"Error: internal error ({type(exc).__name__}: {_redacted(exc)}); please report it "
                 "(RECONCILER_TRACEBACK=1 shows the traceback). The apply log holds what was done.",
@@ -60,6 +111,12 @@ def handle_errors(fn: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _echo_error_document(exc: BaseException, base_url: str | None) -> None:
+    import json
+
+    click.echo(json.dumps(error_document(exc, base_url), indent=2, ensure_ascii=False))
 
 
 def _redacted(exc: BaseException) -> str:
@@ -131,6 +188,9 @@ def make_connection(kw: dict[str, Any]) -> Connection:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         handler.addFilter(redaction_filter())
         logging.basicConfig(level=logging.DEBUG, handlers=[handler])
+        # one line per request comes from the client; the HTTP libraries' internals are noise
+        for noisy in ("httpcore", "httpx", "hpack", "asyncio"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     return Connection(
         base_url=kw.get("base_url"),
         token_file=kw.get("token_file"),
@@ -147,7 +207,7 @@ def use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
 def main() -> None:
     """Declarative plan/apply for Webex Calling device configuration."""
@@ -200,24 +260,19 @@ def plan(
     baseline: str | None,
     **kw: Any,
 ) -> None:
-    """Show what apply would change."""
+    """Show what apply would change.
+
+    \b
+    Example:
+      reconciler plan manifests/ --out plan.json --detailed-exitcode
+    """
     from reconciler.render import render, render_review
-    from reconciler.session import connect, make_plan, save_plan
+    from reconciler.review import PlanReview
+    from reconciler.session import PlanRequest, plan_command, save_plan
 
-    conn = connection_for(kw, list(paths))
-
-    async def go() -> Any:
-        async with connect(conn) as client:
-            if baseline:
-                from reconciler.review import plan_with_baseline
-
-                return await plan_with_baseline(
-                    client, list(paths), baseline, list(targets), prune, rotate_secrets
-                )
-            return await make_plan(client, list(paths), list(targets), prune, rotate_secrets)
-
-    result = run(go())
-    if baseline:
+    request = PlanRequest(list(paths), list(targets), prune, rotate_secrets, baseline)
+    result = plan_command(connection_for(kw, list(paths)), request)
+    if isinstance(result, PlanReview):
         review, result = result, result.plan
         if out:
             save_plan(result, out)
@@ -232,6 +287,26 @@ def plan(
         click.echo(f"Saved the plan to {out}. Apply exactly it with: reconciler apply --plan {out}")
     if detailed_exitcode and not result.empty:
         sys.exit(2)
+
+
+@main.command()
+@click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
+@handle_errors
+def show(plan_file: str, fmt: str) -> None:
+    """Render a saved plan (plan --out) without applying it or touching the API.
+
+    \b
+    Example:
+      reconciler show plan.json --format markdown
+    """
+    from reconciler.render import render
+    from reconciler.session import read_plan
+
+    saved = read_plan(plan_file, check_paths=False)  # rendered only: its manifest paths are not read
+    click.echo(render(saved, fmt, color=use_color(), artifact=plan_file), nl=False)
 
 
 @main.command()
@@ -256,25 +331,17 @@ def plan(
 def drift(
     paths: tuple[str, ...], fmt: str, reports: tuple[str, ...], notify_room: str | None, **kw: Any
 ) -> None:
-    """Report every difference between the manifests and live state (exit 2 when there is any)."""
-    from reconciler.drift import drift_report
-    from reconciler.notify import drift_message, post, run_link
+    """Report every difference between the manifests and live state (exit 2 when there is any).
+
+    \b
+    Example:
+      reconciler drift manifests/ --format json --report drift.md
+    """
     from reconciler.render import render_drift
-    from reconciler.session import connect, make_plan
+    from reconciler.session import drift_command
 
     bot = _notify_token(notify_room)
-    conn = connection_for(kw, list(paths))
-
-    async def go() -> Any:
-        async with connect(conn) as client:
-            found = drift_report(await make_plan(client, list(paths)))
-            problem = None
-            if notify_room and bot and found.has_drift:
-                message = drift_message(found, list(paths), run_link(os.environ))
-                problem = await post(client, notify_room, message, bot)
-            return found, problem
-
-    found, problem = run(go())
+    found, problem = drift_command(connection_for(kw, list(paths)), list(paths), notify_room, bot)
     kinds = {r: _REPORT_FORMATS.get(os.path.splitext(r)[1].lower(), fmt) for r in reports}
     full = next((r for r, k in kinds.items() if k == "json"), None)
     for path, kind in kinds.items():
@@ -321,6 +388,14 @@ def drift(
     metavar="ROOM_ID",
     help="Post the apply summary to this Webex space (bot token from WEBEX_BOT_TOKEN).",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: print only the result document (steps, convergence) on stdout; needs --auto-approve.",
+)
 @connection_options
 @handle_errors
 def apply(
@@ -336,9 +411,15 @@ def apply(
     resume: str | None,
     lock_timeout: float,
     notify_room: str | None,
+    fmt: str,
     **kw: Any,
 ) -> None:
-    """Plan, confirm, execute, and verify that live state converged."""
+    """Plan, confirm, execute, and verify that live state converged.
+
+    \b
+    Example:
+      reconciler plan manifests/ --out plan.json && reconciler apply --plan plan.json --auto-approve
+    """
     from reconciler.errors import PlanRefused
     from reconciler.render import render_text
     from reconciler.session import ApplyRequest, apply_command, read_plan
@@ -359,6 +440,8 @@ def apply(
     def confirm(p: Any) -> bool:
         if auto_approve:
             return True
+        if fmt == "json":
+            raise PlanRefused("apply --format json does not ask for confirmation: pass --auto-approve")
         if not interactive:
             raise PlanRefused("refusing to apply without a terminal to confirm on: pass --auto-approve")
         return click.confirm("Apply this plan?", default=False)
@@ -367,7 +450,8 @@ def apply(
         click.echo(line, err=True)
 
     def show(p: Any) -> None:
-        click.echo(render_text(p, color=use_color()), nl=False)
+        if fmt == "text":
+            click.echo(render_text(p, color=use_color()), nl=False)
 
     request = ApplyRequest(
         paths=list(paths),
@@ -386,20 +470,28 @@ def apply(
     )
     outcome = apply_command(conn, request, confirm=confirm, say=say, show=show)
     report = outcome.report
+    if fmt == "json":
+        import json
+
+        from reconciler.results import apply_document
+
+        click.echo(json.dumps(apply_document(outcome), indent=2, ensure_ascii=False))
+        sys.exit(0 if outcome.succeeded else 1)
     if outcome.plan.empty and not report.results:
         click.echo("Nothing to apply.")
         return
     applied, failed, skipped = (report.by_status(s) for s in ("applied", "failed", "skipped"))
     click.echo(f"\nApply: {len(applied)} applied, {len(failed)} failed, {len(skipped)} skipped.")
+    lines = []
     for r in failed:
-        click.echo(
+        lines.append(
             f"  failed  {r.step}: {r.message}"
             + (f" [trackingId {r.tracking_id}]" if r.tracking_id and r.tracking_id not in r.message else "")
         )
-        for line in r.job_errors[:50]:
-            click.echo(f"          {line}")
-    for r in skipped:
-        click.echo(f"  skipped {r.step}: {r.message}")
+        lines.extend(f"          {line}" for line in capped(r.job_errors))
+    lines.extend(f"  skipped {r.step}: {r.message}" for r in skipped)
+    for line in capped(lines, more=" (apply --format json lists every one)"):
+        click.echo(line)
     if outcome.remaining is not None:
         if outcome.remaining.empty:
             click.echo("Converged: live state matches the manifests.")
@@ -420,12 +512,27 @@ def apply(
     help="Only this kind (repeatable); PersonDevices and WorkspaceDevices only when named.",
 )
 @click.option("--mac", "macs", multiple=True, help="Only this device (repeatable).")
+@click.option(
+    "--all-fields",
+    is_flag=True,
+    help="In files that exist already, write every live setting too, not only those the file declares.",
+)
 @connection_options
 @handle_errors
 def export(
-    out: str, locations: tuple[str, ...], kinds: tuple[str, ...], macs: tuple[str, ...], **kw: Any
+    out: str,
+    locations: tuple[str, ...],
+    kinds: tuple[str, ...],
+    macs: tuple[str, ...],
+    all_fields: bool,
+    **kw: Any,
 ) -> None:
-    """Write manifests for the live org (a repo that plans zero changes)."""
+    """Write manifests for the live org (a repo that plans zero changes).
+
+    \b
+    Example:
+      reconciler export --out manifests/ --location "Branch Office"
+    """
     from reconciler.session import export_org
 
     conn = make_connection(kw)
@@ -443,7 +550,7 @@ def export(
         elif done >= total or done % 2000 == 0:
             click.echo(f"devices {done}/{total}", err=True)
 
-    report = run(export_org(conn, out, locations, kinds, macs, progress))
+    report = run(export_org(conn, out, locations, kinds, macs, progress, all_fields))
     for w in report.warnings:
         click.echo(f"Warning: {w}", err=True)
     click.echo(
@@ -470,13 +577,23 @@ def sim() -> None:
 
 
 @sim.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on."
+)
 @click.option("--seed", default="demo", show_default=True, help="'demo' or a number for a generated org.")
 @click.option("--devices", type=click.IntRange(0), help="Devices of a generated org (with a numeric --seed).")
-@click.option("--latency-ms", type=float, default=0, show_default=True)
+@click.option(
+    "--latency-ms", type=float, default=0, show_default=True, help="Delay added to every answer (ms)."
+)
 @click.option("--rate-limit", type=float, help="Requests per second before 429.")
-@click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of requests answered with a simulated 5xx (0 to 1).",
+)
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Persist the org in this file.")
 @click.option("--token", envvar="RECONCILER_SIM_TOKEN", help="Accept only this token (default: any).")
 @handle_errors
@@ -492,9 +609,16 @@ def sim_serve(
     token: str | None,
 ) -> None:
     """Serve the simulator over HTTP (uvicorn)."""
-    from reconciler.sim.server import serve
+    from reconciler.sim.server import check_port, serve
 
-    seed_value: str | int = seed if seed == "demo" else int(seed)
+    seed_value = _sim_seed(seed, devices)
+    try:
+        check_port(host, port)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; another server may be using it: "
+            "pick another with --port"
+        ) from exc
     click.echo(f"Simulated Webex API on http://{host}:{port}/v1 (seed {seed})", err=True)
     serve(
         host=host,
@@ -507,6 +631,18 @@ def sim_serve(
         state_file=state_file,
         token=token,
     )
+
+
+def _sim_seed(seed: str, devices: int | None) -> str | int:
+    """``--seed``: 'demo' or a number; ``--devices`` sizes generated orgs only."""
+    if seed == "demo":
+        if devices is not None:
+            raise ConfigError("--devices sizes a generated org: give a numeric --seed too (e.g. --seed 1)")
+        return seed
+    try:
+        return int(seed)
+    except ValueError:
+        raise ConfigError(f"--seed must be 'demo' or a number, not {seed!r}") from None
 
 
 _REPORT_FORMATS = {

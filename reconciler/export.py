@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from reconciler.capabilities import Catalog
 from reconciler.diff import without_secret_fields
@@ -59,6 +60,7 @@ def slug(text: str) -> str:
 
 def _yaml() -> YAML:
     y = YAML()
+    y.preserve_quotes = True  # a re-export keeps the file's quoting of values it does not change
     y.indent(mapping=2, sequence=4, offset=2)
     y.width = 120
     return y
@@ -72,6 +74,8 @@ def _merge(node: Any, value: Any) -> Any:
         for k, v in value.items():
             node[k] = _merge(node[k], v) if k in node else _plain_to_rt(v)
         return node
+    if type(node) is not bool and not isinstance(node, dict | list) and node == value:
+        return node  # unchanged: keeps the file's own quoting
     return _plain_to_rt(value)
 
 
@@ -90,16 +94,48 @@ def _plain_to_rt(value: Any) -> Any:
             for item in s:
                 item.fa.set_flow_style()
         return s
+    return _scalar(value)
+
+
+# replaced whole even on a re-export: one of several shapes (a template, DEFAULT or CUSTOM keys)
+_WHOLE = frozenset({"layout"})
+
+
+def _narrowed(value: Any, declared: Any) -> Any:
+    """``value`` cut to the keys the file's own document (``declared``) has, map by map: a
+    re-export updates what a manifest owns and adds nothing to it. Lists and ``layout`` are
+    taken whole (the API replaces them whole too)."""
+    if not isinstance(value, dict) or not isinstance(declared, dict):
+        return value
+    return {k: v if k in _WHOLE else _narrowed(v, declared[k]) for k, v in value.items() if k in declared}
+
+
+_YAML11_BOOLEANS = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false"])
+
+
+# what YAML 1.1 reads as a base-60 number: 12:34:56:11:22:33 (a MAC address of digits only)
+_YAML11_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+
+
+def _scalar(value: Any) -> Any:
+    """Strings that YAML 1.1 readers take for something else are written quoted: booleans
+    (ON, off, yes, ...) and base-60 numbers."""
+    if isinstance(value, str) and (value.lower() in _YAML11_BOOLEANS or _YAML11_SEXAGESIMAL.match(value)):
+        return DoubleQuotedScalarString(value)
     return value
 
 
-def write_doc(path: Path, doc: dict[str, Any], comment: str | None, report: ExportReport) -> None:
+def write_doc(
+    path: Path, doc: dict[str, Any], comment: str | None, report: ExportReport, all_fields: bool = False
+) -> None:
+    """Write ``doc`` to ``path``; an existing file of the same kind keeps its comments and key
+    order and (unless ``all_fields``) the settings it declares, no more (``_narrowed``)."""
     y = _yaml()
     if path.exists():
         existing = y.load(path.read_text(encoding="utf-8"))
         if isinstance(existing, CommentedMap) and existing.get("kind") == doc["kind"]:
             before = path.read_text(encoding="utf-8")
-            _merge(existing, doc)
+            _merge(existing, doc if all_fields else _narrowed(doc, existing))
             path.write_text(_dump(y, existing), encoding="utf-8")
             if path.read_text(encoding="utf-8") == before:
                 report.unchanged += 1
@@ -141,11 +177,16 @@ def _keys(keys: list[dict[str, Any]], type_field: str) -> list[dict[str, Any]]:
 
 class Exporter:
     def __init__(
-        self, client: WebexClient, out: Path, progress: Callable[[int, int], None] | None = None
+        self,
+        client: WebexClient,
+        out: Path,
+        progress: Callable[[int, int], None] | None = None,
+        all_fields: bool = False,
     ) -> None:
         self.client = client
         self.out = out
         self.progress = progress
+        self.all_fields = all_fields  # re-export: write every live setting, not only those declared
         self.report = ExportReport()
         self.people: dict[str, str] = {}  # id -> email
         self.workspaces: dict[str, str] = {}  # id -> name
@@ -160,6 +201,7 @@ class Exporter:
             raise ConfigError(
                 f"--kind: cannot export {', '.join(sorted(unknown))}; choose from {', '.join(ALL_KINDS)}"
             )
+        wanted_macs = _wanted_macs(macs)
         c = self.client
         all_locations = await c.paginate("/locations", {"max": 1000}, "items")
         wanted_locs = set(locations)
@@ -179,6 +221,20 @@ class Exporter:
         self.people = {str(p["id"]): str((p.get("emails") or [""])[0]).lower() for p in people}
         self.workspaces = {str(w["id"]): str(w.get("displayName")) for w in spaces}
         self.templates = list(await asyncio.gather(*(c.get_line_key_template(str(t["id"])) for t in listing)))
+        # the devices first: an unknown --mac fails before any file is written
+        devices: list[dict[str, Any]] = []
+        if kinds & {"Device", "PersonDevices", "WorkspaceDevices"}:
+            for loc in locs:
+                for d in await c.list_devices(locationId=str(loc["id"]), max=1000):
+                    if d.get("callingDeviceId") and (
+                        not wanted_macs or normalize_mac(str(d.get("mac"))) in wanted_macs
+                    ):
+                        devices.append(d)
+            found = {normalize_mac(str(d.get("mac"))) for d in devices}
+            absent = sorted(mac_with_colons(m) for m in wanted_macs - found)
+            if absent:
+                where = f" in location {', '.join(sorted(wanted_locs))}" if wanted_locs else ""
+                raise ConfigError(f"--mac: no calling device with MAC {', '.join(absent)}{where}")
         if "LineKeyTemplate" in kinds:
             for t in self.templates:
                 spec = {
@@ -191,6 +247,7 @@ class Exporter:
                     envelope("LineKeyTemplate", {"name": t["templateName"]}, spec),
                     f"Line key template for {t.get('modelDisplayName') or t['deviceModel']}",
                     self.report,
+                    all_fields=self.all_fields,
                 )
         if "OrgDeviceSettings" in kinds and not wanted_locs:
             org = await c.get_org_device_settings()
@@ -203,6 +260,7 @@ class Exporter:
                 ),
                 "Org-wide device settings",
                 self.report,
+                all_fields=self.all_fields,
             )
         if "LocationDeviceSettings" in kinds:
             settings = await asyncio.gather(*(c.get_location_device_settings(str(loc["id"])) for loc in locs))
@@ -215,16 +273,8 @@ class Exporter:
                     envelope("LocationDeviceSettings", {"location": loc["name"]}, loc_spec),
                     f"Device settings of location {loc['name']}",
                     self.report,
+                    all_fields=self.all_fields,
                 )
-        devices: list[dict[str, Any]] = []
-        if kinds & {"Device", "PersonDevices", "WorkspaceDevices"}:
-            wanted_macs = {normalize_mac(m) or m for m in macs}
-            for loc in locs:
-                for d in await c.list_devices(locationId=str(loc["id"]), max=1000):
-                    if d.get("callingDeviceId") and (
-                        not wanted_macs or normalize_mac(str(d.get("mac"))) in wanted_macs
-                    ):
-                        devices.append(d)
         if "Device" in kinds:
             done = 0
             for i in range(0, len(devices), CHUNK):
@@ -310,6 +360,7 @@ class Exporter:
             envelope("Device", {"mac": mac_with_colons(mac)}, spec),
             comment,
             self.report,
+            all_fields=self.all_fields,
         )
         self.report.devices += 1
 
@@ -335,7 +386,24 @@ class Exporter:
         if owned and owned[0].get("hoteling"):
             spec["hoteling"] = {k: v for k, v in owned[0]["hoteling"].items() if v is not None}
         label = next(iter(name.values()))
-        write_doc(self.out / file / f"{slug(label)}.yaml", envelope(key, name, spec), None, self.report)
+        write_doc(
+            self.out / file / f"{slug(label)}.yaml",
+            envelope(key, name, spec),
+            None,
+            self.report,
+            all_fields=self.all_fields,
+        )
+
+
+def _wanted_macs(macs: Iterable[str]) -> set[str]:
+    """``--mac`` values, normalized; a value that is no MAC address is an error."""
+    wanted = set()
+    for m in macs:
+        mac = normalize_mac(m)
+        if mac is None:
+            raise ConfigError(f"--mac: {m!r} is not a MAC address (12 hex digits, e.g. 0A:1B:2C:3D:4E:5F)")
+        wanted.add(mac)
+    return wanted
 
 
 def _same_keys(template_keys: list[dict[str, Any]], layout_keys: list[dict[str, Any]]) -> bool:
@@ -350,5 +418,6 @@ async def export(
     kinds: Iterable[str] = (),
     macs: Iterable[str] = (),
     progress: Callable[[int, int], None] | None = None,
+    all_fields: bool = False,
 ) -> ExportReport:
-    return await Exporter(client, Path(out), progress).run(locations, kinds, macs)
+    return await Exporter(client, Path(out), progress, all_fields).run(locations, kinds, macs)

@@ -40,7 +40,9 @@ from reconciler.planner import build_plan
 from reconciler.secrets import SecretBaseline
 
 if TYPE_CHECKING:
+    from reconciler.drift import DriftReport
     from reconciler.export import ExportReport
+    from reconciler.review import PlanReview
     from reconciler.webex.client import WebexClient
 
 T = TypeVar("T")
@@ -213,6 +215,55 @@ async def make_plan(
     return plan
 
 
+@dataclass
+class PlanRequest:
+    """What ``plan`` was asked for; ``baseline``: the base branch's checkout (a PR review)."""
+
+    paths: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    prune: bool | None = None
+    rotate_secrets: bool = False
+    baseline: str | None = None
+
+
+def plan_command(conn: Connection, req: PlanRequest) -> Plan | PlanReview:
+    """``plan``: the plan of ``req.paths`` against live state, or (with a baseline) the review
+    that splits it into what the paths introduce and drift that was already there."""
+
+    async def go() -> Plan | PlanReview:
+        async with connect(conn) as client:
+            if req.baseline:
+                from reconciler.review import plan_with_baseline
+
+                return await plan_with_baseline(
+                    client, req.paths, req.baseline, req.targets, req.prune, req.rotate_secrets
+                )
+            return await make_plan(client, req.paths, req.targets, req.prune, req.rotate_secrets)
+
+    return run(go())
+
+
+def drift_command(
+    conn: Connection, paths: list[str], room: str | None = None, bot: str | None = None
+) -> tuple[DriftReport, str | None]:
+    """``drift``: every difference between ``paths`` and live state; when there is drift and a
+    ``room`` and ``bot`` token are given, a summary is posted there. Returns the report and a
+    warning when the post failed (never the command's outcome)."""
+    from reconciler.drift import drift_report
+    from reconciler.notify import drift_message, post, run_link
+
+    async def go() -> tuple[DriftReport, str | None]:
+        async with connect(conn) as client:
+            found = drift_report(await make_plan(client, paths))
+            problem = None
+            if room and bot and found.has_drift:
+                message = drift_message(found, paths, run_link(conn.environ))
+                problem = await post(client, room, message, bot)
+            return found, problem
+
+    return run(go())
+
+
 async def check_fresh(client: WebexClient, plan: Plan) -> None:
     """Refuse a saved plan whose reads no longer match live state (``StalePlan``)."""
     changed = await stale_reads(client, plan)
@@ -265,15 +316,20 @@ def save_plan(plan: Plan, path: str) -> None:
     Path(path).write_text(json.dumps(plan.to_json(), indent=2) + "\n", encoding="utf-8")
 
 
-def read_plan(path: str) -> Plan:
-    """A saved plan, read strictly: one ``ConfigError`` line naming the file and what is wrong."""
-    from reconciler.saved import parse
+def read_plan(path: str, check_paths: bool = True) -> Plan:
+    """A saved plan, read strictly: one ``ConfigError`` line naming the file and what is wrong.
+    ``check_paths``: its manifest paths must lie inside the working directory or its repository
+    (they are about to be read); rendering it alone reads none."""
+    from reconciler.saved import check_contained, parse
 
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:  # unreadable, not UTF-8, not JSON
         raise ConfigError(f"cannot read saved plan {path}: {exc}") from exc
-    return parse(data, path)
+    plan = parse(data, path)
+    if check_paths:
+        check_contained(plan.paths, f"saved plan {path}")
+    return plan
 
 
 @dataclass
@@ -400,12 +456,14 @@ async def export_org(
     kinds: tuple[str, ...],
     macs: tuple[str, ...],
     progress: Callable[[int, int], None],
+    all_fields: bool = False,
 ) -> ExportReport:
-    """``export``: write manifests for the live org under ``out``."""
+    """``export``: write manifests for the live org under ``out``; an existing file keeps the
+    settings it declares, no more, unless ``all_fields``."""
     from reconciler.export import export
 
     async with connect(conn) as client:
-        return await export(client, out, locations, kinds, macs, progress=progress)
+        return await export(client, out, locations, kinds, macs, progress=progress, all_fields=all_fields)
 
 
 async def apply_flow(

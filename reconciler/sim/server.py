@@ -17,6 +17,15 @@ class _QuietDrops(logging.Filter):
         return not isinstance(exc, SimulatedDrop)
 
 
+def check_port(host: str, port: int) -> None:
+    """Raise ``OSError`` when ``host:port`` cannot be listened on (in use, not an address here)."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765, **create_app_kwargs: Any) -> None:
     """Run the simulator until interrupted; keyword arguments go to :func:`create_app`."""
     import uvicorn

@@ -43,6 +43,10 @@ RETRY_STATUSES = frozenset({500, 502, 503, 504})
 THROTTLE_STATUSES = frozenset({429, 423})
 # Transport errors raised before the request was handed to the server: safe to retry any method.
 NOT_SENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# A refused connection (the host is down or the base URL is wrong) is retried a few times only,
+# quickly: a wrong --base-url fails in about a second instead of the whole back-off.
+CONNECT_REFUSED_ATTEMPTS = 3
+CONNECT_REFUSED_DELAY_S = 0.25
 # Parameters never re-added to a next-page link (the link's own paging wins).
 _PAGING_PARAMS = frozenset({"start", "cursor", "offset"})
 # A listing longer than this is refused as a whole (a server looping through endless next-page links
@@ -316,6 +320,11 @@ class WebexClient(WebexApi):
                     timed_out=isinstance(failure, httpx.TimeoutException) and not not_sent,
                 )
                 delay = self._backoff(failures)
+                refused = type(failure) is httpx.ConnectError
+                if refused:
+                    delay = min(delay, CONNECT_REFUSED_DELAY_S)
+                if refused and failures >= CONNECT_REFUSED_ATTEMPTS:
+                    raise error from None
                 if (
                     untrusted
                     or not (not_sent or idempotent)
