@@ -17,6 +17,8 @@ from reconciler.diff import get_pointer, to_jsonable
 from reconciler.errors import ApiError, ConfigError, ReconcilerError
 from reconciler.model import LiveSecret, SecretRef
 from reconciler.plan import Plan, Step
+from reconciler.progress import Task, task
+from reconciler.titles import step_title
 from reconciler.webex.redact import register_secret
 
 if TYPE_CHECKING:
@@ -270,7 +272,7 @@ def resolve_secrets(value: Any, environ: Mapping[str, str]) -> Any:
     if isinstance(value, SecretRef):
         if value.env not in environ:
             raise ConfigError(f"environment variable {value.env} is not set (a fromEnv secret)")
-        register_secret(environ[value.env])  # masked from now on in errors and logs
+        register_secret(environ[value.env], any_length=True)  # masked from now on in errors and logs
         return environ[value.env]
     if isinstance(value, dict):
         return {k: resolve_secrets(v, environ) for k, v in value.items()}
@@ -313,6 +315,7 @@ class Executor:
         self.workers = max(1, 2 * concurrency)  # steps in progress at once (some wait on others)
         self.settings_lock = asyncio.Lock()  # one callDeviceSettings job per org at a time
         self.results: dict[str, StepResult] = {}
+        self.shown = Task()  # the progress line of ``run``
         self.events: dict[str, asyncio.Event] = {}
 
     async def run(self, plan: Plan, skip: set[str] | None = None) -> ApplyReport:
@@ -328,9 +331,11 @@ class Executor:
                 self.results[s.id] = StepResult(s.id, "applied", "done by an earlier run")
                 self.events[s.id].set()
         total = len(steps)
-        for phase in sorted({s.phase for s in steps}):
-            batch = [s for s in steps if s.phase == phase and s.id not in self.results]
-            await self._run_batch(batch, total)
+        with task("applying steps", total=total) as self.shown:
+            self.shown.advance(len(self.results))
+            for phase in sorted({s.phase for s in steps}):
+                batch = [s for s in steps if s.phase == phase and s.id not in self.results]
+                await self._run_batch(batch, total)
         return report
 
     async def _run_batch(self, batch: list[Step], total: int) -> None:
@@ -397,6 +402,7 @@ class Executor:
 
     def _finish(self, step: Step, result: StepResult) -> None:
         self.results[step.id] = result
+        self.shown.advance()
         rec: dict[str, Any] = {"event": result.status, "step": step.id}
         if result.message:
             rec["message"] = result.message
@@ -446,7 +452,7 @@ class Executor:
             if isinstance(v, LiveSecret):
                 value = get_pointer(answers[v.path], v.pointer, gone)
                 if isinstance(value, str):
-                    register_secret(value)  # masked from now on in errors and logs
+                    register_secret(value, any_length=True)  # masked from now on in errors and logs
                 return value
             if isinstance(v, dict):
                 return {k: x for k, x in ((k, fill(x)) for k, x in v.items()) if x is not gone}
@@ -558,12 +564,15 @@ class Executor:
 
         last = [-1]
 
-        def progress(pct: int, status: str) -> None:
-            if pct // 25 != last[0] // 25:
-                last[0] = pct
-                self.say(f"  {step.address}: job {status} {pct}%")
+        with task(f"{job_type} job of {step_title(step)}", total=100) as shown:
 
-        final = await jobs.wait_job(self.client, job_type, job_id, progress=progress)
+            def progress(pct: int, status: str) -> None:
+                shown.update(completed=pct)
+                if pct // 25 != last[0] // 25:
+                    last[0] = pct
+                    self.say(f"  {step.address}: job {status} {pct}%")
+
+            final = await jobs.wait_job(self.client, job_type, job_id, progress=progress)
         code = str(final.get("latestExecutionExitCode") or final.get("latestExecutionStatus"))
         if code == "COMPLETED":
             return StepResult(step.id, "applied", job_id=job_id, tracking_id=final.get("trackingId"))

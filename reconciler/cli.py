@@ -73,15 +73,15 @@ def handle_errors(fn: F) -> F:
         except ValidationFailed as exc:
             if as_json:
                 _echo_error_document(exc, base_url)
-            lines = [str(d) for d in exc.diagnostics]
+            lines = [_shown(d) for d in exc.diagnostics]
             for line in capped(lines, more=" (reconciler validate --format json lists every one)"):
                 click.echo(line, err=True)
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {_shown(exc)}", err=True)
             sys.exit(exc.exit_code)
         except Interrupted as exc:
             if as_json:
                 _echo_error_document(exc, base_url)
-            click.echo(f"\nInterrupted: {exc}", err=True)
+            click.echo(f"\nInterrupted: {_shown(exc)}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("\nInterrupted. The apply log holds what was done; re-run to finish.", err=True)
@@ -89,7 +89,7 @@ def handle_errors(fn: F) -> F:
         except ReconcilerError as exc:
             if as_json:
                 _echo_error_document(exc, base_url)
-            click.echo(f"Error: {describe(exc, base_url)}", err=True)
+            click.echo(f"Error: {_shown(describe(exc, base_url))}", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException:
             raise
@@ -120,9 +120,16 @@ def _echo_error_document(exc: BaseException, base_url: str | None) -> None:
 
 
 def _redacted(exc: BaseException) -> str:
+    return _shown(exc)[:500]
+
+
+def _shown(what: object) -> str:
+    """An error as printed: every registered secret masked, each line's invisible characters
+    escaped (a CR in a token or a name cannot rewrite the terminal line)."""
+    from reconciler.textsafe import visible
     from reconciler.webex.redact import redact
 
-    return redact(str(exc))[:500]
+    return "\n".join(visible(line) for line in redact(str(what)).split("\n"))
 
 
 def connection_options(fn: F) -> F:
@@ -162,6 +169,23 @@ def connection_options(fn: F) -> F:
     for opt in reversed(opts):
         fn = opt(fn)
     return fn
+
+
+def quiet_option(fn: F) -> F:
+    return click.option(
+        "--quiet", "-q", is_flag=True, help="No progress on stderr (shown only when stderr is a terminal)."
+    )(fn)
+
+
+def verbose_option(fn: F) -> F:
+    return click.option("--verbose", "-v", is_flag=True, help="Also show each step's API call.")(fn)
+
+
+def showing_progress(quiet: bool) -> Any:
+    """Progress on stderr while the block runs, when stderr is a terminal and not ``--quiet``."""
+    from reconciler.progress import reporting, wanted
+
+    return reporting(wanted(quiet))
 
 
 def connection_for(kw: dict[str, Any], paths: list[str] | None) -> Connection:
@@ -247,6 +271,8 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
     help="The base branch's checkout (e.g. a git worktree): show the changes the PATHs introduce "
     "apart from drift that was already there.",
 )
+@verbose_option
+@quiet_option
 @connection_options
 @handle_errors
 def plan(
@@ -258,6 +284,8 @@ def plan(
     prune: bool | None,
     rotate_secrets: bool,
     baseline: str | None,
+    verbose: bool,
+    quiet: bool,
     **kw: Any,
 ) -> None:
     """Show what apply would change.
@@ -271,18 +299,19 @@ def plan(
     from reconciler.session import PlanRequest, plan_command, save_plan
 
     request = PlanRequest(list(paths), list(targets), prune, rotate_secrets, baseline)
-    result = plan_command(connection_for(kw, list(paths)), request)
+    with showing_progress(quiet):  # from the first second: loading the manifests comes first
+        result = plan_command(connection_for(kw, list(paths)), request)
     if isinstance(result, PlanReview):
         review, result = result, result.plan
         if out:
             save_plan(result, out)
             with open(out, "w", encoding="utf-8") as fh:  # the plan plus its additive baseline section
                 fh.write(render_review(review, "json"))
-        click.echo(render_review(review, fmt, color=use_color(), artifact=out), nl=False)
+        click.echo(render_review(review, fmt, color=use_color(), artifact=out, verbose=verbose), nl=False)
     else:
         if out:
             save_plan(result, out)
-        click.echo(render(result, fmt, color=use_color(), artifact=out), nl=False)
+        click.echo(render(result, fmt, color=use_color(), artifact=out, verbose=verbose), nl=False)
     if out and fmt == "text":
         click.echo(f"Saved the plan to {out}. Apply exactly it with: reconciler apply --plan {out}")
     if detailed_exitcode and not result.empty:
@@ -294,8 +323,9 @@ def plan(
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
 )
+@verbose_option
 @handle_errors
-def show(plan_file: str, fmt: str) -> None:
+def show(plan_file: str, fmt: str, verbose: bool) -> None:
     """Render a saved plan (plan --out) without applying it or touching the API.
 
     \b
@@ -305,8 +335,8 @@ def show(plan_file: str, fmt: str) -> None:
     from reconciler.render import render
     from reconciler.session import read_plan
 
-    saved = read_plan(plan_file, check_paths=False)  # rendered only: its manifest paths are not read
-    click.echo(render(saved, fmt, color=use_color(), artifact=plan_file), nl=False)
+    plan = read_plan(plan_file, check_paths=False)  # rendered only: its paths are not read
+    click.echo(render(plan, fmt, color=use_color(), artifact=plan_file, verbose=verbose), nl=False)
 
 
 @main.command()
@@ -326,10 +356,16 @@ def show(plan_file: str, fmt: str) -> None:
     metavar="ROOM_ID",
     help="Post a drift summary to this Webex space when there is drift (bot token: WEBEX_BOT_TOKEN).",
 )
+@quiet_option
 @connection_options
 @handle_errors
 def drift(
-    paths: tuple[str, ...], fmt: str, reports: tuple[str, ...], notify_room: str | None, **kw: Any
+    paths: tuple[str, ...],
+    fmt: str,
+    reports: tuple[str, ...],
+    notify_room: str | None,
+    quiet: bool,
+    **kw: Any,
 ) -> None:
     """Report every difference between the manifests and live state (exit 2 when there is any).
 
@@ -341,7 +377,8 @@ def drift(
     from reconciler.session import drift_command
 
     bot = _notify_token(notify_room)
-    found, problem = drift_command(connection_for(kw, list(paths)), list(paths), notify_room, bot)
+    with showing_progress(quiet):
+        found, problem = drift_command(connection_for(kw, list(paths)), list(paths), notify_room, bot)
     kinds = {r: _REPORT_FORMATS.get(os.path.splitext(r)[1].lower(), fmt) for r in reports}
     full = next((r for r, k in kinds.items() if k == "json"), None)
     for path, kind in kinds.items():
@@ -396,6 +433,8 @@ def drift(
     show_default=True,
     help="json: print only the result document (steps, convergence) on stdout; needs --auto-approve.",
 )
+@verbose_option
+@quiet_option
 @connection_options
 @handle_errors
 def apply(
@@ -412,6 +451,8 @@ def apply(
     lock_timeout: float,
     notify_room: str | None,
     fmt: str,
+    verbose: bool,
+    quiet: bool,
     **kw: Any,
 ) -> None:
     """Plan, confirm, execute, and verify that live state converged.
@@ -434,7 +475,8 @@ def apply(
         )
     bot = _notify_token(notify_room)
     saved = read_plan(plan_file) if plan_file else None
-    conn = connection_for(kw, list(paths) or (saved.paths if saved else None))
+    with showing_progress(quiet):  # the Policy's concurrency: loading the manifests comes first
+        conn = connection_for(kw, list(paths) or (saved.paths if saved else None))
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
 
     def confirm(p: Any) -> bool:
@@ -447,11 +489,17 @@ def apply(
         return click.confirm("Apply this plan?", default=False)
 
     def say(line: str) -> None:
-        click.echo(line, err=True)
+        from reconciler.progress import live
+
+        shown = live()
+        if shown is not None:
+            shown.print(line)  # above the progress display
+        else:
+            click.echo(line, err=True)
 
     def show(p: Any) -> None:
         if fmt == "text":
-            click.echo(render_text(p, color=use_color()), nl=False)
+            click.echo(render_text(p, color=use_color(), verbose=verbose), nl=False)
 
     request = ApplyRequest(
         paths=list(paths),
@@ -468,7 +516,8 @@ def apply(
         bot=bot,
         lock_timeout=lock_timeout,
     )
-    outcome = apply_command(conn, request, confirm=confirm, say=say, show=show)
+    with showing_progress(quiet):
+        outcome = apply_command(conn, request, confirm=confirm, say=say, show=show)
     report = outcome.report
     if fmt == "json":
         import json
@@ -517,6 +566,7 @@ def apply(
     is_flag=True,
     help="In files that exist already, write every live setting too, not only those the file declares.",
 )
+@quiet_option
 @connection_options
 @handle_errors
 def export(
@@ -525,6 +575,7 @@ def export(
     kinds: tuple[str, ...],
     macs: tuple[str, ...],
     all_fields: bool,
+    quiet: bool,
     **kw: Any,
 ) -> None:
     """Write manifests for the live org (a repo that plans zero changes).
@@ -533,24 +584,21 @@ def export(
     Example:
       reconciler export --out manifests/ --location "Branch Office"
     """
+    from reconciler.progress import task
     from reconciler.session import export_org
 
     conn = make_connection(kw)
-    tty = sys.stderr.isatty()
 
-    def progress(done: int, total: int) -> None:
-        if tty:
-            width = 30
-            filled = width * done // max(total, 1)
-            click.echo(
-                f"\rdevices [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
-                err=True,
-                nl=done >= total,
-            )
-        elif done >= total or done % 2000 == 0:
-            click.echo(f"devices {done}/{total}", err=True)
+    async def go() -> Any:
+        with task("reading devices", total=None) as shown:
 
-    report = run(export_org(conn, out, locations, kinds, macs, progress, all_fields))
+            def progress(done: int, total: int) -> None:
+                shown.update(completed=done, total=total)
+
+            return await export_org(conn, out, locations, kinds, macs, progress, all_fields)
+
+    with showing_progress(quiet):
+        report = run(go())
     for w in report.warnings:
         click.echo(f"Warning: {w}", err=True)
     click.echo(

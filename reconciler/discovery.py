@@ -8,16 +8,86 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 from reconciler.model import Diagnostic, Location
 
-__all__ = ["IGNORE_FILE", "MAX_FILE_BYTES", "YAML_SUFFIXES", "discover", "read_manifest"]
+__all__ = [
+    "IGNORE_FILE",
+    "MAX_FILE_BYTES",
+    "YAML_SUFFIXES",
+    "UnreadableFile",
+    "discover",
+    "inside",
+    "read_capped",
+    "read_manifest",
+    "repo_root",
+]
 
 MAX_FILE_BYTES = 32 * 1024 * 1024  # one manifest file
+MAX_IGNORE_BYTES = 64 * 1024  # one .reconcilerignore
 YAML_SUFFIXES = (".yaml", ".yml")
 IGNORE_FILE = ".reconcilerignore"
+
+
+class UnreadableFile(Exception):
+    """Why a file is not read: not a regular file, too large, or an OS error."""
+
+
+def inside(path: str | Path, root: str | Path) -> bool:
+    """Whether ``path`` resolves (symlinks followed) to ``root`` or somewhere below it."""
+    real, base = os.path.realpath(path), os.path.realpath(root)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def read_capped(path: str | Path, cap: int) -> bytes:
+    """The bytes of a regular file of at most ``cap`` bytes.
+
+    Never blocks and never reads without bound: the file is opened non-blocking (a FIFO does not
+    wait for a writer), refused unless it is a regular file (a FIFO, a device like ``/dev/zero``, a
+    socket), and read for at most ``cap + 1`` bytes whatever its reported size.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile("not a regular file (a FIFO, device or socket is never read)")
+        if info.st_size > cap:
+            raise UnreadableFile(f"file too large ({info.st_size} bytes; at most {cap})")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= cap:
+            chunk = os.read(fd, min(1024 * 1024, cap + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > cap:
+            raise UnreadableFile(f"file too large (more than {cap} bytes)")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def repo_root(file: str | Path) -> str:
+    """The repository a manifest belongs to, for files it names (images): the nearest directory
+    above it holding ``.git``, else the manifest's own directory."""
+    here = os.path.dirname(os.path.abspath(file))
+    probe = here
+    while True:
+        if os.path.lexists(os.path.join(probe, ".git")):
+            return probe
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return here
+        probe = parent
 
 
 def _is_hidden(name: str) -> bool:
@@ -28,9 +98,10 @@ def _ignore_patterns(directory: str) -> list[str]:
     """Patterns of a ``.reconcilerignore`` (gitignore-like: one per line, ``#`` comments,
     ``dir/`` for a directory, ``*`` wildcards, matched relative to the file's directory)."""
     try:
-        with open(os.path.join(directory, IGNORE_FILE), encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
+        lines = read_capped(os.path.join(directory, IGNORE_FILE), MAX_IGNORE_BYTES).decode(
+            "utf-8", "replace"
+        ).splitlines()
+    except UnreadableFile:
         return []
     return [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
 
@@ -56,8 +127,24 @@ def _skip(rules: dict[str, list[str]], dirpath: str, name: str, is_dir: bool) ->
     return False
 
 
-def _walk(directory: str) -> list[str]:
-    """The manifest files under ``directory``, sorted, hidden and ignored ones left out."""
+def _outside(dirpath: str, name: str, root: str, diags: list[Diagnostic]) -> bool:
+    """A symlink under ``root`` that resolves outside it is refused (a hostile change could
+    otherwise pull ``/etc`` into a plan)."""
+    full = os.path.join(dirpath, name)
+    if not os.path.islink(full) or inside(full, root):
+        return False
+    diags.append(
+        Diagnostic(
+            Location(os.path.normpath(full), 1, 1),
+            f"symbolic link to {os.path.realpath(full)!r}, outside {root}: refused",
+        )
+    )
+    return True
+
+
+def _walk(directory: str, diags: list[Diagnostic]) -> list[str]:
+    """The manifest files under ``directory``, sorted, hidden and ignored ones left out; symlinks
+    that resolve outside ``directory`` refused (added to ``diags``)."""
     found: list[str] = []
     visited: set[str] = set()
     rules: dict[str, list[str]] = {}  # directory -> its .reconcilerignore patterns
@@ -69,12 +156,19 @@ def _walk(directory: str) -> list[str]:
         visited.add(real)
         if IGNORE_FILE in filenames:
             rules[dirpath] = _ignore_patterns(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not _is_hidden(d) and not _skip(rules, dirpath, d, True))
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not _is_hidden(d)
+            and not _skip(rules, dirpath, d, True)
+            and not _outside(dirpath, d, directory, diags)
+        )
         for name in sorted(filenames):
             if (
                 not _is_hidden(name)
                 and name.lower().endswith(YAML_SUFFIXES)
                 and not _skip(rules, dirpath, name, False)
+                and not _outside(dirpath, name, directory, diags)
             ):
                 found.append(os.path.normpath(os.path.join(dirpath, name)))
     return found
@@ -99,27 +193,26 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[str], list[Diagnostic]]:
         if os.path.isfile(p):
             add(os.path.normpath(p))
         elif os.path.isdir(p):
-            found = _walk(p)
-            if not found:
+            before = len(diags)
+            found = _walk(p, diags)
+            if not found and len(diags) == before:
                 diags.append(Diagnostic(None, f"{p}: no *.yaml or *.yml files found"))
             for f in found:
                 add(f)
+        elif os.path.lexists(p):  # a FIFO, a device, a dangling link: read_manifest says why
+            add(os.path.normpath(p))
         else:
             diags.append(Diagnostic(None, f"{p}: no such file or directory"))
     return files, diags
 
 
 def read_manifest(file: str) -> tuple[str | None, Diagnostic | None]:
-    """The text of one manifest file (UTF-8, a leading BOM dropped), or why it cannot be read."""
+    """The text of one manifest file (UTF-8, a leading BOM dropped), or why it cannot be read
+    (only regular files of at most ``MAX_FILE_BYTES`` are read: see ``read_capped``)."""
     try:
-        size = os.path.getsize(file)
-        if size > MAX_FILE_BYTES:
-            return None, Diagnostic(
-                Location(file, 1, 1), f"file too large ({size} bytes; at most {MAX_FILE_BYTES})"
-            )
-        raw = Path(file).read_bytes()
-    except OSError as exc:
-        return None, Diagnostic(Location(file, 1, 1), f"cannot read file: {exc.strerror or exc}")
+        raw = read_capped(file, MAX_FILE_BYTES)
+    except UnreadableFile as exc:
+        return None, Diagnostic(Location(file, 1, 1), str(exc))
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:

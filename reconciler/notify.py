@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.render import drift_summary_line, group_phrase, plural, summary_line
+from reconciler.render.markdown import md_span, md_text
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftReport
@@ -71,7 +72,7 @@ def fit_message(head: list[str], items: list[str], more: str, limit: int = MESSA
 
 def drift_message(report: DriftReport, paths: list[str], link: str | None = None) -> str:
     """``**reconciler drift**``, the counts, then one line per resource with what differs."""
-    where = ", ".join(f"`{p}`" for p in paths)
+    where = ", ".join(md_span(p) for p in paths)
     head = [f"**reconciler drift** in {where}: {drift_summary_line(report)}"]
     if link:
         head.append(f"Full report: {link}")
@@ -79,8 +80,8 @@ def drift_message(report: DriftReport, paths: list[str], link: str | None = None
     for resource, groups in report.by_resource().items():
         first = next(iter(groups.values()))[0]
         detail = ", ".join(group_phrase(k, v) for k, v in groups.items())
-        example = f" (e.g. `{first.path}`)" if first.path else ""
-        items.append(f"- `{resource}`: {detail}{example}")
+        example = f" (e.g. {md_span(first.path)})" if first.path else ""
+        items.append(f"- {md_span(resource)}: {detail}{example}")
     return fit_message(head, items, "- ... and {n} more resource(s); see the full report.")
 
 
@@ -88,7 +89,7 @@ def apply_message(outcome: ApplyOutcome, link: str | None = None) -> str:
     """The apply summary: what was applied, failed, skipped; whether live state converged."""
     report = outcome.report
     applied, failed, skipped = (report.by_status(s) for s in ("applied", "failed", "skipped"))
-    where = ", ".join(f"`{p}`" for p in outcome.plan.paths) or "a saved plan"
+    where = ", ".join(md_span(p) for p in outcome.plan.paths) or "a saved plan"
     verdict = ""
     if outcome.remaining is not None:
         verdict = (
@@ -104,13 +105,13 @@ def apply_message(outcome: ApplyOutcome, link: str | None = None) -> str:
     ]
     if link:
         head.append(f"Run: {link}")
-    items = [f"- failed `{r.step}`: {r.message[:300]}" for r in failed]
-    items += [f"- skipped `{r.step}`: {r.message[:300]}" for r in skipped]
+    items = [f"- failed {md_span(r.step)}: {md_text(r.message[:300])}" for r in failed]
+    items += [f"- skipped {md_span(r.step)}: {md_text(r.message[:300])}" for r in skipped]
     return fit_message(head, items, "- ... and {n} more; see the run's output and apply log.")
 
 
 def error_message(command: str, error: ReconcilerError, link: str | None = None) -> str:
-    head = [f"**reconciler {command}** did not run to the end: {error}"]
+    head = [f"**reconciler {command}** did not run to the end: {md_text(str(error))}"]
     if link:
         head.append(f"Run: {link}")
     return fit_message(head, [], "")

@@ -47,6 +47,8 @@ class Step:
     # upload, the devices a rebuild covers, the ``${step.id}`` placeholders in the body...
     meta: dict[str, Any] = field(default_factory=dict)
     counts: bool = True  # counts toward the safety threshold (applyChanges does not)
+    # The object's human name (``Device 0A:1B:2C:3D:4E:01 (Cisco 8851, alice@example.com)``).
+    title: str = ""
 
     @property
     def object_key(self) -> str:
@@ -81,6 +83,7 @@ class Step:
             "summary": self.summary,
             "meta": to_jsonable(self.meta),
             "counts": self.counts,
+            "title": self.title,
         }
 
     @classmethod
@@ -104,6 +107,7 @@ class Step:
             summary=data.get("summary", ""),
             meta=from_jsonable(data.get("meta") or {}),
             counts=bool(data.get("counts", True)),
+            title=str(data.get("title") or ""),
         )
 
 
@@ -141,6 +145,8 @@ class Plan:
     secrets: list[dict[str, Any]] = field(default_factory=list)
     base_url: str | None = None  # the API the plan was made against (a saved plan applies only there)
     org_id: str | None = None  # the org it was made for, when one was named
+    # The human names of the objects the plan read, by id (a stale saved plan names them).
+    objects: dict[str, str] = field(default_factory=dict)
 
     @property
     def checksum(self) -> str:
@@ -188,6 +194,7 @@ class Plan:
             "safety": dict(self.safety),
             "secrets": [dict(n) for n in self.secrets],
             "steps": [s.to_json() for s in self.ordered()],
+            "objects": dict(sorted(self.objects.items())),
         }
 
     @classmethod
@@ -209,6 +216,7 @@ class Plan:
             secrets=[dict(n) for n in data.get("secrets") or []],
             base_url=data.get("base_url"),
             org_id=data.get("org_id"),
+            objects={str(k): str(v) for k, v in (data.get("objects") or {}).items()},
         )
         if data.get("checksum") and data["checksum"] != plan.checksum:
             raise ConfigError("saved plan is corrupt: its checksum does not match the reads it lists")

@@ -17,7 +17,9 @@ from reconciler.kinds.settings import plan_location_settings, plan_org_settings,
 from reconciler.kinds.template import TEMPLATES, plan_assignment, plan_template
 from reconciler.model import Resource, normalize_mac
 from reconciler.plan import Plan, check_dependencies, safety_of
+from reconciler.progress import Task, task
 from reconciler.secrets import SecretBaseline
+from reconciler.titles import device_details, name_steps, read_objects, title_for
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -97,7 +99,8 @@ async def build_plan(
         secret_baseline=secret_baseline,
         secrets_written=set(secrets_written or ()),
     )
-    await _lookups(ctx, managed, all_resources=resources)
+    with task("looking up devices, people, workspaces and locations"):
+        await _lookups(ctx, managed, all_resources=resources)
     if ctx.diagnostics:
         raise ValidationFailed(list(ctx.diagnostics))
 
@@ -105,16 +108,23 @@ async def build_plan(
     for r in managed:
         by_kind[r.kind].append(r)
     # Templates first: assignments refer to the steps that create them.
-    await asyncio.gather(*(plan_template(ctx, r) for r in by_kind["LineKeyTemplate"]))
     jobs: list[Callable[[], Awaitable[None]]] = [
         *(functools.partial(PLANNERS[r.kind], ctx, r) for r in managed if r.kind in PLANNERS),
         *(functools.partial(plan_assignment, ctx, r) for r in by_kind["LineKeyTemplateAssignment"]),
     ]
-    slots = max(1, int(getattr(client, "concurrency", 16)))
-    # Many resources keep every request slot busy by themselves: each then reads its objects one
-    # after the other (fewer tasks; answers do not pile up). Few: a device's reads go out together.
-    ctx.parallel_reads = len(jobs) <= slots
-    await run_bounded(jobs, slots * PLANNERS_PER_SLOT)
+    templates = by_kind["LineKeyTemplate"]
+    with task("reading live state", total=len(templates) + len(jobs)) as shown:
+        await asyncio.gather(
+            *(_counted(shown, ctx, functools.partial(plan_template, ctx, r)) for r in templates)
+        )
+        slots = max(1, int(getattr(client, "concurrency", 16)))
+        # Many resources keep every request slot busy by themselves: each then reads its objects one
+        # after the other (fewer tasks; answers do not pile up). Few: a device's reads go out together.
+        ctx.parallel_reads = len(jobs) <= slots
+        counted: list[Callable[[], Awaitable[None]]] = [
+            functools.partial(_counted, shown, ctx, j) for j in jobs
+        ]
+        await run_bounded(counted, slots * PLANNERS_PER_SLOT)
     _check_double_ownership(ctx, by_kind)
     if ctx.diagnostics:
         raise ValidationFailed(list(ctx.diagnostics))
@@ -124,7 +134,10 @@ async def build_plan(
             ctx, {r.name for r in resources if r.kind == "LineKeyTemplate"}, template_references(resources)
         )
     check_dependencies(ctx.steps)
+    name_steps(ctx.steps, ctx.devices, ctx.labels)
+    objects = read_objects(ctx.reads, _known_objects(ctx))
     return Plan(
+        objects=objects,
         steps=ctx.steps,
         reads=ctx.reads,
         paths=list(paths or []),
@@ -152,6 +165,33 @@ def managed_objects(ctx: Context, resources: list[Resource]) -> int:
         else:
             total += 1
     return total
+
+
+def _known_objects(ctx: Context) -> dict[str, str]:
+    """Every object the lookups found, by id: its human name."""
+    out: dict[str, str] = {}
+    for mac, item in ctx.devices.items():
+        name = title_for(f"Device/{mac}", device_details(item, ctx.labels))
+        for key in ("callingDeviceId", "id"):
+            if item.get(key):
+                out[str(item[key])] = name
+    for kind, found, key in (
+        ("PersonDevices", ctx.people, "id"),
+        ("WorkspaceDevices", ctx.workspaces, "id"),
+        ("Location", ctx.locations, "id"),
+        ("LineKeyTemplate", ctx.templates, "id"),
+    ):
+        for name, item in found.items():
+            if item.get(key):
+                out[str(item[key])] = title_for(f"{kind}/{name}")
+    return out
+
+
+async def _counted(shown: Task, ctx: Context, job: Callable[[], Awaitable[None]]) -> None:
+    """Run ``job``, then count it on the progress line with the steps planned so far."""
+    await job()
+    shown.update(description=f"reading live state ({len(ctx.steps):,} steps planned)")
+    shown.advance()
 
 
 async def _lookups(ctx: Context, managed: list[Resource], all_resources: list[Resource]) -> None:
@@ -286,7 +326,7 @@ def _plan_apply_changes(ctx: Context) -> None:
             continue
         for cid, address, ids in devices:
             path = APPLY_CHANGES.format(id=cid)
-            summary = "push the new configuration to the phone"
+            summary = "push the new configuration"
             ctx.step(
                 address, "invoke", 7, path, part="applyChanges", after=ids, summary=summary, counts=False
             )

@@ -15,11 +15,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from reconciler.manifests import escape_pointer, label_of, to_raw
 from reconciler.model import API_VERSION, KINDS, Diagnostic, Resource
+from reconciler.textsafe import shown
 
 __all__ = [
     "SCHEMA_DIR",
@@ -99,10 +100,18 @@ def _inlined(kind: str) -> dict[str, Any]:
     return schema
 
 
+_Validator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", lambda _c, v: _is_integer(v)),
+)
+
+
 @cache
 def validator_for(kind: str) -> Draft202012Validator:
-    """The jsonschema validator of one kind (cached for the process): the authority on errors."""
-    return Draft202012Validator(_inlined(kind))
+    """The jsonschema validator of one kind (cached for the process): the authority on errors.
+    Its ``integer`` is strict (``1.0`` is not one)."""
+    validator: Draft202012Validator = _Validator(_inlined(kind))
+    return validator
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,9 +130,9 @@ class _Unsupported(Exception):
 
 
 def _is_integer(v: Any) -> bool:
-    if isinstance(v, bool):
-        return False
-    return isinstance(v, int) or (isinstance(v, float) and v.is_integer())
+    """An integer as YAML wrote it: ``1.0`` is a float, and the API wants ``1`` (a float where an
+    integer belongs crashed planning), so it is refused, unlike JSON Schema's default."""
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _is_number(v: Any) -> bool:
@@ -175,8 +184,8 @@ class _Compiler:
     def _compile(self, s: dict[str, Any]) -> Check:
         known = {
             "type", "enum", "const", "properties", "additionalProperties", "required", "minProperties",
-            "items", "minItems", "minLength", "pattern", "minimum", "maximum", "anyOf", "oneOf", "allOf",
-            "if", "then", "else",
+            "items", "minItems", "minLength", "maxLength", "pattern", "minimum", "maximum", "anyOf", "oneOf",
+            "allOf", "if", "then", "else",
         }  # fmt: skip
         unknown = set(s) - known - _ANNOTATIONS
         if unknown:
@@ -210,13 +219,17 @@ class _Compiler:
                 return item is None or all(item(x) for x in v)
 
             checks.append(array)
-        if "minLength" in s or "pattern" in s:
-            min_len = s.get("minLength", 0)
+        if "minLength" in s or "maxLength" in s or "pattern" in s:
+            min_len, max_len = s.get("minLength", 0), s.get("maxLength")
             pattern = re.compile(s["pattern"]) if "pattern" in s else None
             checks.append(
                 lambda v: (
                     not isinstance(v, str)
-                    or (len(v) >= min_len and (pattern is None or bool(pattern.search(v))))
+                    or (
+                        min_len <= len(v)
+                        and (max_len is None or len(v) <= max_len)
+                        and (pattern is None or bool(pattern.search(v)))
+                    )
                 )
             )
         if "minimum" in s or "maximum" in s:
@@ -363,17 +376,19 @@ def _messages(error: ValidationError) -> list[tuple[str, str]]:
         where = f" in {field_name(ptr)}" if ptr else ""
         return [(ptr, f"missing required field {k!r}{where}") for k in missing]
     if kw == "enum":
-        return [(ptr, f"{inst!r} is not one of: {_short(list(value))}{_suggest(inst, value)}")]
+        return [(ptr, f"{shown(inst)} is not one of: {_short(list(value))}{_suggest(inst, value)}")]
     if kw == "const":
-        return [(ptr, f"must be {value!r}, not {inst!r}")]
+        return [(ptr, f"must be {value!r}, not {shown(inst)}")]
     if kw == "type":
         expected = value if isinstance(value, list) else [value]
         words = " or ".join(str(_TYPE_WORDS.get(t, t)) for t in expected)
         msg = f"expected {words}, got {_json_type(inst)}"
         if not isinstance(inst, dict | list):
-            msg += f" {inst!r}"
-        if "string" in expected and isinstance(inst, int | float) and not isinstance(inst, bool):
-            msg += f' (quote it: "{inst}")'
+            msg += f" {shown(inst)}"
+        if "integer" in expected and isinstance(inst, float) and inst.is_integer():
+            msg += f" (write {int(inst)})"
+        elif "string" in expected and isinstance(inst, int | float) and not isinstance(inst, bool):
+            msg += f' (quote it: "{shown(inst)}")'
         elif "string" in expected and isinstance(inst, bool):
             msg += " (quote it if a string is meant)"
         elif "boolean" in expected and isinstance(inst, str) and inst.lower() in _YAML11_BOOLS:
@@ -382,19 +397,21 @@ def _messages(error: ValidationError) -> list[tuple[str, str]]:
             msg += " ({fromEnv: NAME} is allowed only for settings strings and sipPassword)"
         return [(ptr, msg)]
     if kw == "minimum":
-        return [(ptr, f"must be at least {value}, got {inst!r}")]
+        return [(ptr, f"must be at least {value}, got {shown(inst)}")]
     if kw == "maximum":
-        return [(ptr, f"must be at most {value}, got {inst!r}")]
+        return [(ptr, f"must be at most {value}, got {shown(inst)}")]
     if kw == "minLength":
         return [(ptr, "must not be empty" if value == 1 else f"must be at least {value} characters")]
+    if kw == "maxLength" and isinstance(inst, str):
+        return [(ptr, f"{shown(inst)} is {len(inst):,} characters: at most {value}")]
     if kw == "minItems":
         return [(ptr, f"needs at least {value} item{'s' if value != 1 else ''}")]
     if custom:
         if kw == "anyOf" and not isinstance(inst, dict | list):
-            custom += f", got {_json_type(inst)} {inst!r}"
+            custom += f", got {_json_type(inst)} {shown(inst)}"
         return [(ptr, custom)]
     if kw == "pattern":
-        return [(ptr, f"{inst!r} does not match the pattern {value}")]
+        return [(ptr, f"{shown(inst)} does not match the pattern {value}")]
     return [(ptr, error.message)]
 
 

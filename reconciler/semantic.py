@@ -10,12 +10,15 @@ person, workspace or template exists, which devices a template assignment will m
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeGuard
 
 from reconciler.diff import is_secret_field
+from reconciler.discovery import inside, repo_root
 from reconciler.manifests import escape_pointer, label_of, resolve_manifest_path
 from reconciler.model import Diagnostic, Resource, SecretRef, normalize_mac
 
@@ -228,17 +231,26 @@ class _Checker:
         if Path(path).suffix.lower() not in IMAGE_SUFFIXES:
             self.add(res, ptr, f"image {path!r} must be a .png, .jpg or .jpeg file")
             return
+        root = repo_root(res.source.file)
+        if not inside(file, root):
+            self.add(res, ptr, f"image {path!r} resolves outside the repository ({root}): refused")
+            return
         try:
-            if not file.is_file():
-                self.add(res, ptr, f"image file not found: {path!r} (looked at {file})")
-                return
-            size = file.stat().st_size
+            info = os.stat(file)  # never opened here: a FIFO would block
+        except FileNotFoundError:
+            self.add(res, ptr, f"image file not found: {path!r} (looked at {file})")
+            return
         except OSError as exc:
             self.add(res, ptr, f"cannot read image {path!r}: {exc.strerror or exc}")
             return
-        if size > IMAGE_MAX_BYTES:
+        if not stat.S_ISREG(info.st_mode):
+            self.add(res, ptr, f"image {path!r} is not a regular file (a FIFO, device or socket is not read)")
+            return
+        if info.st_size > IMAGE_MAX_BYTES:
             self.add(
-                res, ptr, f"image {path!r} is {size} bytes: the API takes at most 625 KB ({IMAGE_MAX_BYTES})"
+                res,
+                ptr,
+                f"image {path!r} is {info.st_size} bytes: the API takes at most 625 KB ({IMAGE_MAX_BYTES})",
             )
 
     def secrets(self, res: Resource) -> None:

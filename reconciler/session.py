@@ -34,10 +34,12 @@ from reconciler.errors import (
 )
 from reconciler.kinds.context import answer_digest
 from reconciler.kinds.device import SIP_PASSWORD_STEP
-from reconciler.model import Resource
+from reconciler.model import Diagnostic, Resource
 from reconciler.plan import Plan, Step, enforce_threshold, safety_of
 from reconciler.planner import build_plan
+from reconciler.progress import task
 from reconciler.secrets import SecretBaseline
+from reconciler.titles import object_names
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftReport
@@ -88,6 +90,9 @@ async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
 
             Path(conn.sim_state).parent.mkdir(parents=True, exist_ok=True)
             app = create_app(seed="demo", state_file=conn.sim_state, job_duration_s=0.2)
+            from reconciler.webex.redact import is_secret
+
+            app.state.sim.keep_out = is_secret  # the state file never holds a fromEnv value
         client = make_client(
             SIM_BASE_URL,
             None,
@@ -160,19 +165,37 @@ def load(paths: list[str]) -> list[Resource]:
     When no file or directory under ``paths`` changed since the last successful load (same size,
     inode, modification and change times), its resources are returned again instead of parsing
     everything anew (planning never modifies resources)."""
+    return load_checked(paths)[0]
+
+
+def load_checked(paths: list[str]) -> tuple[list[Resource], list[Diagnostic]]:
+    """``load``, with the validation warnings (look-alike names)."""
     from reconciler.validate import validate_paths
 
     stamp = _files_digest(paths)
     if stamp is not None and _last_load.get("stamp") == stamp:
-        return list(_last_load["resources"])
+        return list(_last_load["resources"]), list(_last_load["warnings"])
     _last_load.clear()
-    result = validate_paths(paths)
+    with task("loading manifests"):
+        result = validate_paths(paths)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors:
         raise ValidationFailed(list(errors))
     if stamp is not None:
-        _last_load.update(stamp=stamp, resources=list(result.resources))
-    return result.resources
+        _last_load.update(stamp=stamp, resources=list(result.resources), warnings=list(result.warnings))
+    return result.resources, result.warnings
+
+
+def require_env(paths: list[str]) -> None:
+    """Refuse to start (before any request) while a ``fromEnv`` of the manifests under ``paths``
+    names an environment variable that is not set, naming each with its file:line."""
+    from reconciler.inputs import unset_env
+
+    if paths:
+        missing = unset_env(load(paths), os.environ)
+        if missing:
+            problem = f"{len(missing)} fromEnv secret(s) name an unset environment variable"
+            raise ValidationFailed([*missing], f"{problem}; nothing was sent")
 
 
 def policy_concurrency(paths: list[str]) -> int | None:
@@ -196,8 +219,14 @@ async def make_plan(
 ) -> Plan:
     """Load and plan; ``rewrite_secrets``: resources whose write-only secret an earlier apply did
     not write (``unwritten_secrets``), written again as ``rotate_secrets`` would. The secret
-    declarations are compared with ``secret_baseline``, else with the previous git commit."""
-    resources = load(paths)
+    declarations are compared with ``secret_baseline``, else with the previous git commit.
+
+    The plan's warnings start with the manifests' (look-alike names) and each ``fromEnv`` whose
+    variable is not set here (``apply`` refuses to start until it is)."""
+    from reconciler.inputs import unset_env
+
+    resources, notes = load_checked(paths)
+    notes += unset_env(resources, os.environ, "warning")
     if secret_baseline is None:
         secret_baseline = secrets.from_git(resources)
     plan = await build_plan(
@@ -212,6 +241,7 @@ async def make_plan(
         secrets_written=secrets_written,
     )
     plan.base_url, plan.org_id = client.base_url, client.org_id
+    plan.warnings[:0] = [str(d) for d in notes]
     return plan
 
 
@@ -268,10 +298,11 @@ async def check_fresh(client: WebexClient, plan: Plan) -> None:
     """Refuse a saved plan whose reads no longer match live state (``StalePlan``)."""
     changed = await stale_reads(client, plan)
     if changed:
+        names = object_names(plan, changed)  # objects, not API paths
         raise StalePlan(
             "the saved plan is stale: live state changed since it was made: "
-            + ", ".join(changed[:10])
-            + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
+            + ", ".join(names[:10])
+            + (f" and {len(names) - 10} more" if len(names) > 10 else "")
             + ". Plan again."
         )
 
@@ -288,7 +319,14 @@ async def stale_reads(client: WebexClient, plan: Plan) -> list[str]:
         resp = await client.request(method, path)
         return None if answer_digest(answer_json(resp), resp.content) == expected else path
 
-    results = await asyncio.gather(*(check(k, v) for k, v in plan.reads.items()))
+    with task("checking the saved plan against live state", total=len(plan.reads)) as shown:
+
+        async def counted(key: str, expected: str) -> str | None:
+            found = await check(key, expected)
+            shown.advance()
+            return found
+
+        results = await asyncio.gather(*(counted(k, v) for k, v in plan.reads.items()))
     return sorted(r for r in results if r)
 
 
@@ -381,18 +419,23 @@ def apply_command(
     from reconciler.lock import apply_lock
     from reconciler.saved import check_target, contained_paths
 
+    # Where the manifests are: a saved plan's or an apply log's paths only inside the repository,
+    # shown before they are read (here, before any request).
+    source = req.paths
+    if req.saved is not None:
+        source = contained_paths(req.saved.paths, f"saved plan {req.plan_file}", say)
+        if not source:
+            raise ConfigError(f"saved plan {req.plan_file} names no manifest paths; plan again")
+    elif not source and req.resume:
+        source = contained_paths(logged_paths(req.log_path), f"apply log {req.log_path}", say)
+    if not source:
+        raise ConfigError(f"{req.log_path} names no manifest paths; give the PATHs too")
+    require_env(source)
+
     async def go() -> ApplyOutcome:
         async with connect(conn) as client:
-            source = req.paths
             if req.saved is not None:  # checked before the first request
                 check_target(req.saved, client.base_url, client.org_id, req.plan_file)
-                source = contained_paths(req.saved.paths, f"saved plan {req.plan_file}", say)
-            elif not source and req.resume:
-                source = contained_paths(logged_paths(req.log_path), f"apply log {req.log_path}", say)
-            if not source and req.saved is not None:
-                raise ConfigError(f"saved plan {req.plan_file} names no manifest paths; plan again")
-            if not source:
-                raise ConfigError(f"{req.log_path} names no manifest paths; give the PATHs too")
             pushes = await finish_unfinished(client, req.log_path, say)
             await wait_for_jobs(client, say)
             if req.saved is not None:
@@ -525,9 +568,10 @@ async def apply_flow(
         written = {
             s.id for s in plan.steps if s.id.endswith(SIP_PASSWORD_STEP) and report_applied(report, s.id)
         }
-        remaining = await make_plan(
-            client, plan.paths, targets=plan.targets or None, prune=plan.prune, secrets_written=written
-        )
+        with task("verifying that live state converged"):
+            remaining = await make_plan(
+                client, plan.paths, targets=plan.targets or None, prune=plan.prune, secrets_written=written
+            )
     return ApplyOutcome(plan, report, remaining)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler import manifests, schema, semantic
+from reconciler import inputs, manifests, schema, semantic
 from reconciler.model import Diagnostic, Resource
 
 __all__ = [
@@ -75,7 +75,8 @@ def validate_resources(resources: list[Resource], diagnostics: Sequence[Diagnost
     found = list(diagnostics)
     found.extend(schema.validate_resources(resources))
     found.extend(semantic.check(resources))
-    return sort_diagnostics(found)
+    found.extend(inputs.check(resources))
+    return sort_diagnostics(inputs.tidy(found))
 
 
 def validate_paths(paths: Sequence[str | Path]) -> ValidationResult:

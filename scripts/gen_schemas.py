@@ -7,16 +7,19 @@ Usage::
     python scripts/gen_schemas.py --check    # exit 1 if the committed schemas are out of date
     python scripts/gen_schemas.py --spec PATH/webex-device.json
 
-Only facts are taken from the spec: property names, types and enums. Descriptions and examples
-are not copied. Settings objects in manifests are partial (only declared fields are managed), so
-``required`` is dropped from every settings object, while ``additionalProperties: false`` is added
-everywhere so that a typo is an error instead of a silently ignored field.
+Only facts are taken from the spec: property names, types, enums and length limits (where the
+spec has none, a sane bound is set: the ``*_MAX`` constants, documented in docs/manifests.md).
+Descriptions and examples are not copied. Settings objects in manifests are partial (only declared
+fields are managed), so ``required`` is dropped from every settings object, while
+``additionalProperties: false`` is added everywhere so that a typo is an error instead of a
+silently ignored field.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,15 @@ KINDS = (
 SETTINGS_ROOTS = ("PutDeviceSettingsRequest", "CustomizationObject")
 
 JsonObj = dict[str, Any]
+
+EMAIL_MAX = 254  # RFC 5321: the longest forward path
+NAME_MAX = 80  # names of templates, workspaces, virtual lines, device models: the location's limit
+LABEL_MAX = 255  # line key labels and values, hotline destinations
+SETTING_MAX = 2048  # any other free string (a settings value)
+PATH_MAX = 4096  # an image path in the repository
+FILE_NAME_MAX = 255
+MAC_MAX = len("AA:BB:CC:DD:EE:FF")
+POINTER_MAX = 1024  # an ignore pointer
 
 
 class Spec:
@@ -79,6 +91,17 @@ class Spec:
         if "$ref" in p:
             return self.enum(p["$ref"].rsplit("/", 1)[-1])
         return list(p["enum"])
+
+    def max_length(self, component: str, prop: str) -> int:
+        """The ``maxLength`` of a property, or the limit its description states
+        ("... limited to 80 characters maximum")."""
+        node = self.prop(component, prop)
+        if "maxLength" in node:
+            return int(node["maxLength"])
+        found = re.search(r"limited to (\d+) characters", str(node.get("description", "")))
+        if not found:
+            raise SystemExit(f"{component}.{prop}: the spec states no length limit")
+        return int(found.group(1))
 
     def request_schema(self, path: str, method: str) -> JsonObj:
         op = self.doc["paths"][path][method]
@@ -141,7 +164,7 @@ def convert(node: JsonObj, where: str) -> JsonObj:
         return {"type": "array", "items": convert(node.get("items", {}), f"{where}[]")}
     if typ == "string":
         if node.get("format") == "binary":
-            return {"type": "string"}
+            return {"type": "string", "maxLength": SETTING_MAX}
         # Any free string may be given as a secret reference ({fromEnv: NAME}).
         return {"$ref": "#/$defs/secretOrString"}
     if typ in ("number", "integer", "boolean"):
@@ -153,12 +176,13 @@ def secret_defs() -> JsonObj:
     return {
         "secretRef": {
             "type": "object",
-            "properties": {"fromEnv": {"type": "string"}},
+            "properties": {"fromEnv": {"type": "string", "maxLength": NAME_MAX}},
             "required": ["fromEnv"],
             "additionalProperties": False,
         },
         "secretOrString": {
             "anyOf": [{"type": "string"}, {"$ref": "#/$defs/secretRef"}],
+            "maxLength": SETTING_MAX,
             "errorMessage": "expected a string or {fromEnv: NAME}",
         },
     }
@@ -191,20 +215,24 @@ IGNORE = {
     "items": {
         "type": "string",
         "pattern": "^(/([^~/]|~[01])*)+$",
+        "maxLength": POINTER_MAX,
         "errorMessage": "expected a JSON pointer relative to spec, like /settings/customizations/mpp/vlan",
     },
 }
-NAME = {"type": "string", "minLength": 1}
+NAME = {"type": "string", "minLength": 1, "maxLength": NAME_MAX}
+LABEL = {"type": "string", "maxLength": LABEL_MAX}
+MAC = {"type": "string", "maxLength": MAC_MAX}
 EMAIL = {
     "type": "string",
+    "maxLength": EMAIL_MAX,
     "pattern": "^[^@\\s]+@[^@\\s]+$",
     "errorMessage": "expected an email address",
 }
 SECRET = {"$ref": SETTINGS_FILE + "#/$defs/secretOrString"}
 
 
-def strings() -> JsonObj:
-    return {"type": "array", "items": {"type": "string", "minLength": 1}}
+def strings(max_length: int) -> JsonObj:
+    return {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": max_length}}
 
 
 def obj(props: JsonObj, required: tuple[str, ...] = (), **extra: Any) -> JsonObj:
@@ -241,8 +269,8 @@ def line_key(spec: Spec) -> JsonObj:
         {
             "lineKeyIndex": {"type": "integer", "minimum": 1},
             "lineKeyType": {"enum": spec.enum("LineKeyType")},
-            "lineKeyLabel": {"type": "string"},
-            "lineKeyValue": {"type": "string"},
+            "lineKeyLabel": LABEL,
+            "lineKeyValue": LABEL,
             "sharedLineIndex": {"type": "integer", "minimum": 1},
         },
         ("lineKeyIndex", "lineKeyType"),
@@ -255,8 +283,8 @@ def kem_key(spec: Spec) -> JsonObj:
             "kemModuleIndex": {"type": "integer", "minimum": 1},
             "kemKeyIndex": {"type": "integer", "minimum": 1},
             "kemKeyType": {"enum": spec.enum("LineKeyType")},
-            "kemKeyLabel": {"type": "string"},
-            "kemKeyValue": {"type": "string"},
+            "kemKeyLabel": LABEL,
+            "kemKeyValue": LABEL,
             "sharedLineIndex": {"type": "integer", "minimum": 1},
         },
         ("kemModuleIndex", "kemKeyIndex", "kemKeyType"),
@@ -287,6 +315,9 @@ def kind_schemas(spec: Spec) -> dict[str, JsonObj]:
     out: dict[str, JsonObj] = {}
     named = obj({"name": NAME, "ignore": IGNORE}, ("name",))
     singleton = obj({"name": {"const": "org"}, "ignore": IGNORE})
+    # the API's limits: a Webex Calling location's name, a device tag
+    location = {**NAME, "maxLength": spec.max_length("PutCommonLocationObject", "name")}
+    tag_max = spec.max_length("DevicePutItem", "tag")
 
     out["LineKeyTemplate"] = envelope(
         "LineKeyTemplate",
@@ -310,9 +341,9 @@ def kind_schemas(spec: Spec) -> dict[str, JsonObj]:
         "primaryOwner": {"type": "boolean"},
         "lineType": {"enum": spec.prop_enum("PutMemberObject", "lineType")},
         "lineWeight": {"type": "integer", "minimum": 1},
-        "lineLabel": {"type": "string"},
+        "lineLabel": LABEL,
         "hotlineEnabled": {"type": "boolean"},
-        "hotlineDestination": {"type": "string"},
+        "hotlineDestination": LABEL,
         "allowCallDeclineEnabled": {"type": "boolean"},
         "t38FaxCompressionEnabled": {"type": "boolean"},
     }
@@ -343,7 +374,7 @@ def kind_schemas(spec: Spec) -> dict[str, JsonObj]:
     }
     out["Device"] = envelope(
         "Device",
-        obj({"mac": {"type": "string"}, "ignore": IGNORE}, ("mac",)),
+        obj({"mac": MAC, "ignore": IGNORE}, ("mac",)),
         obj(
             {
                 "members": {"type": "array", "items": {"$ref": "#/$defs/member"}},
@@ -359,7 +390,7 @@ def kind_schemas(spec: Spec) -> dict[str, JsonObj]:
 
     out["LocationDeviceSettings"] = envelope(
         "LocationDeviceSettings",
-        obj({"location": NAME, "ignore": IGNORE}, ("location",)),
+        obj({"location": location, "ignore": IGNORE}, ("location",)),
         obj(
             {
                 "customEnabled": {"type": "boolean"},
@@ -383,10 +414,10 @@ def kind_schemas(spec: Spec) -> dict[str, JsonObj]:
             {
                 "template": NAME,
                 "action": {"enum": list(apply_props["action"]["enum"]), "default": "APPLY_TEMPLATE"},
-                "locations": strings(),
+                "locations": strings(location["maxLength"]),
                 "excludeDevicesWithCustomLayout": {"type": "boolean"},
-                "includeDeviceTags": strings(),
-                "excludeDeviceTags": strings(),
+                "includeDeviceTags": strings(tag_max),
+                "excludeDeviceTags": strings(tag_max),
                 "advisoryTypes": obj({k: {"type": v["type"]} for k, v in advisory.items()}),
             },
             ("template",),
@@ -426,9 +457,15 @@ def kind_schemas(spec: Spec) -> dict[str, JsonObj]:
             {
                 "images": {
                     "type": "array",
-                    "items": obj({"fileName": NAME, "path": NAME}, ("fileName", "path")),
+                    "items": obj(
+                        {
+                            "fileName": {"type": "string", "minLength": 1, "maxLength": FILE_NAME_MAX},
+                            "path": {"type": "string", "minLength": 1, "maxLength": PATH_MAX},
+                        },
+                        ("fileName", "path"),
+                    ),
                 },
-                "uploadDevice": {"type": "string"},
+                "uploadDevice": MAC,
                 "forceDelete": {"type": "boolean"},
             },
             ("images",),

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.diff import FieldChange
+from reconciler.discovery import UnreadableFile, inside, read_capped, repo_root
 from reconciler.kinds.context import Context
 from reconciler.model import Resource, normalize_mac
+from reconciler.semantic import IMAGE_MAX_BYTES
 
 IMAGES = "/telephony/config/devices/backgroundImages"
 UPLOAD = "/telephony/config/devices/{id}/actions/backgroundImageUpload/invoke"
@@ -30,10 +32,14 @@ async def plan_images(ctx: Context, res: Resource) -> None:
             return
     for i, img in missing:
         f = image_file(res, img["path"])
+        root = repo_root(res.source.file)
+        if not inside(f, root):
+            ctx.error(res, f"/spec/images/{i}/path", f"{f} resolves outside the repository ({root}): refused")
+            continue
         try:
-            content = f.read_bytes()
-        except OSError as exc:
-            ctx.error(res, f"/spec/images/{i}/path", f"cannot read {f}: {exc.strerror}")
+            content = read_capped(f, IMAGE_MAX_BYTES)
+        except UnreadableFile as exc:
+            ctx.error(res, f"/spec/images/{i}/path", f"{f}: {exc}")
             continue
         ctype = "image/png" if f.suffix.lower() == ".png" else "image/jpeg"
         name = img["fileName"]

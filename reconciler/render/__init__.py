@@ -65,20 +65,25 @@ __all__ = [
 ]
 
 
-def render(plan: Plan, fmt: str, color: bool = False, artifact: str | None = None) -> str:
+def render(
+    plan: Plan, fmt: str, color: bool = False, artifact: str | None = None, verbose: bool = False
+) -> str:
+    """``verbose``: each step's API call too (JSON always has it)."""
     if fmt == "json":
         return render_json(plan)
     if fmt == "markdown":
-        return render_markdown(plan, artifact=artifact)
-    return render_text(plan, color=color)
+        return render_markdown(plan, artifact=artifact, verbose=verbose)
+    return render_text(plan, color=color, verbose=verbose)
 
 
-def render_review(review: PlanReview, fmt: str, color: bool = False, artifact: str | None = None) -> str:
+def render_review(
+    review: PlanReview, fmt: str, color: bool = False, artifact: str | None = None, verbose: bool = False
+) -> str:
     if fmt == "json":
         return render_review_json(review)
     if fmt == "markdown":
-        return render_review_markdown(review, artifact=artifact)
-    return render_review_text(review, color=color)
+        return render_review_markdown(review, artifact=artifact, verbose=verbose)
+    return render_review_text(review, color=color, verbose=verbose)
 
 
 def render_drift(report: DriftReport, fmt: str, color: bool = False, artifact: str | None = None) -> str:

@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from reconciler.diff import FieldChange, to_jsonable
-from reconciler.entries import natural_key
+from reconciler.entries import entry_pairs
 from reconciler.plan import Plan, Step, canonical
 
 if TYPE_CHECKING:
@@ -38,14 +38,66 @@ def plural(n: int, word: str) -> str:
 # -- plans ----------------------------------------------------------------------------------------
 
 
+WIDTH = 100  # the text a person reads: lines wrap before this column (user values excepted)
+CHANGE_WIDTH = WIDTH - 8  # change lines sit indented under their step
+
+
+def object_counts(plan: Plan) -> dict[str, int]:
+    """Objects to create, update and delete: a device whose members and layout change is one update.
+
+    An object with a create step is created; one whose every counted step deletes is deleted; any
+    other counted object is updated. Pushes (applyChanges, rebuildPhones) change no object.
+    """
+    actions: dict[str, set[str]] = {}
+    for s in plan.steps:
+        if s.counts:
+            actions.setdefault(s.resource, set()).add(s.action)
+    out = {"create": 0, "update": 0, "delete": 0}
+    for acts in actions.values():
+        out["create" if "create" in acts else "delete" if acts == {"delete"} else "update"] += 1
+    return out
+
+
+def job_devices(step: Step) -> int | None:
+    """How many devices a bulk job touches, when the plan knows (template preview, rebuild list)."""
+    if step.job_type == "applyLineKeyTemplate":
+        count = step.meta.get("deviceCount")
+        return int(count) if isinstance(count, int) else None
+    if step.job_type == "rebuildPhones":
+        return len(step.meta.get("devices", []))
+    return None
+
+
+def jobs_phrase(plan: Plan) -> str:
+    """``1 job touching 48 devices``; settings jobs reach a whole location or org: ``, 1 location``."""
+    jobs = [s for s in plan.ordered() if s.action == "job"]
+    if not jobs:
+        return ""
+    counted = [n for n in (job_devices(s) for s in jobs) if n is not None]
+    kinds = [s.resource.partition("/")[0] for s in jobs]
+    reach = [plural(sum(counted), "device")] if counted else []
+    if "LocationDeviceSettings" in kinds:
+        reach.append(plural(kinds.count("LocationDeviceSettings"), "location"))
+    if "OrgDeviceSettings" in kinds:
+        reach.append("the org")
+    unknown = sum(
+        1
+        for s, k in zip(jobs, kinds, strict=True)
+        if job_devices(s) is None and not k.endswith("DeviceSettings")
+    )
+    if unknown:
+        reach.append(f"{unknown} to count after apply")
+    return f"{plural(len(jobs), 'job')} touching " + ", ".join(reach)
+
+
 def summary_line(plan: Plan) -> str:
+    """``Plan: 2 to create, 15 to update, 0 to delete; 1 job touching 48 devices.``"""
     if plan.empty:
         return "No changes. Live state matches the manifests."
-    c = plan.counts()
-    return (
-        f"Plan: {c['create']} to create, {c['update']} to update, {c['delete']} to delete, "
-        f"{c['job']} job(s), {c['invoke']} invocation(s); {plan.changed_objects()} object(s) change."
-    )
+    o = object_counts(plan)
+    line = f"Plan: {o['create']:,} to create, {o['update']:,} to update, {o['delete']:,} to delete"
+    jobs = jobs_phrase(plan)
+    return line + (f"; {jobs}." if jobs else ".")
 
 
 def _fmt(value: Any) -> str:
@@ -54,51 +106,62 @@ def _fmt(value: Any) -> str:
     return json.dumps(to_jsonable(value), ensure_ascii=False, sort_keys=False)
 
 
-def _keyed(value: Any) -> dict[str, Any] | None:
-    """Lists of members / keys rendered item by item: key them by port or index."""
-    if isinstance(value, dict):
-        return {str(k): v for k, v in value.items()}
-    if isinstance(value, list) and all(isinstance(x, dict) for x in value):
-        out: dict[str, Any] = {}
-        for x in value:
-            key = x.get("port", x.get("lineKeyIndex"))
-            out[f"port {key}" if "port" in x else str(key)] = x
-        return out
-    return None
+# Fields an entry's key already says (``members[port 2]``, ``lineKeys[3]``, ``kemKeys[1.2]``).
+_KEY_FIELDS = ("port", "lineKeyIndex", "kemModuleIndex", "kemKeyIndex")
+
+
+def _entry_text(entry: Any) -> list[str]:
+    """An added or removed entry: its attributes as ``name: value``, without those its key says."""
+    if not isinstance(entry, dict):
+        return [_fmt(entry)]
+    return [f"{k}: {_fmt(v)}" for k, v in entry.items() if k not in _KEY_FIELDS]
+
+
+def wrap(first: str, pieces: list[str], indent: int = 4, width: int = CHANGE_WIDTH) -> list[str]:
+    """``first`` then the ``pieces`` joined by ``, `` on lines of at most ``width`` columns (a piece
+    longer than a line stays whole); continuation lines indented by ``indent``."""
+    lines = [first]
+    fresh = True  # nothing on the current line after its prefix yet
+    for i, piece in enumerate(pieces):
+        piece += "," if i < len(pieces) - 1 else ""
+        if fresh or len(lines[-1]) + 1 + len(piece) <= width:
+            lines[-1] += ("" if fresh else " ") + piece
+        else:
+            lines.append(" " * indent + piece)
+        fresh = False
+    return lines
 
 
 def change_lines(change: FieldChange) -> list[str]:
-    """Human lines for one field change, before -> after."""
+    """Human lines for one field change: of a list, only the entries that differ, and of a changed
+    entry only its differing attributes (``members[port 1].lineWeight: 1 -> 2``)."""
     path = change.path.lstrip("/").replace("/", ".")
     if change.sensitive:
         return [f"~ {path}: (sensitive)"]
-    before, after = _keyed(change.before), _keyed(change.after)
-    if before is not None or after is not None:
-        before, after = before or {}, after or {}
-        if (
-            before is not None
-            and after is not None
-            and (before or after)
-            and (isinstance(change.before, dict | list) or change.before is None)
-        ):
-            lines = []
-            for key in sorted(set(before) | set(after), key=natural_key):
-                b, a = before.get(key), after.get(key)
-                if b == a:
-                    continue
-                if b is None:
-                    lines.append(f"+ {path}[{key}]: {_fmt(a)}")
-                elif a is None:
-                    lines.append(f"- {path}[{key}]: {_fmt(b)}")
-                else:
-                    lines.append(f"~ {path}[{key}]: {_fmt(b)} -> {_fmt(a)}")
-            if lines:
-                return lines
-    if change.before is None:
-        return [f"+ {path}: {_fmt(change.after)}"]
-    if change.after is None:
-        return [f"- {path}: {_fmt(change.before)}"]
-    return [f"~ {path}: {_fmt(change.before)} -> {_fmt(change.after)}"]
+    pairs = entry_pairs(change)
+    if pairs:
+        lines: list[str] = []
+        for key, (b, a) in pairs.items():
+            where = f"{path}[{key}]"
+            if b is None:
+                lines += wrap(f"+ {where}: ", _entry_text(a))
+            elif a is None:
+                lines += wrap(f"- {where}: ", _entry_text(b))
+            elif isinstance(b, dict) and isinstance(a, dict):
+                for attr in [k for k in {**b, **a} if canonical(b.get(k)) != canonical(a.get(k))]:
+                    lines.append(_field_line(f"{where}.{attr}", b.get(attr), a.get(attr)))
+            else:
+                lines.append(_field_line(where, b, a))
+        return lines
+    return [_field_line(path, change.before, change.after)]
+
+
+def _field_line(path: str, before: Any, after: Any) -> str:
+    if before is None:
+        return f"+ {path}: {_fmt(after)}"
+    if after is None:
+        return f"- {path}: {_fmt(before)}"
+    return f"~ {path}: {_fmt(before)} -> {_fmt(after)}"
 
 
 def step_change_lines(step: Step) -> list[str]:
@@ -110,6 +173,11 @@ def step_change_lines(step: Step) -> list[str]:
         else:
             lines.extend(change_lines(change))
     return lines
+
+
+def call_line(step: Step) -> str:
+    """The API call of a step (``--verbose`` and JSON): ``PUT /telephony/config/devices/ID/layout``."""
+    return f"{step.method} {step.path}"
 
 
 # -- drift reports --------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ it renders (``reconciler.plan``, ``reconciler.drift``, ``reconciler.review``); n
 
 from __future__ import annotations
 
+import html
+import re
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -17,6 +19,7 @@ from reconciler.render.common import (
     PREEXISTING_NOTE,
     PREEXISTING_TITLE,
     SYMBOL,
+    call_line,
     drift_summary_line,
     group_phrase,
     item_where,
@@ -25,6 +28,8 @@ from reconciler.render.common import (
     step_change_lines,
     summary_line,
 )
+from reconciler.textsafe import visible
+from reconciler.titles import step_title
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftItem, DriftReport
@@ -34,12 +39,55 @@ MARKDOWN_LIMIT = 60_000
 WARNINGS_SHOWN = 10
 
 
+# -- user text in markdown -------------------------------------------------------------------------
+# Names, labels, values and paths come from manifests (a pull request) and from the API: every one is
+# escaped where it lands, so that none can close a collapsed section (</summary></details>), a code
+# span or a fenced block, or start a link or an image.
+
+
+def _one_line(text: str) -> str:
+    return visible(text.replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
+
+
+def md_text(text: str) -> str:
+    """Text for a summary line, a quote or a cell: one line, ``<>&`` as entities, markdown
+    punctuation as numeric references (no tag, link, image, emphasis or code span can start),
+    invisible characters escaped."""
+    escaped = html.escape(_one_line(text), quote=False)
+    return _MD_PUNCT.sub(lambda m: f"&#{ord(m.group())};", escaped)
+
+
+def md_code(text: str) -> str:
+    """Text as ``<code>`` (escaped as ``md_text``): no tag in it can close the section."""
+    return f"<code>{md_text(text)}</code>"
+
+
+def md_span(text: str) -> str:
+    """Text as a markdown code span (in a table cell or a sentence): delimited by more backticks
+    than any run it holds, ``|`` escaped for tables, one line."""
+    text = _one_line(text).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    tick = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{tick}{pad}{text}{pad}{tick}"
+
+
+def md_fence(lines: list[str], info: str = "") -> list[str]:
+    """Lines as a fenced code block whose fence is longer than any backtick run they hold."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + info, *(visible(line) for line in lines), fence]
+
+
+_MD_PUNCT = re.compile(r"[\\`*_\[\]|!]")
+
+
 # -- bounded markdown ----------------------------------------------------------------------------
 
 
 def markdown_warnings(warnings: list[str], shown: int = WARNINGS_SHOWN) -> list[str]:
     """At most ``shown`` warnings (each cut to 300 characters), then how many more there are."""
-    out = [f"> Warning: {w[:300]}" for w in warnings[:shown]]
+    out = [f"> Warning: {md_text(w[:300])}" for w in warnings[:shown]]
     if len(warnings) > shown:
         out.append(f"> ... and {len(warnings) - shown:,} more warning(s) (see the full output).")
     if out:
@@ -101,32 +149,54 @@ def fit_markdown(
 
 
 def _cell(text: str) -> str:
-    """A table cell: one line, ``|`` escaped, at most 400 characters, as code."""
-    text = text.replace("\n", " ").replace("|", "\\|")
+    """A table cell: one line, at most 400 characters, as code (escaped: see ``md_span``)."""
     if len(text) > 400:
         text = text[:400] + "..."
-    return f"`{text}`" if text else ""
+    return md_span(text) if text else ""
 
 
 # -- plans ------------------------------------------------------------------------------------------
 
 
-def _step_lines(step: Step) -> list[str]:
-    return [
-        f"<details><summary><code>{SYMBOL[step.action]} {step.address}</code> {step.summary}</summary>",
+def diff_lines(lines: list[str]) -> list[str]:
+    """Change lines as GitHub's ``diff`` highlighting reads them: ``~ a: x -> y`` becomes ``- a: x``
+    and ``+ a: y``; a wrapped continuation line takes the sign of the line it continues."""
+    out: list[str] = []
+    sign = " "
+    for line in lines:
+        if line.startswith(" "):
+            out.append(sign + line[1:])
+            continue
+        sign = line[:1]
+        head, arrow, after = line[2:].partition(": ")
+        if sign == "~" and arrow and after.count(" -> ") == 1:
+            before, _, new = after.partition(" -> ")
+            out += [f"- {head}: {before}", f"+ {head}: {new}"]
+            sign = "+"
+        else:
+            out.append(line)
+    return out
+
+
+def _step_lines(step: Step, verbose: bool = False) -> list[str]:
+    body = diff_lines(step_change_lines(step))
+    if verbose:
+        body.insert(0, f"  {call_line(step)}")
+    where = f" <sub>{md_text(step.source)}</sub>" if step.source else ""
+    what = f": {md_text(step.summary)}" if step.summary else ""
+    out = [
+        f"<details><summary><code>{SYMBOL[step.action]}</code> <b>{md_text(step_title(step))}</b>"
+        f"{what}{where}</summary>",
         "",
-        "```diff",
-        f"{step.method} {step.path}",
-        *step_change_lines(step),
-        "```",
-        "",
-        "</details>",
     ]
+    if body:
+        out += [*md_fence(body, "diff"), ""]
+    return [*out, "</details>"]
 
 
-def markdown_step_block(step: Step) -> str:
-    """One step as a collapsed ``<details>`` block with its call and field changes."""
-    return "\n".join([*_step_lines(step), ""])
+def markdown_step_block(step: Step, verbose: bool = False) -> str:
+    """One step as a collapsed ``<details>`` block with its field changes (``verbose``: its call)."""
+    return "\n".join([*_step_lines(step, verbose), ""])
 
 
 SECRETS_SHOWN = 20
@@ -145,7 +215,9 @@ def _plan_notes(plan: Plan) -> list[str]:
     return out
 
 
-def render_markdown(plan: Plan, artifact: str | None = None, limit: int = MARKDOWN_LIMIT) -> str:
+def render_markdown(
+    plan: Plan, artifact: str | None = None, limit: int = MARKDOWN_LIMIT, verbose: bool = False
+) -> str:
     """A PR comment: summary table first, details collapsed, cut to ``limit`` characters."""
     head = ["### reconciler plan", "", summary_line(plan), "", *_plan_notes(plan)]
     if plan.empty:
@@ -162,16 +234,17 @@ def render_markdown(plan: Plan, artifact: str | None = None, limit: int = MARKDO
         cells = " | ".join(str(c[a]) for a in ("create", "update", "delete", "job", "invoke"))
         head.append(f"| {phase}. {PHASES[phase]} | {cells} |")
     head.append("")
-    for w in plan.warnings:
-        head.append(f"> Warning: {w}")
-    pointer = f"Full plan: `{artifact}`." if artifact else "Full plan: run `reconciler plan --format json`."
+    head += markdown_warnings(plan.warnings)
+    pointer = (
+        f"Full plan: {md_span(artifact)}." if artifact else "Full plan: run `reconciler plan --format json`."
+    )
     tail_note = "\n_{n} more step(s) not shown: the comment is limited to {limit} characters. {pointer}_\n"
     body: list[str] = []
     size = sum(len(x) + 1 for x in head) + len(tail_note) + 200
     steps = plan.ordered()
     shown = 0
     for step in steps:
-        block = "\n".join(_step_lines(step))
+        block = "\n".join(_step_lines(step, verbose))
         if size + len(block) + 1 > limit:
             break
         body.append(block)
@@ -201,7 +274,7 @@ def _counts_phrase(plan: Plan) -> str:
 
 
 def render_review_markdown(
-    review: PlanReview, artifact: str | None = None, limit: int = MARKDOWN_LIMIT
+    review: PlanReview, artifact: str | None = None, limit: int = MARKDOWN_LIMIT, verbose: bool = False
 ) -> str:
     """A PR comment: summary first (introduced vs already there), details collapsed, bounded."""
     plan = review.plan
@@ -232,13 +305,13 @@ def render_review_markdown(
     if plan.empty:
         return "\n".join(head)
     pointer = (
-        f"Full plan: the artifact `{artifact}`."
+        f"Full plan: the artifact {md_span(artifact)}."
         if artifact
         else "Full plan: run `reconciler plan --format json`."
     )
     sections: list[tuple[str, list[tuple[str, str]]]] = []
     for title, part in ((INTRODUCED_TITLE, review.introduced), (PREEXISTING_TITLE, review.preexisting)):
-        blocks = [(f"{s.phase}. {PHASES[s.phase]}", markdown_step_block(s)) for s in part.ordered()]
+        blocks = [(f"{s.phase}. {PHASES[s.phase]}", markdown_step_block(s, verbose)) for s in part.ordered()]
         heading = f"#### {title}"
         if title == PREEXISTING_TITLE and blocks:
             heading += f"\n\n_{PREEXISTING_NOTE}_"
@@ -276,7 +349,9 @@ def render_drift_markdown(
     if not report.items:
         return "\n".join(head)
     pointer = (
-        f"Full report: `{artifact}`." if artifact else "Full report: run `reconciler drift --format json`."
+        f"Full report: {md_span(artifact)}."
+        if artifact
+        else "Full report: run `reconciler drift --format json`."
     )
     sources = report.sources_by_resource()
     blocks = [
@@ -288,13 +363,13 @@ def render_drift_markdown(
 
 def _drift_block(resource: str, groups: dict[str, list[DriftItem]], files: list[str]) -> str:
     counts = ", ".join(group_phrase(label, items) for label, items in groups.items())
-    lines = [f"<details><summary><code>{resource}</code>: {counts}</summary>", ""]
+    lines = [f"<details><summary>{md_code(resource)}: {md_text(counts)}</summary>", ""]
     if files:
-        lines += [f"From {', '.join(f'`{f}`' for f in files)}.", ""]
+        lines += [f"From {', '.join(md_span(f) for f in files)}.", ""]
     lines += ["| change | field | live (now) | repo (declared) |", "| --- | --- | --- | --- |"]
     for label, items in groups.items():
         for i in items:
             live, declared = shown_values(i)
-            lines.append(f"| {label} | {_cell(item_where(i))} | {_cell(live)} | {_cell(declared)} |")
+            lines.append(f"| {md_text(label)} | {_cell(item_where(i))} | {_cell(live)} | {_cell(declared)} |")
     lines += ["", "</details>"]
     return "\n".join(lines)

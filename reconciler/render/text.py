@@ -5,6 +5,7 @@ Depends on ``reconciler.render.common`` and the data it renders; nothing below i
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING
 
 from reconciler.plan import PHASES, Plan, Step, secret_lines, threshold_line
@@ -14,6 +15,8 @@ from reconciler.render.common import (
     PREEXISTING_NOTE,
     PREEXISTING_TITLE,
     SYMBOL,
+    WIDTH,
+    call_line,
     drift_summary_line,
     item_where,
     paint,
@@ -21,6 +24,7 @@ from reconciler.render.common import (
     step_change_lines,
     summary_line,
 )
+from reconciler.titles import step_title, title_for
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftItem, DriftReport
@@ -28,11 +32,13 @@ if TYPE_CHECKING:
 
 
 def _step_header(step: Step) -> str:
-    where = f"  ({step.source})" if step.source else ""
-    return f"{SYMBOL[step.action]} {step.address}: {step.method} {step.path}{where}"
+    """``~ Device 0A:1B:2C:3D:4E:01 (Cisco 8851, alice@example.com): device settings``."""
+    what = f": {step.summary}" if step.summary else ""
+    return f"{SYMBOL[step.action]} {step_title(step)}{what}"
 
 
-def render_text(plan: Plan, color: bool = False) -> str:
+def render_text(plan: Plan, color: bool = False, verbose: bool = False) -> str:
+    """The plan by phase, each step under its object's name; ``verbose`` adds each API call."""
     out: list[str] = []
     for w in plan.warnings:
         out.append(paint(f"Warning: {w}", "33", color))
@@ -42,8 +48,10 @@ def render_text(plan: Plan, color: bool = False) -> str:
         out.append(paint(f"# {phase}. {PHASES[phase]}", "1", color))
         for step in [s for s in plan.ordered() if s.phase == phase]:
             out.append("  " + paint(_step_header(step), COLOR[step.action], color))
-            if step.summary:
-                out.append(f"      {step.summary}")
+            if step.source:
+                out.append(f"      # {step.source}")
+            if verbose:
+                out.append(f"      {call_line(step)}")
             if step.job_type == "applyLineKeyTemplate":
                 count = step.meta.get("deviceCount")
                 shown = count if count is not None else "(known after apply)"
@@ -51,14 +59,17 @@ def render_text(plan: Plan, color: bool = False) -> str:
                     f"      preview: {shown} device(s) match; "
                     f"{len(step.meta.get('differingDevices', []))} differ from the template"
                 )
-            for dev in step.meta.get("devices", [])[:20]:
-                out.append(f"      covers {dev}")
+            devices = step.meta.get("devices", [])
+            for dev in devices[:20]:
+                out.append(f"      covers {title_for(dev)}")
+            if len(devices) > 20:
+                out.append(f"      ... and {len(devices) - 20:,} more device(s)")
             out.extend("      " + line for line in step_change_lines(step))
         out.append("")
     out.extend(_secret_section(plan))
     out.append(summary_line(plan))
     if not plan.empty:
-        out.append(threshold_line(plan))
+        out.extend(textwrap.wrap(threshold_line(plan), WIDTH, break_long_words=False))
     return "\n".join(out) + "\n"
 
 
@@ -70,7 +81,7 @@ def _secret_section(plan: Plan) -> list[str]:
     return ["Write-only secrets (never read back; see --rotate-secrets):", *(f"  {n}" for n in notes), ""]
 
 
-def render_review_text(review: PlanReview, color: bool = False) -> str:
+def render_review_text(review: PlanReview, color: bool = False, verbose: bool = False) -> str:
     """The plan in two sections: what the pull request introduces, and drift that was already there."""
     out: list[str] = []
     for w in [*review.plan.warnings, *review.warnings]:
@@ -88,7 +99,7 @@ def render_review_text(review: PlanReview, color: bool = False) -> str:
         if part.empty:
             out += ["None.", ""]
         else:
-            out.append(render_text(part, color=color))
+            out.append(render_text(part, color=color, verbose=verbose))
     out.extend(_secret_section(review.plan))
     out.append(summary_line(review.plan))
     return "\n".join(out) + "\n"

@@ -6,6 +6,7 @@ import random
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,9 @@ class Simulator:
         base_url: str | None = None,
     ) -> None:
         self.state_file = state_file
+        # Values the state file must never hold in clear (the embedding client's secrets: its
+        # fromEnv values); each is saved as store.secret_marker(value). None: everything is saved as it is.
+        self.keep_out: Callable[[str], bool] | None = None
         if state_file and Path(state_file).exists():
             self.store = Store.load(state_file)
         else:
@@ -176,4 +180,4 @@ class Simulator:
     # -- persistence --------------------------------------------------------------------------
     def persist(self) -> None:
         if self.state_file:
-            self.store.save(self.state_file)
+            self.store.save(self.state_file, self.keep_out)

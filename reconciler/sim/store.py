@@ -11,9 +11,11 @@ materialised only when read.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -270,14 +272,18 @@ class Store:
         store.reindex()
         return store
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the state atomically: a temporary file in the same folder, then os.replace."""
+    def save(self, path: str | os.PathLike[str], keep_out: Callable[[str], bool] | None = None) -> None:
+        """Write the state atomically: a temporary file in the same folder, then os.replace.
+        Every string ``keep_out`` names is written as its ``secret_marker`` (a secret is never saved)."""
+        data = self.to_dict()
+        if keep_out is not None:
+            data = _without(data, keep_out)
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.to_dict(), fh, separators=(",", ":"))
+                json.dump(data, fh, separators=(",", ":"))
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -287,3 +293,19 @@ class Store:
     def load(cls, path: str | os.PathLike[str]) -> Store:
         with open(path, encoding="utf-8") as fh:
             return cls.from_dict(json.load(fh))
+
+
+def secret_marker(value: str) -> str:
+    """What the state file holds in place of a secret: not the value, a digest of it (so that a
+    test can tell which value was written, and a reload still has a password set)."""
+    return f"(secret, sha256 {hashlib.sha256(value.encode('utf-8')).hexdigest()[:16]})"
+
+
+def _without(value: Any, keep_out: Callable[[str], bool]) -> Any:
+    if isinstance(value, str):
+        return secret_marker(value) if value and keep_out(value) else value
+    if isinstance(value, dict):
+        return {k: _without(v, keep_out) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without(v, keep_out) for v in value]
+    return value

@@ -14,8 +14,9 @@ import threading
 MASK = "***"
 LOGGER_NAME = "reconciler.webex"
 
-# Secrets shorter than this are not registered (masking short common substrings would garble text,
-# and a real Webex token is far longer).
+# Credentials shorter than this are not registered (masking short common substrings would garble
+# text, and a real Webex token is far longer). A manifest's fromEnv value is masked whatever its
+# length (``any_length``): a short password is still a password.
 _MIN_SECRET_LEN = 8
 
 _lock = threading.Lock()
@@ -46,11 +47,21 @@ class Secret:
         return hash(("Secret", self._value))
 
 
-def register_secret(value: str | None) -> None:
+def register_secret(value: str | None, *, any_length: bool = False) -> None:
     """Remember ``value`` so that ``redact()`` and the log filter mask it from now on."""
-    if value and len(value) >= _MIN_SECRET_LEN:
+    if value and (any_length or len(value) >= _MIN_SECRET_LEN):
+        # also as an error message may quote it: escaped (a CR/LF or non-ASCII character in a
+        # header value is reported as repr() of its bytes) or percent-free UTF-8 escapes
+        forms = {value, value.encode("unicode_escape").decode("ascii")}
+        forms.add(repr(value.encode("utf-8", "backslashreplace"))[2:-1])
         with _lock:
-            _secrets.add(value)
+            _secrets.update(forms)
+
+
+def is_secret(value: str) -> bool:
+    """Whether ``value`` is (exactly) a registered secret (or a quoted form of one)."""
+    with _lock:
+        return value in _secrets
 
 
 def redact(text: str) -> str:

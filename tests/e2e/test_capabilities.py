@@ -274,7 +274,8 @@ def test_a_third_party_phone_changes_without_apply_changes(demo_org: Any, tmp_pa
     )
     r = run("plan", str(path))
     assert r.exit_code == 0, r.output
-    assert "Device/0A1B2C3D4E0B.members" in r.output and "applyChanges" not in r.output
+    assert "~ Device 0A:1B:2C:3D:4E:0B (" in r.output and "): device members" in r.output
+    assert "push the new configuration" not in r.output
     r = run("apply", str(path), "--auto-approve")
     assert r.exit_code == 0, r.output
     assert demo_org.state.sim.stats.writes_total == 1 and "Converged" in r.output

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 
+from reconciler.sim.store import secret_marker
+
 from .conftest import EXAMPLES, device_id, sim_call
 
 Cli = Callable[..., Result]
@@ -25,8 +27,8 @@ def test_first_plan_has_every_phase_and_exit_2(cli: Cli) -> None:
     assert r.exit_code == 2, r.output
     for phase in range(1, 8):
         assert f"# {phase}." in r.output, f"phase {phase} missing:\n{r.output}"
-    assert "~ Device/0A1B2C3D4E01.members" in r.output
-    assert "+ LineKeyTemplate/Branch 6871" in r.output
+    assert "~ Device 0A:1B:2C:3D:4E:01 (Cisco 8851, alice@example.com): device members" in r.output
+    assert '+ LineKeyTemplate "Branch 6871"' in r.output
 
 
 def test_apply_converges_then_plan_is_empty(cli: Cli, sim_state: Path) -> None:
@@ -96,7 +98,8 @@ def test_stale_saved_plan_is_refused(cli: Cli, repo: Path, sim_state: Path, tmp_
     sim_call(sim_state, "PUT", f"/telephony/config/devices/{dev}/members", json={"members": body})
     r = cli("apply", "--plan", str(out), "--auto-approve")
     assert r.exit_code == 1
-    assert "stale" in r.output and f"/telephony/config/devices/{dev}/members" in r.output
+    assert "stale" in r.output and "Device 0A:1B:2C:3D:4E:03 (Cisco " in r.output
+    assert f"/telephony/config/devices/{dev}" not in r.output  # objects, not API paths
 
 
 def test_saved_plan_applies_exactly(cli: Cli, repo: Path, sim_state: Path, tmp_path: Path) -> None:
@@ -204,7 +207,9 @@ def test_live_passwords_stay_out_of_plans_logs_and_exports_and_are_kept(
     assert SECRET not in r.output
     assert SECRET not in (tmp_path / ".reconciler" / "apply-log.jsonl").read_text()
     after = sim_call(sim_state, "GET", path)["customizations"]["mpp"]
-    assert after["httpProxy"] == proxy
+    # written back (a wiped password would be ""), and never saved in clear in the state file
+    assert after["httpProxy"] == {**proxy, "password": secret_marker(SECRET)}
+    assert SECRET not in sim_state.read_text()
     assert after["backlightTimer"] == "ONE_MIN"
     # a password declared in the manifest: the change is shown as sensitive, neither value
     manifest.write_text(

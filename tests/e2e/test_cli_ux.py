@@ -103,12 +103,14 @@ def test_show_renders_a_saved_plan_in_every_format(cli: Cli, tmp_path: Path) -> 
     assert planned.exit_code == 0
     text = invoke("show", str(out))
     assert text.exit_code == 0, text.output
-    assert "~ Device/0A1B2C3D4E01.members" in text.stdout
+    assert "~ Device 0A:1B:2C:3D:4E:01 (" in text.stdout
     assert text.stdout == planned.stdout.split("Saved the plan to")[0]
+    verbose = invoke("show", str(out), "--verbose")
+    assert "PUT /telephony/config/devices/" in verbose.stdout and "PUT /" not in text.stdout
     as_json = invoke("show", str(out), "--format", "json")
     assert json.loads(as_json.stdout) == json.loads(out.read_text())
     md = invoke("show", str(out), "--format", "markdown")
-    assert md.exit_code == 0 and "Device/0A1B2C3D4E01" in md.stdout
+    assert md.exit_code == 0 and "Device 0A:1B:2C:3D:4E:01" in md.stdout
 
 
 @pytest.mark.parametrize(

@@ -139,7 +139,8 @@ def test_without_a_policy_a_default_threshold_applies(cli: Cli, repo: Path, sim_
     (repo / "policy.yaml").unlink()
     r = cli("plan", str(repo))
     assert r.exit_code == 0, r.output
-    line = next(x for x in r.output.splitlines() if x.startswith("Safety threshold:"))
+    # the paragraph (wrapped at 100 columns) as one line
+    line = " ".join(r.output[r.output.index("Safety threshold:") :].split())
     assert "of 21 managed objects change" in line
     assert "more than 30% of the managed objects (once there are at least 10)" in line
     assert "the default" in line

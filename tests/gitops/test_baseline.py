@@ -93,8 +93,9 @@ def test_text_and_markdown_show_both_sections(review_repos: tuple[Path, Path]) -
     assert "**Drift that was already there** (not from this pull request): 2 to update" in summary
     assert "<details>" not in summary  # summary first, details collapsed below
     new, _, old = details.partition("#### Drift that was already there")
-    assert "~ settings.customizations.mpp.vlan.value: 100 -> 101" in new and "backlightTimer" not in new
-    assert "backlightTimer" in old
+    vlan = "settings.customizations.mpp.vlan.value"
+    assert f"- {vlan}: 100\n+ {vlan}: 101" in new
+    assert "backlightTimer" not in new and "backlightTimer" in old
     assert md.rstrip().endswith("Full plan: the artifact `plan.json`.")
 
 

@@ -1,0 +1,44 @@
+"""User-provided text made safe to show: control, zero-width and bidi characters escaped, long
+values cut.
+
+Manifests come from pull requests, so any string in them may be hostile: a ``\\r`` rewrites the
+terminal line it is printed on, a bidi override reverses what a reviewer reads, a 30 MB value
+floods a log. Every message that echoes such a string goes through ``shown()`` or ``visible()``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+__all__ = ["ECHO_LIMIT", "clip", "is_invisible", "shown", "visible"]
+
+ECHO_LIMIT = 80  # characters of a user value echoed in a message
+ELLIPSIS = "…"
+
+
+def is_invisible(ch: str) -> bool:
+    """Control (Cc), format (Cf: zero-width, bidi controls, BOM), line/paragraph separators,
+    surrogates and private/unassigned code points: characters a reader cannot see as written."""
+    return unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
+
+
+def visible(text: str) -> str:
+    """``text`` with each character a reader cannot see written as its escape (``\\r``,
+    ``\\u202e``), as ``repr`` writes it."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def clip(text: str, limit: int = ECHO_LIMIT) -> str:
+    """At most ``limit`` characters of ``text``, then ``…`` when it was longer."""
+    return text if len(text) <= limit else text[:limit] + ELLIPSIS
+
+
+def shown(value: Any, limit: int = ECHO_LIMIT) -> str:
+    """A value as a message quotes it: its ``repr`` (which escapes what is not printable), a
+    string cut to ``limit`` characters first."""
+    if isinstance(value, str):
+        return repr(clip(value, limit))
+    return clip(repr(value), limit)
