@@ -145,22 +145,13 @@ def parse(data: Any, source: str) -> Plan:
 # -- where a saved plan or an apply log may point ---------------------------------------------------
 
 
-def _repo_root(start: str) -> str | None:
-    here = start
-    while True:
-        if os.path.exists(os.path.join(here, ".git")):
-            return here
-        parent = os.path.dirname(here)
-        if parent == here:
-            return None
-        here = parent
-
-
 def check_contained(paths: list[str], origin: str) -> None:
     """Refuse (``ConfigError``) a path named by ``origin`` (a saved plan, an apply log) unless it
     lies inside the working directory or its git repository (a log naming ``/etc`` is refused)."""
+    from reconciler.discovery import repo_root
+
     cwd = os.path.realpath(os.getcwd())
-    roots = [cwd] + [r for r in [_repo_root(cwd)] if r and r != cwd]
+    roots = [cwd, os.path.realpath(repo_root(os.path.join(cwd, "-")))]  # cwd's git repo, else cwd
     for path in paths:
         real = os.path.realpath(path)
         if not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots):
