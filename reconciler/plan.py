@@ -143,6 +143,8 @@ class Plan:
     safety: dict[str, Any] = field(default_factory=dict)
     # Each declared write-only secret: address, resource, field, written (bool), reason, source.
     secrets: list[dict[str, Any]] = field(default_factory=list)
+    base_url: str | None = None  # the API the plan was made against (a saved plan applies only there)
+    org_id: str | None = None  # the org it was made for, when one was named
     # The human names of the objects the plan read, by id (a stale saved plan names them).
     objects: dict[str, str] = field(default_factory=dict)
 
@@ -182,6 +184,8 @@ class Plan:
             "paths": list(self.paths),
             "targets": list(self.targets),
             "prune": self.prune,
+            "base_url": self.base_url,
+            "org_id": self.org_id,
             "checksum": self.checksum,
             "reads": dict(sorted(self.reads.items())),
             "managed": self.managed,
@@ -210,6 +214,8 @@ class Plan:
             prune=bool(data.get("prune", False)),
             safety=dict(data.get("safety") or {}),
             secrets=[dict(n) for n in data.get("secrets") or []],
+            base_url=data.get("base_url"),
+            org_id=data.get("org_id"),
             objects={str(k): str(v) for k, v in (data.get("objects") or {}).items()},
         )
         if data.get("checksum") and data["checksum"] != plan.checksum:
