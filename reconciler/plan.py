@@ -137,6 +137,9 @@ class Plan:
     managed: int = 0  # managed objects (for the percentage threshold)
     warnings: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
+    # ``plan --changed-only``: the addresses planned (None: every managed object); apply --plan
+    # re-plans the same scope to check the saved plan
+    only: list[str] | None = None
     prune: bool = False
     # The safety threshold in force: maxChanges, maxChangesPercent, minManaged (the percentage
     # applies from this many managed objects) and where it comes from (policy / default).
@@ -183,6 +186,7 @@ class Plan:
             "tool": {"name": "reconciler", "version": __version__},
             "paths": list(self.paths),
             "targets": list(self.targets),
+            "only": None if self.only is None else list(self.only),
             "prune": self.prune,
             "base_url": self.base_url,
             "org_id": self.org_id,
@@ -211,6 +215,7 @@ class Plan:
             managed=int(data.get("managed", 0)),
             warnings=list(data.get("warnings", [])),
             targets=list(data.get("targets", [])),
+            only=None if data.get("only") is None else [str(a) for a in data["only"]],
             prune=bool(data.get("prune", False)),
             safety=dict(data.get("safety") or {}),
             secrets=[dict(n) for n in data.get("secrets") or []],

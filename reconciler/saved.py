@@ -104,6 +104,8 @@ def _check(data: Any) -> None:
         raise _Bad("format_version", f"is {found!r}; this reconciler reads {FORMAT_VERSION}")
     _strings(data, "paths", "")
     _strings(data, "targets", "")
+    if data.get("only") is not None:
+        _strings(data, "only", "")
     _strings(data, "warnings", "")
     _want(data, "prune", bool, "", False)
     for key in ("base_url", "org_id", "checksum"):

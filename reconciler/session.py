@@ -245,6 +245,7 @@ async def make_plan(
         only=only,
     )
     plan.base_url, plan.org_id = client.base_url, client.org_id
+    plan.only = None if only is None else sorted(only)
     plan.warnings[:0] = [str(d) for d in notes]
     return plan
 
@@ -357,7 +358,13 @@ async def replan_saved(client: WebexClient, saved: Plan, paths: list[str], sourc
     written = {str(n.get("resource")) for n in saved.secrets if n.get("written")}
     current = from_resources(load(paths), f"saved plan {source}")
     fresh = await make_plan(
-        client, paths, saved.targets, saved.prune, rewrite_secrets=written, secret_baseline=current
+        client,
+        paths,
+        saved.targets,
+        saved.prune,
+        rewrite_secrets=written,
+        secret_baseline=current,
+        only=None if saved.only is None else set(saved.only),
     )
     check_same(saved, fresh, source)
     return fresh
