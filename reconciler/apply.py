@@ -130,27 +130,95 @@ class Unfinished:
     posting: dict[str, tuple[str, set[str], dict[str, Any]]] = field(default_factory=dict)
 
 
-def log_records(path: Path) -> list[dict[str, Any]]:
-    """The records of an apply log (none when there is no log; a line cut by a kill is skipped)."""
+# What each event's record must hold to be used (``_damage`` checks); other events are kept as is.
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "applied": ("step",),
+    "failed": ("step",),
+    "skipped": ("step",),
+    "start": ("step",),
+    "job_started": ("step", "job_type", "job_id"),
+    "job_posting": ("step", "job_type"),
+}
+
+
+def _damage(record: Any) -> str | None:
+    """Why a parsed log line cannot be used, or None."""
+    from reconciler.saved import step_problem
+    from reconciler.webex.jobs import JOB_PATHS
+
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, not a record"
+    event = record.get("event")
+    if not isinstance(event, str):
+        return "no event"
+    for key in _NEEDS.get(event, ()):
+        if not isinstance(record.get(key), str):
+            return f"a {event} record without a valid {key!r}"
+    if event in ("job_started", "job_posting") and record["job_type"] not in JOB_PATHS:
+        return f"unknown job type {record['job_type']!r}"
+    if event == "job_posting" and not (
+        isinstance(record.get("known", []), list)
+        and all(isinstance(k, str) for k in record.get("known", []))
+        and isinstance(record.get("body") or {}, dict)
+    ):
+        return "a job_posting record with a malformed 'known' or 'body'"
+    if event == "begin":
+        paths, pushes, secrets = (record.get(k, []) for k in ("paths", "pushes", "secret_writes"))
+        if not (isinstance(paths, list) and all(isinstance(p, str) for p in paths)):
+            return "'paths' is not a list of strings"
+        if not isinstance(pushes, list) or any(step_problem(s) for s in pushes):
+            return "'pushes' is not a list of steps"
+        if not isinstance(secrets, list) or not all(
+            isinstance(x, dict) and isinstance(x.get("resource"), str) for x in secrets
+        ):
+            return "'secret_writes' is malformed"
+    return None
+
+
+def log_records(path: Path, warn: Reporter | None = None) -> list[dict[str, Any]]:
+    """The records of an apply log (none when there is no log). A line cut by a kill is skipped;
+    other damaged lines (not JSON, not UTF-8, not a record, a record missing what it needs) are
+    skipped with a warning to ``warn``. A damaged first record (the run's header: its paths and
+    owed pushes) is a ``ConfigError``: finishing that run without it is not safe."""
     if not path.exists():
         return []
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
+    records: list[dict[str, Any]] = []
+    lines = path.read_bytes().split(b"\n")
+    damaged: list[str] = []
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
             continue
+        try:
+            record: Any = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            if number == len(lines) or (number == len(lines) - 1 and not lines[-1]):
+                continue  # the last line, cut short by a kill
+            problem: str | None = f"not a JSON record ({type(exc).__name__})"
+        else:
+            problem = _damage(record)
+        if problem is None:
+            records.append(record)
+            continue
+        if not records and not damaged and (number == 1 or '"begin"' in raw.decode("utf-8", "replace")):
+            raise ConfigError(
+                f"apply log {path}: line {number}, the run's first record, is damaged ({problem}); "
+                "it cannot be trusted to finish that run: move the file away to start afresh"
+            )
+        damaged.append(f"line {number}: {problem}")
+    if damaged and warn is not None:
+        more = f" and {len(damaged) - 5} more" if len(damaged) > 5 else ""
+        warn(f"Warning: apply log {path}: ignored damaged lines ({'; '.join(damaged[:5])}{more})")
     return records
 
 
-def read_log(path: Path) -> Unfinished | None:
+def read_log(path: Path, warn: Reporter | None = None) -> Unfinished | None:
     """None when there is no log, or the last apply finished and left no push undone.
 
     A push (applyChanges, rebuildPhones) that failed after its device writes applied is not
     planned again (the plan only sees configuration, which matches), so it is returned from a
     finished log too: the phones would otherwise never get the configuration already written.
     """
-    records = log_records(path)
+    records = log_records(path, warn)
     if not records:
         return None
     if records[-1].get("event") == "end":
@@ -196,12 +264,8 @@ def unwritten_secrets(path: Path) -> set[str]:
 
 def logged_paths(path: str) -> list[str]:
     """The manifest paths an apply log's run planned (from its first record)."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            first = json.loads(fh.readline() or "{}")
-    except (OSError, json.JSONDecodeError):
-        return []
-    return [str(p) for p in first.get("paths", [])] if isinstance(first, dict) else []
+    header = next((r for r in log_records(Path(path)) if r.get("event") == "begin"), {})
+    return [str(p) for p in header.get("paths", [])]
 
 
 def resolve_secrets(value: Any, environ: Mapping[str, str]) -> Any:

@@ -345,7 +345,7 @@ def show(plan_file: str, fmt: str, verbose: bool) -> None:
     from reconciler.render import render
     from reconciler.session import read_plan
 
-    plan = read_plan(plan_file)
+    plan = read_plan(plan_file, check_paths=False)  # rendered only: its paths are not read
     click.echo(render(plan, fmt, color=use_color(), artifact=plan_file, verbose=verbose), nl=False)
 
 
@@ -423,6 +423,14 @@ def drift(
     "--resume", "resume", type=click.Path(dir_okay=False), help="Finish the work of this apply log."
 )
 @click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait this long for another apply holding the apply log's lock (0: refuse at once).",
+)
+@click.option(
     "--notify-room",
     metavar="ROOM_ID",
     help="Post the apply summary to this Webex space (bot token from WEBEX_BOT_TOKEN).",
@@ -450,6 +458,7 @@ def apply(
     rotate_secrets: bool,
     log_path: str,
     resume: str | None,
+    lock_timeout: float,
     notify_room: str | None,
     fmt: str,
     verbose: bool,
@@ -505,6 +514,7 @@ def apply(
     request = ApplyRequest(
         paths=list(paths),
         saved=saved,
+        plan_file=plan_file or "",
         targets=list(targets),
         prune=prune,
         log_path=resume or log_path,
@@ -514,6 +524,7 @@ def apply(
         rotate_secrets=rotate_secrets,
         room=notify_room,
         bot=bot,
+        lock_timeout=lock_timeout,
     )
     with showing_progress(quiet):
         outcome = apply_command(conn, request, confirm=confirm, say=say, show=show)

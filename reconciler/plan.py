@@ -137,12 +137,17 @@ class Plan:
     managed: int = 0  # managed objects (for the percentage threshold)
     warnings: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
+    # ``plan --changed-only``: the addresses planned (None: every managed object); apply --plan
+    # re-plans the same scope to check the saved plan
+    only: list[str] | None = None
     prune: bool = False
     # The safety threshold in force: maxChanges, maxChangesPercent, minManaged (the percentage
     # applies from this many managed objects) and where it comes from (policy / default).
     safety: dict[str, Any] = field(default_factory=dict)
     # Each declared write-only secret: address, resource, field, written (bool), reason, source.
     secrets: list[dict[str, Any]] = field(default_factory=list)
+    base_url: str | None = None  # the API the plan was made against (a saved plan applies only there)
+    org_id: str | None = None  # the org it was made for, when one was named
     # The human names of the objects the plan read, by id (a stale saved plan names them).
     objects: dict[str, str] = field(default_factory=dict)
 
@@ -181,7 +186,10 @@ class Plan:
             "tool": {"name": "reconciler", "version": __version__},
             "paths": list(self.paths),
             "targets": list(self.targets),
+            "only": None if self.only is None else list(self.only),
             "prune": self.prune,
+            "base_url": self.base_url,
+            "org_id": self.org_id,
             "checksum": self.checksum,
             "reads": dict(sorted(self.reads.items())),
             "managed": self.managed,
@@ -207,9 +215,12 @@ class Plan:
             managed=int(data.get("managed", 0)),
             warnings=list(data.get("warnings", [])),
             targets=list(data.get("targets", [])),
+            only=None if data.get("only") is None else [str(a) for a in data["only"]],
             prune=bool(data.get("prune", False)),
             safety=dict(data.get("safety") or {}),
             secrets=[dict(n) for n in data.get("secrets") or []],
+            base_url=data.get("base_url"),
+            org_id=data.get("org_id"),
             objects={str(k): str(v) for k, v in (data.get("objects") or {}).items()},
         )
         if data.get("checksum") and data["checksum"] != plan.checksum:

@@ -244,6 +244,8 @@ async def make_plan(
         secrets_written=secrets_written,
         only=only,
     )
+    plan.base_url, plan.org_id = client.base_url, client.org_id
+    plan.only = None if only is None else sorted(only)
     plan.warnings[:0] = [str(d) for d in notes]
     return plan
 
@@ -327,6 +329,8 @@ async def stale_reads(client: WebexClient, plan: Plan) -> list[str]:
         from reconciler.webex.answers import answer_json
 
         method, _, path = key.partition(" ")
+        if method != "GET":  # a saved plan's reads only read (``saved.parse`` refuses others first)
+            raise ConfigError(f"the saved plan's read {key!r} is not a GET")
         resp = await client.request(method, path)
         return None if answer_digest(answer_json(resp), resp.content) == expected else path
 
@@ -341,24 +345,50 @@ async def stale_reads(client: WebexClient, plan: Plan) -> list[str]:
     return sorted(r for r in results if r)
 
 
+async def replan_saved(client: WebexClient, saved: Plan, paths: list[str], source: str) -> Plan:
+    """Plan again from ``paths`` and live state, the way ``saved`` was planned; return the new plan
+    if it equals ``saved`` step for step (``PlanMismatch`` otherwise, ``StalePlan`` when a read
+    changed). Applying the new plan then does exactly what was reviewed."""
+    from reconciler.saved import check_same
+    from reconciler.secrets import from_resources
+
+    await check_fresh(client, saved)
+    # Write-only secrets follow the saved plan (it was compared with its baseline when made): the
+    # ones it writes are written again, no other; a secret no longer declared is not planned.
+    written = {str(n.get("resource")) for n in saved.secrets if n.get("written")}
+    current = from_resources(load(paths), f"saved plan {source}")
+    fresh = await make_plan(
+        client,
+        paths,
+        saved.targets,
+        saved.prune,
+        rewrite_secrets=written,
+        secret_baseline=current,
+        only=None if saved.only is None else set(saved.only),
+    )
+    check_same(saved, fresh, source)
+    return fresh
+
+
 def save_plan(plan: Plan, path: str) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(plan.to_json(), indent=2) + "\n", encoding="utf-8")
 
 
-def read_plan(path: str) -> Plan:
+def read_plan(path: str, check_paths: bool = True) -> Plan:
+    """A saved plan, read strictly: one ``ConfigError`` line naming the file and what is wrong.
+    ``check_paths``: its manifest paths must lie inside the working directory or its repository
+    (they are about to be read); rendering it alone reads none."""
+    from reconciler.saved import check_contained, parse
+
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # unreadable, not UTF-8, not JSON
         raise ConfigError(f"cannot read saved plan {path}: {exc}") from exc
-    try:
-        if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
-            raise ValueError("no steps")
-        return Plan.from_json(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ConfigError(
-            f"{path} is not a saved plan (damaged, or not written by plan --out): {exc}"
-        ) from exc
+    plan = parse(data, path)
+    if check_paths:
+        check_contained(plan.paths, f"saved plan {path}")
+    return plan
 
 
 @dataclass
@@ -382,6 +412,7 @@ class ApplyRequest:
 
     paths: list[str] = field(default_factory=list)
     saved: Plan | None = None
+    plan_file: str = "(saved plan)"  # where ``saved`` was read from (named in messages)
     targets: list[str] = field(default_factory=list)
     prune: bool | None = None
     log_path: str = DEFAULT_LOG
@@ -391,6 +422,7 @@ class ApplyRequest:
     rotate_secrets: bool = False
     room: str | None = None
     bot: str | None = None
+    lock_timeout: float = 0.0  # seconds to wait for another apply holding the log's lock
 
 
 def apply_command(
@@ -401,23 +433,35 @@ def apply_command(
     say: Callable[[str], None],
     show: Callable[[Plan], None],
 ) -> ApplyOutcome:
-    """``apply``: finish what an interrupted apply left, plan (or check that the saved plan is
-    still fresh), ``show`` the plan, apply it once confirmed, and post the outcome (or the error)
-    to the room when asked. Progress and warnings go to ``say``."""
+    """``apply``: holding the apply log's lock, finish what an interrupted apply left, plan (a
+    saved plan is planned again and must come out the same), ``show`` the plan, apply it once
+    confirmed, and post the outcome (or the error) to the room when asked. Progress and warnings
+    go to ``say``."""
+    from reconciler.lock import apply_lock
+    from reconciler.saved import check_target, contained_paths
 
-    source = req.paths or (logged_paths(req.log_path) if req.resume else [])
-    require_env(req.saved.paths if req.saved is not None else source)
+    # Where the manifests are: a saved plan's or an apply log's paths only inside the repository,
+    # shown before they are read (here, before any request).
+    source = req.paths
+    if req.saved is not None:
+        source = contained_paths(req.saved.paths, f"saved plan {req.plan_file}", say)
+        if not source:
+            raise ConfigError(f"saved plan {req.plan_file} names no manifest paths; plan again")
+    elif not source and req.resume:
+        source = contained_paths(logged_paths(req.log_path), f"apply log {req.log_path}", say)
+    if not source:
+        raise ConfigError(f"{req.log_path} names no manifest paths; give the PATHs too")
+    require_env(source)
 
     async def go() -> ApplyOutcome:
         async with connect(conn) as client:
+            if req.saved is not None:  # checked before the first request
+                check_target(req.saved, client.base_url, client.org_id, req.plan_file)
             pushes = await finish_unfinished(client, req.log_path, say)
             await wait_for_jobs(client, say)
             if req.saved is not None:
-                await check_fresh(client, req.saved)
-                plan = req.saved
+                plan = await replan_saved(client, req.saved, source, req.plan_file)
             else:
-                if not source:
-                    raise ConfigError(f"{req.log_path} names no manifest paths; give the PATHs too")
                 # a sipPassword the last apply planned but did not write is planned again
                 left = unwritten_secrets(Path(req.log_path))
                 rotate = req.rotate_secrets
@@ -438,7 +482,8 @@ def apply_command(
             )
 
     try:
-        outcome = run(go())
+        with apply_lock(req.log_path, req.lock_timeout):
+            outcome = run(go())
     except ReconcilerError as exc:
         if req.room and req.bot and not isinstance(exc, Interrupted):
             from reconciler.notify import error_message, run_link
@@ -569,7 +614,7 @@ async def finish_unfinished(client: WebexClient, log_path: str, say: Callable[[s
     """Before planning: finish what an interrupted apply left (its jobs); return its pending pushes."""
     from reconciler.webex import jobs
 
-    left = read_log(Path(log_path))
+    left = read_log(Path(log_path), say)
     if left is None:
         return []
     say(f"An earlier apply did not finish its work ({log_path}); completing it first.")

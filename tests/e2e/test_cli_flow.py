@@ -70,9 +70,9 @@ def test_max_changes_refuses_and_writes_nothing(cli: Cli, sim_state: Path) -> No
     assert sim_state.read_bytes() == before
 
 
-def test_stale_saved_plan_is_refused(cli: Cli, sim_state: Path, tmp_path: Path) -> None:
+def test_stale_saved_plan_is_refused(cli: Cli, repo: Path, sim_state: Path, tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
-    r = cli("plan", str(EXAMPLES), "--out", str(out))
+    r = cli("plan", str(repo), "--out", str(out))
     assert r.exit_code == 0, r.output
     dev = device_id(sim_state, "0A:1B:2C:3D:4E:03")
     members = sim_call(sim_state, "GET", f"/telephony/config/devices/{dev}/members")["members"]
@@ -102,9 +102,10 @@ def test_stale_saved_plan_is_refused(cli: Cli, sim_state: Path, tmp_path: Path) 
     assert f"/telephony/config/devices/{dev}" not in r.output  # objects, not API paths
 
 
-def test_saved_plan_applies_exactly(cli: Cli, sim_state: Path, tmp_path: Path) -> None:
+def test_saved_plan_applies_exactly(cli: Cli, repo: Path, sim_state: Path, tmp_path: Path) -> None:
+    """A saved plan's manifest paths must lie inside the working directory: a copy of the repo."""
     out = tmp_path / "plan.json"
-    assert cli("plan", str(EXAMPLES), "--out", str(out)).exit_code == 0
+    assert cli("plan", str(repo), "--out", str(out)).exit_code == 0
     r = cli("apply", "--plan", str(out), "--auto-approve")
     assert r.exit_code == 0, r.output
     assert "Converged" in r.output

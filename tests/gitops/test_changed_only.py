@@ -134,3 +134,26 @@ def test_what_depends_on_a_change() -> None:
         "LineKeyTemplateAssignment/branch",
     }
     assert changed_addresses(resources(prune="true"), base) is None  # the Policy: everything
+
+
+def test_a_reviewed_changed_only_plan_applies_despite_drift_elsewhere(
+    org: tuple[Any, str], tmp_path: Path
+) -> None:
+    """apply --plan re-plans the saved plan's own scope: drift in objects the pull request did not
+    touch neither blocks its apply nor gets written by it."""
+    _, mac = org
+    # Out of band: another device's settings change live (drift the pull request has nothing to do with).
+    other = sorted((tmp_path / "repos").glob(f"change/{harness.DEVICE_GLOB}"))[8]
+    drift_repo = tmp_path / "drift"
+    drift_repo.mkdir()
+    shutil.copy(other, drift_repo / other.name)
+    r = run("apply", str(drift_repo), "--auto-approve", "--force")
+    assert r.exit_code == 0, r.output
+    r = run("plan", "manifests", "--baseline", "base", "--changed-only", "--out", "plan.json")
+    assert r.exit_code == 0, r.output
+    saved = json.loads((tmp_path / "plan.json").read_text())
+    assert saved["only"] == [f"Device/{mac}"]
+    r = run("apply", "--plan", "plan.json", "--auto-approve", "--format", "json")
+    assert r.exit_code == 0, r.output
+    applied = {s["id"] for s in json.loads(r.stdout)["steps"] if s["status"] == "applied"}
+    assert applied == {f"Device/{mac}.settings", f"Device/{mac}.applyChanges"}

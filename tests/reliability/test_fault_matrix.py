@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import EXAMPLES, TOKEN, Harness, Rule, record, route
+from .conftest import TOKEN, Harness, Rule, record, route
 
 JOB_POST = r"/jobs/devices/\w+$"
 
@@ -298,11 +298,11 @@ def test_a_concurrent_settings_job(harness: Callable[..., Harness], reference: R
 
 
 def test_out_of_band_change_between_plan_and_apply(
-    harness: Callable[..., Harness], reference: Reference, tmp_path: Path
+    harness: Callable[..., Harness], reference: Reference, tmp_path: Path, repo: Path
 ) -> None:
     h = harness()
     saved = tmp_path / "plan.json"
-    r = h.run("plan", str(EXAMPLES), "--out", str(saved))
+    r = h.run("plan", str(repo), "--out", str(saved))
     assert r.exit_code == 0, r.output
     mac = "0A1B2C3D4E04"
     cid = next(d.calling_id for d in h.sim.store.devices.values() if d.mac == mac)
