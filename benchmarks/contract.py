@@ -51,8 +51,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SETTINGS_SCHEMA = json.loads((ROOT / "schemas" / "device-settings.schema.json").read_text(encoding="utf-8"))
 YAML12 = YAML(typ="safe", pure=True)  # the manifests are YAML 1.2: "OFF" is a string
 SECRET_ENV = "CONTRACT_SIP_PASSWORD"
-# Passwords the API refuses (too short; no digit). Plan does not check a password's strength yet
-# (neither a literal nor a fromEnv value): drawn only with --weak-secrets, which shows that gap.
+# Passwords the API refuses (too short; no digit): plan refuses them (a literal, or the value of a
+# fromEnv variable that is set); drawn only with --weak-secrets.
 WEAK_SECRETS = ("short1", "lettersonly")
 FILE_LINE = re.compile(r"\.ya?ml:\d+(:\d+)?:")
 LINE_KEY_TYPES = (

@@ -179,28 +179,45 @@ def check(resources: Sequence[Resource]) -> list[Diagnostic]:
         for ptr, key, value in _scalars(res):
             if isinstance(value, str):
                 c.string(res, ptr, key, value)
+                if key == "sipPassword" and weak_sip_password(value):
+                    c.add(res, ptr, str(weak_sip_password(value)))
             elif not isinstance(value, SecretRef):
                 c.number(res, ptr, value)
     c.look_alikes()
     return c.out
 
 
+def weak_sip_password(value: str) -> str | None:
+    """Why the API would refuse ``value`` as a device's SIP password (None: it would take it).
+    The message never contains the value."""
+    if len(value) < 8:
+        return "the API refuses a SIP password shorter than 8 characters"
+    if not any(ch.isdigit() for ch in value) or not any(ch.isalpha() for ch in value):
+        return "the API refuses a SIP password without both letters and digits"
+    return None
+
+
 def unset_env(
     resources: Sequence[Resource], environ: Mapping[str, str], severity: str = "error"
 ) -> list[Diagnostic]:
-    """One diagnostic per ``{fromEnv: NAME}`` whose variable is not set in ``environ``."""
+    """One diagnostic per ``{fromEnv: NAME}`` whose variable is not set in ``environ``, or whose
+    value the API would refuse (a weak ``sipPassword``; the value itself is never shown)."""
     out: list[Diagnostic] = []
     for res in resources:
-        for ptr, _key, value in _scalars(res):
-            if isinstance(value, SecretRef) and value.env not in environ:
-                out.append(
-                    Diagnostic(
-                        res.loc(ptr),
-                        f"{field_name(ptr)}: environment variable {value.env} is not set (fromEnv)",
-                        label_of(res),
-                        severity,
-                    )
-                )
+        for ptr, key, value in _scalars(res):
+            if not isinstance(value, SecretRef):
+                continue
+            problem = None
+            if value.env not in environ:
+                problem = f"environment variable {value.env} is not set (fromEnv)"
+            elif key == "sipPassword":
+                weak = weak_sip_password(environ[value.env])
+                problem = f"the value of {value.env}: {weak}" if weak else None
+                if problem:  # set and refused by the API: an error even where unset is a warning
+                    out.append(Diagnostic(res.loc(ptr), f"{field_name(ptr)}: {problem}", label_of(res)))
+                    continue
+            if problem:
+                out.append(Diagnostic(res.loc(ptr), f"{field_name(ptr)}: {problem}", label_of(res), severity))
     return out
 
 

@@ -229,7 +229,11 @@ async def make_plan(
     from reconciler.inputs import unset_env
 
     resources, notes = load_checked(paths)
-    notes += unset_env(resources, os.environ, "warning")
+    env_notes = unset_env(resources, os.environ, "warning")
+    refused = [d for d in env_notes if d.severity == "error"]
+    if refused:
+        raise ValidationFailed([*refused], f"{len(refused)} fromEnv secret(s) the API would refuse")
+    notes += env_notes
     if secret_baseline is None:
         secret_baseline = secrets.from_git(resources)
     plan = await build_plan(

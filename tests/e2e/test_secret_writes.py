@@ -148,3 +148,37 @@ def test_the_markdown_plan_shows_each_secret_and_the_threshold(cli: Cli, tmp_pat
     assert r.exit_code == 0, r.output
     assert "- Device/0A1B2C3D4E0B: sipPassword (sensitive): will be written: --rotate-secrets" in r.output
     assert "_Safety threshold: 1 of 1 managed objects change (100%)" in r.output
+
+
+WEAK = [("short1", "shorter than 8"), ("onlyletters", "letters and digits")]
+
+
+@pytest.mark.parametrize(("value", "why"), WEAK)
+def test_a_password_the_api_would_refuse_stops_apply_before_any_write(
+    cli: Cli, tmp_path: Path, phone: Path, monkeypatch: pytest.MonkeyPatch, value: str, why: str
+) -> None:
+    monkeypatch.setenv("SIP_PW", value)
+    repo = tmp_path / "m"
+    repo.mkdir()
+    path = write_device(repo, PHONE, "SIP_PW")
+    before = stored_password(phone, PHONE)
+    r = cli("plan", str(repo), "--rotate-secrets")
+    assert r.exit_code == 1, r.output  # the variable is set here: plan refuses what apply would send
+    assert f"{path}:5:" in r.output and why in r.output and value not in r.output
+    r = cli("apply", str(repo), "--auto-approve", "--rotate-secrets")
+    assert r.exit_code == 1, r.output
+    assert f"{path}:5:" in r.output and why in r.output and "nothing was sent" in r.output
+    assert value not in r.output
+    assert stored_password(phone, PHONE) == before
+
+
+def test_a_literal_weak_password_is_a_validation_error(cli: Cli, tmp_path: Path) -> None:
+    repo = tmp_path / "m"
+    repo.mkdir()
+    (repo / "d.yaml").write_text(
+        f"apiVersion: reconciler/v1\nkind: Device\nmetadata: {{mac: {PHONE}}}\nspec:\n  sipPassword: abc\n",
+        encoding="utf-8",
+    )
+    r = cli("validate", str(repo))
+    assert r.exit_code == 1
+    assert f"{repo / 'd.yaml'}:5:" in r.output and "shorter than 8" in r.output
