@@ -290,7 +290,7 @@ def test_cli_validate_exit_codes() -> None:
 def test_plain_text_passwords_are_warnings() -> None:
     result = validate_text(
         "apiVersion: reconciler/v1\nkind: Device\nmetadata: {mac: 0A1B2C3D4E01}\n"
-        "spec:\n  sipPassword: hunter2\n"
+        "spec:\n  sipPassword: hunter2hunter2\n"
         "  settings: {customizations: {wifi: {phoneSecurityPwd: x, ldap: {bindPw: {fromEnv: LDAP_PW}}}}}\n",
         "w.yaml",
     )
