@@ -53,18 +53,18 @@ async def plan_device(ctx: Context, res: Resource) -> None:
     async def read(part: str, path: str) -> None:
         reads[part] = await ctx.get(path)
 
-    jobs = []
-    if "members" in spec or "layout" in spec:
-        jobs.append(read("members", f"{base}/members"))
+    wanted: list[tuple[str, str]] = []  # coroutines are made only when awaited: a failed read
+    if "members" in spec or "layout" in spec:  # leaves none behind un-awaited
+        wanted.append(("members", f"{base}/members"))
     if "layout" in spec:
-        jobs.append(read("layout", f"{base}/layout"))
+        wanted.append(("layout", f"{base}/layout"))
     if "settings" in spec:
-        jobs.append(read("settings", f"{base}/settings"))
+        wanted.append(("settings", f"{base}/settings"))
     if ctx.parallel_reads:
-        await asyncio.gather(*jobs)
+        await asyncio.gather(*(read(part, path) for part, path in wanted))
     else:
-        for job in jobs:
-            await job
+        for part, path in wanted:
+            await read(part, path)
     model = ctx.caps.of_device(ctx.devices.get(res.name, {}), reads.get("members"))
     layout = desired_layout(ctx, res) if "layout" in spec else None
     if "layout" in spec and layout is None:
