@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from reconciler.model import Diagnostic, Location
@@ -206,6 +206,17 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[str], list[Diagnostic]]:
         else:
             diags.append(Diagnostic(None, f"{p}: no such file or directory"))
     return files, diags
+
+
+def read_manifests(files: Sequence[str], problems: list[Diagnostic]) -> Iterator[tuple[str, str]]:
+    """(file, text) of each readable file, in order; why the others cannot be read goes to
+    ``problems``."""
+    for file in files:
+        text, problem = read_manifest(file)
+        if problem is not None:
+            problems.append(problem)
+        elif text is not None:
+            yield file, text
 
 
 def read_manifest(file: str) -> tuple[str | None, Diagnostic | None]:

@@ -35,7 +35,7 @@ from yaml.composer import ComposerError
 from yaml.events import AliasEvent, CollectionStartEvent, DocumentStartEvent
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from reconciler.discovery import MAX_FILE_BYTES, discover, read_manifest
+from reconciler.discovery import MAX_FILE_BYTES, discover, read_manifests
 from reconciler.model import (
     API_VERSION,
     KINDS,
@@ -764,12 +764,7 @@ def load_files(
     """Load the given files (no directory walking)."""
     resources: list[Resource] = []
     diags: list[Diagnostic] = []
-    for file in files:
-        text, problem = read_manifest(file)
-        if problem is not None:
-            diags.append(problem)
-            continue
-        assert text is not None
+    for file, text in read_manifests(files, diags):
         res, more = load_text(text, file, backend=backend)
         resources.extend(res)
         diags.extend(more)

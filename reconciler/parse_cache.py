@@ -355,18 +355,13 @@ def load_checked(files: Sequence[str]) -> tuple[list[Resource], list[Diagnostic]
     """(resources, load problems, schema problems) of ``files``, in file order, from the cache where
     a file's text is unchanged; the rest parsed and checked, and the cache updated."""
     from reconciler import manifests, schema
-    from reconciler.discovery import read_manifest
+    from reconciler.discovery import read_manifests
 
     cache = ParseCache.open(cache_path())
     resources: list[Resource] = []
     diags: list[Diagnostic] = []
     checked: list[Diagnostic] = []
-    for file in files:
-        text, problem = read_manifest(file)
-        if problem is not None:
-            diags.append(problem)
-            continue
-        assert text is not None
+    for file, text in read_manifests(files, diags):
         hit = cache.get(file, text) if cache.path is not None else None
         if hit is None:
             res, more = manifests.load_text(text, file)
