@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import ipaddress
+import json as json_module
 import logging
 import os
 import random
+import re
 import ssl
 import time
+import urllib.parse
 import uuid
 from collections import Counter
 from collections.abc import Mapping
@@ -30,8 +34,8 @@ from reconciler.webex.api import JSONDict, Params, WebexApi
 from reconciler.webex.auth import Auth, check_token
 from reconciler.webex.errors import PaginationError, WebexApiError
 from reconciler.webex.limiter import AdaptiveLimit
-from reconciler.webex.pool import slot_transport
 from reconciler.webex.redact import LOGGER_NAME, redact, register_secret
+from reconciler.webex.wire import BodyTooLarge, wire_transport
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -59,11 +63,21 @@ MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 
 class _AnswerTooLarge(Exception):
-    def __init__(self, size: int, resp: httpx.Response) -> None:
+    def __init__(self, size: int, status: int, tracking_id: str | None) -> None:
         super().__init__(size)
         self.size = size
-        self.status = resp.status_code
-        self.tracking_id = _tracking_id(resp)
+        self.status = status
+        self.tracking_id = tracking_id
+
+
+# Methods whose empty body is announced with ``Content-Length: 0`` (as httpx does).
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# JSON request bodies exactly as httpx encodes them (compact, UTF-8, no NaN/Infinity).
+_json_dumps = functools.partial(json_module.dumps, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+# Characters a path may hold as they are (RFC 3986 pchar and "/", "%" of an existing escape): a
+# path made only of these is placed into the URL without a re-parse (``WebexClient._url``).
+_PLAIN_PATH = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
 
 
 @dataclass
@@ -185,16 +199,33 @@ class WebexClient(WebexApi):
         self.gate = BackoffGate()
         # ``concurrency`` is the most requests in flight; how many are is adapted to the server
         self.limiter = AdaptiveLimit(concurrency)
+        # The default transport (wire.py) speaks HTTP/1.1 straight over asyncio; with a proxy in
+        # the environment httpx's own transport applies it (``wire_transport`` returns None).
+        lean = wire_transport(concurrency, max_answer_bytes) if transport is None else None
         self._http = _ApiHttp(
-            # the default: one single-connection pool per request slot (pool.py: httpcore's own
-            # pool costs O(connections) per request, most of the client's CPU at 32 connections)
-            transport=transport if transport is not None else slot_transport(concurrency),
+            transport=transport if transport is not None else lean,
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             verify=True,
             follow_redirects=False,
             headers={"Accept": "application/json", "User-Agent": user_agent},
         )
+        # API requests go to the transport directly (built and read here, not by AsyncClient.send,
+        # whose auth, redirect, cookie and hook machinery the API does not use); the OAuth refresh
+        # goes through ``_http``. Through a proxy, every request goes through ``_http``.
+        self._transport: httpx.AsyncBaseTransport | None = transport if transport is not None else lean
+        self._lean = lean is not None
+        self._timeouts = httpx.Timeout(timeout).as_dict()
+        self._fixed_headers = [
+            (b"Host", self._base.netloc),
+            (b"Accept", b"application/json"),
+            (b"Accept-Encoding", b"gzip, deflate"),
+            (b"User-Agent", user_agent.encode("ascii")),
+        ]
+        self._base_path = self._base.raw_path.decode("ascii").rstrip("/")
+        self._fast_urls = _fast_urls_work(self._base)
+        self._run_id = uuid.uuid4().hex
+        self._requests_made = 0
         if debug:
             log.setLevel(logging.DEBUG)
 
@@ -244,7 +275,8 @@ class WebexClient(WebexApi):
             register_secret(token_override)
         # The retry budget runs from the first attempt (time queued for a slot is not counted).
         deadline = 0.0
-        request_id = uuid.uuid4()
+        self._requests_made += 1
+        request_id = f"{self._run_id}-{self._requests_made:x}"  # unique per request (a uuid4 each costs more)
         refreshed = False
         attempt = 0
         failures = 0  # 5xx answers and transport errors (bounded by max_attempts); 429/423 are not
@@ -264,14 +296,11 @@ class WebexClient(WebexApi):
                 else:
                     token = await self.auth.ensure_token(self._http, self.base_url)
                     self.stats.refreshes = self.auth.refreshes
-                headers = {"Authorization": f"Bearer {token}", "TrackingID": tracking_id}
                 started = time.monotonic()
                 if not deadline:
                     deadline = started + self.deadline_s
                 self.stats.requests += 1
-                req = self._http.build_request(
-                    method, url, json=json, files=files, data=data, headers=headers
-                )
+                req = self._build_request(method, url, token, tracking_id, json, files, data)
                 try:
                     resp = await self._attempt(req)
                 except httpx.TransportError as exc:
@@ -338,8 +367,9 @@ class WebexClient(WebexApi):
 
             status = resp.status_code
             self.stats.by_status[status] += 1
-            server_tid = _tracking_id(resp)
-            self._log_request(method, url, status, elapsed, server_tid or tracking_id, attempt, None)
+            if self.debug:
+                server_tid = _tracking_id(resp)
+                self._log_request(method, url, status, elapsed, server_tid or tracking_id, attempt, None)
             if status != 429:
                 self.limiter.on_success(elapsed)
             if status < 400:
@@ -401,16 +431,54 @@ class WebexClient(WebexApi):
             log.info("%s %s: %d; retry %d in %.2fs", method, shown, status, attempt, delay)
             await asyncio.sleep(delay)
 
+    def _build_request(
+        self, method: str, url: httpx.URL, token: str, tracking_id: str, json: Any, files: Any, data: Any
+    ) -> httpx.Request:
+        """The request as httpx would build it, made directly for the usual case (no body or a JSON
+        one): its headers are ASCII (the token is checked to be), its body is encoded once."""
+        headers = [
+            *self._fixed_headers,
+            (b"Authorization", b"Bearer " + token.encode("ascii")),
+            (b"TrackingID", tracking_id.encode("ascii")),
+        ]
+        if files is not None or data is not None:
+            return httpx.Request(
+                method, url, headers=headers, files=files, data=data, extensions={"timeout": self._timeouts}
+            )
+        body = b""
+        if json is not None:
+            body = _json_dumps(json).encode("utf-8")
+            headers.append((b"Content-Length", str(len(body)).encode("ascii")))
+            headers.append((b"Content-Type", b"application/json"))
+        elif method in _BODY_METHODS:
+            headers.append((b"Content-Length", b"0"))
+        return httpx.Request(
+            method,
+            url,
+            headers=httpx.Headers(headers, encoding="ascii"),
+            stream=httpx.ByteStream(body),
+            extensions={"timeout": self._timeouts},
+        )
+
     async def _attempt(self, req: httpx.Request) -> httpx.Response:
-        """Send ``req`` and read its whole answer, all within ``timeout`` seconds (httpx bounds each
-        read alone: a body trickling a byte a second would never time out)."""
+        """Send ``req`` and read its whole answer, all within ``timeout`` seconds (a transport bounds
+        each read alone: a body trickling a byte a second would never time out)."""
         try:
             async with asyncio.timeout(self.timeout):
-                resp = await self._http.send(req, stream=True)
-                try:
-                    await _read_capped(resp, self.max_answer_bytes)
-                finally:
-                    await resp.aclose()
+                if self._transport is None:
+                    resp = await self._http.send(req, stream=True)
+                else:
+                    try:
+                        resp = await self._transport.handle_async_request(req)
+                    except BodyTooLarge as exc:
+                        tid = _header(exc.headers, b"trackingid")
+                        raise _AnswerTooLarge(exc.size, exc.status, tid) from None
+                    resp.request = req
+                if not self._lean:  # (the wire transport read, capped and closed the whole answer)
+                    try:
+                        await _read_capped(resp, self.max_answer_bytes)
+                    finally:
+                        await resp.aclose()
         except TimeoutError:
             raise httpx.ReadTimeout(f"no complete answer within {self.timeout:g} s", request=req) from None
         return resp
@@ -483,6 +551,7 @@ class WebexClient(WebexApi):
     # -- URLs -----------------------------------------------------------------------------------
 
     def _build_url(self, method: str, path: str, params: Params | None) -> httpx.URL:
+        merged = _clean_params(params or {})
         if path.startswith(("http://", "https://")):
             url = httpx.URL(path)
             if not self._same_origin(url):
@@ -490,8 +559,12 @@ class WebexClient(WebexApi):
                     method, url.path, None, f"refusing to send a request to another host ({url.host})"
                 )
         else:
+            full = self._base_path + "/" + path.lstrip("/")
+            if self._fast_urls and _PLAIN_PATH.fullmatch(full):
+                if self.org_id and "orgId" not in merged:
+                    merged["orgId"] = self.org_id
+                return _url_with(self._base, full, urllib.parse.urlencode(merged) if merged else None)
             url = httpx.URL(self.base_url + "/" + path.lstrip("/"))
-        merged = dict(_clean_params(params or {}))
         if self.org_id and "orgId" not in merged and "orgId" not in url.params:
             merged["orgId"] = self.org_id
         if merged:
@@ -634,17 +707,45 @@ def _clean_params(params: Params) -> dict[str, str]:
     return out
 
 
+def _url_with(base: httpx.URL, path: str, query: str | None) -> httpx.URL:
+    """``base`` with ``path`` (plain: ``_PLAIN_PATH``) and an encoded ``query``, without the ~40 us
+    re-parse of a URL string (httpx keeps a URL as a parsed reference; only those parts change)."""
+    url = httpx.URL.__new__(httpx.URL)
+    url._uri_reference = base._uri_reference._replace(path=path, query=query, fragment=None)
+    return url
+
+
+def _fast_urls_work(base: httpx.URL) -> bool:
+    """Whether ``_url_with`` gives the very URL httpx's own parsing gives (checked once per client,
+    so a change inside httpx falls back to parsing instead of sending a wrong URL)."""
+    path = base.raw_path.decode("ascii").rstrip("/") + "/devices/Y2lzY29_-.~%20x/members:a@b;c=d"
+    query = urllib.parse.urlencode({"orgId": "O/1+2=3", "max": "1000", "q": "a b&c"})
+    try:
+        fast = _url_with(base, path, query)
+        slow = base.copy_with(raw_path=f"{path}?{query}".encode("ascii"))
+        return fast == slow and str(fast) == str(slow) and fast.raw_path == slow.raw_path
+    except Exception:  # httpx's internals changed: parse every URL instead
+        return False
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value.decode("latin-1") or None
+    return None
+
+
 async def _read_capped(resp: httpx.Response, limit: int) -> None:
     """Read the body of a streamed response into it (as ``aread`` does), refusing more than ``limit``."""
     declared = resp.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise _AnswerTooLarge(int(declared), resp)
+        raise _AnswerTooLarge(int(declared), resp.status_code, _tracking_id(resp))
     parts: list[bytes] = []
     size = 0
     async for part in resp.aiter_bytes():
         size += len(part)
         if size > limit:
-            raise _AnswerTooLarge(size, resp)
+            raise _AnswerTooLarge(size, resp.status_code, _tracking_id(resp))
         parts.append(part)
     resp._content = b"".join(parts)
 

@@ -34,7 +34,6 @@ from reconciler.plan import digest, digest_json
 from reconciler.planner import run_bounded
 from reconciler.webex import answers as answers_module
 from reconciler.webex.errors import BadAnswer
-from reconciler.webex.pool import SlotTransport
 
 
 def _values(rng: random.Random, depth: int = 0, secrets: bool = True) -> Any:
@@ -359,39 +358,6 @@ async def test_apply_log_syncs_job_records_at_once_and_the_rest_in_groups(
     log.close(finished=True)
     lines = (tmp_path / "log.jsonl").read_text().splitlines()
     assert len(lines) == 104 and json.loads(lines[-1])["event"] == "end"
-
-
-class _Inner(httpx.AsyncBaseTransport):
-    def __init__(self, name: int, log: list[str]) -> None:
-        self.name, self.log = name, log
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.log.append(f"{self.name} {request.url.path}")
-        if request.url.path == "/fail":
-            raise httpx.ConnectError("no")
-        await asyncio.sleep(0.01)
-        return httpx.Response(200, stream=httpx.ByteStream(b'{"ok": true}'))
-
-    async def aclose(self) -> None:
-        self.log.append(f"{self.name} closed")
-
-
-async def test_slot_transport_hands_each_request_a_free_slot_and_takes_it_back() -> None:
-    log: list[str] = []
-    names = iter(range(3))
-    transport = SlotTransport(3, make_slot=lambda: _Inner(next(names), log))
-    async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
-        answers = await asyncio.gather(*(client.get(f"/r{i}") for i in range(12)))
-        assert all(r.json() == {"ok": True} for r in answers)
-        with pytest.raises(httpx.ConnectError):
-            await client.get("/fail")
-        async with client.stream("GET", "/streamed") as resp:
-            assert resp.status_code == 200  # body not read: closed by the context manager
-        assert (await client.get("/last")).status_code == 200
-    assert transport._free.qsize() == 3
-    assert sorted(line for line in log if line.endswith("closed")) == ["0 closed", "1 closed", "2 closed"]
-    used = {line.split()[0] for line in log if "/r" in line}
-    assert used == {"0", "1", "2"}
 
 
 def _old_device_settings_view(store: Any, device: Any) -> dict[str, Any]:

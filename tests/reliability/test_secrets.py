@@ -27,6 +27,7 @@ from click.testing import CliRunner
 from reconciler.cli import main
 from reconciler.sim.app import create_app
 from reconciler.sim.seed import add_third_party_phone
+from reconciler.webex.wire import WireTransport
 
 from .conftest import EXAMPLES, TOKEN, Harness, Perturb, Rule, record, route
 
@@ -156,11 +157,9 @@ def test_tls_verification_is_on() -> None:
 
     client = make_client("https://webexapis.com/v1", None, None, 4, environ={"WEBEX_ACCESS_TOKEN": TOKEN})
     transport = client._http._transport
-    # httpx's own transport, or one single-connection transport per request slot (webex/pool.py)
-    transports = getattr(transport, "_slots", None) or [transport]
-    for t in transports:
-        ctx = t._pool._ssl_context
-        assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    # the wire transport (webex/wire.py), or httpx's own when a proxy is configured
+    ctx = transport.ssl_context() if isinstance(transport, WireTransport) else transport._pool._ssl_context
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
