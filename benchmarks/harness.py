@@ -407,6 +407,7 @@ def _summary(
         "writes": int(stats.get("writes_total", 0)),
         "jobs": stats.get("jobs_started_by_type", {}),
         "by_route_group": _route_groups(stats),
+        "by_route": dict(sorted(stats.get("requests_by_route", {}).items())),
         "floor_s": round(floor, 2),
         "ratio_to_floor": round(result.wall_s / floor, 3) if floor else None,
         "reconciler_cpu_s": round(result.cpu_s, 2),

@@ -23,6 +23,7 @@ from reconciler.webex.redact import register_secret
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
+    from reconciler.webex.jobs import JobWatcher, KnownJobs
 
 Reporter = Callable[[str], None]
 _TEMPLATES = "/telephony/config/devices/lineKeyTemplates"
@@ -317,6 +318,8 @@ class Executor:
         self.results: dict[str, StepResult] = {}
         self.shown = Task()  # the progress line of ``run``
         self.events: dict[str, asyncio.Event] = {}
+        self.known: KnownJobs | None = None  # the jobs that exist, listed once a phase
+        self.watchers: dict[str, JobWatcher] = {}  # per job type: its running jobs, watched together
 
     async def run(self, plan: Plan, skip: set[str] | None = None) -> ApplyReport:
         missing = missing_secrets(plan, self.environ)
@@ -335,6 +338,7 @@ class Executor:
             self.shown.advance(len(self.results))
             for phase in sorted({s.phase for s in steps}):
                 batch = [s for s in steps if s.phase == phase and s.id not in self.results]
+                self.known = None  # the job starts of a phase share one listing per job type
                 await self._run_batch(batch, total)
         return report
 
@@ -534,8 +538,12 @@ class Executor:
         from reconciler.webex.errors import JobConflict
 
         assert step.job_type is not None
+        if self.known is None:
+            self.known = jobs.KnownJobs(self.client)
         for _ in range(20):
-            known = await jobs.job_ids(self.client, step.job_type)
+            # The jobs listed at the phase's first start and every job this run started since; a
+            # copy, taken before this POST, so never the job it starts (``KnownJobs``).
+            known = await self.known.snapshot(step.job_type)
             # Written before the POST: if the run dies before the answer is logged, a resume finds
             # the job this POST started among the ones not in ``known``, instead of starting another.
             self.log.write(
@@ -552,10 +560,11 @@ class Executor:
                 break
             except JobConflict:
                 self.say(f"{step.address}: another {step.job_type} job is running; waiting for it")
-                await jobs.wait_for_running_jobs(self.client, step.job_type)
+                self.known.add(step.job_type, await jobs.wait_for_running_jobs(self.client, step.job_type))
         else:
             raise ConfigError(f"{step.id}: a {step.job_type} job kept running; try again later")
         job_id = str(job["id"])
+        self.known.add(step.job_type, [job_id])
         self.log.write({"event": "job_started", "step": step.id, "job_type": step.job_type, "job_id": job_id})
         return await self.wait(step, step.job_type, job_id)
 
@@ -572,7 +581,10 @@ class Executor:
                     last[0] = pct
                     self.say(f"  {step.address}: job {status} {pct}%")
 
-            final = await jobs.wait_job(self.client, job_type, job_id, progress=progress)
+            watcher = self.watchers.get(job_type)
+            if watcher is None:
+                watcher = self.watchers[job_type] = jobs.JobWatcher(self.client, job_type)
+            final = await watcher.wait(job_id, progress)
         code = str(final.get("latestExecutionExitCode") or final.get("latestExecutionStatus"))
         if code == "COMPLETED":
             return StepResult(step.id, "applied", job_id=job_id, tracking_id=final.get("trackingId"))

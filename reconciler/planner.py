@@ -22,6 +22,7 @@ from reconciler.secrets import SecretBaseline
 from reconciler.titles import device_details, name_steps, read_objects, title_for
 
 if TYPE_CHECKING:
+    from reconciler.listings import Listings
     from reconciler.webex.client import WebexClient
 
 REBUILD_JOB = "/telephony/config/jobs/devices/rebuildPhones"
@@ -84,9 +85,11 @@ async def build_plan(
     only: set[str] | None = None,
     secret_baseline: SecretBaseline | None = None,
     secrets_written: set[str] | None = None,
+    listings: Listings | None = None,
 ) -> Plan:
     """``only``: plan just these addresses (``plan --changed-only``); unlike ``targets``, the rest
-    still counts as managed and as declared (pruning stays on)."""
+    still counts as managed and as declared (pruning stays on). ``listings``: where the lookups
+    are made (and kept, for a later plan of the same run: ``reconciler.listings``)."""
     policy = Policy.from_resources(resources)
     managed = [r for r in resources if r.kind != "Policy"]
     if targets:
@@ -105,7 +108,7 @@ async def build_plan(
         secrets_written=set(secrets_written or ()),
     )
     with task("looking up devices, people, workspaces and locations"):
-        await _lookups(ctx, managed, all_resources=resources)
+        await _lookups(ctx, managed, all_resources=resources, listings=listings)
     if ctx.diagnostics:
         raise ValidationFailed(list(ctx.diagnostics))
 
@@ -199,7 +202,11 @@ async def _counted(shown: Task, ctx: Context, job: Callable[[], Awaitable[None]]
     shown.advance()
 
 
-async def _lookups(ctx: Context, managed: list[Resource], all_resources: list[Resource]) -> None:
+async def _lookups(
+    ctx: Context, managed: list[Resource], all_resources: list[Resource], listings: Listings | None = None
+) -> None:
+    from reconciler.listings import Listings
+
     macs: set[str] = set()
     emails: set[str] = set()
     workspaces: set[str] = set()
@@ -240,7 +247,7 @@ async def _lookups(ctx: Context, managed: list[Resource], all_resources: list[Re
             {normalize_mac(str(d.get("mac", ""))) or "": d for d in await ctx.client.list_devices(max=10)}
         )
     need_templates = need_templates or bool(template_names)
-    client = ctx.client
+    client = listings if listings is not None else Listings(ctx.client)
 
     async def none() -> Any:
         return {}

@@ -44,6 +44,7 @@ from reconciler.titles import object_names
 if TYPE_CHECKING:
     from reconciler.drift import DriftReport
     from reconciler.export import ExportReport
+    from reconciler.listings import Listings
     from reconciler.review import PlanReview
     from reconciler.webex.client import WebexClient
 
@@ -217,12 +218,14 @@ async def make_plan(
     secret_baseline: SecretBaseline | None = None,
     secrets_written: set[str] | None = None,
     only: set[str] | None = None,
+    listings: Listings | None = None,
 ) -> Plan:
     """Load and plan; ``rewrite_secrets``: resources whose write-only secret an earlier apply did
     not write (``unwritten_secrets``), written again as ``rotate_secrets`` would. The secret
     declarations are compared with ``secret_baseline``, else with the previous git commit.
 
-    ``only``: plan just these addresses (``plan --changed-only``).
+    ``only``: plan just these addresses (``plan --changed-only``). ``listings``: the lookups, kept
+    for the verification of an apply (``reconciler.listings``).
 
     The plan's warnings start with the manifests' (look-alike names) and each ``fromEnv`` whose
     variable is not set here (``apply`` refuses to start until it is)."""
@@ -247,6 +250,7 @@ async def make_plan(
         secret_baseline=secret_baseline,
         secrets_written=secrets_written,
         only=only,
+        listings=listings,
     )
     plan.base_url, plan.org_id = client.base_url, client.org_id
     plan.only = None if only is None else sorted(only)
@@ -349,7 +353,9 @@ async def stale_reads(client: WebexClient, plan: Plan) -> list[str]:
     return sorted(r for r in results if r)
 
 
-async def replan_saved(client: WebexClient, saved: Plan, paths: list[str], source: str) -> Plan:
+async def replan_saved(
+    client: WebexClient, saved: Plan, paths: list[str], source: str, listings: Listings | None = None
+) -> Plan:
     """Plan again from ``paths`` and live state, the way ``saved`` was planned; return the new plan
     if it equals ``saved`` step for step (``PlanMismatch`` otherwise, ``StalePlan`` when a read
     changed). Applying the new plan then does exactly what was reviewed."""
@@ -369,6 +375,7 @@ async def replan_saved(client: WebexClient, saved: Plan, paths: list[str], sourc
         rewrite_secrets=written,
         secret_baseline=current,
         only=None if saved.only is None else set(saved.only),
+        listings=listings,
     )
     check_same(saved, fresh, source)
     return fresh
@@ -458,19 +465,28 @@ def apply_command(
     require_env(source)
 
     async def go() -> ApplyOutcome:
+        from reconciler.listings import Listings
+
         async with connect(conn) as client:
             if req.saved is not None:  # checked before the first request
                 check_target(req.saved, client.base_url, client.org_id, req.plan_file)
             pushes = await finish_unfinished(client, req.log_path, say)
             await wait_for_jobs(client, say)
+            listings = Listings(client)  # the plan's lookups, reused by the verification
             if req.saved is not None:
-                plan = await replan_saved(client, req.saved, source, req.plan_file)
+                plan = await replan_saved(client, req.saved, source, req.plan_file, listings)
             else:
                 # a sipPassword the last apply planned but did not write is planned again
                 left = unwritten_secrets(Path(req.log_path))
                 rotate = req.rotate_secrets
                 plan = await make_plan(
-                    client, source, req.targets, req.prune, rotate_secrets=rotate, rewrite_secrets=left
+                    client,
+                    source,
+                    req.targets,
+                    req.prune,
+                    rotate_secrets=rotate,
+                    rewrite_secrets=left,
+                    listings=listings,
                 )
             show(plan)
             return await apply_flow(
@@ -483,6 +499,7 @@ def apply_command(
                 force=req.force,
                 concurrency=conn.concurrency,
                 unfinished_pushes=pushes,
+                listings=listings,
             )
 
     try:
@@ -547,9 +564,11 @@ async def apply_flow(
     environ: Mapping[str, str] | None = None,
     concurrency: int = 16,
     unfinished_pushes: list[Step] | None = None,
+    listings: Listings | None = None,
 ) -> ApplyOutcome:
     """Threshold, confirmation, execution with a log, and verification by a second plan of what
-    the first one wrote (``reconciler.verify``)."""
+    the first one wrote (``reconciler.verify``). ``listings``: the lookups ``plan`` was made with;
+    the verification reuses those that no step of the plan can have changed."""
     from reconciler.kinds.context import Policy
 
     resources = load(plan.paths) if plan.paths else []
@@ -594,7 +613,8 @@ async def apply_flow(
         from reconciler.verify import verify_apply
 
         with task("verifying that live state converged"):
-            remaining = await verify_apply(client, plan, load(plan.paths))
+            kept = listings.after(plan.steps) if listings is not None else None
+            remaining = await verify_apply(client, plan, load(plan.paths), kept)
     return ApplyOutcome(plan, report, remaining)
 
 
@@ -624,8 +644,11 @@ async def finish_unfinished(client: WebexClient, log_path: str, say: Callable[[s
     say(f"An earlier apply did not finish its work ({log_path}); completing it first.")
     log = ApplyLog(Path(log_path + ".resume"))
     executor = Executor(client, log, say)
+    listed: dict[str, list[dict[str, Any]]] = {}  # one listing per job type serves every record
     for step_id, (job_type, known, body) in left.posting.items():
-        found = jobs.new_job_for(await jobs.list_jobs(client, job_type), known, body)
+        if job_type not in listed:
+            listed[job_type] = await jobs.list_jobs(client, job_type)
+        found = jobs.new_job_for(listed[job_type], known, body)
         if len(found) == 1:
             say(f"  {step_id}: its {job_type} job {found[0]['id']} did start")
             left.running_jobs[step_id] = (job_type, str(found[0]["id"]))

@@ -12,7 +12,9 @@ keeps, from the loaded manifests, only what the applied plan can have changed:
 - with pruning: every ``LineKeyTemplate`` (what is declared is not pruned) and the Policy.
 
 Pushes (``applyChanges``, ``rebuildPhones``) leave nothing to read back. ``verify_apply`` plans that
-scope again: the plan of what did not converge.
+scope again: the plan of what did not converge. Its lookups (devices, people, workspaces, locations,
+templates, models) come from the apply's plan where no applied step can have changed them
+(``reconciler.listings``); the objects it verifies are always read again.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from reconciler.model import Resource
 from reconciler.plan import Plan
 
 if TYPE_CHECKING:
+    from reconciler.listings import Listings
     from reconciler.webex.client import WebexClient
 
 DEVICE_PARTS = ("members", "layout", "settings")
@@ -74,15 +77,22 @@ def verification_scope(
     return scope
 
 
-async def verify_apply(client: WebexClient, plan: Plan, resources: list[Resource]) -> Plan:
-    """Plan again what ``plan`` wrote (``verification_scope``): empty when apply converged."""
+async def verify_apply(
+    client: WebexClient, plan: Plan, resources: list[Resource], listings: Listings | None = None
+) -> Plan:
+    """Plan again what ``plan`` wrote (``verification_scope``): empty when apply converged.
+
+    ``listings``: lookups of the apply's plan that its steps cannot have changed
+    (``Listings.after``); without it every lookup is read again."""
+    from reconciler.listings import Listings
     from reconciler.planner import build_plan
 
+    looked = listings if listings is not None else Listings(client)
     location_of: Callable[[Resource], str | None] | None = None
     jobs = [s for s in plan.steps if s.job_type == SETTINGS_JOB and isinstance(s.body, dict)]
     if jobs and all(s.body.get("locationId") for s in jobs):
         macs = [r.name for r in resources if r.kind == "Device" and "settings" in r.spec]
-        live = await client.devices_by_mac(macs) if macs else {}
+        live = await looked.devices_by_mac(macs) if macs else {}
 
         def location_of(res: Resource) -> str | None:
             loc = live.get(res.name, {}).get("locationId")
@@ -94,4 +104,6 @@ async def verify_apply(client: WebexClient, plan: Plan, resources: list[Resource
     # Every manifest stays declared (a layout's template is the repo's, prunes spare what is
     # declared); only the scope is planned, each device trimmed to its written parts.
     declared = [scope.get(r.address, r) for r in resources]
-    return await build_plan(client, declared, paths=list(plan.paths), prune=plan.prune, only=set(scope))
+    return await build_plan(
+        client, declared, paths=list(plan.paths), prune=plan.prune, only=set(scope), listings=looked
+    )

@@ -57,12 +57,21 @@ def display_path(resp: httpx.Response) -> str:
 
 
 def bad_answer(resp: httpx.Response, problem: str) -> BadAnswer:
+    return unusable(
+        resp.request.method, display_path(resp), resp.status_code, problem, resp.headers.get("TrackingID")
+    )
+
+
+def unusable(
+    method: str, path: str, status: int | None, problem: str, tracking_id: str | None = None
+) -> BadAnswer:
+    """The ``BadAnswer`` for ``problem`` in an answer to ``method path`` (e.g. one item of a listing)."""
     return BadAnswer(
-        resp.request.method,
-        display_path(resp),
-        resp.status_code,
+        method,
+        path,
+        status,
         f"unexpected answer: {problem}; nothing was written on the strength of it",
-        resp.headers.get("TrackingID"),
+        tracking_id,
     )
 
 
@@ -110,14 +119,22 @@ def items_of(resp: httpx.Response, key: str) -> list[JSONDict]:
     return [item for item in value if isinstance(item, dict)]
 
 
-def check_job(resp: httpx.Response, job: JSONDict) -> JSONDict:
-    """A job object with an id and a documented status and exit code."""
+def job_problem(job: JSONDict) -> str | None:
+    """What makes a job object unusable (no id, an undocumented status or exit code), or None."""
     if not job.get("id") or not isinstance(job.get("id"), str):
-        raise bad_answer(resp, "a job without an id")
+        return "a job without an id"
     status = job.get("latestExecutionStatus")
     if status not in JOB_STATUSES:
-        raise bad_answer(resp, f"job latestExecutionStatus {status!r} is none of {sorted(JOB_STATUSES)}")
+        return f"job latestExecutionStatus {status!r} is none of {sorted(JOB_STATUSES)}"
     code = job.get("latestExecutionExitCode")
     if code is not None and code not in JOB_EXIT_CODES:
-        raise bad_answer(resp, f"job latestExecutionExitCode {code!r} is none of {sorted(JOB_EXIT_CODES)}")
+        return f"job latestExecutionExitCode {code!r} is none of {sorted(JOB_EXIT_CODES)}"
+    return None
+
+
+def check_job(resp: httpx.Response, job: JSONDict) -> JSONDict:
+    """A job object with an id and a documented status and exit code."""
+    problem = job_problem(job)
+    if problem is not None:
+        raise bad_answer(resp, problem)
     return job

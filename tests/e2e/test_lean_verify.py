@@ -3,6 +3,8 @@ org re-reads settings only, and a write that did not stick is still reported as 
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +18,7 @@ from reconciler.cli import main
 from reconciler.model import mac_with_colons
 from reconciler.session import Connection
 from reconciler.sim.app import create_app
+from reconciler.sim.faults import SimulatedDrop
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -108,3 +111,124 @@ def test_a_write_that_did_not_stick_is_not_converged(org: Callable[..., Any]) ->
     assert "Not converged" in r.output
     still = r.output.split("Not converged", 1)[1]
     assert mac_with_colons(victim.mac) in still and "device settings" in still
+
+
+REBUILD = "/v1/telephony/config/jobs/devices/rebuildPhones"
+DEVICES_LOOKUP = "GET /v1/devices"
+MODELS = "GET /v1/telephony/config/supportedDevices"
+
+
+def test_the_verification_reuses_the_plans_lookups_and_jobs_share_their_reads(
+    org: Callable[..., Any],
+) -> None:
+    app, _plan_repo, change_repo = org()
+    sim = app.state.sim
+    sim.stats.reset()
+    r = run("apply", str(change_repo), "--auto-approve", "--force")
+    assert r.exit_code == 0 and "Converged" in r.output, r.output
+    by_route = sim.stats.requests_by_route
+    # Settings writes and rebuilds change no lookup: the verification reads settings, no listing.
+    assert by_route[DEVICES_LOOKUP] == 1 and by_route[MODELS] == 1, dict(by_route)
+    # One rebuildPhones job per location (2), started once each: the two starts share one listing
+    # of the existing jobs, and both jobs are watched with one listing a round (never a GET each).
+    assert dict(sim.stats.jobs_started_by_type) == {"rebuildPhones": 2}
+    assert by_route[f"POST {REBUILD}"] == 2
+    job_reads = by_route[f"GET {REBUILD}"] + by_route.get(f"GET {REBUILD}/{{jobId}}", 0)
+    assert job_reads <= 4, dict(by_route)  # before planning, before the starts, 1-2 rounds
+    assert all(d.rebuilds == 1 for d in sim.store.devices.values())
+
+
+def test_a_members_write_makes_the_verification_look_the_devices_up_again(org: Callable[..., Any]) -> None:
+    app, _plan_repo, change_repo = org()
+    manifest = next(
+        f for f in sorted(change_repo.rglob("*.yaml")) if "allowCallDeclineEnabled: true" in f.read_text()
+    )
+    manifest.write_text(
+        manifest.read_text().replace("allowCallDeclineEnabled: true", "allowCallDeclineEnabled: false", 1)
+    )
+    app.state.sim.stats.reset()
+    r = run("apply", str(change_repo), "--auto-approve", "--force")
+    assert r.exit_code == 0 and "Converged" in r.output, r.output
+    by_route = app.state.sim.stats.requests_by_route
+    assert by_route["PUT /v1/telephony/config/devices/{deviceId}/members"] == 1
+    # the plan's devices lookup is stale after a members write: read again; the models are not
+    assert by_route[DEVICES_LOOKUP] == 2 and by_route[MODELS] == 1, dict(by_route)
+
+
+class LoseRebuildAnswers:
+    """rebuildPhones POSTs are processed (the job starts) and their answers lost; ``kill``: once
+    ``times`` of them were processed, the run is interrupted (as by Ctrl-C) instead."""
+
+    def __init__(self, app: Any, times: int, kill: bool = False) -> None:
+        self.app = app
+        self.left = times
+        self.kill = kill
+        self.processed = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if (
+            self.left
+            and scope["type"] == "http"
+            and scope["method"] == "POST"
+            and str(scope.get("path", "")).endswith("/jobs/devices/rebuildPhones")
+        ):
+            self.left -= 1
+
+            async def swallow(message: Any) -> None:
+                return None
+
+            await self.app(scope, receive, swallow)
+            self.processed += 1
+            if self.kill:
+                if self.left:
+                    await asyncio.sleep(60)  # until the next start is processed and interrupts
+                raise KeyboardInterrupt
+            raise SimulatedDrop()  # the answer is lost
+        await self.app(scope, receive, send)
+
+
+def test_lost_answers_to_job_starts_are_recovered_without_a_second_job(org: Callable[..., Any]) -> None:
+    fault: dict[str, LoseRebuildAnswers] = {}
+
+    def wrap(app: Any) -> LoseRebuildAnswers:
+        fault["w"] = LoseRebuildAnswers(app, times=2)
+        return fault["w"]
+
+    app, _plan_repo, change_repo = org(wrap)
+    r = run("apply", str(change_repo), "--auto-approve", "--force")
+    assert fault["w"].processed == 2
+    assert r.exit_code == 0 and "Converged" in r.output, r.output
+    # each start found its own job (by location) among the ones its snapshot did not know
+    sim = app.state.sim
+    assert dict(sim.stats.jobs_started_by_type) == {"rebuildPhones": 2}
+    assert sorted(j.location_id for j in sim.store.jobs.values()) == sorted(sim.store.locations)
+    assert all(d.rebuilds == 1 for d in sim.store.devices.values())
+
+
+def test_a_run_killed_after_its_job_starts_is_finished_without_starting_them_again(
+    org: Callable[..., Any], tmp_path: Path
+) -> None:
+    fault: dict[str, LoseRebuildAnswers] = {}
+
+    def wrap(app: Any) -> LoseRebuildAnswers:
+        fault["w"] = LoseRebuildAnswers(app, times=2, kill=True)
+        return fault["w"]
+
+    app, _plan_repo, change_repo = org(wrap)
+    log = tmp_path / "apply.jsonl"
+    r = run("apply", str(change_repo), "--auto-approve", "--force", "--log", str(log))
+    assert r.exit_code == 130 and fault["w"].processed == 2, r.output
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    postings = [e for e in events if e["event"] == "job_posting"]
+    assert len(postings) == 2 and not [e for e in events if e["event"] == "job_started"]
+    sim = app.state.sim
+    assert dict(sim.stats.jobs_started_by_type) == {"rebuildPhones": 2}
+    sim.stats.reset()
+    r = run("apply", str(change_repo), "--auto-approve", "--force", "--log", str(log))
+    assert r.exit_code == 0, r.output
+    assert r.output.count("rebuildPhones job") and r.output.count("did start") == 2, r.output
+    assert "Converged" in r.output or "Nothing to apply" in r.output, r.output
+    assert dict(sim.stats.jobs_started_by_type) == {}  # none started again
+    # one listing found both (then one before planning, as every apply makes)
+    assert sim.stats.requests_by_route[f"GET {REBUILD}"] == 2
+    assert len(sim.store.jobs) == 2 and all(d.rebuilds == 1 for d in sim.store.devices.values())

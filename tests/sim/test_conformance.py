@@ -388,3 +388,51 @@ async def test_second_call_device_settings_job_conflicts(spec: Spec) -> None:
         await call("POST", f"{T}/jobs/devices/callDeviceSettings", 409, json=body)
         r = await call("GET", f"{T}/devices/settings", 200)
         assert r.json()["updateInProgress"] is True
+
+
+# What apply reads from a job listing: the status of each job it watches (``JobWatcher``) and, to
+# recover a start whose answer was lost, the location a job targets (``_same_target``).
+WATCHED_FIELDS = ("id", "latestExecutionStatus", "latestExecutionExitCode", "percentageComplete")
+
+
+@pytest.mark.parametrize(
+    ("job_type", "target_field"), [("rebuildPhones", "locationId"), ("applyLineKeyTemplate", None)]
+)
+async def test_job_listing_shows_each_job_as_its_read_does(
+    spec: Spec, job_type: str, target_field: str | None
+) -> None:
+    path = f"{T}/jobs/devices/{job_type}"
+    _, validator = spec.schema_for("GET", path, 200) or (None, None)
+    schemas = spec.docs["device"]["components"]["schemas"]
+
+    def resolved(schema: dict[str, Any]) -> dict[str, Any]:
+        return resolved(schemas[schema["$ref"].rsplit("/", 1)[1]]) if "$ref" in schema else schema
+
+    listing = resolved(
+        spec.operation("GET", path)["responses"]["200"]["content"]["application/json"]["schema"]
+    )
+    item = resolved(listing["properties"]["items"]["items"])
+    assert set(WATCHED_FIELDS) <= set(item["properties"]), sorted(item["properties"])
+    if target_field:
+        assert target_field in item["properties"]
+    assert not [p for p in spec.operation("GET", path).get("parameters", []) if p["name"] in ("start", "max")]
+
+    app = create_app(token=TOKEN, job_duration_s=100.0)  # 1 % a second: the reads agree on it
+    sim = app.state.sim
+    locations = sorted(sim.store.locations)[:2]
+    body = {"action": "APPLY_DEFAULT_TEMPLATES"}
+    started = [sim.start_job(job_type, {"locationId": loc, **body}, "T", loc) for loc in locations]
+    async with client_for(app) as client:
+        for step in (5, 50, 60):  # STARTING, STARTED 55 %, finished
+            sim.advance(step)
+            r = await client.get(path)
+            assert r.status_code == 200 and not list(validator.iter_errors(r.json()))
+            listed = {j["id"]: j for j in r.json()["items"]}
+            for job in started:
+                one = (await client.get(f"{path}/{job.id}")).json()
+                assert {k: listed[job.id].get(k) for k in (*WATCHED_FIELDS, target_field or "id")} == {
+                    k: one.get(k) for k in (*WATCHED_FIELDS, target_field or "id")
+                }
+        assert {j["latestExecutionStatus"] for j in listed.values()} == {"COMPLETED"}
+        if target_field:
+            assert sorted(j[target_field] for j in listed.values()) == locations
