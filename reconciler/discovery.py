@@ -144,10 +144,10 @@ def _outside(dirpath: str, name: str, root: str, diags: list[Diagnostic]) -> boo
     return True
 
 
-def _walk(directory: str, diags: list[Diagnostic]) -> list[str]:
-    """The manifest files under ``directory``, sorted, hidden and ignored ones left out; symlinks
-    that resolve outside ``directory`` refused (added to ``diags``)."""
-    found: list[str] = []
+def _walk(directory: str, diags: list[Diagnostic]) -> list[tuple[str, str]]:
+    """The manifest files under ``directory`` (each with its real path), sorted, hidden and ignored
+    ones left out; symlinks that resolve outside ``directory`` refused (added to ``diags``)."""
+    found: list[tuple[str, str]] = []
     visited: set[str] = set()
     rules: dict[str, list[str]] = {}  # directory -> its .reconcilerignore patterns
     for dirpath, dirnames, filenames in os.walk(directory, followlinks=True):
@@ -172,7 +172,10 @@ def _walk(directory: str, diags: list[Diagnostic]) -> list[str]:
                 and not _skip(rules, dirpath, name, False)
                 and not _outside(dirpath, name, directory, diags)
             ):
-                found.append(os.path.normpath(os.path.join(dirpath, name)))
+                full = os.path.join(dirpath, name)
+                # a file that is not a link is where its directory really is (no realpath each)
+                real_file = os.path.realpath(full) if os.path.islink(full) else os.path.join(real, name)
+                found.append((os.path.normpath(full), real_file))
     return found
 
 
@@ -184,8 +187,8 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[str], list[Diagnostic]]:
     diags: list[Diagnostic] = []
     seen: set[str] = set()
 
-    def add(path: str) -> None:
-        real = os.path.realpath(path)
+    def add(path: str, real: str | None = None) -> None:
+        real = real or os.path.realpath(path)
         if real not in seen:
             seen.add(real)
             files.append(path)
@@ -199,8 +202,8 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[str], list[Diagnostic]]:
             found = _walk(p, diags)
             if not found and len(diags) == before:
                 diags.append(Diagnostic(None, f"{p}: no *.yaml or *.yml files found"))
-            for f in found:
-                add(f)
+            for f, real in found:
+                add(f, real)
         elif os.path.lexists(p):  # a FIFO, a device, a dangling link: read_manifest says why
             add(os.path.normpath(p))
         else:

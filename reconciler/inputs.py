@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -67,6 +67,7 @@ _LOOKALIKES = (
 )
 # fmt: on
 _HOMOGLYPHS = str.maketrans(dict(_LOOKALIKES))
+Found = tuple[str, str, Any]  # a scalar's JSON pointer, the key it is under, its value
 
 
 def skeleton(text: str) -> str:
@@ -88,21 +89,61 @@ def _scripts(text: str) -> list[str]:
     return seen
 
 
-def _values(node: Any, ptr: str, key: str = "") -> Iterator[tuple[str, str, Any]]:
-    """(pointer, the key it is under, value) of every scalar; list items carry their list's key."""
+def _collect(
+    node: Any, path: tuple[str, ...], key: str, keep: Callable[[str, Any], bool], out: list[Found]
+) -> None:
+    """Into ``out``: (pointer, the key it is under, value) of every scalar under ``node`` that
+    ``keep(key, value)`` accepts, in document order; list items carry their list's key. Pointers
+    are built only for the scalars kept (most are not: building one per scalar was most of the
+    cost of these checks on a big repository)."""
     if isinstance(node, dict):
         for k, v in node.items():
-            yield from _values(v, f"{ptr}/{escape_pointer(str(k))}", str(k))
+            sk = str(k)
+            if isinstance(v, (dict, list)):
+                _collect(v, (*path, sk), sk, keep, out)
+            elif keep(sk, v):
+                out.append((_pointer((*path, sk)), sk, v))
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            yield from _values(v, f"{ptr}/{i}", key)
-    else:
-        yield ptr, key, node
+            if isinstance(v, (dict, list)):
+                _collect(v, (*path, str(i)), key, keep, out)
+            elif keep(key, v):
+                out.append((_pointer((*path, str(i))), key, v))
+    elif keep(key, node):
+        out.append((_pointer(path), key, node))
 
 
-def _scalars(res: Resource) -> Iterator[tuple[str, str, Any]]:
-    yield from _values(res.metadata, "/metadata")
-    yield from _values(res.spec, "/spec")
+def _pointer(path: tuple[str, ...]) -> str:
+    return "".join("/" + escape_pointer(part) for part in path)
+
+
+def _scalars(res: Resource, keep: Callable[[str, Any], bool]) -> list[Found]:
+    out: list[Found] = []
+    _collect(res.metadata, ("metadata",), "", keep, out)
+    _collect(res.spec, ("spec",), "", keep, out)
+    return out
+
+
+# Keys whose every string is looked at (names and references are grouped for look-alikes; a SIP
+# password's strength is checked); any other string only when it holds something unprintable.
+_LOOKED_AT = IDENTITY | {"sipPassword"}
+
+
+def _worth_checking(key: str, value: Any) -> bool:
+    """Whether ``_Checker`` could say anything of this scalar (the rest pass unlooked at)."""
+    if isinstance(value, str):
+        return key in _LOOKED_AT or not value.isprintable()
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, int):
+        return abs(value) > MAX_INT
+    return False
+
+
+def _is_secret_ref(key: str, value: Any) -> bool:
+    return isinstance(value, SecretRef)
 
 
 Seen = tuple[str, Resource, str]  # a value, its resource, its pointer
@@ -176,7 +217,7 @@ def check(resources: Sequence[Resource]) -> list[Diagnostic]:
     """Problems of the values in ``resources`` (see the module's doc). Never raises."""
     c = _Checker()
     for res in resources:
-        for ptr, key, value in _scalars(res):
+        for ptr, key, value in _scalars(res, _worth_checking):
             if isinstance(value, str):
                 c.string(res, ptr, key, value)
                 if key == "sipPassword" and weak_sip_password(value):
@@ -204,9 +245,8 @@ def unset_env(
     value the API would refuse (a weak ``sipPassword``; the value itself is never shown)."""
     out: list[Diagnostic] = []
     for res in resources:
-        for ptr, key, value in _scalars(res):
-            if not isinstance(value, SecretRef):
-                continue
+        for ptr, key, value in _scalars(res, _is_secret_ref):
+            assert isinstance(value, SecretRef)
             problem = None
             if value.env not in environ:
                 problem = f"environment variable {value.env} is not set (fromEnv)"

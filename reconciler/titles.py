@@ -9,6 +9,7 @@ Pure functions over plan data; depends on ``reconciler.model`` and ``reconciler.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -112,6 +113,9 @@ def object_names(plan: Plan, paths: Iterable[str]) -> list[str]:
     return out
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def _ids(path: str, body: Any) -> list[str]:
     """The object ids (long opaque segments) in an API path, and in a request body's ``...Id`` fields."""
     found = [seg for seg in path.split("/") if _is_id(seg)]
@@ -122,4 +126,4 @@ def _ids(path: str, body: Any) -> list[str]:
 
 def _is_id(segment: str) -> bool:
     """Webex ids are base64 of a URL: long, with digits, unlike the words of an API path."""
-    return len(segment) >= 20 and any(c.isdigit() for c in segment)
+    return len(segment) >= 20 and _DIGIT.search(segment) is not None

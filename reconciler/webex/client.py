@@ -461,24 +461,29 @@ class WebexClient(WebexApi):
         )
 
     async def _attempt(self, req: httpx.Request) -> httpx.Response:
-        """Send ``req`` and read its whole answer, all within ``timeout`` seconds (a transport bounds
-        each read alone: a body trickling a byte a second would never time out)."""
+        """Send ``req`` and read its whole answer, all within ``timeout`` seconds (httpx's own
+        transports bound each read alone: a body trickling a byte a second would never time out)."""
+        if self._lean:
+            # the wire transport reads, caps and closes the whole answer, bounded by the read timeout
+            assert self._transport is not None
+            try:
+                resp = await self._transport.handle_async_request(req)
+            except BodyTooLarge as exc:
+                tid = _header(exc.headers, b"trackingid")
+                raise _AnswerTooLarge(exc.size, exc.status, tid) from None
+            resp.request = req
+            return resp
         try:
             async with asyncio.timeout(self.timeout):
                 if self._transport is None:
                     resp = await self._http.send(req, stream=True)
                 else:
-                    try:
-                        resp = await self._transport.handle_async_request(req)
-                    except BodyTooLarge as exc:
-                        tid = _header(exc.headers, b"trackingid")
-                        raise _AnswerTooLarge(exc.size, exc.status, tid) from None
+                    resp = await self._transport.handle_async_request(req)
                     resp.request = req
-                if not self._lean:  # (the wire transport read, capped and closed the whole answer)
-                    try:
-                        await _read_capped(resp, self.max_answer_bytes)
-                    finally:
-                        await resp.aclose()
+                try:
+                    await _read_capped(resp, self.max_answer_bytes)
+                finally:
+                    await resp.aclose()
         except TimeoutError:
             raise httpx.ReadTimeout(f"no complete answer within {self.timeout:g} s", request=req) from None
         return resp
@@ -560,7 +565,8 @@ class WebexClient(WebexApi):
                 )
         else:
             full = self._base_path + "/" + path.lstrip("/")
-            if self._fast_urls and _PLAIN_PATH.fullmatch(full):
+            # (a "." or ".." segment is left to httpx, which removes dot segments)
+            if self._fast_urls and _PLAIN_PATH.fullmatch(full) and "/." not in full:
                 if self.org_id and "orgId" not in merged:
                     merged["orgId"] = self.org_id
                 return _url_with(self._base, full, urllib.parse.urlencode(merged) if merged else None)

@@ -8,6 +8,7 @@ most of the client's CPU on generality this traffic does not use. ``WireTranspor
 - HTTP/1.1 over plain TCP or TLS (``ssl`` context as httpx makes it: ``SSL_CERT_FILE`` /
   ``SSL_CERT_DIR`` honoured, verification on), one request per connection at a time, idle
   connections kept (most recently used first) and dropped as soon as the server closes them;
+- the read timeout bounds the whole exchange (connecting, sending, the whole answer), not each read;
 - answers framed by ``Content-Length``, ``chunked`` or the end of the connection; interim 1xx
   answers skipped; ``gzip``/``deflate`` bodies decoded (the cap below applies to the decoded size);
 - an answer larger than ``max_body`` is refused while it arrives (``BodyTooLarge``), never buffered;
@@ -141,7 +142,11 @@ class _Connection(asyncio.Protocol):
 
     # -- one exchange ---------------------------------------------------------------------------
 
-    def send(self, data: Iterable[bytes], head_only: bool, timeout: float | None) -> asyncio.Future[_Answer]:
+    def send(
+        self, data: Iterable[bytes], head_only: bool, timeout: float | None, budget: float | None = None
+    ) -> asyncio.Future[_Answer]:
+        """Write a request; the future is its answer. It fails with ``ReadTimeout`` after
+        ``timeout`` seconds (what is left of the exchange's ``budget``, which the error names)."""
         assert self.transport is not None
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[_Answer] = loop.create_future()
@@ -154,7 +159,7 @@ class _Connection(asyncio.Protocol):
         self._decoder = None
         self.used += 1
         if timeout is not None:
-            self._timer = loop.call_later(timeout, self._timed_out, timeout)
+            self._timer = loop.call_later(timeout, self._timed_out, timeout if budget is None else budget)
         self.transport.writelines(data)
         return waiter
 
@@ -416,12 +421,18 @@ class WireTransport(httpx.AsyncBaseTransport):
         data = _request_bytes(request, body)
         timeouts = request.extensions.get("timeout") or {}
         method = request.method
+        # The read timeout bounds the whole exchange, connecting included (not each read: a body
+        # trickling in a byte at a time must not hold a request forever).
+        budget = timeouts.get("read")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         for attempt in (1, 2):
             conn = self._take(origin)
             if conn is None:
                 conn = await self._connect(origin, timeouts.get("connect"), request)
+            left = None if budget is None else max(0.0, budget - (loop.time() - started))
             try:
-                answer = await conn.send(data, method == "HEAD", timeouts.get("read"))
+                answer = await conn.send(data, method == "HEAD", left, budget)
             except _Stale:
                 if attempt == 1 and method in IDEMPOTENT:
                     continue

@@ -400,3 +400,111 @@ def test_simulator_settings_answers_are_unchanged(seed: int | str) -> None:
         assert json.dumps(new) == json.dumps(_old_device_settings_view(store, device))
     after = [store.org_customizations, [(d.settings, d.location_id) for d in store.devices.values()]]
     assert json.dumps(after, default=str) == snapshot
+
+
+def _old_values(node: Any, ptr: str, key: str = "") -> Any:
+    """The value checks' walk before it skipped plain scalars (a pointer for every scalar)."""
+    from reconciler.manifests import escape_pointer
+
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _old_values(v, f"{ptr}/{escape_pointer(str(k))}", str(k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _old_values(v, f"{ptr}/{i}", key)
+    else:
+        yield ptr, key, node
+
+
+def _old_input_check(resources: list[Any]) -> list[Any]:
+    from reconciler import inputs
+
+    c = inputs._Checker()
+    for res in resources:
+        for ptr, key, value in [*_old_values(res.metadata, "/metadata"), *_old_values(res.spec, "/spec")]:
+            if isinstance(value, str):
+                c.string(res, ptr, key, value)
+                if key == "sipPassword" and inputs.weak_sip_password(value):
+                    c.add(res, ptr, str(inputs.weak_sip_password(value)))
+            elif not isinstance(value, SecretRef):
+                c.number(res, ptr, value)
+    c.look_alikes()
+    return c.out
+
+
+_KEYS = [
+    "name",
+    "location",
+    "lineLabel",
+    "sipPassword",
+    "port",
+    "a/b",
+    "x~y",
+    "settings",
+    "customizations",
+    "note",
+]
+_STRINGS = [
+    "Sales",
+    "\u0405ales",
+    "Sa\u200bles",
+    "ok",
+    "tab\there",
+    "bell\x07",
+    "pass1234",
+    "short",
+    "Lobby 1",
+    "\u2113obby",
+]
+_NUMBERS: list[Any] = [0, 1, -7, 2**31, -(2**40), 1.5, float("inf"), float("nan"), True, False, None]
+
+
+def _random_tree(rng: random.Random, depth: int) -> Any:
+    roll = rng.random()
+    if depth <= 0 or roll < 0.45:
+        pool = rng.choice([_STRINGS, _NUMBERS, [SecretRef("PW_ENV"), SecretRef("UNSET_ENV")]])
+        return rng.choice(pool)
+    if roll < 0.75:
+        return {rng.choice(_KEYS): _random_tree(rng, depth - 1) for _ in range(rng.randint(0, 4))}
+    return [_random_tree(rng, depth - 1) for _ in range(rng.randint(0, 4))]
+
+
+def test_value_checks_say_what_the_walk_over_every_scalar_said() -> None:
+    """``inputs.check`` and ``unset_env`` look only at scalars that could be a problem; on random
+    manifests (look-alikes, invisible characters, bad numbers, secrets, keys needing escapes) they
+    give exactly the diagnostics of the walk that built a pointer for every scalar."""
+    from reconciler import inputs
+    from reconciler.model import Location, Resource
+
+    rng = random.Random(7)
+    flagged = 0
+    for case in range(300):
+        resources = [
+            Resource(
+                "DeviceMembers",
+                f"d{case}-{i}",
+                {"name": rng.choice(_STRINGS), "labels": _random_tree(rng, 2)},
+                {key: _random_tree(rng, 3) for key in rng.sample(_KEYS, 4)},
+                Location(f"f{case}-{i}.yaml", 1, 1),
+            )
+            for i in range(rng.randint(1, 4))
+        ]
+        got = inputs.check(resources)
+        assert got == _old_input_check(resources)
+        flagged += len(got)
+        environ = {"PW_ENV": rng.choice(["weak", "Str0ngPassw0rd"])}
+        old_unset = []
+        for res in resources:
+            for ptr, key, value in [*_old_values(res.metadata, "/metadata"), *_old_values(res.spec, "/spec")]:
+                if not isinstance(value, SecretRef):
+                    continue
+                if value.env not in environ:
+                    old_unset.append((res.loc(ptr), "not set"))
+                elif key == "sipPassword" and inputs.weak_sip_password(environ[value.env]):
+                    old_unset.append((res.loc(ptr), "refuse"))
+        new_unset = [
+            (d.location, "not set" if "not set" in d.message else "refuse")
+            for d in inputs.unset_env(resources, environ)
+        ]
+        assert new_unset == old_unset
+    assert flagged > 100  # the random manifests did hold problems to find

@@ -101,7 +101,7 @@ async def test_content_length_answers_reuse_one_connection() -> None:
 async def test_chunked_answer_with_extensions_and_trailers() -> None:
     wire = (
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b"5;ext=1\r\n{\"a\":\r\n3\r\n 1}\r\n0\r\nX-Trailer: yes\r\n\r\n"
+        b'5;ext=1\r\n{"a":\r\n3\r\n 1}\r\n0\r\nX-Trailer: yes\r\n\r\n'
     )
     async with serving(Server(lambda head, body, n: wire)) as srv:
         transport = WireTransport()
@@ -111,7 +111,7 @@ async def test_chunked_answer_with_extensions_and_trailers() -> None:
 
 
 async def test_chunked_answer_split_into_single_bytes() -> None:
-    wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:2}\r\n0\r\n\r\n"
+    wire = b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n3\r\n:2}\r\n0\r\n\r\n'
 
     async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
@@ -384,3 +384,36 @@ def test_urls_placed_without_a_parse_equal_the_parsed_ones(
     got = fast._build_url("GET", path, params)
     assert str(got) == str(want) and got.raw_path == want.raw_path and got == want
     assert got.params == want.params and got.path == want.path
+
+
+async def test_a_trickling_answer_is_bounded_as_a_whole_not_per_read() -> None:
+    """Each byte comes well within the timeout; the answer as a whole does not: it times out once
+    the whole exchange has taken the client's timeout, and the client says so."""
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        try:
+            for _ in range(1000):
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+        except (ConnectionError, asyncio.CancelledError):
+            return
+
+    listener = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    try:
+        client = WebexClient(
+            f"http://127.0.0.1:{port}/v1", Auth("tok-0123456789abcdef"), timeout=0.4, max_attempts=1
+        )
+        async with client:
+            started = loop.time()
+            with pytest.raises(WebexApiError) as caught:
+                await client.request("GET", "/devices")
+            took = loop.time() - started
+    finally:
+        listener.close()
+    assert "ReadTimeout" in str(caught.value) and caught.value.timed_out
+    assert 0.35 < took < 2.0
