@@ -471,6 +471,24 @@ def measure_apply(sim: SimServer, repo: Path, *, concurrency: int, work: Path) -
 
 
 SDK_SCRIPT = ROOT / "benchmarks" / "sdk_baseline.py"
+SDK_PACKAGE = "wxc_sdk"
+
+
+def sdk_python(cache: Path = CACHE) -> str:
+    """The Python of the SDK's own environment (``CACHE/venv-sdk``), made on first use with
+    ``pip install wxc_sdk``: the SDK is never installed next to reconciler."""
+    venv = cache / "venv-sdk"
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    check = [str(python), "-c", f"import {SDK_PACKAGE}"]
+    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+        return str(python)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True)
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", SDK_PACKAGE], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"could not install {SDK_PACKAGE} into {venv}: {done.stderr.strip()[-500:]}")
+    return str(python)
 
 
 def measure_sdk(sim: SimServer, python: str, *, concurrency: int, work: Path) -> dict[str, Any]:

@@ -69,7 +69,8 @@ def run_size(n: int, args: argparse.Namespace, work: Path, say: Any) -> dict[str
                 say(f"[{n}] apply: {json.dumps(out['apply'])}")
     if "sdk" in args.measure:
         if not args.sdk_python:
-            raise SystemExit("--measure sdk needs --sdk-python (the Python of an environment with wxc_sdk)")
+            say(f"[{n}] the SDK's own environment: {args.cache / 'venv-sdk'} (made on first use)")
+            args.sdk_python = harness.sdk_python(args.cache)
         with harness.sim_server(args.seed, n, **sim_kw) as sim:
             out["sdk"] = harness.measure_sdk(
                 sim, args.sdk_python, concurrency=args.concurrency, work=work / f"n{n}-sdk"
@@ -218,12 +219,13 @@ def main(argv: list[str] | None = None) -> int:
         "--measure",
         nargs="+",
         choices=["plan", "apply", "naive", "cpu", "sdk"],
-        default=["plan", "apply", "naive", "cpu"],
+        default=["plan", "apply", "naive", "cpu", "sdk"],
     )
     parser.add_argument(
         "--sdk-python",
         help="Python of a separate environment with wxc_sdk installed, for --measure sdk "
-        "(benchmarks/sdk_baseline.py; never a dependency of reconciler)",
+        "(benchmarks/sdk_baseline.py; never a dependency of reconciler); by default one is made "
+        "under --cache (venv-sdk) on first use",
     )
     parser.add_argument(
         "--naive-full", type=int, default=1000, help="naive baseline measured in full up to N"

@@ -721,5 +721,13 @@ def _notify_token(room: str | None) -> str | None:
     return bot_token(os.environ)
 
 
-if __name__ == "__main__":  # pragma: no cover
+def console() -> None:
+    """The ``reconciler`` command: the CLI, with the process tuned for a run (``runtime``)."""
+    from reconciler import runtime
+
+    runtime.tune()
     main()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    console()

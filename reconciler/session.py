@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from reconciler import secrets
+from reconciler import runtime, secrets
 from reconciler.apply import (
     ApplyLog,
     ApplyReport,
@@ -184,6 +184,7 @@ def load_checked(paths: list[str]) -> tuple[list[Resource], list[Diagnostic]]:
         raise ValidationFailed(list(errors))
     if stamp is not None:
         _last_load.update(stamp=stamp, resources=list(result.resources), warnings=list(result.warnings))
+    runtime.settle()
     return result.resources, result.warnings
 
 
