@@ -5,7 +5,7 @@ A plan holds many long-lived objects (the loaded manifests with a position for e
 answers read) and makes hundreds of thousands of short-lived ones per 10,000 devices. With
 CPython's default thresholds the cyclic garbage collector ran over and over across the long-lived
 ones: about a quarter of a 10,000-device plan's CPU (benchmarks: 14.7 s of CPU with the defaults,
-11.3 s with the thresholds below). Reference counting still frees almost everything at once; the
+10.8-11.3 s with the thresholds below). Reference counting still frees almost everything at once; the
 collector only has cycles left to find, and it still runs, less often.
 """
 
@@ -15,7 +15,7 @@ import gc
 
 # Young objects allocated before a collection (default 700), and how many younger collections
 # before an older one (defaults 10 and 10).
-THRESHOLDS = (100_000, 50, 100)
+THRESHOLDS = (100_000, 20, 10)
 
 _tuned = False
 
