@@ -19,6 +19,7 @@ from reconciler.model import LiveSecret, SecretRef
 from reconciler.plan import Plan, Step
 from reconciler.progress import Task, task
 from reconciler.titles import step_title
+from reconciler.webex.limiter import DEFAULT_CONCURRENCY
 from reconciler.webex.redact import register_secret
 
 if TYPE_CHECKING:
@@ -306,7 +307,7 @@ class Executor:
         log: ApplyLog,
         report: Reporter,
         environ: Mapping[str, str] | None = None,
-        concurrency: int = 16,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self.client = client
         self.log = log

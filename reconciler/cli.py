@@ -18,6 +18,7 @@ try:  # a Ctrl-C while the program is still loading: nothing was done yet, so no
     from reconciler.errors import ConfigError, Interrupted, ReconcilerError, ValidationFailed
     from reconciler.failures import capped, describe, error_document
     from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_STATE, Connection, run
+    from reconciler.webex.limiter import DEFAULT_CONCURRENCY
 except KeyboardInterrupt:
     sys.stderr.write("Interrupted while starting; nothing was done.\n")
     raise SystemExit(130) from None
@@ -147,7 +148,7 @@ def connection_options(fn: F) -> F:
         click.option(
             "--concurrency",
             type=click.IntRange(1, 128),
-            default=16,
+            default=DEFAULT_CONCURRENCY,
             show_default=True,
             help="Requests in flight at most.",
         ),
@@ -222,7 +223,7 @@ def make_connection(kw: dict[str, Any]) -> Connection:
         base_url=kw.get("base_url"),
         token_file=kw.get("token_file"),
         org_id=kw.get("org_id"),
-        concurrency=kw.get("concurrency") or 16,
+        concurrency=kw.get("concurrency") or DEFAULT_CONCURRENCY,
         simulate=bool(kw.get("simulate")),
         sim_state=kw.get("sim_state") or DEFAULT_SIM_STATE,
         debug=bool(kw.get("debug")),

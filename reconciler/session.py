@@ -40,6 +40,7 @@ from reconciler.planner import build_plan
 from reconciler.progress import task
 from reconciler.secrets import SecretBaseline
 from reconciler.titles import object_names
+from reconciler.webex.limiter import DEFAULT_CONCURRENCY
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftReport
@@ -60,7 +61,7 @@ class Connection:
     base_url: str | None = None
     token_file: str | None = None
     org_id: str | None = None
-    concurrency: int = 16
+    concurrency: int = DEFAULT_CONCURRENCY
     simulate: bool = False
     sim_state: str = DEFAULT_SIM_STATE
     debug: bool = False
@@ -563,7 +564,7 @@ async def apply_flow(
     force: bool = False,
     verify: bool = True,
     environ: Mapping[str, str] | None = None,
-    concurrency: int = 16,
+    concurrency: int = DEFAULT_CONCURRENCY,
     unfinished_pushes: list[Step] | None = None,
     listings: Listings | None = None,
 ) -> ApplyOutcome:

@@ -33,7 +33,7 @@ from reconciler.webex.answers import items_of
 from reconciler.webex.api import JSONDict, Params, WebexApi
 from reconciler.webex.auth import Auth, check_token
 from reconciler.webex.errors import PaginationError, WebexApiError
-from reconciler.webex.limiter import AdaptiveLimit
+from reconciler.webex.limiter import DEFAULT_CONCURRENCY, AdaptiveLimit
 from reconciler.webex.redact import LOGGER_NAME, redact, register_secret
 from reconciler.webex.wire import BodyTooLarge, wire_transport
 
@@ -164,7 +164,7 @@ class WebexClient(WebexApi):
         auth: Auth | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        concurrency: int = 16,
+        concurrency: int = DEFAULT_CONCURRENCY,
         timeout: float = 30.0,
         org_id: str | None = None,
         max_attempts: int = 12,

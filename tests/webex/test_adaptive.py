@@ -11,7 +11,7 @@ import httpx
 from reconciler.session import Connection, connect, make_plan
 from reconciler.sim.app import create_app
 from reconciler.webex import Auth, WebexClient
-from reconciler.webex.limiter import START_LIMIT, AdaptiveLimit
+from reconciler.webex.limiter import DEFAULT_CONCURRENCY, START_LIMIT, AdaptiveLimit
 
 # -- the limit alone -------------------------------------------------------------------------------
 
@@ -73,18 +73,18 @@ async def test_in_flight_follows_the_rate_limit_down_and_back_up() -> None:
     app = create_app(seed=5, devices=10, rate_limit=25)
     transport = httpx.ASGITransport(app=app)
     async with WebexClient("http://sim/v1", Auth("test-token-0123456789"), transport=transport) as client:
-        assert client.limiter.limit == START_LIMIT and client.concurrency == 16
+        assert client.limiter.limit == START_LIMIT and client.concurrency == DEFAULT_CONCURRENCY
         await asyncio.gather(*(client.request("GET", "/locations") for _ in range(150)))
         assert client.stats.rate_limited > 0 and client.limiter.cuts > 0
         assert client.limiter.lowest < START_LIMIT
         app.state.sim.faults.rate_limit = None  # the pressure is gone: the limit grows back
         low = client.limiter.limit
-        await asyncio.gather(*(client.request("GET", "/locations") for _ in range(400)))
+        await asyncio.gather(*(client.request("GET", "/locations") for _ in range(900)))
         assert client.limiter.limit > low and client.limiter.limit == client.concurrency
 
 
 async def test_export_and_plan_succeed_under_a_tight_rate_limit_with_default_settings(tmp_path: Path) -> None:
-    """A generated org of 40 devices behind 30 requests/s: the default client (16 in flight at most)
+    """A generated org of 40 devices behind 30 requests/s: the default client (32 in flight at most)
     exports it and plans it to zero changes; the rate limit refused some requests on the way."""
     app = create_app(seed=11, devices=40, rate_limit=30, job_duration_s=0.05)
     conn = Connection(sim_app=app)
