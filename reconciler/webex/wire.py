@@ -12,6 +12,8 @@ most of the client's CPU on generality this traffic does not use. ``WireTranspor
 - answers framed by ``Content-Length``, ``chunked`` or the end of the connection; interim 1xx
   answers skipped; ``gzip``/``deflate`` bodies decoded (the cap below applies to the decoded size);
 - an answer larger than ``max_body`` is refused while it arrives (``BodyTooLarge``), never buffered;
+- idle connections are dropped after ``KEEPALIVE_S``; before a POST reuses one, its socket is
+  probed for a close that has arrived unread;
 - a request sent on a kept-alive connection the server had just closed (no byte of answer) is sent
   again once on a new connection when its method is idempotent, as browsers do; anything else is
   an ``httpx`` transport error (``ConnectError``, ``ConnectTimeout``, ``ReadTimeout``,
@@ -26,7 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import select
 import ssl
+import time
 import urllib.request
 import zlib
 from collections.abc import Iterable
@@ -37,6 +41,8 @@ import httpx
 MAX_HEAD_BYTES = 64 * 1024
 MAX_HEADER_LINES = 200
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# An idle connection older than this is not reused (httpx's default keep-alive expiry as well).
+KEEPALIVE_S = 5.0
 # Bytes a header name or value may not contain (request splitting / smuggling).
 _BAD_HEADER = re.compile(rb"[\r\n\x00]")
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -87,6 +93,7 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.max_body = max_body
         self.used = 0  # requests sent on this connection
+        self.idle_since = 0.0  # when it was last given back to the pool (time.monotonic())
         self._waiter: asyncio.Future[_Answer] | None = None
         self._buf = bytearray()
         self._state = _DONE
@@ -427,7 +434,7 @@ class WireTransport(httpx.AsyncBaseTransport):
         loop = asyncio.get_running_loop()
         started = loop.time()
         for attempt in (1, 2):
-            conn = self._take(origin)
+            conn = self._take(origin, careful=method not in IDEMPOTENT)
             if conn is None:
                 conn = await self._connect(origin, timeouts.get("connect"), request)
             left = None if budget is None else max(0.0, budget - (loop.time() - started))
@@ -463,12 +470,23 @@ class WireTransport(httpx.AsyncBaseTransport):
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _take(self, origin: tuple[bytes, bytes, int]) -> _Connection | None:
+    def _take(self, origin: tuple[bytes, bytes, int], careful: bool) -> _Connection | None:
+        """An idle connection to ``origin`` fit for a request, or None. Connections idle longer
+        than ``KEEPALIVE_S`` are closed (servers drop idle connections after a few seconds). For a
+        request that must not be sent twice (``careful``), the socket is also probed: a server's
+        close that has arrived but not been read yet makes it unfit, as a new connection is
+        cheaper than an ambiguous answer."""
         idle = self._idle.get(origin)
+        now = time.monotonic()
         while idle:
             conn = idle.pop()
-            if not conn.closed and conn.transport is not None and not conn.transport.is_closing():
-                return conn
+            transport = conn.transport
+            if conn.closed or transport is None or transport.is_closing():
+                continue
+            if now - conn.idle_since > KEEPALIVE_S or (careful and _has_unread(transport)):
+                conn.close()
+                continue
+            return conn
         return None
 
     def _give_back(self, origin: tuple[bytes, bytes, int], conn: _Connection) -> None:
@@ -476,6 +494,7 @@ class WireTransport(httpx.AsyncBaseTransport):
         if len(idle) >= self.max_idle or self._closed:
             conn.close()
         else:
+            conn.idle_since = time.monotonic()
             idle.append(conn)
 
     async def _connect(
@@ -508,6 +527,19 @@ class WireTransport(httpx.AsyncBaseTransport):
             for conn in idle:
                 conn.close()
         self._idle.clear()
+
+
+def _has_unread(transport: asyncio.Transport) -> bool:
+    """Whether the connection's socket has something to read (a close or stray bytes) while no
+    request is out on it."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _request_bytes(request: httpx.Request, body: bytes) -> list[bytes]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import time
 import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.webex import Auth, WebexClient
+from reconciler.webex import wire as wire_module
 from reconciler.webex.errors import WebexApiError
 from reconciler.webex.wire import BodyTooLarge, WireTransport
 
@@ -417,3 +419,27 @@ async def test_a_trickling_answer_is_bounded_as_a_whole_not_per_read() -> None:
         listener.close()
     assert "ReadTimeout" in str(caught.value) and caught.value.timed_out
     assert 0.35 < took < 2.0
+
+
+async def test_a_post_never_goes_out_on_a_connection_whose_close_has_arrived_unread() -> None:
+    """The server answers and closes; the close reaches the socket while the event loop is busy
+    (not yet read). A GET would be sent again after the stale connection failed, but a POST must
+    not be sent twice: it is sent on a new connection straight away."""
+    async with serving(Server(lambda head, body, n: answer(b'{"n": %d}' % n), close_after=True)) as srv:
+        transport = WireTransport()
+        assert (await get(transport, srv.url + "/a")).json() == {"n": 1}
+        time.sleep(0.2)  # blocks the loop: the server's close arrives but is not processed
+        resp = await get(transport, srv.url + "/jobs", "POST", json={"start": 1})
+        assert resp.json() == {"n": 2}
+        assert srv.connections == 2 and len(srv.requests) == 2
+
+
+async def test_connections_idle_too_long_are_not_reused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wire_module, "KEEPALIVE_S", 0.05)
+    async with serving(Server(lambda head, body, n: answer())) as srv:
+        transport = WireTransport()
+        await get(transport, srv.url + "/a")
+        await get(transport, srv.url + "/b")  # at once: the same connection
+        await asyncio.sleep(0.15)
+        await get(transport, srv.url + "/c")  # idle too long: a new one
+        assert srv.connections == 2
