@@ -135,35 +135,37 @@ def diff_declared(
     desired: dict[str, Any], live: dict[str, Any], ignore: list[str] | None = None, prefix: str = ""
 ) -> list[FieldChange]:
     """Field changes on the declared leaves of ``desired`` (minus ``ignore``), pointers prefixed."""
-    ignore = ignore or []
     changes: list[FieldChange] = []
-
-    # ``leaves(desired)`` with the live value at each pointer (as ``get_pointer`` finds it), walked
-    # together in one pass instead of a lookup from the root per leaf.
-    def walk(want: Any, have: Any, pointer: str) -> None:
-        if isinstance(want, dict) and want:
-            for key, value in want.items():
-                token = str(key)
-                if isinstance(have, dict):
-                    sub = have.get(token, _MISSING)
-                elif isinstance(have, list) and token.isdigit() and int(token) < len(have):
-                    sub = have[int(token)]
-                else:
-                    sub = _MISSING
-                walk(value, sub, f"{pointer}/{escape(token)}")
-            return
-        if ignore and _ignored(pointer, ignore):
-            return
-        if contains_secret(want):
-            return
-        if have is _MISSING:
-            have = None
-        if not equal(want, have):
-            secret = is_secret_field(unescape(pointer.rsplit("/", 1)[-1]))
-            changes.append(FieldChange(prefix + pointer, have, want, sensitive=secret))
-
-    walk(desired, live, "")
+    _diff_walk(desired, live, "", ignore or [], prefix, changes)
     return changes
+
+
+def _diff_walk(
+    want: Any, have: Any, pointer: str, ignore: list[str], prefix: str, changes: list[FieldChange]
+) -> None:
+    """``leaves(desired)`` with the live value at each pointer (as ``get_pointer`` finds it), walked
+    together in one pass instead of a lookup from the root per leaf. (A function, not a closure
+    calling itself: that closure would be a reference cycle, freed only by the cyclic collector.)"""
+    if isinstance(want, dict) and want:
+        for key, value in want.items():
+            token = str(key)
+            if isinstance(have, dict):
+                sub = have.get(token, _MISSING)
+            elif isinstance(have, list) and token.isdigit() and int(token) < len(have):
+                sub = have[int(token)]
+            else:
+                sub = _MISSING
+            _diff_walk(value, sub, f"{pointer}/{escape(token)}", ignore, prefix, changes)
+        return
+    if ignore and _ignored(pointer, ignore):
+        return
+    if contains_secret(want):
+        return
+    if have is _MISSING:
+        have = None
+    if not equal(want, have):
+        secret = is_secret_field(unescape(pointer.rsplit("/", 1)[-1]))
+        changes.append(FieldChange(prefix + pointer, have, want, sensitive=secret))
 
 
 def merge_declared(

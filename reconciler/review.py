@@ -1,19 +1,19 @@
 """A pull request's plan against its base branch's (``plan --baseline DIR``).
 
 ``plan_with_baseline`` plans the PR's manifests and the baseline's against the same live state
-(``shared_reads``: identical GETs answered once), and ``split_plan`` splits the PR's plan into the
-changes it introduces and the drift that was already there (the same changes appear when planning
-the base branch). Pure data: depends on ``reconciler.plan``, ``reconciler.diff`` and
-``reconciler.entries`` (and plans through ``reconciler.session``); ``reconciler.render`` renders a
-``PlanReview``, this module never imports it.
+(``webex.shared.shared_reads``: identical GETs answered once, each answer kept compact until the
+baseline's plan has it), one after the other, one set of manifests loaded at a time; ``split_plan``
+splits the PR's plan into the changes it introduces and the drift that was already there (the
+same changes appear when planning the base branch). Pure data: depends on ``reconciler.plan``,
+``reconciler.diff`` and ``reconciler.entries`` (and plans through ``reconciler.session``);
+``reconciler.render`` renders a ``PlanReview``, this module never imports it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -151,34 +151,6 @@ def baseline_paths(paths: list[str], baseline_dir: str, cwd: str | None = None) 
     return out
 
 
-@contextmanager
-def shared_reads(client: WebexClient) -> Iterator[None]:
-    """While inside, identical GETs are answered once (both plans then read the same live state)."""
-    original: Callable[..., Awaitable[Any]] = client.request
-    cache: dict[str, asyncio.Task[Any]] = {}
-
-    async def request(method: str, path: str, **kw: Any) -> Any:
-        if method.upper() != "GET" or kw.get("token_override") or kw.get("json") is not None:
-            return await original(method, path, **kw)
-        key = canonical([path, sorted((str(k), str(v)) for k, v in (kw.get("params") or {}).items())])
-        task = cache.get(key)
-        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
-            task = asyncio.ensure_future(original(method, path, **kw))
-            cache[key] = task
-        return await asyncio.shield(task)
-
-    try:
-        attrs = vars(client)
-    except TypeError:  # no instance dict: nothing shared, still correct
-        yield
-        return
-    attrs["request"] = request
-    try:
-        yield
-    finally:
-        attrs.pop("request", None)
-
-
 async def plan_with_baseline(
     client: WebexClient,
     paths: list[str],
@@ -195,6 +167,7 @@ async def plan_with_baseline(
     from reconciler import secrets
     from reconciler.planner import build_plan, select_targets
     from reconciler.session import load, make_plan
+    from reconciler.webex.shared import shared_reads
 
     warnings: list[str] = []
     base_paths = baseline_paths(paths, baseline_dir)
@@ -208,10 +181,14 @@ async def plan_with_baseline(
             base_resources = load(base_paths)
     # A secret declared (or re-declared) since the baseline is written.
     declared = secrets.from_resources(base_resources, f"baseline {baseline_dir}")
-    with shared_reads(client):
+    if not changed_only:
+        # Loaded again when the baseline is planned: not held while the PR's plan is made.
+        base_resources = []
+    with shared_reads(client) as shared:
         plan = await make_plan(
             client, paths, targets, prune, rotate_secrets, secret_baseline=declared, only=only
         )
+        shared.final()  # the baseline's plan reads last: each answer dropped once it has it
         baseline = Plan(steps=[])
         if not base_paths:
             warnings.append(

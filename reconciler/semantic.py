@@ -263,39 +263,41 @@ class _Checker:
         """Plain-text secrets (a warning) and bad ``fromEnv`` names. Walks every value, so it is
         kept cheap: a pointer is built only for a container or a problem, a field name's verdict
         is remembered."""
+        self._secrets_under(res, res.spec, "/spec")
+
+    def _secrets_under(self, res: Resource, container: Any, ptr: str) -> None:
+        # A method, not a closure calling itself: that closure and its cell are a reference cycle,
+        # which keeps ``res`` alive until the cyclic collector runs (and the collector is told to
+        # leave alone what is alive after loading: ``runtime.settle``).
         secret_name = _secret_names
-
-        def walk(container: Any, ptr: str) -> None:
-            items = container.items() if isinstance(container, dict) else enumerate(container)
-            for k, value in items:
-                if isinstance(value, str):
-                    if not value:
-                        continue
-                    name = str(k)
-                    verdict = secret_name.get(name)
-                    if verdict is None:
-                        verdict = secret_name[name] = is_secret_field(name)
-                    if verdict:
-                        self.out.append(
-                            Diagnostic(
-                                res.loc(f"{ptr}/{escape_pointer(name)}"),
-                                f"{name} is written in plain text: use {{fromEnv: NAME}} "
-                                "to keep secrets out of git",
-                                label_of(res),
-                                "warning",
-                            )
+        items = container.items() if isinstance(container, dict) else enumerate(container)
+        for k, value in items:
+            if isinstance(value, str):
+                if not value:
+                    continue
+                name = str(k)
+                verdict = secret_name.get(name)
+                if verdict is None:
+                    verdict = secret_name[name] = is_secret_field(name)
+                if verdict:
+                    self.out.append(
+                        Diagnostic(
+                            res.loc(f"{ptr}/{escape_pointer(name)}"),
+                            f"{name} is written in plain text: use {{fromEnv: NAME}} "
+                            "to keep secrets out of git",
+                            label_of(res),
+                            "warning",
                         )
-                elif isinstance(value, dict | list):
-                    walk(value, f"{ptr}/{escape_pointer(str(k))}")
-                elif isinstance(value, SecretRef) and not _ENV_NAME.match(value.env):
-                    self.add(
-                        res,
-                        f"{ptr}/{escape_pointer(str(k))}",
-                        f"fromEnv {value.env!r} is not a valid environment variable name "
-                        "(letters, digits and _, not starting with a digit)",
                     )
-
-        walk(res.spec, "/spec")
+            elif isinstance(value, dict | list):
+                self._secrets_under(res, value, f"{ptr}/{escape_pointer(str(k))}")
+            elif isinstance(value, SecretRef) and not _ENV_NAME.match(value.env):
+                self.add(
+                    res,
+                    f"{ptr}/{escape_pointer(str(k))}",
+                    f"fromEnv {value.env!r} is not a valid environment variable name "
+                    "(letters, digits and _, not starting with a digit)",
+                )
 
 
 _secret_names: dict[str, bool] = {}

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import FunctionType
+
+import pytest
 
 from reconciler import runtime
+from reconciler.model import Resource
+from reconciler.session import Connection, connect, make_plan, run
+from reconciler.sim.app import create_app
+from reconciler.validate import validate_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,3 +53,37 @@ def test_the_console_script_tunes_the_collector_and_settle_freezes_only_then() -
     assert out["frozen_untuned"] == 0  # the library use: nothing frozen
     assert tuple(out["tuned"]) == runtime.THRESHOLDS
     assert out["frozen_tuned"] > 0
+
+
+def test_loading_and_planning_leave_no_cycles_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What is alive after loading is frozen (``runtime.settle``): a reference cycle left by
+    loading or planning would never be freed, and with it what it holds (a closure calling itself,
+    a function and its cell, held every resource it was made for: ``plan --baseline`` kept both
+    sets of manifests). Reference counting alone must free what they made."""
+    monkeypatch.setenv("RECONCILER_PARSE_CACHE", "off")  # every file parsed and checked
+    app = create_app(seed="demo")
+    paths = [str(ROOT / "examples")]
+
+    async def plan() -> None:
+        async with connect(Connection(sim_app=app, concurrency=4)) as client:
+            await make_plan(client, paths)
+
+    run(plan())  # imports, and what is made once per process
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        loaded = validate_paths(paths)
+        run(plan())
+        del loaded
+        gc.collect()
+        ours = [
+            o for o in gc.garbage if isinstance(o, FunctionType) and o.__module__.startswith("reconciler")
+        ]
+        resources = sum(1 for o in gc.garbage if isinstance(o, Resource))
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert [f.__qualname__ for f in ours] == []
+    assert resources == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -9,10 +10,13 @@ from typing import Any
 
 import pytest
 
+from reconciler import secrets
 from reconciler.diff import FieldChange
 from reconciler.errors import ConfigError
 from reconciler.plan import Plan, Step
-from reconciler.review import baseline_paths, split_change, split_plan
+from reconciler.planner import build_plan
+from reconciler.review import PlanReview, baseline_paths, plan_with_baseline, split_change, split_plan
+from reconciler.session import Connection, connect, load, make_plan
 
 from .conftest import copy_examples, keep_members, run, set_backlight
 
@@ -109,6 +113,38 @@ def test_baseline_reuses_reads(review_repos: tuple[Path, Path], sim: Any) -> Non
     assert run("plan", ".", "--baseline", str(base)).exit_code == 0
     # The baseline is planned from the reads the plan made: (almost) no request twice.
     assert stats.requests_total <= alone + 3, (alone, stats.requests_total)
+
+
+def test_shared_answers_split_as_two_separate_plans_do(review_repos: tuple[Path, Path], sim: Any) -> None:
+    """The answers the baseline's plan reuses are kept compact (``webex.shared``): the review is
+    the one two plans that each read everything themselves give, for half the requests."""
+    base, _ = review_repos
+    stats = sim.state.sim.stats
+    connection = Connection(sim_app=sim, concurrency=8)
+
+    async def shared() -> PlanReview:
+        async with connect(connection) as client:
+            return await plan_with_baseline(client, ["."], str(base))
+
+    async def separate() -> tuple[Plan, Plan]:
+        declared = secrets.from_resources(load([str(base)]), f"baseline {base}")
+        async with connect(connection) as client:
+            pr = await make_plan(client, ["."], secret_baseline=declared)
+        async with connect(connection) as client:
+            return pr, await build_plan(client, load([str(base)]), paths=[str(base)])
+
+    stats.reset()
+    review = asyncio.run(shared())
+    shared_reads = stats.requests_total
+    stats.reset()
+    pr, alone = asyncio.run(separate())
+    assert stats.requests_total >= 2 * shared_reads - 3, (shared_reads, stats.requests_total)
+    introduced, preexisting = split_plan(pr, alone)
+    assert review.plan.to_json() == pr.to_json()  # the same reads (checksum), steps and objects
+    assert review.introduced.to_json() == introduced.to_json()
+    assert review.preexisting.to_json() == preexisting.to_json()
+    assert [s.address for s in review.introduced.steps] == [f"Device/{MAC}.settings"]
+    assert review.preexisting.steps and not review.warnings
 
 
 def test_no_baseline_drift_means_everything_is_introduced(
