@@ -54,6 +54,8 @@ class Answer(NamedTuple):
 
 
 class _Again(httpx.Response):
+    """An answer given again: its request is made when someone asks for it (few do)."""
+
     url_text = ""
 
     @property
