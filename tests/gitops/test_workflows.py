@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 from reconciler.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_WORKFLOWS = ROOT / "reconciler" / "examples" / "github-workflows"
+EXAMPLE_WORKFLOWS = ROOT / "examples" / "github-workflows"
 WORKFLOWS = sorted([*(ROOT / ".github" / "workflows").glob("*.yml"), *EXAMPLE_WORKFLOWS.glob("*.yml")])
 
 
@@ -125,9 +125,9 @@ def test_reusable_workflow_is_callable() -> None:
 
 
 def test_examples_validate_with_the_workflows_beside_them() -> None:
-    ignore = ROOT / "reconciler" / "examples" / ".reconcilerignore"
+    ignore = ROOT / "examples" / ".reconcilerignore"
     assert "github-workflows/" in ignore.read_text().splitlines()
-    r = CliRunner().invoke(main, ["validate", str(ROOT / "reconciler" / "examples")])
+    r = CliRunner().invoke(main, ["validate", str(ROOT / "examples")])
     assert r.exit_code == 0, r.output
 
 
@@ -144,7 +144,7 @@ def test_pre_commit_hook() -> None:
     assert not picked("config/logo.png") and not picked(".github/workflows/plan.yml")
     assert not picked(".pre-commit-config.yaml")
     # What pre-commit runs: the entry with the changed manifests as arguments.
-    examples = ROOT / "reconciler" / "examples"
+    examples = ROOT / "examples"
     changed = [str(p) for p in sorted(examples.rglob("*.yaml")) if picked(str(p.relative_to(examples)))]
     assert len(changed) > 10
     r = CliRunner().invoke(main, [*hook["entry"].split()[1:], *changed])
