@@ -17,6 +17,8 @@ try:  # a Ctrl-C while the program is still loading: nothing was done yet, so no
     from reconciler import __version__
     from reconciler.errors import ConfigError, Interrupted, ReconcilerError, ValidationFailed
     from reconciler.failures import capped, describe, error_document
+    from reconciler.model import API_VERSION
+    from reconciler.plan import FORMAT_VERSION as PLAN_FORMAT_VERSION
     from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_STATE, Connection, run
     from reconciler.webex.limiter import DEFAULT_CONCURRENCY
 except KeyboardInterrupt:
@@ -235,8 +237,13 @@ def use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
+# `reconciler --version`: the release, and the versions of what it reads and writes: saved plans and
+# `plan --format json` (format_version), manifests (apiVersion). CHANGELOG.md says when each changed.
+VERSION_MESSAGE = f"%(prog)s %(version)s (plan format {PLAN_FORMAT_VERSION}, manifest schema {API_VERSION})"
+
+
 @click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="reconciler")
+@click.version_option(__version__, prog_name="reconciler", message=VERSION_MESSAGE)
 def main() -> None:
     """Declarative plan/apply for Webex Calling device configuration."""
 

@@ -18,7 +18,7 @@ from reconciler import manifests, parse_cache
 from reconciler.cli import main
 
 HERE = Path(__file__).resolve().parent
-EXAMPLES = HERE.parent / "reconciler" / "examples"
+EXAMPLES = HERE.parent / "examples"
 INVALID = HERE / "manifests" / "invalid"
 
 

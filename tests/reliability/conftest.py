@@ -38,7 +38,7 @@ from reconciler.sim.server import _QuietDrops
 
 from .hostile_server import HostileServer, Script
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "reconciler" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TOKEN = "reliability-token-5f0c2e9a8b7d4c1e"
 # Routes whose writes change configuration (pushes and jobs are counted separately).
 DATA_ROUTES = ("/members", "/layout", "/settings", "/lineKeyTemplates", "/hoteling", "/devices")
