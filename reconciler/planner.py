@@ -18,6 +18,7 @@ from reconciler.kinds.template import TEMPLATES, plan_assignment, plan_template
 from reconciler.model import Resource, normalize_mac
 from reconciler.plan import Plan, check_dependencies, safety_of
 from reconciler.progress import Task, task
+from reconciler.secret_record import SecretRecord
 from reconciler.secrets import SecretBaseline
 from reconciler.titles import device_details, name_steps, read_objects, title_for
 
@@ -86,6 +87,7 @@ async def build_plan(
     secret_baseline: SecretBaseline | None = None,
     secrets_written: set[str] | None = None,
     listings: Listings | None = None,
+    secret_record: SecretRecord | None = None,
 ) -> Plan:
     """``only``: plan just these addresses (``plan --changed-only``); unlike ``targets``, the rest
     still counts as managed and as declared (pruning stays on). ``listings``: where the lookups
@@ -106,6 +108,7 @@ async def build_plan(
         rewrite_secrets=set(rewrite_secrets or ()),
         secret_baseline=secret_baseline,
         secrets_written=set(secrets_written or ()),
+        secret_record=secret_record,
     )
     with task("looking up devices, people, workspaces and locations"):
         await _lookups(ctx, managed, all_resources=resources, listings=listings)

@@ -165,12 +165,14 @@ async def _plan_sip_password(ctx: Context, res: Resource, base: str, ids: list[s
         )
         return []
     address = f"{res.address}{SIP_PASSWORD_STEP}"
+    ref = reference(res.spec["sipPassword"])
     write, why = decide(
         address,
-        reference(res.spec["sipPassword"]),
+        ref,
         ctx.secret_baseline,
         rotate=ctx.rotate_secrets,
         rewrite=res.address in ctx.rewrite_secrets or address in ctx.rewrite_secrets,
+        last_write=ctx.secret_record.last_write(base, ref) if ctx.secret_record else None,
     )
     if address in ctx.secrets_written:
         write, why = False, "written by this apply"
