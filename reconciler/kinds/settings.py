@@ -6,6 +6,8 @@ from typing import Any
 
 from reconciler.diff import FieldChange, diff_declared, merge_declared
 from reconciler.kinds.context import Context
+from reconciler.kinds.inherit import Leaf, mark, with_leaves
+from reconciler.kinds.reach import unreached
 from reconciler.model import Resource
 
 JOB = "/telephony/config/jobs/devices/callDeviceSettings"
@@ -24,9 +26,10 @@ async def plan_org_settings(ctx: Context, res: Resource) -> None:
         return
     current = ctx.without_live_secrets({"customizations": live.get("customizations", {})}, ORG_SETTINGS)
     body = merge_declared(current, desired, res.ignore)
-    ctx.step(
-        res, "job", 3, JOB, body, changes=changes, job_type=SETTINGS_JOB, summary="org device settings (job)"
-    )
+    # Where the change does not reach: locations and devices with their own settings, unmanaged.
+    meta = {"notReached": await unreached(ctx, changes)}
+    summary = "org device settings (job)"
+    ctx.step(res, "job", 3, JOB, body, changes=changes, job_type=SETTINGS_JOB, summary=summary, meta=meta)
 
 
 async def plan_location_settings(ctx: Context, res: Resource) -> None:
@@ -36,8 +39,12 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
     read = LOCATION_SETTINGS.format(id=loc_id)
     live = await ctx.get(read)
     desired = dict(res.spec)
-    declared = desired.get("customizations") or {}
     live_custom = live.get("customizations") or {}
+    # A customized location follows the org manifest where it declares nothing itself.
+    inherited: list[Leaf] = []
+    if ctx.inheritance is not None and desired.get("customEnabled", live.get("customEnabled", False)):
+        inherited = ctx.inheritance.for_location(res, live_custom)
+    declared = with_leaves(desired.get("customizations"), inherited)
     # Families the location's GET does not return (dect): written, never compared (unobservable).
     unseen = sorted(f for f in declared if f not in live_custom)
     for family in unseen:
@@ -49,7 +56,7 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
     compared = {**desired, "customizations": {f: v for f, v in declared.items() if f not in unseen}}
     if not compared["customizations"]:
         del compared["customizations"]
-    changes = diff_declared(compared, live, res.ignore)
+    changes = mark(diff_declared(compared, live, res.ignore), inherited, "/customizations")
     if not changes:
         return
     enabled = desired.get("customEnabled", live.get("customEnabled", False))

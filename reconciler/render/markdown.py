@@ -27,6 +27,7 @@ from reconciler.render.common import (
     shown_values,
     step_change_lines,
     summary_line,
+    unreached_lines,
 )
 from reconciler.textsafe import visible
 from reconciler.titles import step_title
@@ -179,7 +180,7 @@ def diff_lines(lines: list[str]) -> list[str]:
 
 
 def _step_lines(step: Step, verbose: bool = False) -> list[str]:
-    body = diff_lines(step_change_lines(step))
+    body = [*diff_lines(step_change_lines(step)), *unreached_lines(step)]
     if verbose:
         body.insert(0, f"  {call_line(step)}")
     where = f" <sub>{md_text(step.source)}</sub>" if step.source else ""
