@@ -75,7 +75,7 @@ def handle_errors(fn: F) -> F:
             if as_json:
                 _echo_error_document(exc, base_url)
             lines = [_shown(d) for d in exc.diagnostics]
-            for line in capped(lines, more=" (reconciler validate --format json lists every one)"):
+            for line in capped(lines, more=f" ({_lists_every_one(kwargs)} lists every one)"):
                 click.echo(line, err=True)
             click.echo(f"Error: {_shown(exc)}", err=True)
             sys.exit(exc.exit_code)
@@ -112,6 +112,24 @@ def handle_errors(fn: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _lists_every_one(kwargs: dict[str, Any]) -> str:
+    """The command that prints every problem of this run as JSON: this command with ``--format
+    json`` where it has one and has no side effect, else ``plan`` (which makes every check
+    ``validate`` makes, and those that need live state)."""
+    ctx = click.get_current_context(silent=True)
+    name = ctx.info_name if ctx is not None else None
+    paths = " ".join(_quoted(p) for p in kwargs.get("paths") or ()) or "PATH"
+    if name in ("validate", "drift"):
+        return f"reconciler {name} {paths} --format json"
+    return f"reconciler plan {paths} --format json"
+
+
+def _quoted(text: str) -> str:
+    import shlex
+
+    return shlex.quote(str(text))
 
 
 def _echo_error_document(exc: BaseException, base_url: str | None) -> None:

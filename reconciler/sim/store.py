@@ -135,6 +135,7 @@ class Job:
     finished_at: float | None = None
     device_count: int = 0
     updated_count: int = 0
+    advisory_count: int = 0  # applyLineKeyTemplate: devices updated that carry an advisory
     errors: list[dict[str, Any]] = field(default_factory=list)
     outcome: dict[str, Any] | None = None  # forced by a test hook: {"exit_code", "error_device_ids"}
 
