@@ -120,7 +120,10 @@ def _lists_every_one(kwargs: dict[str, Any]) -> str:
     ``validate`` makes, and those that need live state)."""
     ctx = click.get_current_context(silent=True)
     name = ctx.info_name if ctx is not None else None
-    paths = " ".join(_quoted(p) for p in kwargs.get("paths") or ()) or "PATH"
+    given = list(kwargs.get("paths") or ())
+    if name == "explain":
+        given = [a for a in kwargs.get("args") or () if os.path.exists(a)] or ["."]
+    paths = " ".join(_quoted(p) for p in given) or "PATH"
     if name in ("validate", "drift"):
         return f"reconciler {name} {paths} --format json"
     return f"reconciler plan {paths} --format json"
@@ -578,6 +581,47 @@ def apply(
             click.echo(render_text(outcome.remaining), nl=False)
     if not outcome.succeeded:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("args", nargs=-1, required=True, metavar="Device/MAC [PATH]...")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@quiet_option
+@connection_options
+@handle_errors
+def explain(args: tuple[str, ...], fmt: str, quiet: bool, **kw: Any) -> None:
+    """Why one device has each value: its settings, members and layout, each with its source
+    (device, location, org, a template through an assignment, the API's default) and the manifest
+    file:line that sets it. PATHs default to the current directory.
+
+    \b
+    Example:
+      reconciler explain Device/0A:1B:2C:3D:4E:04 examples/ --simulate
+    """
+    from reconciler.render.explain import render_explain
+    from reconciler.session import explain_command
+
+    address, paths = _address_and_paths(args)
+    with showing_progress(quiet):
+        doc = explain_command(connection_for(kw, paths), paths, address)
+    click.echo(render_explain(doc, fmt, color=use_color()), nl=False)
+
+
+def _address_and_paths(args: tuple[str, ...]) -> tuple[str, list[str]]:
+    """``Device/MAC`` (or a bare MAC) and the manifest paths, in either order."""
+    from reconciler.model import normalize_mac
+
+    def is_address(a: str) -> bool:
+        return not os.path.exists(a) and (a.lower().startswith("device/") or normalize_mac(a) is not None)
+
+    addresses = [a for a in args if is_address(a)]
+    if len(addresses) != 1:
+        raise click.UsageError("name one device: Device/MAC, e.g. Device/0A:1B:2C:3D:4E:01")
+    paths = [a for a in args if a != addresses[0]] or ["."]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise click.UsageError(f"Path {missing[0]!r} does not exist.")
+    return addresses[0], paths
 
 
 @main.command()

@@ -344,6 +344,21 @@ def drift_command(
     return run(go())
 
 
+def explain_command(conn: Connection, paths: list[str], address: str) -> dict[str, Any]:
+    """``explain``: why the device at ``address`` (``Device/MAC``) has each of its values, from
+    live state and the manifests under ``paths`` (``reconciler.explain``)."""
+    from reconciler.explain import explain, parse_address
+
+    mac = parse_address(address)
+    resources = load(paths)
+
+    async def go() -> dict[str, Any]:
+        async with connect(conn) as client:
+            return await explain(client, resources, mac)
+
+    return run(go())
+
+
 async def check_fresh(client: WebexClient, plan: Plan) -> None:
     """Refuse a saved plan whose reads no longer match live state (``StalePlan``)."""
     changed = await stale_reads(client, plan)
