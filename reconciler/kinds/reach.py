@@ -25,7 +25,12 @@ if TYPE_CHECKING:
     from reconciler.kinds.context import Context
 
 SAMPLE = 10  # the objects named per field (all are counted)
-LOCATIONS_PAGE = 1000
+LOCATIONS_PAGE = DEVICES_PAGE = 1000
+
+
+def _pages(items: int, page: int) -> int:
+    """The requests of a listing of ``items`` at ``page`` a page (one at least)."""
+    return max(1, -(-items // page))
 
 
 async def _each(items: list[Any], read: Callable[[Any], Awaitable[Any]], limit: int) -> list[Any]:
@@ -65,7 +70,7 @@ async def _masking_locations(
     for loc, settings in zip(others, answers, strict=True):
         for family in _own_families(settings) & families:
             out[family].append(str(loc.get("name") or loc["id"]))
-    return out, 1 + len(listed) // LOCATIONS_PAGE + len(others)
+    return out, _pages(len(listed), LOCATIONS_PAGE) + len(others)
 
 
 async def _masking_devices(ctx: Context, families: set[str], limit: int) -> tuple[dict[str, list[str]], int]:
@@ -78,7 +83,7 @@ async def _masking_devices(ctx: Context, families: set[str], limit: int) -> tupl
         caps = Catalog({str(m.get("model")): m for m in await ctx.client.get_supported_devices()})
         requests += 1
     listed = await ctx.client.list_devices()
-    requests += 1 + len(listed) // 1000
+    requests += _pages(len(listed), DEVICES_PAGE)
     candidates = []
     for dev in listed:
         mac = normalize_mac(str(dev.get("mac") or ""))

@@ -52,10 +52,10 @@ def set_yaml(path: Path, old: str, new: str) -> None:
 def test_headquarters_follows_the_org_manifest_and_converges(cli: Cli, repo: Path, sim_state: Path) -> None:
     r = cli("plan", str(repo))
     assert r.exit_code == 0, r.output
-    assert (
-        '~ customizations.mpp.phoneLanguage: "PERSON_LANGUAGE" -> "ENGLISH_UNITED_STATES" (follows org)'
-        in r.output
-    )
+    lines = r.output.splitlines()  # the note goes on a line of its own past 100 columns
+    change = '      ~ customizations.mpp.phoneLanguage: "PERSON_LANGUAGE" -> "ENGLISH_UNITED_STATES"'
+    notes = [lines[i + 1] for i, line in enumerate(lines) if line == change]
+    assert notes[1] == "          (follows org)"  # the org's own change, then Headquarters' (follows)
     # The org's job comes first, and the location's body carries the org's desired values.
     doc = plan_json(cli, repo)
     jobs = [s for s in doc["steps"] if s["job_type"] == "callDeviceSettings"]
@@ -237,6 +237,8 @@ def test_the_plan_says_where_an_org_change_does_not_reach(cli: Cli, repo: Path, 
         "! mpp.backlightTimer, mpp.cdpEnabled, mpp.phoneLanguage: 1 location and 1 device keep their own "
         "settings, set outside any manifest: Branch Office, 0A:1B:2C:3D:4E:03" in shown
     ), r.output
+    r = cli("plan", str(repo), "--format", "markdown")
+    assert "! mpp.backlightTimer, mpp.cdpEnabled, mpp.phoneLanguage: 1 location and 1 device keep" in r.output
     # Applied, the org's values are there except where masked.
     assert cli("apply", str(repo), "--auto-approve").exit_code == 0
     assert device_mpp(sim_state, "0A1B2C3D4E03")["phoneLanguage"] == "PERSON_LANGUAGE"
@@ -275,3 +277,14 @@ def test_a_changed_only_plan_of_an_org_edit_includes_its_followers(
         "Device/0A1B2C3D4E01.settings",
         "Device/0A1B2C3D4E04.settings",
     } <= steps
+
+
+def test_a_declaration_takes_the_fields_it_holds_and_those_that_hold_it() -> None:
+    from reconciler.kinds.inherit import Cover
+
+    cover = Cover(["/mpp/vlan/value", "/mpp/backlightTimer", "/ata/"])
+    assert cover.takes("/mpp/vlan/value") and cover.takes("/mpp/backlightTimer")
+    assert cover.takes("/mpp/vlan")  # holds a declared field
+    assert cover.takes("/ata/ataDtmfMode")  # inside a declared object
+    assert not cover.takes("/mpp/vlan/enabled") and not cover.takes("/mpp/backlightTimer68XX78XX")
+    assert not cover.takes("/wifi") and not Cover([]).takes("/mpp")
