@@ -60,6 +60,19 @@ def declared_leaves(res: Resource, root: str, source: str) -> dict[str, Leaf]:
     return out
 
 
+def _pointers(value: Any, prefix: str, out: list[str]) -> None:
+    """The pointers of the declared leaves under ``value`` (as ``leaves`` finds them, without
+    empty mappings), appended to ``out``: a plain walk, for every device of a plan."""
+    if not isinstance(value, dict):
+        return
+    for k, v in value.items():
+        key = k if isinstance(k, str) and "~" not in k and "/" not in k else escape(str(k))
+        if isinstance(v, dict):
+            _pointers(v, f"{prefix}/{key}", out)
+        else:
+            out.append(f"{prefix}/{key}")
+
+
 class Cover:
     """Pointers declared (or ignored) by a manifest, asked whether they take another pointer: the
     same field, one that holds it, or one inside it. Set lookups, not a scan: a device declaring
@@ -127,6 +140,9 @@ class Inheritance:
             declared_leaves(r, "/spec/customizations", "") for r in self.locations.values()
         )
         self._by_id: dict[str, str] | None = None  # location id -> the name of its manifest
+        # (parent, the child's declared and ignored pointers, family) -> what it follows: devices
+        # declaring the same fields (an export's, a model's) share one answer
+        self._followed: dict[tuple[str, tuple[str, ...], tuple[str, ...], str], list[Leaf]] = {}
         self._live: dict[str, asyncio.Future[bool]] = {}  # location id -> its live customEnabled
         self._lock = asyncio.Lock()
 
@@ -154,7 +170,7 @@ class Inheritance:
         follows: its location's when the location is customized, else the org's."""
         if self.empty:
             return []
-        parent = dict(self.org)
+        parent_key, manifest = "org", None
         if location_id:
             name = await self._manifest_of(ctx, location_id)
             manifest = self.locations.get(name) if name else None
@@ -163,10 +179,17 @@ class Inheritance:
                 custom = await self._live_custom(ctx, location_id)
             if custom:
                 # A customized location with no manifest holds values no manifest declares.
-                parent = self.location_declared(manifest) if manifest is not None else {}
-        own = declared_leaves(res, "/spec/settings/customizations", "")
-        ignore = res.ignore_under("/settings/customizations")
-        return of_family(follow(parent, own, ignore), [family])
+                parent_key = f"location {manifest.name}" if manifest is not None else ""
+        own: list[str] = []
+        _pointers(get_pointer(res.spec, "/settings/customizations"), "", own)
+        key = (parent_key, tuple(own), tuple(res.ignore_under("/settings/customizations")), family)
+        found = self._followed.get(key)
+        if found is None:
+            parent = self.org if parent_key == "org" else {}
+            if manifest is not None and parent_key.startswith("location "):
+                parent = self.location_declared(manifest)
+            found = self._followed[key] = of_family(follow(parent, own, key[2]), [family])
+        return found
 
     async def _manifest_of(self, ctx: Context, location_id: str) -> str | None:
         """The name of the location manifest for ``location_id`` (None: no manifest declares it)."""
