@@ -18,6 +18,7 @@ from reconciler.errors import ApiError, ConfigError, ReconcilerError
 from reconciler.model import LiveSecret, SecretRef
 from reconciler.plan import Plan, Step
 from reconciler.progress import Task, task
+from reconciler.semantic import image_name
 from reconciler.titles import step_title
 from reconciler.webex.limiter import DEFAULT_CONCURRENCY
 from reconciler.webex.redact import register_secret
@@ -527,7 +528,7 @@ class Executor:
 
         async def find() -> dict[str, Any] | None:
             # After an ambiguous failure: an image of that name means the upload landed.
-            stem = name.rsplit(".", 1)[0]
+            stem = image_name(name)
             return next(
                 (i for i in await self.client.list_background_images() if i.get("fileName") in (name, stem)),
                 None,
