@@ -18,6 +18,7 @@ from reconciler.errors import ApiError, ConfigError, ReconcilerError
 from reconciler.model import LiveSecret, SecretRef
 from reconciler.plan import Plan, Step
 from reconciler.progress import Task, task
+from reconciler.semantic import image_name
 from reconciler.titles import step_title
 from reconciler.webex.limiter import DEFAULT_CONCURRENCY
 from reconciler.webex.redact import register_secret
@@ -400,7 +401,11 @@ class Executor:
             done = len(self.results)
             self.say(
                 f"[{done}/{total}] {step.address}: {result.status}"
-                + (f" ({result.message})" if result.message and result.status != "applied" else "")
+                + (
+                    f" ({result.message})"
+                    if result.message and (result.status != "applied" or result.job_id)
+                    else ""
+                )
             )
         finally:
             self.events[step.id].set()
@@ -523,7 +528,7 @@ class Executor:
 
         async def find() -> dict[str, Any] | None:
             # After an ambiguous failure: an image of that name means the upload landed.
-            stem = name.rsplit(".", 1)[0]
+            stem = image_name(name)
             return next(
                 (i for i in await self.client.list_background_images() if i.get("fileName") in (name, stem)),
                 None,
@@ -587,18 +592,37 @@ class Executor:
                 watcher = self.watchers[job_type] = jobs.JobWatcher(self.client, job_type)
             final = await watcher.wait(job_id, progress)
         code = str(final.get("latestExecutionExitCode") or final.get("latestExecutionStatus"))
+        counts, said = job_counts(final)
         if code == "COMPLETED":
-            return StepResult(step.id, "applied", job_id=job_id, tracking_id=final.get("trackingId"))
+            tracking = final.get("trackingId")
+            return StepResult(step.id, "applied", said, job_id=job_id, tracking_id=tracking, output=counts)
         errors = await jobs.job_errors(self.client, job_type, job_id)
         lines = [_error_line(e) for e in errors]
         return StepResult(
             step.id,
             "failed",
-            f"job {job_id} ended {code}",
+            f"job {job_id} ended {code}" + (f"; {said}" if said else ""),
             job_id=job_id,
             tracking_id=final.get("trackingId"),
             job_errors=lines,
+            output=counts,
         )
+
+
+def job_counts(final: dict[str, Any]) -> tuple[dict[str, int], str]:
+    """An Apply Line Key Template job's ``updatedCount`` and ``advisoryCount`` (other jobs have
+    none), and how to say them: ``2 device(s) updated, 1 with advisories``."""
+    counts = {
+        k: int(final[k])
+        for k in ("updatedCount", "advisoryCount")
+        if isinstance(final.get(k), int | float) and not isinstance(final.get(k), bool)
+    }
+    if "updatedCount" not in counts:
+        return counts, ""
+    return (
+        counts,
+        f"{counts['updatedCount']} device(s) updated, {counts.get('advisoryCount', 0)} with advisories",
+    )
 
 
 def item_failures(status: int, content: bytes) -> list[str]:

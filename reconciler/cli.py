@@ -77,7 +77,7 @@ def handle_errors(fn: F) -> F:
             if as_json:
                 _echo_error_document(exc, base_url)
             lines = [_shown(d) for d in exc.diagnostics]
-            for line in capped(lines, more=" (reconciler validate --format json lists every one)"):
+            for line in capped(lines, more=f" ({_lists_every_one(kwargs)} lists every one)"):
                 click.echo(line, err=True)
             click.echo(f"Error: {_shown(exc)}", err=True)
             sys.exit(exc.exit_code)
@@ -114,6 +114,27 @@ def handle_errors(fn: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _lists_every_one(kwargs: dict[str, Any]) -> str:
+    """The command that prints every problem of this run as JSON: this command with ``--format
+    json`` where it has one and has no side effect, else ``plan`` (which makes every check
+    ``validate`` makes, and those that need live state)."""
+    ctx = click.get_current_context(silent=True)
+    name = ctx.info_name if ctx is not None else None
+    given = list(kwargs.get("paths") or ())
+    if name == "explain":
+        given = [a for a in kwargs.get("args") or () if os.path.exists(a)] or ["."]
+    paths = " ".join(_quoted(p) for p in given) or "PATH"
+    if name in ("validate", "drift"):
+        return f"reconciler {name} {paths} --format json"
+    return f"reconciler plan {paths} --format json"
+
+
+def _quoted(text: str) -> str:
+    import shlex
+
+    return shlex.quote(str(text))
 
 
 def _echo_error_document(exc: BaseException, base_url: str | None) -> None:
@@ -567,6 +588,47 @@ def apply(
             click.echo(render_text(outcome.remaining), nl=False)
     if not outcome.succeeded:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("args", nargs=-1, required=True, metavar="Device/MAC [PATH]...")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@quiet_option
+@connection_options
+@handle_errors
+def explain(args: tuple[str, ...], fmt: str, quiet: bool, **kw: Any) -> None:
+    """Why one device has each value: its settings, members and layout, each with its source
+    (device, location, org, a template through an assignment, the API's default) and the manifest
+    file:line that sets it. PATHs default to the current directory.
+
+    \b
+    Example:
+      reconciler explain Device/0A:1B:2C:3D:4E:04 examples/ --simulate
+    """
+    from reconciler.render.explain import render_explain
+    from reconciler.session import explain_command
+
+    address, paths = _address_and_paths(args)
+    with showing_progress(quiet):
+        doc = explain_command(connection_for(kw, paths), paths, address)
+    click.echo(render_explain(doc, fmt, color=use_color()), nl=False)
+
+
+def _address_and_paths(args: tuple[str, ...]) -> tuple[str, list[str]]:
+    """``Device/MAC`` (or a bare MAC) and the manifest paths, in either order."""
+    from reconciler.model import normalize_mac
+
+    def is_address(a: str) -> bool:
+        return not os.path.exists(a) and (a.lower().startswith("device/") or normalize_mac(a) is not None)
+
+    addresses = [a for a in args if is_address(a)]
+    if len(addresses) != 1:
+        raise click.UsageError("name one device: Device/MAC, e.g. Device/0A:1B:2C:3D:4E:01")
+    paths = [a for a in args if a != addresses[0]] or ["."]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise click.UsageError(f"Path {missing[0]!r} does not exist.")
+    return addresses[0], paths
 
 
 @main.command()

@@ -20,17 +20,24 @@ from reconciler.model import LiveSecret, SecretRef
 
 @dataclass(frozen=True)
 class FieldChange:
-    """One field that differs: ``before`` is live (None when absent), ``after`` desired."""
+    """One field that differs: ``before`` is live (None when absent), ``after`` desired.
+    ``follows``: the manifest a field left undeclared takes its value from (``org``,
+    ``location Headquarters``: ``reconciler.kinds.inherit``)."""
 
     path: str
     before: Any
     after: Any
     sensitive: bool = False
+    follows: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         if self.sensitive:
-            return {"path": self.path, "before": "(sensitive)", "after": "(sensitive)", "sensitive": True}
-        return {"path": self.path, "before": to_jsonable(self.before), "after": to_jsonable(self.after)}
+            out = {"path": self.path, "before": "(sensitive)", "after": "(sensitive)", "sensitive": True}
+        else:
+            out = {"path": self.path, "before": to_jsonable(self.before), "after": to_jsonable(self.after)}
+        if self.follows:
+            out["follows"] = self.follows
+        return out
 
 
 _MISSING = object()

@@ -343,8 +343,8 @@ class Exporter:
                     out["kemModuleType"] = layout["kemModuleType"]
                     out["kemKeys"] = _keys(layout.get("kemKeys", []), "kemKeyType")
                 spec["layout"] = out
-        else:
-            spec["layout"] = {"layoutMode": "DEFAULT"}
+        # A DEFAULT layout is not declared: the device stays free for a template assignment (a
+        # layout declared here and an assignment that targets the device would own it twice).
         if settings.get("customEnabled"):
             spec["settings"] = {
                 "customEnabled": True,

@@ -89,7 +89,13 @@ class Step:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Step:
         changes = [
-            FieldChange(c["path"], c.get("before"), from_jsonable(c.get("after")), bool(c.get("sensitive")))
+            FieldChange(
+                c["path"],
+                c.get("before"),
+                from_jsonable(c.get("after")),
+                bool(c.get("sensitive")),
+                c.get("follows") if isinstance(c.get("follows"), str) else None,
+            )
             for c in data.get("changes", [])
         ]
         return cls(
@@ -176,8 +182,11 @@ class Plan:
         return sum(per_object.values())
 
     def ordered(self) -> list[Step]:
-        """Phase order, then by resource; a resource's steps keep the order they were planned in."""
-        return sorted(self.steps, key=lambda s: (s.phase, s.resource))
+        """Phase order, then by resource (the org's settings before the locations'); a resource's
+        steps keep the order they were planned in."""
+        return sorted(
+            self.steps, key=lambda s: (s.phase, not s.resource.startswith("OrgDeviceSettings/"), s.resource)
+        )
 
     def to_json(self) -> dict[str, Any]:
         counts = self.counts()

@@ -27,6 +27,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_IMAGES",
     "check",
+    "image_name",
 ]
 
 IMAGE_MAX_BYTES = 625 * 1024  # the API's upload limit: 625 KB
@@ -34,6 +35,16 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_IMAGES = 100  # background images per org
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAC_HELP = "expected 12 hex digits written AA:BB:CC:DD:EE:FF, aa-bb-cc-dd-ee-ff or AABBCCDDEEFF"
+
+
+def image_name(file_name: str) -> str:
+    """The name the API keeps for an uploaded image: its ``fileName`` without a .png, .jpg or
+    .jpeg ending (the API's own example uploads ``CompanyLogoBlue.png`` and lists
+    ``CompanyLogoBlue``)."""
+    for suffix in IMAGE_SUFFIXES:
+        if file_name.lower().endswith(suffix) and len(file_name) > len(suffix):
+            return file_name[: -len(suffix)]
+    return file_name
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
@@ -115,7 +126,18 @@ class _Checker:
     # -- per resource ------------------------------------------------------------------------
 
     def line_keys(self, res: Resource, ptr: str, keys: Any) -> None:
+        """The keys of a template or a CUSTOM layout: unique indexes, and the API's layout rules
+        (key 1 is the primary line, so a layout has one; a shared line key names its line)."""
         first: dict[int, int] = {}
+        if isinstance(keys, list) and not any(
+            _is_int(k.get("lineKeyIndex")) and k["lineKeyIndex"] == 1 for _, k in _dicts(keys)
+        ):
+            self.add(
+                res,
+                ptr,
+                "line key 1 is not declared: key 1 is the device's primary line and a layout has one "
+                "(declare {lineKeyIndex: 1, lineKeyType: PRIMARY_LINE}; a key left out would be OPEN)",
+            )
         for i, key in _dicts(keys):
             p = f"{ptr}/{i}"
             index = key.get("lineKeyIndex")
@@ -129,6 +151,24 @@ class _Checker:
                     first[index] = i
             if key.get("lineKeyType") == "SPEED_DIAL" and not key.get("lineKeyValue"):
                 self.add(res, p, f"SPEED_DIAL line key {index} needs a lineKeyValue (the number to dial)")
+            kind = key.get("lineKeyType")
+            if index == 1 and isinstance(kind, str) and kind != "PRIMARY_LINE":
+                self.add(
+                    res,
+                    f"{p}/lineKeyType",
+                    f"line key 1 is the device's primary line: its lineKeyType is PRIMARY_LINE, not "
+                    f"{key['lineKeyType']} (the API does not let key 1 change)",
+                )
+            self.shared_line_index(res, p, key, "lineKey", f"line key {index}")
+
+    def shared_line_index(self, res: Resource, p: str, key: dict[str, Any], prefix: str, name: str) -> None:
+        if key.get(f"{prefix}Type") == "SHARED_LINE" and "sharedLineIndex" not in key:
+            self.add(
+                res,
+                p,
+                f"SHARED_LINE {name} needs a sharedLineIndex: which of the device's shared lines it "
+                "shows (1 for the first); there is no default",
+            )
 
     def kem_keys(self, res: Resource, ptr: str, layout: dict[str, Any]) -> None:
         keys = layout.get("kemKeys")
@@ -152,6 +192,7 @@ class _Checker:
                 self.add(
                     res, p, f"SPEED_DIAL KEM key {module}/{index} needs a kemKeyValue (the number to dial)"
                 )
+            self.shared_line_index(res, p, key, "kemKey", f"KEM key {module}/{index}")
 
     def members(self, res: Resource, members: Any) -> None:
         refs: dict[tuple[str, str], int] = {}
@@ -207,8 +248,8 @@ class _Checker:
             self.add(res, "/metadata/mac", f"invalid MAC address {mac!r}: {_MAC_HELP}")
         self.members(res, res.spec.get("members"))
         layout = res.spec.get("layout")
-        if isinstance(layout, dict) and "template" not in layout:
-            self.line_keys(res, "/spec/layout/lineKeys", layout.get("lineKeys"))
+        if isinstance(layout, dict) and "template" not in layout and layout.get("layoutMode") != "DEFAULT":
+            self.line_keys(res, "/spec/layout/lineKeys", layout.get("lineKeys", []))
             self.kem_keys(res, "/spec/layout", layout)
 
     def images(self, res: Resource) -> None:
@@ -220,11 +261,17 @@ class _Checker:
             p = f"/spec/images/{i}"
             name = image.get("fileName")
             if isinstance(name, str):
-                if name in names:
-                    line = res.loc(f"/spec/images/{names[name]}").line
-                    self.add(res, f"{p}/fileName", f"duplicate fileName {name!r} (first at line {line})")
+                kept = image_name(name)  # Logo.png and Logo are one image for the API
+                if kept in names:
+                    line = res.loc(f"/spec/images/{names[kept]}").line
+                    self.add(
+                        res,
+                        f"{p}/fileName",
+                        f"duplicate fileName {name!r}: the org keeps it as {kept!r}, like the one at "
+                        f"line {line}",
+                    )
                 else:
-                    names[name] = i
+                    names[kept] = i
             path = image.get("path")
             if isinstance(path, str) and path:
                 self.image_file(res, f"{p}/path", path)

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from reconciler.export import ExportReport
     from reconciler.listings import Listings
     from reconciler.review import PlanReview
+    from reconciler.secret_record import SecretRecord
     from reconciler.webex.client import WebexClient
 
 T = TypeVar("T")
@@ -221,13 +222,15 @@ async def make_plan(
     secrets_written: set[str] | None = None,
     only: set[str] | None = None,
     listings: Listings | None = None,
+    log_path: str = DEFAULT_LOG,
 ) -> Plan:
     """Load and plan; ``rewrite_secrets``: resources whose write-only secret an earlier apply did
     not write (``unwritten_secrets``), written again as ``rotate_secrets`` would. The secret
     declarations are compared with ``secret_baseline``, else with the previous git commit.
 
     ``only``: plan just these addresses (``plan --changed-only``). ``listings``: the lookups, kept
-    for the verification of an apply (``reconciler.listings``).
+    for the verification of an apply (``reconciler.listings``). ``log_path``: the apply log whose
+    record of written secrets (``reconciler.secret_record``) the secret decisions read.
 
     The plan's warnings start with the manifests' (look-alike names) and each ``fromEnv`` whose
     variable is not set here (``apply`` refuses to start until it is)."""
@@ -253,11 +256,33 @@ async def make_plan(
         secrets_written=secrets_written,
         only=only,
         listings=listings,
+        secret_record=written_secrets(client, log_path),
     )
     plan.base_url, plan.org_id = client.base_url, client.org_id
     plan.only = None if only is None else sorted(only)
     plan.warnings[:0] = [str(d) for d in notes]
     return plan
+
+
+def written_secrets(client: WebexClient, log_path: str) -> SecretRecord:
+    """The record of the secrets the applies logging to ``log_path`` wrote to this API."""
+    from reconciler.secret_record import SecretRecord, record_path, scope_of
+
+    return SecretRecord.read(record_path(log_path), scope_of(client.base_url, client.org_id))
+
+
+def remember_secrets(client: WebexClient, plan: Plan, report: ApplyReport, log_path: str) -> None:
+    """Record the write-only secrets ``report`` says were written (their reference, salted and
+    hashed, per device): a plan made after this apply does not write them again."""
+    from reconciler.secrets import reference
+
+    done = {r.step for r in report.by_status("applied")}
+    written = {
+        s.path: reference((s.body or {}).get("sipPassword"))
+        for s in plan.steps
+        if s.address.endswith(SIP_PASSWORD_STEP) and s.id in done and isinstance(s.body, dict)
+    }
+    written_secrets(client, log_path).remember(written)
 
 
 @dataclass
@@ -315,6 +340,21 @@ def drift_command(
                 message = drift_message(found, paths, run_link(conn.environ))
                 problem = await post(client, room, message, bot)
             return found, problem
+
+    return run(go())
+
+
+def explain_command(conn: Connection, paths: list[str], address: str) -> dict[str, Any]:
+    """``explain``: why the device at ``address`` (``Device/MAC``) has each of its values, from
+    live state and the manifests under ``paths`` (``reconciler.explain``)."""
+    from reconciler.explain import explain, parse_address
+
+    mac = parse_address(address)
+    resources = load(paths)
+
+    async def go() -> dict[str, Any]:
+        async with connect(conn) as client:
+            return await explain(client, resources, mac)
 
     return run(go())
 
@@ -489,6 +529,7 @@ def apply_command(
                     rotate_secrets=rotate,
                     rewrite_secrets=left,
                     listings=listings,
+                    log_path=req.log_path,
                 )
             show(plan)
             return await apply_flow(
@@ -610,6 +651,7 @@ async def apply_flow(
         finished = True
     finally:
         log.close(finished=finished)
+        remember_secrets(client, plan, ApplyReport(executor.results), log_path)
     remaining = None
     if verify and plan.paths:
         from reconciler.verify import verify_apply

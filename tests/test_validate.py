@@ -155,7 +155,7 @@ def test_unresolvable_from_env_is_not_a_validate_error(monkeypatch: pytest.Monke
 def test_from_env_where_secrets_are_not_allowed() -> None:
     result = validate_text(
         "apiVersion: reconciler/v1\nkind: LineKeyTemplate\nmetadata: {name: t}\n"
-        "spec:\n  deviceModel: {fromEnv: MODEL}\n  lineKeys: [{lineKeyIndex: 1, lineKeyType: OPEN}]\n"
+        "spec:\n  deviceModel: {fromEnv: MODEL}\n  lineKeys: [{lineKeyIndex: 1, lineKeyType: PRIMARY_LINE}]\n"
     )
     [d] = result.diagnostics
     assert d.location is not None and (d.location.line, d.location.col) == (5, 3)

@@ -11,9 +11,11 @@ from reconciler.capabilities import Catalog
 from reconciler.diff import SECRET_NAME_ENDINGS, FieldChange, is_secret_field, keep_live_secrets
 from reconciler.model import Diagnostic, Resource
 from reconciler.plan import Step, digest, digest_json
+from reconciler.secret_record import SecretRecord
 from reconciler.secrets import SecretBaseline
 
 if TYPE_CHECKING:
+    from reconciler.kinds.inherit import Inheritance
     from reconciler.webex.client import WebexClient
 
 # Fields that change without anyone changing configuration; left out of saved-plan checksums.
@@ -175,6 +177,10 @@ class Context:
     secret_baseline: SecretBaseline | None = None
     secrets_written: set[str] = field(default_factory=set)
     secret_notes: list[dict[str, Any]] = field(default_factory=list)
+    # The secrets this working directory's applies wrote (``reconciler.secret_record``), if known.
+    secret_record: SecretRecord | None = None
+    # What customized locations and devices follow (``reconciler.kinds.inherit``); None: nothing.
+    inheritance: Inheritance | None = None
     # LineKeyTemplateAssignment address -> MACs of the devices its job would target.
     assignment_targets: dict[str, list[str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # any id -> its human reference

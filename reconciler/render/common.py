@@ -153,7 +153,11 @@ def change_lines(change: FieldChange) -> list[str]:
             else:
                 lines.append(_field_line(where, b, a))
         return lines
-    return [_field_line(path, change.before, change.after)]
+    line = _field_line(path, change.before, change.after)
+    if not change.follows:
+        return [line]
+    note = f"(follows {change.follows})"
+    return [f"{line} {note}"] if len(line) + 1 + len(note) <= CHANGE_WIDTH else [line, f"    {note}"]
 
 
 def _field_line(path: str, before: Any, after: Any) -> str:
@@ -172,6 +176,34 @@ def step_change_lines(step: Step) -> list[str]:
             lines.extend(f"~ layout of {m}" for m in change.after or [])
         else:
             lines.extend(change_lines(change))
+    return lines
+
+
+def unreached_lines(step: Step) -> list[str]:
+    """Where an org settings change does not reach (``reconciler.kinds.reach``), a line for the
+    fields alike: ``! mpp.cdpEnabled, mpp.phoneLanguage: 1 location and 2 devices keep their own
+    settings, set outside any manifest: Lab, 0A:1B:2C:3D:4E:03, ...``."""
+    found = step.meta.get("notReached")
+    items = found.get("fields", []) if isinstance(found, dict) else []
+    alike: dict[tuple[tuple[str, ...], int, tuple[str, ...]], list[str]] = {}
+    for item in items:
+        key = (
+            tuple(map(str, item.get("locations") or [])),
+            int(item.get("devices") or 0),
+            tuple(map(str, item.get("sample") or [])),
+        )
+        alike.setdefault(key, []).append(str(item.get("field")))
+    lines: list[str] = []
+    for (locs, devices, sample), fields in alike.items():
+        counts = [plural(len(locs), "location")] if locs else []
+        counts += [plural(devices, "device")] if devices else []
+        names = [*locs, *sample]
+        more = ", ..." if len(names) > 5 or devices > len(sample) else ""
+        verb = "keeps its own settings" if len(locs) + devices == 1 else "keep their own settings"
+        lines.append(
+            f"! {', '.join(fields)}: {' and '.join(counts)} {verb}, set outside any manifest: "
+            f"{', '.join(names[:5])}{more}"
+        )
     return lines
 
 

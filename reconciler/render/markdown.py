@@ -27,6 +27,7 @@ from reconciler.render.common import (
     shown_values,
     step_change_lines,
     summary_line,
+    unreached_lines,
 )
 from reconciler.textsafe import visible
 from reconciler.titles import step_title
@@ -178,8 +179,20 @@ def diff_lines(lines: list[str]) -> list[str]:
     return out
 
 
+def _unwrapped(lines: list[str]) -> list[str]:
+    """Change lines with a ``(follows org)`` note that text wraps put back on its change's line
+    (a diff block has no width to keep)."""
+    out: list[str] = []
+    for line in lines:
+        if out and line.startswith("    (follows ") and line.endswith(")"):
+            out[-1] += " " + line.strip()
+        else:
+            out.append(line)
+    return out
+
+
 def _step_lines(step: Step, verbose: bool = False) -> list[str]:
-    body = diff_lines(step_change_lines(step))
+    body = [*diff_lines(_unwrapped(step_change_lines(step))), *unreached_lines(step)]
     if verbose:
         body.insert(0, f"  {call_line(step)}")
     where = f" <sub>{md_text(step.source)}</sub>" if step.source else ""

@@ -23,6 +23,7 @@ from reconciler.render.common import (
     shown_values,
     step_change_lines,
     summary_line,
+    unreached_lines,
 )
 from reconciler.titles import step_title, title_for
 
@@ -65,6 +66,8 @@ def render_text(plan: Plan, color: bool = False, verbose: bool = False) -> str:
             if len(devices) > 20:
                 out.append(f"      ... and {len(devices) - 20:,} more device(s)")
             out.extend("      " + line for line in step_change_lines(step))
+            for line in unreached_lines(step):
+                out.extend(textwrap.wrap(line, WIDTH, initial_indent=" " * 6, subsequent_indent=" " * 10))
         out.append("")
     out.extend(_secret_section(plan))
     out.append(summary_line(plan))

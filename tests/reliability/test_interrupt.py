@@ -118,6 +118,7 @@ class Round:
     sig: signal.Signals
     trigger: Trigger
     slow_job_answer: str | None = None  # hold the answer to this job type's POST for 1.5 s
+    slow_times: int = 1  # ... the first this many of them (the org's settings job comes first)
     job_duration_s: float = 0.05
     expect: str = ""  # what the re-run must say
 
@@ -130,6 +131,7 @@ def rounds() -> list[Round]:
             signal.SIGKILL,
             on_event("job_posting", "LocationDeviceSettings/", after=0.4),
             slow_job_answer="callDeviceSettings",
+            slow_times=2,
             expect="did start",
         ),
         Round(
@@ -169,7 +171,12 @@ def test_killed_apply_is_finished_by_a_rerun_with_nothing_repeated_or_lost(
     h = harness(job_duration_s=case.job_duration_s)
     if case.slow_job_answer:
         h.perturb.add(
-            Rule(route("POST", rf"/jobs/devices/{case.slow_job_answer}$"), "delay_after", times=1, delay=1.5)
+            Rule(
+                route("POST", rf"/jobs/devices/{case.slow_job_answer}$"),
+                "delay_after",
+                times=case.slow_times,
+                delay=1.5,
+            )
         )
     log = tmp_path / "apply.jsonl"
     proc = subprocess.Popen(

@@ -185,8 +185,7 @@ async def put_workspace_devices(request: Request) -> Response:
     body = await validated(request)
     value = telephony.hoteling_value(body)
     telephony.check_hoteling_host(store, ws.id, value)
-    if value != ws.hoteling:
-        ws.hoteling = value
+    if telephony.set_owner_hoteling(store, ws, value):
         wrote(request)
     return no_content()
 
