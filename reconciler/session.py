@@ -189,6 +189,17 @@ def load_checked(paths: list[str]) -> tuple[list[Resource], list[Diagnostic]]:
     return result.resources, result.warnings
 
 
+def lock_target(conn: Connection) -> tuple[str, str | None]:
+    """(base URL, org) that an apply through ``conn`` changes: what its lock is keyed by. An
+    embedded simulator is told apart by its state file."""
+    if conn.simulate or conn.sim_app is not None:
+        where = "in-process" if conn.sim_app is not None else os.path.abspath(conn.sim_state)
+        return f"{SIM_BASE_URL}#{where}", conn.org_id
+    from reconciler.webex.client import resolve_base_url
+
+    return resolve_base_url(conn.base_url, conn.environ), conn.org_id
+
+
 def require_env(paths: list[str]) -> None:
     """Refuse to start (before any request) while a ``fromEnv`` of the manifests under ``paths``
     names an environment variable that is not set, naming each with its file:line."""
@@ -392,12 +403,15 @@ def read_plan(path: str, check_paths: bool = True) -> Plan:
     """A saved plan, read strictly: one ``ConfigError`` line naming the file and what is wrong.
     ``check_paths``: its manifest paths must lie inside the working directory or its repository
     (they are about to be read); rendering it alone reads none."""
+    from reconciler.localfiles import read_local
     from reconciler.saved import check_contained, parse
+    from reconciler.webex.untrusted import parse_json
 
+    raw = read_local(path, "saved plan")  # a regular file, size-capped: never a FIFO or /dev/zero
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:  # unreadable, not UTF-8, not JSON
-        raise ConfigError(f"cannot read saved plan {path}: {exc}") from exc
+        data = parse_json(raw.decode("utf-8"))
+    except ValueError as exc:  # not UTF-8, not JSON, nested too deep
+        raise ConfigError(f"cannot read saved plan {path}: {exc}") from None
     plan = parse(data, path)
     if check_paths:
         check_contained(plan.paths, f"saved plan {path}")
@@ -505,7 +519,7 @@ def apply_command(
             )
 
     try:
-        with apply_lock(req.log_path, req.lock_timeout):
+        with apply_lock(*lock_target(conn), req.lock_timeout):
             outcome = run(go())
     except ReconcilerError as exc:
         if req.room and req.bot and not isinstance(exc, Interrupted):

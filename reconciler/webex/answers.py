@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from reconciler.webex.errors import BadAnswer
+from reconciler.webex.untrusted import JsonTooDeep, api_text, parse_json
 
 JSONDict = dict[str, Any]
 
@@ -80,10 +81,13 @@ def answer_json(resp: httpx.Response) -> JSONDict:
     if not resp.content or not resp.content.strip():
         return {}
     try:
-        body = resp.json()
+        body = parse_json(resp.content)
+    except JsonTooDeep as exc:
+        raise bad_answer(resp, str(exc)) from None
     except (ValueError, UnicodeDecodeError):
-        sample = resp.content[:60].decode("utf-8", "replace").replace("\n", " ")
-        raise bad_answer(resp, f"not valid JSON ({sample!r}...)") from None
+        # masked and escaped before it is cut: never a part of a secret, never a raw control
+        sample = api_text(resp.content[:4096].decode("utf-8", "replace"), 60)
+        raise bad_answer(resp, f"not valid JSON ({sample}...)") from None
     if not isinstance(body, dict):
         raise bad_answer(resp, f"a JSON {type(body).__name__}, expected an object")
     return body

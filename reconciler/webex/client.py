@@ -35,6 +35,8 @@ from reconciler.webex.auth import Auth, check_token
 from reconciler.webex.errors import PaginationError, WebexApiError
 from reconciler.webex.limiter import DEFAULT_CONCURRENCY, AdaptiveLimit
 from reconciler.webex.redact import LOGGER_NAME, redact, register_secret
+from reconciler.webex.strict import not_success
+from reconciler.webex.untrusted import JsonTooDeep, api_text, parse_json, without_userinfo
 from reconciler.webex.wire import BodyTooLarge, wire_transport
 
 log = logging.getLogger(LOGGER_NAME)
@@ -60,6 +62,12 @@ MAX_PAGES = 2_000
 MIN_THROTTLE_WAIT_S = 0.05
 # An answer larger than this is refused unread (a hostile or broken server must not exhaust memory).
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
+# Attempts of one request that got no answer within ``timeout`` (a server that accepts and never
+# answers): after this many the request fails, so it ends within about this many timeouts.
+MAX_SILENT_ATTEMPTS = 2
+# Past ``timeout``, how long an attempt may still run before the client itself abandons it (a
+# transport that does not bound its own exchange).
+ATTEMPT_GRACE_S = 1.0
 
 
 class _AnswerTooLarge(Exception):
@@ -280,6 +288,7 @@ class WebexClient(WebexApi):
         refreshed = False
         attempt = 0
         failures = 0  # 5xx answers and transport errors (bounded by max_attempts); 429/423 are not
+        silent = 0  # attempts without an answer in time (bounded by MAX_SILENT_ATTEMPTS)
         while True:
             attempt += 1
             tracking_id = f"RECONCILER_{request_id}_{attempt - 1}"
@@ -302,7 +311,7 @@ class WebexClient(WebexApi):
                 self.stats.requests += 1
                 req = self._build_request(method, url, token, tracking_id, json, files, data)
                 try:
-                    resp = await self._attempt(req)
+                    resp = await self._bounded_attempt(req, deadline)
                 except httpx.TransportError as exc:
                     failure = exc
                 except _AnswerTooLarge as exc:
@@ -332,6 +341,9 @@ class WebexClient(WebexApi):
                 self._log_request(method, url, None, elapsed, tracking_id, attempt, name)
                 not_sent = isinstance(failure, NOT_SENT_ERRORS)
                 detail = str(failure) if failure is not None else ""
+                silent += isinstance(failure, httpx.TimeoutException)
+                if silent >= MAX_SILENT_ATTEMPTS:
+                    detail += f" (no answer within {self.timeout:g} s, {silent} times: not retried)"
                 untrusted = _tls_verify_failure(failure)
                 if untrusted:
                     detail = (
@@ -342,7 +354,7 @@ class WebexClient(WebexApi):
                     method,
                     shown,
                     None,
-                    redact(f"{name}: {detail}" if detail else name),
+                    api_text(f"{name}: {detail}" if detail else name),
                     tracking_id,
                     attempt,
                     ambiguous=not not_sent and not idempotent,
@@ -353,6 +365,8 @@ class WebexClient(WebexApi):
                 if refused:
                     delay = min(delay, CONNECT_REFUSED_DELAY_S)
                 if refused and failures >= CONNECT_REFUSED_ATTEMPTS:
+                    raise error from None
+                if silent >= MAX_SILENT_ATTEMPTS:
                     raise error from None
                 if (
                     untrusted
@@ -372,8 +386,10 @@ class WebexClient(WebexApi):
                 self._log_request(method, url, status, elapsed, server_tid or tracking_id, attempt, None)
             if status != 429:
                 self.limiter.on_success(elapsed)
-            if status < 400:
+            if 200 <= status < 300:
                 return resp
+            if status < 400:  # 1xx, 3xx: never followed, never taken for success
+                raise not_success(method, shown, resp, tracking_id, attempt, ambiguous=not idempotent)
 
             if status == 401 and not token_override and not refreshed and self.auth.can_refresh:
                 refreshed = True
@@ -460,6 +476,17 @@ class WebexClient(WebexApi):
             extensions={"timeout": self._timeouts},
         )
 
+    async def _bounded_attempt(self, req: httpx.Request, deadline: float) -> httpx.Response:
+        """``_attempt``, abandoned (a ``ReadTimeout``) when the transport has not ended it within
+        ``timeout`` (or what is left of the request's deadline) plus a grace: whatever the
+        transport, no attempt outlives its budget."""
+        budget = min(self.timeout, max(0.0, deadline - time.monotonic())) + ATTEMPT_GRACE_S
+        try:
+            async with asyncio.timeout(budget):
+                return await self._attempt(req)
+        except TimeoutError:
+            raise httpx.ReadTimeout(f"no complete answer within {budget:g} s", request=req) from None
+
     async def _attempt(self, req: httpx.Request) -> httpx.Response:
         """Send ``req`` and read its whole answer, all within ``timeout`` seconds (httpx's own
         transports bound each read alone: a body trickling a byte a second would never time out)."""
@@ -517,15 +544,15 @@ class WebexClient(WebexApi):
             text = f"{text or 'Unauthorized'} (the access token was refused: {hint})"
         if note:
             text = f"{text or resp.reason_phrase or 'error'} ({note})"
-        tracking = body_tid or resp.headers.get("TrackingID") or sent_tid
+        tracking = api_text(body_tid or resp.headers.get("TrackingID") or sent_tid, 120)
         return WebexApiError(
             method,
             shown,
             resp.status_code,
-            redact(text or resp.reason_phrase or "error"),
+            api_text(text or resp.reason_phrase or "error"),
             tracking,
             attempts,
-            descriptions=[redact(d) for d in descriptions],
+            descriptions=[api_text(d) for d in descriptions],
             ambiguous=ambiguous,
             timed_out=resp.status_code == 504,
         )
@@ -660,6 +687,7 @@ def make_client(
 ) -> WebexClient:
     """A client configured from CLI options and the environment (``WEBEX_BASE_URL``, tokens)."""
     url = base_url or environ.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL
+    _check_base_url(url, injected=transport is not None)  # before reading any credential
     auth = Auth.from_env(token_file, environ)
     return WebexClient(
         url,
@@ -672,21 +700,33 @@ def make_client(
     )
 
 
+def resolve_base_url(base_url: str | None, environ: Mapping[str, str] = os.environ) -> str:
+    """The base URL a client made from these options would use, checked (``ConfigError``)."""
+    url = base_url or environ.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL
+    return _check_base_url(url, injected=False)
+
+
 # -- helpers ------------------------------------------------------------------------------------
 
 
 def _check_base_url(base_url: str, *, injected: bool) -> str:
+    shown = repr(without_userinfo(base_url.strip()))
     try:
         url = httpx.URL(base_url.strip())
     except Exception as exc:  # httpx.InvalidURL and friends
-        raise ConfigError(f"invalid base URL {base_url!r}: {exc}") from None
+        raise ConfigError(f"invalid base URL {shown}: {redact(str(exc))}") from None
+    if url.userinfo:
+        raise ConfigError(
+            f"invalid base URL {shown}: it holds a user name or password (not shown); the API "
+            "authenticates by token only: remove the user:password@ part"
+        )
     if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigError(f"invalid base URL {base_url!r}: expected https://host/path")
+        raise ConfigError(f"invalid base URL {shown}: expected https://host/path")
     if url.query or url.fragment:
-        raise ConfigError(f"invalid base URL {base_url!r}: no query or fragment allowed")
+        raise ConfigError(f"invalid base URL {shown}: no query or fragment allowed")
     if url.scheme == "http" and not injected and not _is_loopback(url.host):
         raise ConfigError(
-            f"refusing plain-http base URL {base_url!r}: use https (http is only allowed for "
+            f"refusing plain-http base URL {shown}: use https (http is only allowed for "
             "localhost / 127.0.0.0/8 / ::1, e.g. the simulator)"
         )
     return str(url).rstrip("/")
@@ -793,10 +833,13 @@ def _tracking_id(resp: httpx.Response) -> str | None:
 def _parse_error(resp: httpx.Response) -> tuple[str, list[str], str | None]:
     """``(message, [errors[].description], trackingId)`` from a Webex error body."""
     try:
-        body = resp.json()
+        body = parse_json(resp.content)
+    except JsonTooDeep as exc:
+        return f"{resp.reason_phrase or 'error'} (the error answer is {exc})", [], None
     except (ValueError, UnicodeDecodeError):
-        text = resp.text.strip().replace("\n", " ")
-        return (text[:200] if text else resp.reason_phrase), [], None
+        # masked and escaped before it is cut (``api_text``), never the other way round
+        text = resp.content[:8192].decode("utf-8", "replace").strip().replace("\n", " ")
+        return (text if text else resp.reason_phrase), [], None
     if not isinstance(body, dict):
         return resp.reason_phrase, [], None
     message = body.get("message")
