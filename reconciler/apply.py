@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.diff import get_pointer, to_jsonable
+from reconciler.envpolicy import is_tool_variable
 from reconciler.errors import ApiError, ConfigError, ReconcilerError
 from reconciler.localfiles import read_local
 from reconciler.model import LiveSecret, SecretRef
@@ -21,7 +22,7 @@ from reconciler.plan import Plan, Step
 from reconciler.progress import Task, task
 from reconciler.titles import step_title
 from reconciler.webex.limiter import DEFAULT_CONCURRENCY
-from reconciler.webex.redact import register_secret
+from reconciler.webex.redact import is_credential, register_secret
 from reconciler.webex.untrusted import api_text, parse_json
 
 if TYPE_CHECKING:
@@ -276,6 +277,8 @@ def resolve_secrets(value: Any, environ: Mapping[str, str]) -> Any:
     if isinstance(value, SecretRef):
         if value.env not in environ:
             raise ConfigError(f"environment variable {value.env} is not set (a fromEnv secret)")
+        if is_tool_variable(value.env) or is_credential(environ[value.env]):  # validate refused it
+            raise ConfigError(f"fromEnv {value.env}: one of the tool's own credentials; never sent")
         register_secret(environ[value.env], any_length=True)  # masked from now on in errors and logs
         return environ[value.env]
     if isinstance(value, dict):

@@ -551,7 +551,7 @@ def apply(
         lines.extend(f"          {line}" for line in capped(r.job_errors))
     lines.extend(f"  skipped {r.step}: {r.message}" for r in skipped)
     for line in capped(lines, more=" (apply --format json lists every one)"):
-        click.echo(line)
+        click.echo(_shown(line))  # masked, and no raw control character from an API message
     if outcome.remaining is not None:
         if outcome.remaining.empty:
             click.echo("Converged: live state matches the manifests.")

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from reconciler import envpolicy
 from reconciler.diff import is_secret_field
 from reconciler.discovery import inside, repo_root
 from reconciler.manifests import escape_pointer, label_of, resolve_manifest_path
@@ -50,6 +51,7 @@ def _dicts(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
 class _Checker:
     def __init__(self) -> None:
         self.out: list[Diagnostic] = []
+        self.allowed_env: frozenset[str] = frozenset()  # envpolicy.allowed_names
 
     def add(self, res: Resource, ptr: str, message: str) -> None:
         self.out.append(Diagnostic(res.loc(ptr), message, label_of(res)))
@@ -71,6 +73,13 @@ class _Checker:
         policies = [r for r in resources if r.kind == "Policy"]
         for res in policies[1:]:
             self.add(res, "", f"only one Policy is allowed: another is defined at {policies[0].source}")
+        self.allowed_env = envpolicy.allowed_names(policies[:1])
+        for res in policies:
+            names = res.spec.get(envpolicy.POLICY_FIELD)
+            for i, name in enumerate(names if isinstance(names, list) else []):
+                if isinstance(name, str) and envpolicy.is_tool_variable(name):
+                    ptr = f"/spec/{envpolicy.POLICY_FIELD}/{i}"
+                    self.add(res, ptr, f"{name} is one of the tool's own variables: fromEnv never reads it")
 
     def layout_owned_twice(self, resources: Sequence[Resource]) -> None:
         """A device's own layout and a template assignment that certainly targets it.
@@ -298,6 +307,10 @@ class _Checker:
                     f"fromEnv {value.env!r} is not a valid environment variable name "
                     "(letters, digits and _, not starting with a digit)",
                 )
+            elif isinstance(value, SecretRef):
+                refused = envpolicy.refusal(value.env, self.allowed_env)
+                if refused:
+                    self.add(res, f"{ptr}/{escape_pointer(str(k))}", refused)
 
 
 _secret_names: dict[str, bool] = {}

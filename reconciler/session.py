@@ -212,6 +212,18 @@ def require_env(paths: list[str]) -> None:
             raise ValidationFailed([*missing], f"{problem}; nothing was sent")
 
 
+def refuse_credential_values(paths: list[str]) -> None:
+    """Refuse (before any request) a ``fromEnv`` whose variable holds one of the tool's own
+    credentials, e.g. the content of ``--token-file`` copied into an allowed variable."""
+    from reconciler.envpolicy import credential_values
+    from reconciler.webex.redact import is_credential
+
+    found = credential_values(load(paths), os.environ, is_credential)
+    if found:
+        problem = f"{len(found)} fromEnv secret(s) hold a credential"
+        raise ValidationFailed([*found], f"{problem}; nothing was sent")
+
+
 def policy_concurrency(paths: list[str]) -> int | None:
     """The Policy's ``concurrency`` in the manifests under ``paths`` (validated first: a bad repo
     fails here, before anything touches the network), or None."""
@@ -484,6 +496,7 @@ def apply_command(
         from reconciler.listings import Listings
 
         async with connect(conn) as client:
+            refuse_credential_values(source)  # the credentials are known now; nothing sent yet
             if req.saved is not None:  # checked before the first request
                 check_target(req.saved, client.base_url, client.org_id, req.plan_file)
             pushes = await finish_unfinished(client, req.log_path, say)

@@ -144,10 +144,10 @@ def test_missing_path_is_an_error() -> None:
 
 
 def test_unresolvable_from_env_is_not_a_validate_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    monkeypatch.delenv("RECONCILER_SECRET_NOT_SET_ANYWHERE", raising=False)
     result = validate_text(
         "apiVersion: reconciler/v1\nkind: Device\nmetadata: {mac: 0A1B2C3D4E01}\n"
-        "spec: {sipPassword: {fromEnv: NOT_SET_ANYWHERE}}\n"
+        "spec: {sipPassword: {fromEnv: RECONCILER_SECRET_NOT_SET_ANYWHERE}}\n"
     )
     assert result.ok, render_validation(result, "text")
 
@@ -155,11 +155,45 @@ def test_unresolvable_from_env_is_not_a_validate_error(monkeypatch: pytest.Monke
 def test_from_env_where_secrets_are_not_allowed() -> None:
     result = validate_text(
         "apiVersion: reconciler/v1\nkind: LineKeyTemplate\nmetadata: {name: t}\n"
-        "spec:\n  deviceModel: {fromEnv: MODEL}\n  lineKeys: [{lineKeyIndex: 1, lineKeyType: OPEN}]\n"
+        "spec:\n  deviceModel: {fromEnv: RECONCILER_SECRET_MODEL}\n"
+        "  lineKeys: [{lineKeyIndex: 1, lineKeyType: OPEN}]\n"
     )
     [d] = result.diagnostics
     assert d.location is not None and (d.location.line, d.location.col) == (5, 3)
     assert "expected string, got mapping" in d.message and "fromEnv" in d.message
+
+
+PROXY_DOC = (
+    "apiVersion: reconciler/v1\nkind: OrgDeviceSettings\nmetadata: {name: org}\nspec:\n"
+    "  customizations:\n    mpp:\n      httpProxy:\n        password: {fromEnv: %s}\n"
+)
+POLICY_DOC = (
+    "---\napiVersion: reconciler/v1\nkind: Policy\nmetadata: {name: p}\nspec:\n  allowFromEnv: [%s]\n"
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["WEBEX_ACCESS_TOKEN", "WEBEX_CLIENT_SECRET", "WEBEX_REFRESH_TOKEN", "WEBEX_BOT_TOKEN", "WEBEX_ANYTHING"],
+)
+def test_from_env_never_reads_the_tools_own_credentials(name: str) -> None:
+    # not even when a Policy lists it: the Policy's line is an error too
+    result = validate_text(PROXY_DOC % name + POLICY_DOC % name)
+    lines = render_validation(result, "text").splitlines()
+    assert not result.ok
+    assert any(ln.startswith("<string>:8:9: ") and "tool's own credentials" in ln for ln in lines), lines
+    assert any(ln.startswith("<string>:14:") and "fromEnv never reads it" in ln for ln in lines), lines
+
+
+def test_from_env_reads_only_the_prefix_or_what_a_policy_allows() -> None:
+    refused = validate_text(PROXY_DOC % "CI_DEPLOY_KEY")
+    [d] = refused.errors
+    assert d.location is not None and (d.location.line, d.location.col) == (8, 9)
+    assert "fromEnv CI_DEPLOY_KEY is not allowed" in d.message
+    assert "RECONCILER_SECRET_*" in d.message and "spec.allowFromEnv" in d.message
+    assert validate_text(PROXY_DOC % "RECONCILER_SECRET_PROXY").ok
+    allowed = validate_text(PROXY_DOC % "CI_DEPLOY_KEY" + POLICY_DOC % "CI_DEPLOY_KEY")
+    assert allowed.ok, render_validation(allowed, "text")
 
 
 @pytest.mark.parametrize(
@@ -291,7 +325,8 @@ def test_plain_text_passwords_are_warnings() -> None:
     result = validate_text(
         "apiVersion: reconciler/v1\nkind: Device\nmetadata: {mac: 0A1B2C3D4E01}\n"
         "spec:\n  sipPassword: hunter2hunter2\n"
-        "  settings: {customizations: {wifi: {phoneSecurityPwd: x, ldap: {bindPw: {fromEnv: LDAP_PW}}}}}\n",
+        "  settings: {customizations: {wifi: {phoneSecurityPwd: x,\n"
+        "    ldap: {bindPw: {fromEnv: RECONCILER_SECRET_LDAP}}}}}\n",
         "w.yaml",
     )
     assert result.ok and result.exit_code == 0

@@ -127,6 +127,8 @@ def job_problem(job: JSONDict) -> str | None:
     """What makes a job object unusable (no id, an undocumented status or exit code), or None."""
     if not job.get("id") or not isinstance(job.get("id"), str):
         return "a job without an id"
+    if len(job["id"]) > 512 or not job["id"].isprintable():
+        return "a job id with control characters, or longer than 512 characters"
     status = job.get("latestExecutionStatus")
     if status not in JOB_STATUSES:
         return f"job latestExecutionStatus {status!r} is none of {sorted(JOB_STATUSES)}"

@@ -280,7 +280,7 @@ class WebexClient(WebexApi):
         idempotent = method in IDEMPOTENT_METHODS or retry_post
         if token_override:
             check_token(token_override, "the override token")
-            register_secret(token_override)
+            register_secret(token_override, credential=True)
         # The retry budget runs from the first attempt (time queued for a slot is not counted).
         deadline = 0.0
         self._requests_made += 1
