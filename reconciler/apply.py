@@ -534,7 +534,7 @@ class Executor:
                 None,
             )
 
-        result = await self.client._create_once(send, find)
+        result = await self.client._create_once(send, find, what=f"background image upload {name!r}")
         headers = getattr(result, "headers", None)
         tracking = headers.get("trackingid") if headers is not None else None
         return StepResult(step.id, "applied", tracking_id=tracking)

@@ -32,6 +32,7 @@ LIMITS: dict[str, int] = {
     "lock file": 64 * 1024,
     "cache key": 1024,
     "image": 625 * 1024,  # the API's upload limit
+    "simulator state": 512 * MIB,
 }
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)

@@ -66,6 +66,7 @@ class Connection:
     sim_state: str = DEFAULT_SIM_STATE
     debug: bool = False
     timeout: float = 30.0  # seconds to wait for each API answer
+    listing_lag: float | None = None  # seconds to look for a lost create in listings (None: default)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     sim_app: Any = None  # an already-built simulator app (tests, demo)
 
@@ -91,6 +92,8 @@ async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
             from reconciler.sim.app import create_app
 
             Path(conn.sim_state).parent.mkdir(parents=True, exist_ok=True)
+            if os.path.lexists(conn.sim_state):
+                check_sim_state(conn.sim_state)
             app = create_app(seed="demo", state_file=conn.sim_state, job_duration_s=0.2)
             from reconciler.webex.redact import is_secret
 
@@ -115,6 +118,8 @@ async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
             timeout=conn.timeout,
             debug=conn.debug,
         )
+    if conn.listing_lag is not None:
+        client.listing_lag_s = conn.listing_lag
     async with client:
         yield client
 
@@ -187,6 +192,21 @@ def load_checked(paths: list[str]) -> tuple[list[Resource], list[Diagnostic]]:
         _last_load.update(stamp=stamp, resources=list(result.resources), warnings=list(result.warnings))
     runtime.settle()
     return result.resources, result.warnings
+
+
+def check_sim_state(path: str) -> None:
+    """A simulator state file that can be loaded: a regular, size-capped file holding a state the
+    simulator reads (``ConfigError`` naming the file otherwise, never a hang or a traceback)."""
+    from reconciler.localfiles import read_local
+    from reconciler.sim.store import Store
+
+    raw = read_local(path, "simulator state")
+    try:
+        Store.from_dict(json.loads(raw))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = f"{type(exc).__name__}: {str(exc)[:200]}"
+        message = f"cannot read simulator state {path}: {problem}; move it away to start afresh"
+        raise ConfigError(message) from None
 
 
 def lock_target(conn: Connection) -> tuple[str, str | None]:

@@ -34,6 +34,7 @@ from reconciler.webex.api import JSONDict, Params, WebexApi
 from reconciler.webex.auth import Auth, check_token
 from reconciler.webex.errors import PaginationError, WebexApiError
 from reconciler.webex.limiter import DEFAULT_CONCURRENCY, AdaptiveLimit
+from reconciler.webex.once import DEFAULT_LISTING_LAG_S
 from reconciler.webex.redact import LOGGER_NAME, redact, register_secret
 from reconciler.webex.strict import not_success
 from reconciler.webex.untrusted import JsonTooDeep, api_text, parse_json, without_userinfo
@@ -183,6 +184,7 @@ class WebexClient(WebexApi):
         user_agent: str = "reconciler/0.1",
         max_answer_bytes: int = MAX_ANSWER_BYTES,
         max_pages: int | None = None,
+        listing_lag_s: float = DEFAULT_LISTING_LAG_S,
     ) -> None:
         if auth is None:
             raise ConfigError("WebexClient needs credentials (an Auth); see Auth.from_env()")
@@ -203,6 +205,8 @@ class WebexClient(WebexApi):
         self.timeout = timeout
         self.max_answer_bytes = max_answer_bytes
         self.max_pages = max_pages if max_pages is not None else MAX_PAGES
+        # after a lost answer to a create or job start: how long to look for it (``once.py``)
+        self.listing_lag_s = listing_lag_s
         self.stats = ClientStats()
         self.gate = BackoffGate()
         # ``concurrency`` is the most requests in flight; how many are is adapted to the server
