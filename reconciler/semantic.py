@@ -17,9 +17,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from reconciler import envpolicy
+from reconciler import envpolicy, imagecheck
 from reconciler.diff import is_secret_field
 from reconciler.discovery import inside, repo_root
+from reconciler.imagecheck import image_problem
+from reconciler.localfiles import UnreadableFile, read_capped
 from reconciler.manifests import escape_pointer, label_of, resolve_manifest_path
 from reconciler.model import Diagnostic, Resource, SecretRef, normalize_mac
 
@@ -30,7 +32,7 @@ __all__ = [
     "check",
 ]
 
-IMAGE_MAX_BYTES = 625 * 1024  # the API's upload limit: 625 KB
+IMAGE_MAX_BYTES = imagecheck.MAX_BYTES  # the API's upload limit: 625 KB
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_IMAGES = 100  # background images per org
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -267,6 +269,15 @@ class _Checker:
                 ptr,
                 f"image {path!r} is {info.st_size} bytes: the API takes at most 625 KB ({IMAGE_MAX_BYTES})",
             )
+            return
+        try:  # non-blocking, regular files only, capped: safe to open now
+            content = read_capped(file, IMAGE_MAX_BYTES)
+        except UnreadableFile as exc:
+            self.add(res, ptr, f"cannot read image {path!r}: {exc}")
+            return
+        _, problem = image_problem(content, Path(path).suffix)
+        if problem:
+            self.add(res, ptr, f"image {path!r} {problem}")
 
     def secrets(self, res: Resource) -> None:
         """Plain-text secrets (a warning) and bad ``fromEnv`` names. Walks every value, so it is

@@ -281,9 +281,16 @@ def test_other_kind_messages(doc: str, message: str) -> None:
     assert any(message in d.message for d in result.diagnostics), render_validation(result, "text")
 
 
+# A whole 32x16 JPEG as far as its structure goes: SOI, a frame header, a scan, EOI.
+TINY_JPEG = (
+    b"\xff\xd8\xff\xc0\x00\x0b\x08\x00\x10\x00\x20\x01\x01\x11\x00"
+    b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00\x00\x00\x00\x00\xff\xd9"
+)
+
+
 def test_oversized_image(tmp_path: Path) -> None:
     (tmp_path / "big.png").write_bytes(b"\0" * (625 * 1024 + 1))
-    (tmp_path / "ok.jpeg").write_bytes(b"\0" * 10)
+    (tmp_path / "ok.jpeg").write_bytes(TINY_JPEG)
     (tmp_path / "images.yaml").write_text(
         "apiVersion: reconciler/v1\nkind: BackgroundImages\nmetadata: {name: org}\nspec:\n  images:\n"
         "    - {fileName: big, path: big.png}\n"
