@@ -30,9 +30,7 @@ def proxy_repo(tmp: Path, variable: str, policy: str = "") -> Path:
     org.write_text(
         org.read_text().replace(
             "      backlightTimer: THIRTY_MIN\n",
-            "      backlightTimer: FIVE_MIN\n"
-            "      httpProxy:\n"
-            f"        password: {{fromEnv: {variable}}}\n",
+            f"      backlightTimer: FIVE_MIN\n      httpProxy:\n        password: {{fromEnv: {variable}}}\n",
         )
     )
     if policy:
