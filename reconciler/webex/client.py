@@ -71,6 +71,10 @@ MAX_SILENT_ATTEMPTS = 2
 ATTEMPT_GRACE_S = 1.0
 
 
+class ServerSilent(httpx.ConnectError):
+    """Not sent: the server has answered no request of this client for a while (``_silent_for``)."""
+
+
 class _AnswerTooLarge(Exception):
     def __init__(self, size: int, status: int, tracking_id: str | None) -> None:
         super().__init__(size)
@@ -238,6 +242,10 @@ class WebexClient(WebexApi):
         self._fast_urls = _fast_urls_work(self._base)
         self._run_id = uuid.uuid4().hex
         self._requests_made = 0
+        # When the server last answered any request, and attempts without an answer since: a
+        # server that accepts and never answers fails every request soon, queued ones unsent.
+        self._heard = 0.0
+        self._unanswered = 0
         if debug:
             log.setLevel(logging.DEBUG)
 
@@ -312,10 +320,14 @@ class WebexClient(WebexApi):
                 started = time.monotonic()
                 if not deadline:
                     deadline = started + self.deadline_s
-                self.stats.requests += 1
+                self._heard = self._heard or started
                 req = self._build_request(method, url, token, tracking_id, json, files, data)
                 try:
+                    if self._silent_for(started) is not None:
+                        raise ServerSilent(f"not sent: {self._silent_for(started)}", request=req)
+                    self.stats.requests += 1
                     resp = await self._bounded_attempt(req, deadline)
+                    self._heard, self._unanswered = time.monotonic(), 0
                 except httpx.TransportError as exc:
                     failure = exc
                 except _AnswerTooLarge as exc:
@@ -345,9 +357,14 @@ class WebexClient(WebexApi):
                 self._log_request(method, url, None, elapsed, tracking_id, attempt, name)
                 not_sent = isinstance(failure, NOT_SENT_ERRORS)
                 detail = str(failure) if failure is not None else ""
-                silent += isinstance(failure, httpx.TimeoutException)
-                if silent >= MAX_SILENT_ATTEMPTS:
-                    detail += f" (no answer within {self.timeout:g} s, {silent} times: not retried)"
+                if isinstance(failure, httpx.TimeoutException):
+                    silent += 1
+                    self._unanswered += 1
+                    if silent < MAX_SILENT_ATTEMPTS and self._silent_for(time.monotonic()):
+                        detail += f" ({self._silent_for(time.monotonic())}: not retried)"
+                        silent = MAX_SILENT_ATTEMPTS
+                    elif silent >= MAX_SILENT_ATTEMPTS:
+                        detail += f" (no answer within {self.timeout:g} s, {silent} times: not retried)"
                 untrusted = _tls_verify_failure(failure)
                 if untrusted:
                     detail = (
@@ -370,7 +387,7 @@ class WebexClient(WebexApi):
                     delay = min(delay, CONNECT_REFUSED_DELAY_S)
                 if refused and failures >= CONNECT_REFUSED_ATTEMPTS:
                     raise error from None
-                if silent >= MAX_SILENT_ATTEMPTS:
+                if silent >= MAX_SILENT_ATTEMPTS or isinstance(failure, ServerSilent):
                     raise error from None
                 if (
                     untrusted
@@ -479,6 +496,14 @@ class WebexClient(WebexApi):
             stream=httpx.ByteStream(body),
             extensions={"timeout": self._timeouts},
         )
+
+    def _silent_for(self, now: float) -> str | None:
+        """Why the server counts as silent (it answered none of this client's requests for
+        ``MAX_SILENT_ATTEMPTS`` timeouts, while attempts went unanswered), or None."""
+        quiet = now - self._heard
+        if self._unanswered and self._heard and quiet >= MAX_SILENT_ATTEMPTS * self.timeout:
+            return f"the server has answered no request for {quiet:.0f} s"
+        return None
 
     async def _bounded_attempt(self, req: httpx.Request, deadline: float) -> httpx.Response:
         """``_attempt``, abandoned (a ``ReadTimeout``) when the transport has not ended it within
