@@ -66,6 +66,9 @@ MAX_ANSWER_BYTES = 64 * 1024 * 1024
 # Attempts of one request that got no answer within ``timeout`` (a server that accepts and never
 # answers): after this many the request fails, so it ends within about this many timeouts.
 MAX_SILENT_ATTEMPTS = 2
+# The server counts as silent (every request fails at once, unsent) once this many attempts in a
+# row went unanswered and it has answered nothing for MAX_SILENT_ATTEMPTS timeouts.
+SILENT_SERVER_ATTEMPTS = 4
 # Past ``timeout``, how long an attempt may still run before the client itself abandons it (a
 # transport that does not bound its own exchange).
 ATTEMPT_GRACE_S = 1.0
@@ -498,10 +501,11 @@ class WebexClient(WebexApi):
         )
 
     def _silent_for(self, now: float) -> str | None:
-        """Why the server counts as silent (it answered none of this client's requests for
-        ``MAX_SILENT_ATTEMPTS`` timeouts, while attempts went unanswered), or None."""
+        """Why the server counts as silent (the last ``SILENT_SERVER_ATTEMPTS`` attempts went
+        unanswered and it answered none of this client's requests for ``MAX_SILENT_ATTEMPTS``
+        timeouts), or None. One slow request among answered ones never trips it."""
         quiet = now - self._heard
-        if self._unanswered and self._heard and quiet >= MAX_SILENT_ATTEMPTS * self.timeout:
+        if self._unanswered >= SILENT_SERVER_ATTEMPTS and quiet >= MAX_SILENT_ATTEMPTS * self.timeout:
             return f"the server has answered no request for {quiet:.0f} s"
         return None
 
