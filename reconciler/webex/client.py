@@ -69,9 +69,6 @@ MAX_SILENT_ATTEMPTS = 2
 # The server counts as silent (every request fails at once, unsent) once this many attempts in a
 # row went unanswered and it has answered nothing for MAX_SILENT_ATTEMPTS timeouts.
 SILENT_SERVER_ATTEMPTS = 4
-# Past ``timeout``, how long an attempt may still run before the client itself abandons it (a
-# transport that does not bound its own exchange).
-ATTEMPT_GRACE_S = 1.0
 
 
 class ServerSilent(httpx.ConnectError):
@@ -510,18 +507,19 @@ class WebexClient(WebexApi):
         return None
 
     async def _bounded_attempt(self, req: httpx.Request, deadline: float) -> httpx.Response:
-        """``_attempt``, abandoned (a ``ReadTimeout``) when the transport has not ended it within
-        ``timeout`` (or what is left of the request's deadline) plus a grace: whatever the
-        transport, no attempt outlives its budget."""
-        budget = min(self.timeout, max(0.0, deadline - time.monotonic())) + ATTEMPT_GRACE_S
-        try:
-            async with asyncio.timeout(budget):
-                return await self._attempt(req)
-        except TimeoutError:
-            raise httpx.ReadTimeout(f"no complete answer within {budget:g} s", request=req) from None
+        """``_attempt`` within ``timeout``, or within what is left of the request's deadline when
+        that is less (its last attempt): no request outlives ``deadline_s``. The lean transport
+        reads the bound from the request's ``timeout`` extension, as every httpx transport does;
+        any other is bounded here (``asyncio.timeout`` costs ~10 us: not paid per request)."""
+        left = deadline - time.monotonic()
+        budget = self.timeout
+        if left < budget:
+            budget = max(0.05, left)
+            req.extensions["timeout"] = httpx.Timeout(budget).as_dict()
+        return await self._attempt(req, budget)
 
-    async def _attempt(self, req: httpx.Request) -> httpx.Response:
-        """Send ``req`` and read its whole answer, all within ``timeout`` seconds (httpx's own
+    async def _attempt(self, req: httpx.Request, budget: float) -> httpx.Response:
+        """Send ``req`` and read its whole answer, all within ``budget`` seconds (httpx's own
         transports bound each read alone: a body trickling a byte a second would never time out)."""
         if self._lean:
             # the wire transport reads, caps and closes the whole answer, bounded by the read timeout
@@ -534,7 +532,7 @@ class WebexClient(WebexApi):
             resp.request = req
             return resp
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(budget):
                 if self._transport is None:
                     resp = await self._http.send(req, stream=True)
                 else:
@@ -545,7 +543,7 @@ class WebexClient(WebexApi):
                 finally:
                     await resp.aclose()
         except TimeoutError:
-            raise httpx.ReadTimeout(f"no complete answer within {self.timeout:g} s", request=req) from None
+            raise httpx.ReadTimeout(f"no complete answer within {budget:g} s", request=req) from None
         return resp
 
     def _can_retry(self, failures: int, delay: float, deadline: float) -> bool:
