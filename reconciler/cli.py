@@ -443,7 +443,7 @@ def drift(
     default=0.0,
     show_default=True,
     metavar="SECONDS",
-    help="Wait this long for another apply holding the apply log's lock (0: refuse at once).",
+    help="Wait this long for another apply of the same org to finish (0: refuse at once).",
 )
 @click.option(
     "--notify-room",

@@ -481,7 +481,7 @@ class ApplyRequest:
     rotate_secrets: bool = False
     room: str | None = None
     bot: str | None = None
-    lock_timeout: float = 0.0  # seconds to wait for another apply holding the log's lock
+    lock_timeout: float = 0.0  # seconds to wait for another apply of the same org
 
 
 def apply_command(
@@ -492,7 +492,7 @@ def apply_command(
     say: Callable[[str], None],
     show: Callable[[Plan], None],
 ) -> ApplyOutcome:
-    """``apply``: holding the apply log's lock, finish what an interrupted apply left, plan (a
+    """``apply``: holding the org's apply lock, finish what an interrupted apply left, plan (a
     saved plan is planned again and must come out the same), ``show`` the plan, apply it once
     confirmed, and post the outcome (or the error) to the room when asked. Progress and warnings
     go to ``say``."""
