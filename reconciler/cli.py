@@ -21,6 +21,7 @@ try:  # a Ctrl-C while the program is still loading: nothing was done yet, so no
     from reconciler.plan import FORMAT_VERSION as PLAN_FORMAT_VERSION
     from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_STATE, Connection, run
     from reconciler.webex.limiter import DEFAULT_CONCURRENCY
+    from reconciler.webex.once import DEFAULT_LISTING_LAG_S
 except KeyboardInterrupt:
     sys.stderr.write("Interrupted while starting; nothing was done.\n")
     raise SystemExit(130) from None
@@ -43,7 +44,10 @@ class ReconcilerGroup(click.Group):
         except click.UsageError as exc:
             if _wants_json(argv):
                 _echo_error_document(ConfigError(exc.format_message()), None)
-            exc.show()
+            # one line: what is wrong, and where the options are explained
+            where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            message = " ".join(exc.format_message().split())
+            click.echo(f"Error: {message}{where}", err=True)
             sys.exit(USAGE_EXIT)
         except click.ClickException as exc:
             exc.show()
@@ -56,6 +60,7 @@ class ReconcilerGroup(click.Group):
 
 
 USAGE_EXIT = 1
+SIM_MAX_DEVICES = 1_000_000  # a generated org larger than this is a usage error, not hours of work
 
 
 def _wants_json(argv: list[str]) -> bool:
@@ -192,6 +197,14 @@ def connection_options(fn: F) -> F:
             show_default=True,
             help="Seconds to wait for each API answer (then retried where that is safe).",
         ),
+        click.option(
+            "--listing-lag",
+            type=click.FloatRange(min=0, max=600),
+            default=DEFAULT_LISTING_LAG_S,
+            show_default=True,
+            help="After a job start or create whose answer was lost: seconds to look for it in the "
+            "API's listings (which show new objects late) before sending it again.",
+        ),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -251,6 +264,7 @@ def make_connection(kw: dict[str, Any]) -> Connection:
         sim_state=kw.get("sim_state") or DEFAULT_SIM_STATE,
         debug=bool(kw.get("debug")),
         timeout=float(kw.get("timeout") or 30.0),
+        listing_lag=float(kw.get("listing_lag", DEFAULT_LISTING_LAG_S)),
     )
 
 
@@ -457,7 +471,7 @@ def drift(
     default=0.0,
     show_default=True,
     metavar="SECONDS",
-    help="Wait this long for another apply holding the apply log's lock (0: refuse at once).",
+    help="Wait this long for another apply of the same org to finish (0: refuse at once).",
 )
 @click.option(
     "--notify-room",
@@ -579,7 +593,7 @@ def apply(
         lines.extend(f"          {line}" for line in capped(r.job_errors))
     lines.extend(f"  skipped {r.step}: {r.message}" for r in skipped)
     for line in capped(lines, more=" (apply --format json lists every one)"):
-        click.echo(line)
+        click.echo(_shown(line))  # masked, and no raw control character from an API message
     if outcome.remaining is not None:
         if outcome.remaining.empty:
             click.echo("Converged: live state matches the manifests.")
@@ -704,20 +718,50 @@ def sim() -> None:
     """The Webex API simulator."""
 
 
+class FiniteFloat(click.FloatRange):
+    """A ``FloatRange`` that also refuses NaN and infinities (a usage error, like any bad value)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 @sim.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
     "--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on."
 )
 @click.option("--seed", default="demo", show_default=True, help="'demo' or a number for a generated org.")
-@click.option("--devices", type=click.IntRange(0), help="Devices of a generated org (with a numeric --seed).")
 @click.option(
-    "--latency-ms", type=float, default=0, show_default=True, help="Delay added to every answer (ms)."
+    "--devices",
+    type=click.IntRange(0, SIM_MAX_DEVICES),
+    help="Devices of a generated org (with a numeric --seed).",
 )
-@click.option("--rate-limit", type=float, help="Requests per second before 429.")
+@click.option(
+    "--latency-ms",
+    type=FiniteFloat(0, 600_000),
+    default=0,
+    show_default=True,
+    help="Delay added to every answer (ms).",
+)
+@click.option(
+    "--rate-limit", type=FiniteFloat(0, min_open=True), help="Requests per second before 429 (above 0)."
+)
+@click.option(
+    "--listing-lag",
+    "sim_listing_lag",
+    type=FiniteFloat(0, 3600),
+    default=0,
+    show_default=True,
+    help="Seconds before a new job, template or image shows in its listing (as the real API lags).",
+)
 @click.option(
     "--error-rate",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloat(0, 1),
     default=0.0,
     show_default=True,
     help="Share of requests answered with a simulated 5xx (0 to 1).",
@@ -732,14 +776,18 @@ def sim_serve(
     devices: int | None,
     latency_ms: float,
     rate_limit: float | None,
+    sim_listing_lag: float,
     error_rate: float,
     state_file: str | None,
     token: str | None,
 ) -> None:
     """Serve the simulator over HTTP (uvicorn)."""
+    from reconciler.session import check_sim_state
     from reconciler.sim.server import check_port, serve
 
     seed_value = _sim_seed(seed, devices)
+    if state_file:
+        check_sim_state(state_file)
     try:
         check_port(host, port)
     except OSError as exc:
@@ -758,6 +806,7 @@ def sim_serve(
         error_rate=error_rate,
         state_file=state_file,
         token=token,
+        listing_lag_s=sim_listing_lag,
     )
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import __version__
+from reconciler.localfiles import LIMITS, UnreadableFile, read_capped
 from reconciler.model import Diagnostic, Location, Resource, SecretRef
 
 FORMAT = 1
@@ -42,7 +43,9 @@ DEFAULT_PATH = ".reconciler/parse-cache.bin"
 ENV = "RECONCILER_PARSE_CACHE"
 KEEP_GENERATIONS = 20  # an entry not used by the last 20 writes is dropped
 _SECRET = "\x00fromEnv"  # a tuple tag: parsed manifests hold lists, never tuples
-_CODE = ("manifests.py", "discovery.py", "schema.py", "model.py", "textsafe.py", "parse_cache.py")
+_CODE = (
+    "manifests.py", "discovery.py", "localfiles.py", "schema.py", "model.py", "textsafe.py", "parse_cache.py"
+)  # fmt: skip
 
 
 _located: list[Path] = []  # where ``located`` puts the cache for now (innermost last)
@@ -76,10 +79,10 @@ def _secret_key() -> bytes | None:
     """This user's key for the cache's HMAC (made on first use), or None when it cannot be kept."""
     path = _key_file()
     try:
-        key = path.read_bytes()
+        key = read_capped(path, LIMITS["cache key"])
         if len(key) == 32:
             return key
-    except OSError:
+    except UnreadableFile:
         pass
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,8 +90,8 @@ def _secret_key() -> bytes | None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(secrets.token_bytes(32))
         os.replace(tmp, path)
-        key = path.read_bytes()
-    except OSError:
+        key = read_capped(path, LIMITS["cache key"])
+    except (OSError, UnreadableFile):
         return None
     return key if len(key) == 32 else None
 
@@ -276,8 +279,9 @@ class ParseCache:
         if cache.path is None:
             return cache
         try:
-            blob = cache.path.read_bytes()
-        except OSError:
+            # a regular file, size-capped: a FIFO, /dev/zero or a 3 GB file is no cache at all
+            blob = read_capped(cache.path, LIMITS["parse cache"])
+        except UnreadableFile:
             return cache
         head = len(MAGIC)
         mac, body = blob[head : head + 32], blob[head + 32 :]

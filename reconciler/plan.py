@@ -10,6 +10,7 @@ from typing import Any
 from reconciler import __version__
 from reconciler.diff import FieldChange, from_jsonable, to_jsonable
 from reconciler.errors import ConfigError, PlanRefused
+from reconciler.model import SecretRef
 
 FORMAT_VERSION = 1
 
@@ -25,6 +26,13 @@ PHASES: dict[int, str] = {
 }
 
 ACTIONS = ("create", "update", "delete", "job", "invoke")
+
+
+def _after(change: dict[str, Any]) -> Any:
+    """A saved change's ``after``: a secret's reference where one was written (``fromEnv``)."""
+    if change.get("sensitive") and isinstance(change.get("fromEnv"), str):
+        return SecretRef(change["fromEnv"])
+    return from_jsonable(change.get("after"))
 
 
 @dataclass
@@ -92,7 +100,7 @@ class Step:
             FieldChange(
                 c["path"],
                 c.get("before"),
-                from_jsonable(c.get("after")),
+                _after(c),
                 bool(c.get("sensitive")),
                 c.get("follows") if isinstance(c.get("follows"), str) else None,
             )

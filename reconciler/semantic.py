@@ -17,8 +17,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from reconciler import envpolicy, imagecheck
 from reconciler.diff import is_secret_field
 from reconciler.discovery import inside, repo_root
+from reconciler.imagecheck import image_problem
+from reconciler.localfiles import UnreadableFile, read_capped
 from reconciler.manifests import escape_pointer, label_of, resolve_manifest_path
 from reconciler.model import Diagnostic, Resource, SecretRef, normalize_mac
 
@@ -30,7 +33,7 @@ __all__ = [
     "image_name",
 ]
 
-IMAGE_MAX_BYTES = 625 * 1024  # the API's upload limit: 625 KB
+IMAGE_MAX_BYTES = imagecheck.MAX_BYTES  # the API's upload limit: 625 KB
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_IMAGES = 100  # background images per org
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -61,6 +64,7 @@ def _dicts(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
 class _Checker:
     def __init__(self) -> None:
         self.out: list[Diagnostic] = []
+        self.allowed_env: frozenset[str] = frozenset()  # envpolicy.allowed_names
 
     def add(self, res: Resource, ptr: str, message: str) -> None:
         self.out.append(Diagnostic(res.loc(ptr), message, label_of(res)))
@@ -82,6 +86,13 @@ class _Checker:
         policies = [r for r in resources if r.kind == "Policy"]
         for res in policies[1:]:
             self.add(res, "", f"only one Policy is allowed: another is defined at {policies[0].source}")
+        self.allowed_env = envpolicy.allowed_names(policies[:1])
+        for res in policies:
+            names = res.spec.get(envpolicy.POLICY_FIELD)
+            for i, name in enumerate(names if isinstance(names, list) else []):
+                if isinstance(name, str) and envpolicy.is_tool_variable(name):
+                    ptr = f"/spec/{envpolicy.POLICY_FIELD}/{i}"
+                    self.add(res, ptr, f"{name} is one of the tool's own variables: fromEnv never reads it")
 
     def layout_owned_twice(self, resources: Sequence[Resource]) -> None:
         """A device's own layout and a template assignment that certainly targets it.
@@ -305,6 +316,15 @@ class _Checker:
                 ptr,
                 f"image {path!r} is {info.st_size} bytes: the API takes at most 625 KB ({IMAGE_MAX_BYTES})",
             )
+            return
+        try:  # non-blocking, regular files only, capped: safe to open now
+            content = read_capped(file, IMAGE_MAX_BYTES)
+        except UnreadableFile as exc:
+            self.add(res, ptr, f"cannot read image {path!r}: {exc}")
+            return
+        _, problem = image_problem(content, Path(path).suffix)
+        if problem:
+            self.add(res, ptr, f"image {path!r} {problem}")
 
     def secrets(self, res: Resource) -> None:
         """Plain-text secrets (a warning) and bad ``fromEnv`` names. Walks every value, so it is
@@ -345,6 +365,10 @@ class _Checker:
                     f"fromEnv {value.env!r} is not a valid environment variable name "
                     "(letters, digits and _, not starting with a digit)",
                 )
+            elif isinstance(value, SecretRef):
+                refused = envpolicy.refusal(value.env, self.allowed_env)
+                if refused:
+                    self.add(res, f"{ptr}/{escape_pointer(str(k))}", refused)
 
 
 _secret_names: dict[str, bool] = {}

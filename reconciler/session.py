@@ -67,6 +67,7 @@ class Connection:
     sim_state: str = DEFAULT_SIM_STATE
     debug: bool = False
     timeout: float = 30.0  # seconds to wait for each API answer
+    listing_lag: float | None = None  # seconds to look for a lost create in listings (None: default)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     sim_app: Any = None  # an already-built simulator app (tests, demo)
 
@@ -92,6 +93,8 @@ async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
             from reconciler.sim.app import create_app
 
             Path(conn.sim_state).parent.mkdir(parents=True, exist_ok=True)
+            if os.path.lexists(conn.sim_state):
+                check_sim_state(conn.sim_state)
             app = create_app(seed="demo", state_file=conn.sim_state, job_duration_s=0.2)
             from reconciler.webex.redact import is_secret
 
@@ -116,6 +119,8 @@ async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
             timeout=conn.timeout,
             debug=conn.debug,
         )
+    if conn.listing_lag is not None:
+        client.listing_lag_s = conn.listing_lag
     async with client:
         yield client
 
@@ -190,6 +195,32 @@ def load_checked(paths: list[str]) -> tuple[list[Resource], list[Diagnostic]]:
     return result.resources, result.warnings
 
 
+def check_sim_state(path: str) -> None:
+    """A simulator state file that can be loaded: a regular, size-capped file holding a state the
+    simulator reads (``ConfigError`` naming the file otherwise, never a hang or a traceback)."""
+    from reconciler.localfiles import read_local
+    from reconciler.sim.store import Store
+
+    raw = read_local(path, "simulator state")
+    try:
+        Store.from_dict(json.loads(raw))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = f"{type(exc).__name__}: {str(exc)[:200]}"
+        message = f"cannot read simulator state {path}: {problem}; move it away to start afresh"
+        raise ConfigError(message) from None
+
+
+def lock_target(conn: Connection) -> tuple[str, str | None]:
+    """(base URL, org) that an apply through ``conn`` changes: what its lock is keyed by. An
+    embedded simulator is told apart by its state file."""
+    if conn.simulate or conn.sim_app is not None:
+        where = "in-process" if conn.sim_app is not None else os.path.abspath(conn.sim_state)
+        return f"{SIM_BASE_URL}#{where}", conn.org_id
+    from reconciler.webex.client import resolve_base_url
+
+    return resolve_base_url(conn.base_url, conn.environ), conn.org_id
+
+
 def require_env(paths: list[str]) -> None:
     """Refuse to start (before any request) while a ``fromEnv`` of the manifests under ``paths``
     names an environment variable that is not set, naming each with its file:line."""
@@ -200,6 +231,18 @@ def require_env(paths: list[str]) -> None:
         if missing:
             problem = f"{len(missing)} fromEnv secret(s) name an unset environment variable"
             raise ValidationFailed([*missing], f"{problem}; nothing was sent")
+
+
+def refuse_credential_values(paths: list[str]) -> None:
+    """Refuse (before any request) a ``fromEnv`` whose variable holds one of the tool's own
+    credentials, e.g. the content of ``--token-file`` copied into an allowed variable."""
+    from reconciler.envpolicy import credential_values
+    from reconciler.webex.redact import is_credential
+
+    found = credential_values(load(paths), os.environ, is_credential)
+    if found:
+        problem = f"{len(found)} fromEnv secret(s) hold a credential"
+        raise ValidationFailed([*found], f"{problem}; nothing was sent")
 
 
 def policy_concurrency(paths: list[str]) -> int | None:
@@ -432,12 +475,15 @@ def read_plan(path: str, check_paths: bool = True) -> Plan:
     """A saved plan, read strictly: one ``ConfigError`` line naming the file and what is wrong.
     ``check_paths``: its manifest paths must lie inside the working directory or its repository
     (they are about to be read); rendering it alone reads none."""
+    from reconciler.localfiles import read_local
     from reconciler.saved import check_contained, parse
+    from reconciler.webex.untrusted import parse_json
 
+    raw = read_local(path, "saved plan")  # a regular file, size-capped: never a FIFO or /dev/zero
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:  # unreadable, not UTF-8, not JSON
-        raise ConfigError(f"cannot read saved plan {path}: {exc}") from exc
+        data = parse_json(raw.decode("utf-8"))
+    except ValueError as exc:  # not UTF-8, not JSON, nested too deep
+        raise ConfigError(f"cannot read saved plan {path}: {exc}") from None
     plan = parse(data, path)
     if check_paths:
         check_contained(plan.paths, f"saved plan {path}")
@@ -475,7 +521,7 @@ class ApplyRequest:
     rotate_secrets: bool = False
     room: str | None = None
     bot: str | None = None
-    lock_timeout: float = 0.0  # seconds to wait for another apply holding the log's lock
+    lock_timeout: float = 0.0  # seconds to wait for another apply of the same org
 
 
 def apply_command(
@@ -486,7 +532,7 @@ def apply_command(
     say: Callable[[str], None],
     show: Callable[[Plan], None],
 ) -> ApplyOutcome:
-    """``apply``: holding the apply log's lock, finish what an interrupted apply left, plan (a
+    """``apply``: holding the org's apply lock, finish what an interrupted apply left, plan (a
     saved plan is planned again and must come out the same), ``show`` the plan, apply it once
     confirmed, and post the outcome (or the error) to the room when asked. Progress and warnings
     go to ``say``."""
@@ -510,6 +556,7 @@ def apply_command(
         from reconciler.listings import Listings
 
         async with connect(conn) as client:
+            refuse_credential_values(source)  # the credentials are known now; nothing sent yet
             if req.saved is not None:  # checked before the first request
                 check_target(req.saved, client.base_url, client.org_id, req.plan_file)
             pushes = await finish_unfinished(client, req.log_path, say)
@@ -546,7 +593,7 @@ def apply_command(
             )
 
     try:
-        with apply_lock(req.log_path, req.lock_timeout):
+        with apply_lock(*lock_target(conn), req.lock_timeout):
             outcome = run(go())
     except ReconcilerError as exc:
         if req.room and req.bot and not isinstance(exc, Interrupted):

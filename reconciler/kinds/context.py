@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from reconciler.capabilities import Catalog
-from reconciler.diff import SECRET_NAME_ENDINGS, FieldChange, is_secret_field, keep_live_secrets
+from reconciler.diff import (
+    SECRET_NAME_ENDINGS,
+    FieldChange,
+    is_secret_field,
+    keep_live_secrets,
+    with_secret_writes,
+)
 from reconciler.model import Diagnostic, Resource
 from reconciler.plan import Step, digest, digest_json
 from reconciler.secret_record import SecretRecord
@@ -312,6 +318,7 @@ class Context:
         for one of several; its source is where ``at`` (a JSON pointer) is written, else the
         manifest; it runs after the step(s) ``after``."""
         resource = owner if isinstance(owner, str) else owner.address
+        changes = with_secret_writes(changes if changes is not None else [], body)
         return self.add(
             Step(
                 address=f"{resource}.{part}" if part else resource,
@@ -322,7 +329,7 @@ class Context:
                 path=path,
                 body=body,
                 depends_on=[after] if isinstance(after, str) else list(after or []),
-                changes=changes if changes is not None else [],
+                changes=changes,
                 source=None if isinstance(owner, str) else str(owner.loc(at) if at else owner.source),
                 job_type=job_type,
                 summary=summary,

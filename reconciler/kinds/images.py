@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler.diff import FieldChange
 from reconciler.discovery import UnreadableFile, inside, read_capped, repo_root
+from reconciler.imagecheck import image_problem
 from reconciler.kinds.context import Context
 from reconciler.model import Resource, normalize_mac
 from reconciler.semantic import IMAGE_MAX_BYTES, image_name
@@ -42,7 +43,11 @@ async def plan_images(ctx: Context, res: Resource) -> None:
         except UnreadableFile as exc:
             ctx.error(res, f"/spec/images/{i}/path", f"{f}: {exc}")
             continue
-        ctype = "image/png" if f.suffix.lower() == ".png" else "image/jpeg"
+        info, problem = image_problem(content, f.suffix)  # by content: what the API will check
+        if problem or info is None:
+            ctx.error(res, f"/spec/images/{i}/path", f"image {str(f)!r} {problem}")
+            continue
+        ctype = info.content_type
         name = img["fileName"]
         ctx.step(
             res,

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.diff import FieldChange, to_jsonable
 from reconciler.entries import entry_pairs
+from reconciler.model import SecretRef
 from reconciler.plan import Plan, Step, canonical
+from reconciler.textsafe import visible
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftItem, DriftReport
@@ -103,7 +105,8 @@ def summary_line(plan: Plan) -> str:
 def _fmt(value: Any) -> str:
     if value is None:
         return "(none)"
-    return json.dumps(to_jsonable(value), ensure_ascii=False, sort_keys=False)
+    # live values come from the API: C1 controls, bidi and line separators escaped too
+    return visible(json.dumps(to_jsonable(value), ensure_ascii=False, sort_keys=False))
 
 
 # Fields an entry's key already says (``members[port 2]``, ``lineKeys[3]``, ``kemKeys[1.2]``).
@@ -137,7 +140,8 @@ def change_lines(change: FieldChange) -> list[str]:
     entry only its differing attributes (``members[port 1].lineWeight: 1 -> 2``)."""
     path = change.path.lstrip("/").replace("/", ".")
     if change.sensitive:
-        return [f"~ {path}: (sensitive)"]
+        source = f", from {change.after.env}" if isinstance(change.after, SecretRef) else ""
+        return [f"~ {path}: (sensitive{source})"]
     pairs = entry_pairs(change)
     if pairs:
         lines: list[str] = []
@@ -259,4 +263,4 @@ def shown_values(i: DriftItem) -> tuple[str, str]:
 def _show(value: Any, none: str) -> str:
     if value is None:
         return none
-    return json.dumps(to_jsonable(value), ensure_ascii=False)
+    return visible(json.dumps(to_jsonable(value), ensure_ascii=False))

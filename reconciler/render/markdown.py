@@ -31,6 +31,7 @@ from reconciler.render.common import (
 )
 from reconciler.textsafe import visible
 from reconciler.titles import step_title
+from reconciler.webex.redact import redact
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftItem, DriftReport
@@ -88,7 +89,7 @@ _MD_PUNCT = re.compile(r"[\\`*_\[\]|!]")
 
 def markdown_warnings(warnings: list[str], shown: int = WARNINGS_SHOWN) -> list[str]:
     """At most ``shown`` warnings (each cut to 300 characters), then how many more there are."""
-    out = [f"> Warning: {md_text(w[:300])}" for w in warnings[:shown]]
+    out = [f"> Warning: {md_text(redact(w)[:300])}" for w in warnings[:shown]]  # masked, then cut
     if len(warnings) > shown:
         out.append(f"> ... and {len(warnings) - shown:,} more warning(s) (see the full output).")
     if out:
@@ -151,6 +152,7 @@ def fit_markdown(
 
 def _cell(text: str) -> str:
     """A table cell: one line, at most 400 characters, as code (escaped: see ``md_span``)."""
+    text = redact(text)  # masked before it is cut
     if len(text) > 400:
         text = text[:400] + "..."
     return md_span(text) if text else ""

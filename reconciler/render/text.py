@@ -25,6 +25,7 @@ from reconciler.render.common import (
     summary_line,
     unreached_lines,
 )
+from reconciler.textsafe import terminal_safe
 from reconciler.titles import step_title, title_for
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def render_text(plan: Plan, color: bool = False, verbose: bool = False) -> str:
     out.append(summary_line(plan))
     if not plan.empty:
         out.extend(textwrap.wrap(threshold_line(plan), WIDTH, break_long_words=False))
-    return "\n".join(out) + "\n"
+    return terminal_safe("\n".join(out) + "\n", keep_colour=color)  # no raw control from the API
 
 
 def _secret_section(plan: Plan) -> list[str]:
@@ -105,7 +106,7 @@ def render_review_text(review: PlanReview, color: bool = False, verbose: bool = 
             out.append(render_text(part, color=color, verbose=verbose))
     out.extend(_secret_section(review.plan))
     out.append(summary_line(review.plan))
-    return "\n".join(out) + "\n"
+    return terminal_safe("\n".join(out) + "\n", keep_colour=color)  # no raw control from the API
 
 
 def render_drift_text(report: DriftReport, color: bool = False) -> str:
@@ -127,7 +128,7 @@ def render_drift_text(report: DriftReport, color: bool = False) -> str:
             "Live values are what the org has now; repo values are what the manifests declare. "
             "`reconciler apply` sets the org back to the manifests; or change the manifests to keep it."
         )
-    return "\n".join(out) + "\n"
+    return terminal_safe("\n".join(out) + "\n", keep_colour=color)  # no raw control from the API
 
 
 def item_line(i: DriftItem) -> str:

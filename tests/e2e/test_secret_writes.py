@@ -63,7 +63,7 @@ def phone(sim_state: Path) -> Path:
 def test_a_cisco_device_takes_no_sip_password(cli: Cli, tmp_path: Path, phone: Path) -> None:
     repo = tmp_path / "m"
     repo.mkdir()
-    path = write_device(repo, "0A1B2C3D4E03", "SIP_PW")
+    path = write_device(repo, "0A1B2C3D4E03", "RECONCILER_SECRET_SIP_PW")
     r = cli("plan", str(repo))
     assert r.exit_code == 1, r.output
     assert f"{path}:5:" in r.output  # the file and line of the declaration
@@ -73,14 +73,14 @@ def test_a_cisco_device_takes_no_sip_password(cli: Cli, tmp_path: Path, phone: P
 def test_a_new_declaration_is_written_once_and_rotation_forces_it(
     cli: Cli, tmp_path: Path, phone: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SIP_PW", SECRET)
+    monkeypatch.setenv("RECONCILER_SECRET_SIP_PW", SECRET)
     repo = tmp_path / "m"
     repo.mkdir()
     git(repo, "init", "-q")
     (repo / "README").write_text("phones\n", encoding="utf-8")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "start")
-    write_device(repo, PHONE, "SIP_PW")
+    write_device(repo, PHONE, "RECONCILER_SECRET_SIP_PW")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "declare the lobby phone's password")
     r = cli("plan", str(repo), "--detailed-exitcode")
@@ -108,7 +108,7 @@ def test_a_new_declaration_is_written_once_and_rotation_forces_it(
     assert "sipPassword (sensitive): not written: unchanged since the baseline (git HEAD~1)" in r.output
     assert "--rotate-secrets to write" in r.output
     # --rotate-secrets on apply writes it anyway.
-    monkeypatch.setenv("SIP_PW", "Rotated4Secret8Zq")
+    monkeypatch.setenv("RECONCILER_SECRET_SIP_PW", "Rotated4Secret8Zq")
     r = cli("apply", str(repo), "--auto-approve", "--rotate-secrets")
     assert r.exit_code == 0, r.output
     assert "will be written: --rotate-secrets" in r.output
@@ -123,13 +123,13 @@ def test_a_changed_reference_since_the_baseline_is_written(
     pr = tmp_path / "m"
     base.mkdir(parents=True)
     pr.mkdir()
-    write_device(base, PHONE, "SIP_PW_OLD")
-    write_device(pr, PHONE, "SIP_PW_OLD")
+    write_device(base, PHONE, "RECONCILER_SECRET_SIP_OLD")
+    write_device(pr, PHONE, "RECONCILER_SECRET_SIP_OLD")
     monkeypatch.chdir(tmp_path)
     r = cli("plan", "m", "--baseline", "base")
     assert r.exit_code == 0, r.output
     assert "not written: unchanged since the baseline (baseline base)" in r.output
-    write_device(pr, PHONE, "SIP_PW_NEW")
+    write_device(pr, PHONE, "RECONCILER_SECRET_SIP_NEW")
     r = cli("plan", "m", "--baseline", "base")
     assert r.exit_code == 0, r.output
     assert "~ Device 0A:1B:2C:3D:4E:0B (" in r.output and "): third-party SIP password" in r.output
@@ -139,10 +139,10 @@ def test_a_changed_reference_since_the_baseline_is_written(
 def test_without_a_baseline_a_new_declaration_is_written_once(
     cli: Cli, tmp_path: Path, phone: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SIP_PW", SECRET)
+    monkeypatch.setenv("RECONCILER_SECRET_SIP_PW", SECRET)
     repo = tmp_path / "m"  # not a git checkout, no --baseline: nothing to compare with
     repo.mkdir()
-    write_device(repo, PHONE, "SIP_PW")
+    write_device(repo, PHONE, "RECONCILER_SECRET_SIP_PW")
     r = cli("plan", str(repo), "--detailed-exitcode")
     assert r.exit_code == 2, r.output
     assert "sipPassword (sensitive): will be written: new, no baseline" in r.output
@@ -161,8 +161,8 @@ def test_without_a_baseline_a_new_declaration_is_written_once(
     r = cli("drift", str(repo), "--simulate", "--sim-state", str(phone), simulate=False)
     assert r.exit_code == 0, r.output
     # Another declaration (a new variable) is written again, without a baseline too.
-    write_device(repo, PHONE, "SIP_PW_2")
-    monkeypatch.setenv("SIP_PW_2", "Other5Secret7Kx")
+    write_device(repo, PHONE, "RECONCILER_SECRET_SIP_PW_2")
+    monkeypatch.setenv("RECONCILER_SECRET_SIP_PW_2", "Other5Secret7Kx")
     r = cli("plan", str(repo), "--detailed-exitcode")
     assert r.exit_code == 2, r.output
     assert "will be written: declaration changed since the apply of" in r.output
@@ -171,10 +171,10 @@ def test_without_a_baseline_a_new_declaration_is_written_once(
 def test_the_record_of_written_secrets_belongs_to_its_api(
     cli: Cli, tmp_path: Path, phone: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SIP_PW", SECRET)
+    monkeypatch.setenv("RECONCILER_SECRET_SIP_PW", SECRET)
     repo = tmp_path / "m"
     repo.mkdir()
-    write_device(repo, PHONE, "SIP_PW")
+    write_device(repo, PHONE, "RECONCILER_SECRET_SIP_PW")
     assert cli("apply", str(repo), "--auto-approve").exit_code == 0
     path = tmp_path / ".reconciler" / "secrets-written.json"
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -192,7 +192,7 @@ def test_the_record_of_written_secrets_belongs_to_its_api(
 def test_the_markdown_plan_shows_each_secret_and_the_threshold(cli: Cli, tmp_path: Path, phone: Path) -> None:
     repo = tmp_path / "m"
     repo.mkdir()
-    write_device(repo, PHONE, "SIP_PW")
+    write_device(repo, PHONE, "RECONCILER_SECRET_SIP_PW")
     r = cli("plan", str(repo), "--rotate-secrets", "--format", "markdown")
     assert r.exit_code == 0, r.output
     assert "- Device/0A1B2C3D4E0B: sipPassword (sensitive): will be written: --rotate-secrets" in r.output
@@ -206,10 +206,10 @@ WEAK = [("short1", "shorter than 8"), ("onlyletters", "letters and digits")]
 def test_a_password_the_api_would_refuse_stops_apply_before_any_write(
     cli: Cli, tmp_path: Path, phone: Path, monkeypatch: pytest.MonkeyPatch, value: str, why: str
 ) -> None:
-    monkeypatch.setenv("SIP_PW", value)
+    monkeypatch.setenv("RECONCILER_SECRET_SIP_PW", value)
     repo = tmp_path / "m"
     repo.mkdir()
-    path = write_device(repo, PHONE, "SIP_PW")
+    path = write_device(repo, PHONE, "RECONCILER_SECRET_SIP_PW")
     before = stored_password(phone, PHONE)
     r = cli("plan", str(repo), "--rotate-secrets")
     assert r.exit_code == 1, r.output  # the variable is set here: plan refuses what apply would send

@@ -43,7 +43,7 @@ def secret_repo(tmp: Path) -> Path:
     # A customer-managed SIP phone (the only kind that takes a sipPassword): see the test.
     (repo / "locations" / "headquarters" / "devices" / f"{PHONE}.yaml").write_text(
         f"apiVersion: reconciler/v1\nkind: Device\nmetadata: {{mac: {PHONE}}}\n"
-        "spec:\n  sipPassword: {fromEnv: SIP_PW}\n"
+        "spec:\n  sipPassword: {fromEnv: RECONCILER_SECRET_SIP_PW}\n"
     )
     org = repo / "org" / "device-settings.yaml"
     org.write_text(
@@ -56,7 +56,7 @@ def secret_repo(tmp: Path) -> Path:
             '        port: "3128"\n'
             "        authSettingsEnabled: true\n"
             f"        username: {PROXY_USER}\n"
-            "        password: {fromEnv: PROXY_PW}\n",
+            "        password: {fromEnv: RECONCILER_SECRET_PROXY}\n",
         )
     )
     return repo
@@ -69,7 +69,7 @@ def test_no_secret_in_any_artifact(
     h = harness()
     add_third_party_phone(h.sim.store, PHONE, like_mac="0A1B2C3D4E03")
     repo = secret_repo(tmp_path)
-    env = {"SIP_PW": SIP_PW, "PROXY_PW": PROXY_PW}
+    env = {"RECONCILER_SECRET_SIP_PW": SIP_PW, "RECONCILER_SECRET_PROXY": PROXY_PW}
     saved = tmp_path / "plan.json"
     logs = tmp_path / "logs"
     log = logs / "apply.jsonl"
@@ -122,7 +122,8 @@ def test_no_secret_in_any_artifact(
     for f in sorted(logs.iterdir()):
         artifacts[f"apply log {f.name}"] = f.read_text()
     assert len([k for k in artifacts if k.startswith("apply log")]) >= 2  # rotated logs searched too
-    assert "SIP_PW" in artifacts["saved plan"] and "PROXY_PW" in artifacts["saved plan"]
+    saved_plan = artifacts["saved plan"]
+    assert "RECONCILER_SECRET_SIP_PW" in saved_plan and "RECONCILER_SECRET_PROXY" in saved_plan
     assert "***" in artifacts["stdout/stderr"]  # the echoed token and password were masked
     assert " -> " in artifacts["log records"]  # --debug logged every request
     leaks = {name: [s for s in (TOKEN, SIP_PW, PROXY_PW) if s in text] for name, text in artifacts.items()}
