@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import math
 import os
 import re
 import select
@@ -150,7 +151,7 @@ class EngineTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._proxies: dict[tuple[str, str, int], Proxy | None] = {}
-        self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
+        self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
         self._closed = False
 
     # -- configuration ----------------------------------------------------------------------------
@@ -187,16 +188,19 @@ class EngineTransport(httpx.AsyncBaseTransport):
                 timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_read=None, sock_connect=None),
                 auto_decompress=True,
                 trust_env=False,  # proxies are resolved here, once per origin (proxy_for)
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
             )
             self._loop = loop
         return self._session
 
-    def _timeout(self, connect: float | None) -> aiohttp.ClientTimeout:
-        timeout = self._timeouts.get(connect)
+    def _timeout(self, connect: float | None, total: float | None) -> aiohttp.ClientTimeout:
+        """aiohttp's timeouts: ``total`` bounds the whole exchange, the answer's body included
+        (to the second: aiohttp would round a deadline past 5 s up to a whole second)."""
+        timeout = self._timeouts.get((connect, total))
         if timeout is None:
-            timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_read=None, sock_connect=None)
-            self._timeouts[connect] = timeout
+            timeout = aiohttp.ClientTimeout(
+                total=total, connect=connect, sock_read=None, sock_connect=None, ceil_threshold=math.inf
+            )
+            self._timeouts[(connect, total)] = timeout
         return timeout
 
     # -- one exchange -----------------------------------------------------------------------------
@@ -218,22 +222,21 @@ class EngineTransport(httpx.AsyncBaseTransport):
         exchange = _Exchange()
         token = _EXCHANGE.set(exchange)
         try:
-            async with asyncio.timeout(budget):
-                resp = await self._client().request(
-                    request.method,
-                    URL(str(url), encoded=True),
-                    headers=headers,
-                    data=body or None,
-                    allow_redirects=False,
-                    proxy=proxy.url if proxy is not None else None,
-                    ssl=self.ssl_context() if url.scheme == "https" else True,
-                    timeout=self._timeout(timeouts.get("connect")),
-                )
-                try:
-                    return await self._answer(request, resp)
-                except BaseException:
-                    resp.close()  # cancelled or refused mid-answer: the connection's state is unknown
-                    raise
+            resp = await self._client().request(
+                request.method,
+                URL(str(url), encoded=True),
+                headers=headers,
+                data=body or None,
+                allow_redirects=False,
+                proxy=proxy.url if proxy is not None else None,
+                ssl=self.ssl_context() if url.scheme == "https" else True,
+                timeout=self._timeout(timeouts.get("connect"), budget),
+            )
+            try:
+                return await self._answer(request, resp)
+            except BaseException:
+                resp.close()  # cancelled or refused mid-answer: the connection's state is unknown
+                raise
         except (BodyTooLarge, httpx.TransportError):
             raise
         except TimeoutError as exc:
@@ -269,7 +272,8 @@ class EngineTransport(httpx.AsyncBaseTransport):
             body = b""
         else:
             body = await _read_capped(resp, self.max_body, decoded, raw)
-        resp.release()
+        if not resp.closed:  # (a body read to its end has given its connection back already)
+            resp.release()
         if decoded:
             raw = [(k, v) for k, v in raw if k.lower() not in (b"content-encoding", b"content-length")]
         version = resp.version
@@ -324,14 +328,18 @@ async def _read_capped(
     resp: aiohttp.ClientResponse, cap: int, decoded: bool, raw: list[tuple[bytes, bytes]]
 ) -> bytes:
     """The answer's (decoded) body, refused once it passes ``cap`` bytes."""
-    length = resp.content_length
-    if not decoded and length is not None:
-        if length > cap:
+    content = resp.content
+    if not decoded:
+        length = resp.content_length
+        if length is not None and length > cap:
             raise BodyTooLarge(length, resp.status, raw)
-        return await resp.content.read()  # framed by its Content-Length: at most ``cap`` bytes
+    if content.is_eof():  # the whole body is here already (a small answer in one segment)
+        body = content.read_nowait()
+        if len(body) > cap:
+            raise BodyTooLarge(len(body), resp.status, raw)
+        return body
     parts: list[bytes] = []
     size = 0
-    content = resp.content
     while chunk := await content.readany():
         size += len(chunk)
         if size > cap:
