@@ -14,11 +14,13 @@ import gzip
 import json
 import socket
 import ssl
+import subprocess
 import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -640,6 +642,50 @@ async def test_the_client_sends_through_the_engine_by_default() -> None:
     assert head.startswith(b"GET /v1/devices?max=2&mac=AA%3ABB&orgId=ORG+1 HTTP/1.1\r\n")
     assert b"\r\nAuthorization: Bearer tok-0123456789abcdef\r\n" in head
     assert b"\r\nTrackingID: RECONCILER_" in head and b"\r\nAccept: application/json\r\n" in head
+
+
+async def test_an_oauth_refresh_goes_through_the_engine_too() -> None:
+    """The token refresh is sent by httpx's own client (``_http``) over the same engine: a form POST
+    whose answer httpx reads as it reads its own transports' answers."""
+
+    def script(head: bytes, body: bytes, n: int) -> bytes:
+        if head.startswith(b"POST /v1/access_token"):
+            return answer(b'{"access_token": "fresh-token-0123456789", "expires_in": 3600}')
+        if b"Bearer fresh-token-0123456789" in head:
+            return answer(b'{"items": []}')
+        return answer(b'{"message": "expired"}', "401 Unauthorized")
+
+    auth = Auth(
+        "stale-token-0123456789", client_id="cid", client_secret="secret-0123456789", refresh_token="r" * 20
+    )
+    async with serving(Server(script)) as srv, WebexClient(srv.url + "/v1", auth) as client:
+        assert (await client.request("GET", "/devices")).json() == {"items": []}
+    assert auth.refreshes == 1
+    refresh = next(r for r in srv.requests if r.startswith(b"POST /v1/access_token"))
+    assert b"grant_type=refresh_token" in refresh and b"application/x-www-form-urlencoded" in refresh
+
+
+async def test_ssl_cert_dir_is_honoured(
+    tls_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A private CA given as a hashed certificate directory (SSL_CERT_DIR): trusted; without it
+    the server's certificate is refused, and nothing is sent."""
+    cert, key = tls_files
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    where = tmp_path / "certs"
+    where.mkdir()
+    (where / "private-ca.pem").write_bytes(cert.read_bytes())
+    subprocess.run(["openssl", "rehash", str(where)], check=True, capture_output=True)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    async with serving(Server(lambda head, body, n: answer()), tls) as srv:
+        async with engine() as transport:
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await get(transport, srv.url + "/a")
+        monkeypatch.setenv("SSL_CERT_DIR", str(where))
+        async with engine() as transport:
+            assert (await get(transport, srv.url + "/b")).json() == {"ok": True}
+    assert len(srv.requests) == 1 and srv.requests[0].startswith(b"GET /b ")
 
 
 _SEGMENT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12)
