@@ -55,10 +55,11 @@ class LocalProxy:
     seen: list[str] = field(default_factory=list)  # request lines
     credentials: list[str] = field(default_factory=list)  # Proxy-Authorization values
     port: int = 0
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -104,9 +105,11 @@ async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> Non
 
 
 @asynccontextmanager
-async def proxying(proxy: LocalProxy) -> AsyncIterator[LocalProxy]:
-    listener = await asyncio.start_server(proxy.handle, "127.0.0.1", 0)
+async def proxying(proxy: LocalProxy, tls: ssl.SSLContext | None = None) -> AsyncIterator[LocalProxy]:
+    """``proxy`` listening on the loopback (an https:// proxy with ``tls``)."""
+    listener = await asyncio.start_server(proxy.handle, "127.0.0.1", 0, ssl=tls)
     proxy.port = listener.sockets[0].getsockname()[1]
+    proxy.scheme = "https" if tls is not None else "http"
     try:
         yield proxy
     finally:
@@ -146,6 +149,16 @@ async def test_https_is_tunnelled_through_the_proxy(
     assert proxy.seen == [f"CONNECT 127.0.0.1:{srv.port} HTTP/1.1"]
     assert srv.requests[0].startswith(b"GET /v1/devices HTTP/1.1\r\n")
     assert f"Authorization: Bearer {TOKEN}".encode() in srv.requests[0]  # inside the tunnel only
+
+
+async def test_an_https_proxy_is_spoken_to_over_tls(
+    monkeypatch: pytest.MonkeyPatch, tls: ssl.SSLContext
+) -> None:
+    """TLS to the proxy, and inside it the tunnel's own TLS to the API (each certificate checked)."""
+    async with serving(ok_server(), tls) as srv, proxying(LocalProxy(), tls) as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        assert await fetch(srv.url) == {"n": 1}
+    assert proxy.url.startswith("https://") and proxy.seen == [f"CONNECT 127.0.0.1:{srv.port} HTTP/1.1"]
 
 
 async def test_plain_http_is_forwarded_by_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
