@@ -344,6 +344,28 @@ async def test_a_post_never_goes_out_on_a_connection_whose_close_has_arrived_unr
         assert srv.connections == 2 and len(srv.requests) == 2
 
 
+async def test_a_post_is_not_sent_when_every_connection_has_bytes_waiting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before a POST goes out, the connection's socket is probed: with something to read on every
+    connection it tries (as if the server spoke first each time), the POST is not sent at all and
+    the error says nothing was sent (so the client may try it again later)."""
+    probes: list[int] = []
+
+    def always_readable(
+        r: list[Any], w: list[Any], x: list[Any], timeout: float
+    ) -> tuple[list[Any], list[Any], list[Any]]:
+        probes.append(len(r))
+        return r, [], []
+
+    async with serving(Server(lambda head, body, n: answer())) as srv, engine() as transport:
+        assert (await get(transport, srv.url + "/a")).json() == {"ok": True}  # a GET is not probed
+        monkeypatch.setattr(transport_module.select, "select", always_readable)
+        with pytest.raises(httpx.ConnectError, match="nothing was sent"):
+            await get(transport, srv.url + "/jobs", "POST", json={"start": 1})
+        assert len(probes) == 4 and len(srv.requests) == 1
+
+
 async def test_connections_idle_too_long_are_not_reused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(transport_module, "KEEPALIVE_S", 0.05)
     async with serving(Server(lambda head, body, n: answer())) as srv, engine() as transport:
@@ -724,6 +746,33 @@ def test_urls_placed_without_a_parse_equal_the_parsed_ones(
     got = fast._build_url("GET", path, params)
     assert str(got) == str(want) and got.raw_path == want.raw_path and got == want
     assert got.params == want.params and got.path == want.path
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    segments=st.lists(_SEGMENT, min_size=1, max_size=4),
+    params=_PARAMS,
+    base=st.sampled_from(["http://127.0.0.1:8/v1", "https://webexapis.com/v1", "https://[::1]:8443/x"]),
+)
+def test_the_engine_sends_each_url_as_httpx_quoted_it(
+    segments: list[str], params: dict[str, Any], base: str
+) -> None:
+    """The URL handed to aiohttp is built from httpx's parts, not parsed again: its request target
+    and its host and port are exactly httpx's, for every URL the client builds."""
+    from urllib.parse import quote
+
+    client = WebexClient(base, Auth("tok-0123456789abcdef"), org_id="Y2lz/+==")
+    try:
+        url = client._build_url("GET", "/" + "/".join(quote(s, safe="") for s in segments), params)
+    except httpx.InvalidURL:
+        return
+    target = transport_module._target(url)
+    assert target.raw_path_qs == url.raw_path.decode("ascii")
+    assert (target.scheme, target.raw_host, target.explicit_port) == (
+        url.scheme,
+        url.raw_host.decode(),
+        url.port,
+    )
 
 
 async def test_a_trickling_answer_is_bounded_as_a_whole_not_per_read() -> None:
