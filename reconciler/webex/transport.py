@@ -66,6 +66,8 @@ _NO_BODY_STATUS = frozenset({204, 304})
 _BAD_HEADER = re.compile(rb"[\r\n\x00]")
 # The status aiohttp puts before a parse error's text ("400, message: ...": no server said 400).
 _MADE_UP_STATUS = re.compile(r"^\d{3}, message:?\s*")
+# A parse error's repr inside another's text: "<ContentLengthError: 400, message='Not enough ...'>".
+_NESTED_ERROR = re.compile(r"<\w+: \d{3}, message=(['\"])(.*?)\1>")
 
 
 class BodyTooLarge(Exception):
@@ -375,7 +377,7 @@ def _reason(exc: BaseException) -> str:
             break  # aiohttp's caret under the offending byte
         if line:
             words.append(line.rstrip(":"))
-    line = _MADE_UP_STATUS.sub("", ": ".join(words))
+    line = _NESTED_ERROR.sub(r"\2", _MADE_UP_STATUS.sub("", ": ".join(words)))
     return line[:200] or type(exc).__name__
 
 
