@@ -5,7 +5,8 @@ validation, and both depend on nothing but the file's text. ``load_checked`` kee
 resources, the load problems and the schema problems in ``.reconciler/parse-cache.bin``, keyed by
 the sha256 of the file's path and text. The whole cache is keyed by a fingerprint of the code that
 produces it (the reconciler's version, the cache format, the source of the parser and the
-validator and the schemas): any change there and the cache is ignored and rebuilt.
+validator and the schemas, and the versions of Python, PyYAML, libyaml and jsonschema): any change
+there and the cache is ignored and rebuilt.
 
 Safe by construction:
 
@@ -24,14 +25,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import importlib.metadata
 import marshal
 import os
 import secrets
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from reconciler import __version__
 from reconciler.localfiles import LIMITS, UnreadableFile, read_capped
@@ -107,12 +112,25 @@ def fingerprint() -> str:
 
         here = Path(__file__).resolve().parent
         h = hashlib.sha256(f"{__version__}\0{FORMAT}\0{','.join(available_backends())}\0".encode())
+        h.update(engines().encode())
         for name in _CODE:
             h.update((here / name).read_bytes())
         for schema in sorted((here / "schemas").glob("*.json")):
             h.update(schema.name.encode() + b"\0" + schema.read_bytes())
         _fingerprint = h.hexdigest()
     return f"{_fingerprint}:{os.environ.get('RECONCILER_YAML_BACKEND', '')}"
+
+
+def engines() -> str:
+    """The versions of what made a cached entry besides our own code: the Python that ran it, PyYAML
+    and libyaml (the parse and its positions), jsonschema (the schema problems are its messages)."""
+    libyaml = yaml._yaml.get_version_string() if getattr(yaml, "__with_libyaml__", False) else "none"
+    try:
+        checker = importlib.metadata.version("jsonschema")
+    except importlib.metadata.PackageNotFoundError:
+        checker = "unknown"
+    python = f"{sys.implementation.name} {sys.version}"
+    return f"{python}\0PyYAML {yaml.__version__}\0libyaml {libyaml}\0jsonschema {checker}\0"
 
 
 # ----------------------------------------------------------------------------------------------

@@ -37,8 +37,8 @@ from reconciler.webex.limiter import DEFAULT_CONCURRENCY, AdaptiveLimit
 from reconciler.webex.once import DEFAULT_LISTING_LAG_S
 from reconciler.webex.redact import LOGGER_NAME, redact, register_secret
 from reconciler.webex.strict import not_success
+from reconciler.webex.transport import BodyTooLarge, engine_transport
 from reconciler.webex.untrusted import JsonTooDeep, api_text, parse_json, without_userinfo
-from reconciler.webex.wire import BodyTooLarge, wire_transport
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -215,11 +215,13 @@ class WebexClient(WebexApi):
         self.gate = BackoffGate()
         # ``concurrency`` is the most requests in flight; how many are is adapted to the server
         self.limiter = AdaptiveLimit(concurrency)
-        # The default transport (wire.py) speaks HTTP/1.1 straight over asyncio; with a proxy in
-        # the environment httpx's own transport applies it (``wire_transport`` returns None).
-        lean = wire_transport(concurrency, max_answer_bytes) if transport is None else None
+        # The default transport (transport.py) sends through aiohttp, proxies from the environment
+        # included; it reads, caps and times the whole answer itself.
+        self._lean = transport is None
+        if transport is None:
+            transport = engine_transport(concurrency, max_answer_bytes, self.base_url)
         self._http = _ApiHttp(
-            transport=transport if transport is not None else lean,
+            transport=transport,
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             verify=True,
@@ -228,9 +230,8 @@ class WebexClient(WebexApi):
         )
         # API requests go to the transport directly (built and read here, not by AsyncClient.send,
         # whose auth, redirect, cookie and hook machinery the API does not use); the OAuth refresh
-        # goes through ``_http``. Through a proxy, every request goes through ``_http``.
-        self._transport: httpx.AsyncBaseTransport | None = transport if transport is not None else lean
-        self._lean = lean is not None
+        # goes through ``_http``.
+        self._transport = transport
         self._timeouts = httpx.Timeout(timeout).as_dict()
         self._fixed_headers = [
             (b"Host", self._base.netloc),
@@ -522,8 +523,7 @@ class WebexClient(WebexApi):
         """Send ``req`` and read its whole answer, all within ``budget`` seconds (httpx's own
         transports bound each read alone: a body trickling a byte a second would never time out)."""
         if self._lean:
-            # the wire transport reads, caps and closes the whole answer, bounded by the read timeout
-            assert self._transport is not None
+            # the engine transport reads, caps and closes the whole answer, bounded by the read timeout
             try:
                 resp = await self._transport.handle_async_request(req)
             except BodyTooLarge as exc:
@@ -533,11 +533,8 @@ class WebexClient(WebexApi):
             return resp
         try:
             async with asyncio.timeout(budget):
-                if self._transport is None:
-                    resp = await self._http.send(req, stream=True)
-                else:
-                    resp = await self._transport.handle_async_request(req)
-                    resp.request = req
+                resp = await self._transport.handle_async_request(req)
+                resp.request = req
                 try:
                     await _read_capped(resp, self.max_answer_bytes)
                 finally:

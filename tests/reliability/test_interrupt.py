@@ -94,10 +94,6 @@ def finish(h: Harness, log: Path, tmp: Path) -> list[str]:
 Trigger = Callable[[list[dict[str, object]], float], bool]
 
 
-def at_time(seconds: float) -> Trigger:
-    return lambda events, elapsed: elapsed >= seconds
-
-
 def on_event(event: str, step_prefix: str, after: float = 0.0) -> Trigger:
     """When the log shows ``event`` for a step starting with ``step_prefix`` (plus ``after`` s)."""
     seen_at: list[float] = []
@@ -156,8 +152,14 @@ def rounds() -> list[Round]:
     ]
     for i in range(int(os.environ.get("INTERRUPT_ROUNDS", "1"))):
         sig = signal.SIGKILL if i % 2 else signal.SIGINT
-        moment = round(rng.uniform(1.0, 3.0), 2)
-        out.append(Round(f"{sig.name} at a random moment ({moment} s)", sig, at_time(moment)))
+        # a random moment of the apply itself (after its log began; jobs of 0.5 s keep it running)
+        moment = round(rng.uniform(0.0, 1.0), 2)
+        trigger = on_event("begin", "", after=moment)
+        out.append(
+            Round(
+                f"{sig.name} at a random moment ({moment} s into the apply)", sig, trigger, job_duration_s=0.5
+            )
+        )
     return out
 
 

@@ -14,7 +14,6 @@ import logging
 import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from click.testing import CliRunner
 from reconciler.cli import main
 from reconciler.sim.app import create_app
 from reconciler.sim.seed import add_third_party_phone
-from reconciler.webex.wire import WireTransport
+from reconciler.webex.transport import EngineTransport
 
 from .conftest import EXAMPLES, TOKEN, Harness, Perturb, Rule, record, route
 
@@ -158,21 +157,16 @@ def test_tls_verification_is_on() -> None:
 
     client = make_client("https://webexapis.com/v1", None, None, 4, environ={"WEBEX_ACCESS_TOKEN": TOKEN})
     transport = client._http._transport
-    # the wire transport (webex/wire.py), or httpx's own when a proxy is configured
-    ctx = transport.ssl_context() if isinstance(transport, WireTransport) else transport._pool._ssl_context
+    assert isinstance(transport, EngineTransport)  # also with a proxy in the environment
+    ctx = transport.ssl_context()
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
-def test_an_untrusted_certificate_is_refused_at_once(tmp_path: Path) -> None:
+def test_an_untrusted_certificate_is_refused_at_once(tls_files: tuple[Path, Path]) -> None:
     """A TLS server with a self-signed certificate: refused without a retry and without a request
     reaching it; trusted once SSL_CERT_FILE names the certificate (verification stays on)."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    cert, key = tls_files
     perturb = Perturb(create_app(seed="demo", job_duration_s=0.05))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
