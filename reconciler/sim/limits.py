@@ -1,12 +1,15 @@
 """Bounds on what one request can make the simulator do.
 
 No work or memory of the simulator is sized by a number taken from a request before that number is
-bounded. The API's numbers (ports, line weights, key indexes, timers, ``start``, ``max``) are 32-bit
-integers, so a larger one, an infinity or a NaN is the API's 400 before anything is built from it:
+bounded. The numbers the API takes (ports, line weights, key indexes, timers, ``start``, ``max``)
+are 32-bit integers, so a larger one, an infinity or a NaN is the API's 400 before anything is built
+from it:
 
 * request bodies: at most :data:`MAX_BODY_BYTES` (413 beyond, decided from ``Content-Length`` or
-  while reading), JSON without ``NaN``/``Infinity``, at most :data:`MAX_DEPTH` levels deep, every
-  number within :data:`MAX_INT` either side of 0 (:func:`parse_json`);
+  while reading), JSON without ``NaN``/``Infinity``, at most :data:`MAX_DEPTH` levels deep; a
+  number under a name the spec's request schemas type as a number within :data:`MAX_INT` either
+  side of 0, any other number (a ``lastUpdateTime`` in milliseconds sent back with the rest of a
+  GET answer, which the API ignores) within :data:`MAX_EXACT` (:func:`parse_json`);
 * numeric query parameters: finite and within the same bound (:func:`query_number`);
 * the ports a member takes (``port`` .. ``port + lineWeight - 1``): only the model's own ports are
   ever visited (:func:`member_ports`), whatever the weight.
@@ -21,9 +24,12 @@ from typing import Any
 from starlette.types import Message, Receive, Scope
 
 from .errors import ApiError, bad_request
+from .validation import numeric_fields
 
 MAX_INT = 2**31 - 1
 """The largest magnitude of any number the API takes (a 32-bit integer)."""
+MAX_EXACT = 2**53 - 1
+"""The largest magnitude of an integer JSON carries exactly (a double's 53-bit mantissa)."""
 MAX_BODY_BYTES = 2 * 1024 * 1024
 """Request body limit: twice a background image's 625 KB with room for its multipart envelope."""
 MAX_DEPTH = 32
@@ -40,13 +46,13 @@ def _shown(raw: str) -> str:
     return repr(_clip(raw))
 
 
-def out_of_range(value: Any) -> bool:
-    """True for a number the API cannot take: not finite, or beyond 32 bits."""
+def out_of_range(value: Any, bound: int = MAX_INT) -> bool:
+    """True for a number beyond ``bound`` either side of 0, or not finite."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     if isinstance(value, float) and not math.isfinite(value):
         return True
-    return abs(value) > MAX_INT
+    return abs(value) > bound
 
 
 def _no_constant(name: str) -> Any:
@@ -79,11 +85,13 @@ def body_problems(body: Any) -> list[str]:
             todo.extend((v, (*where, str(k))) for k, v in value.items())
         elif isinstance(value, list):
             todo.extend((v, (*where, str(i))) for i, v in enumerate(value))
-        elif out_of_range(value):
-            place = "/".join(where) or "(body)"
-            problems.append(
-                f"{place}: {_clip(str(value))} is out of range (at most {MAX_INT} either side of 0)."
-            )
+        else:
+            bound = MAX_INT if where and where[-1] in numeric_fields() else MAX_EXACT
+            if out_of_range(value, bound):
+                place = "/".join(where) or "(body)"
+                problems.append(
+                    f"{place}: {_clip(str(value))} is out of range (at most {bound} either side of 0)."
+                )
     return sorted(problems)
 
 

@@ -79,6 +79,18 @@ async def test_bodies_a_json_parser_of_the_api_would_refuse_are_400s(
     assert fragment in r.json()["message"], r.json()["message"]
 
 
+async def test_a_get_answer_sent_back_keeps_its_millisecond_timestamp(client: httpx.AsyncClient) -> None:
+    """Only the names the spec types as numbers are 32-bit; others (a lastUpdateTime in ms, which
+    the API ignores on PUT) are bounded at 2**53, what JSON carries exactly."""
+    dev = await device_id(client, "0A1B2C3D4E01")
+    live = (await client.get(f"{T}/devices/{dev}/settings")).json()
+    assert live["lastUpdateTime"] > limits.MAX_INT
+    assert (await client.put(f"{T}/devices/{dev}/settings", json=live)).status_code == 204
+    live["lastUpdateTime"] = 2**53
+    r = await client.put(f"{T}/devices/{dev}/settings", json=live)
+    assert r.status_code == 400 and "lastUpdateTime" in r.json()["message"], r.text
+
+
 def test_member_ports_visit_only_the_models_ports() -> None:
     assert limits.member_ports(5, 3, 6) == (range(5, 7), 7)
     assert limits.member_ports(7, 1, 6) == (range(7, 7), 7)
