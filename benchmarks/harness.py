@@ -124,6 +124,16 @@ class SimServer:
         return _proc_cpu_seconds(self.proc.pid)
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a child process; kill it when it has not exited 20 s later."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextlib.contextmanager
 def sim_server(
     seed: int,
@@ -172,12 +182,7 @@ def sim_server(
                 time.sleep(0.1)
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         if log:
             assert not isinstance(out, int)
             out.close()

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import ApiError
 from .faults import SimulatedDrop
+from .limits import bounded_receive, declared_too_large, too_large
 from .routes import (
     admin,
     auth,
@@ -35,6 +36,7 @@ from .routes import (
 )
 from .routes.common import error_response
 from .simulator import Simulator
+from .spec_routes import SpecRoutes, method_label
 
 # --------------------------------------------------------------------------------------------
 # routes
@@ -74,6 +76,7 @@ class SimMiddleware:
         self.app = app
         self.sim = sim
         self.route_table = route_table
+        self.spec_routes = SpecRoutes(route_table)
 
     def template(self, scope: Scope) -> str:
         partial = None
@@ -94,7 +97,7 @@ class SimMiddleware:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         tracking = headers.get("trackingid") or Simulator.tracking_id()
         state["tracking_id"] = tracking
-        route = f"{scope['method']} {self.template(scope)}"
+        route = f"{method_label(scope['method'])} {self.template(scope)}"
         state["route"] = route
         stats.requests_total += 1
         stats.requests_by_route[route] += 1
@@ -141,6 +144,10 @@ class SimMiddleware:
                 }
             )
             raise SimulatedDrop()
+        refusal = self.spec_routes.refusal(scope) or (too_large() if declared_too_large(scope) else None)
+        if refusal is not None:
+            await answer(_error_of(scope, refusal))
+            return
         if route not in NO_AUTH:
             auth = headers.get("authorization", "")
             scheme, _, value = auth.partition(" ")
@@ -158,9 +165,13 @@ class SimMiddleware:
         if org is not None and org != sim.store.org_id:
             await answer(error_response(scope, 404, f"Organization {org} not found."))
             return
+        bad_query = self.spec_routes.query_problem(scope)
+        if bad_query is not None:
+            await answer(_error_of(scope, bad_query))
+            return
         if sim.tick():
             sim.persist()
-        await self.app(scope, receive, send_wrapper)
+        await self.app(scope, bounded_receive(receive), send_wrapper)
         status = status_box.get("status", 500)
         stats.requests_by_status[str(status)] += 1
         if state.get("write") and status < 400:
@@ -174,16 +185,20 @@ def _query_value(scope: Scope, name: str) -> str | None:
     return values[0] if values else None
 
 
+def _error_of(scope: Scope, exc: ApiError) -> Response:
+    return error_response(scope, exc.status, exc.message, exc.descriptions, exc.headers or None)
+
+
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(request.scope, exc.status, exc.message, exc.descriptions, exc.headers or None)
+    return _error_of(request.scope, exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     messages = {404: "The requested resource could not be found.", 405: "Method not allowed."}
     message = messages.get(exc.status_code, str(exc.detail))
-    return error_response(request.scope, exc.status_code, message)
+    return error_response(request.scope, exc.status_code, message, headers=dict(exc.headers or {}) or None)
 
 
 def create_app(

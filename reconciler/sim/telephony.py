@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from . import catalog, defaults
+from . import catalog, defaults, limits
 from .errors import bad_request, not_found
 from .ids import colon_mac
 from .store import Device, Location, Person, Store, Template, VirtualLine, Workspace
@@ -182,12 +182,13 @@ def new_members(store: Store, device: Device, members: list[dict[str, Any]]) -> 
             problems.append("The primary owner is listed without primaryOwner: true.")
     used: dict[int, int] = {}
     for m in result:
-        for port in range(m["port"], m["port"] + max(1, m["lineWeight"])):
-            if port < 1 or port > model.line_ports:
-                problems.append(
-                    f"Port {port} is out of range: {model.display_name} has {model.line_ports} line ports."
-                )
-            elif port in used:
+        ports, beyond = limits.member_ports(m["port"], m["lineWeight"], model.line_ports)
+        if beyond is not None:
+            problems.append(
+                f"Port {beyond} is out of range: {model.display_name} has {model.line_ports} line ports."
+            )
+        for port in ports:
+            if port in used:
                 problems.append(f"Port {port} is used by more than one member.")
             used[port] = 1
     total = sum(max(1, m["lineWeight"]) for m in result)

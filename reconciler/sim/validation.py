@@ -46,6 +46,17 @@ def operations() -> list[str]:
     return list(_data()["operations"])
 
 
+@lru_cache(maxsize=1)
+def numeric_fields() -> frozenset[str]:
+    """The names of the properties the request schemas type as numbers (ports, indexes, timers)."""
+    return frozenset(
+        name
+        for schema in _data()["components"]["schemas"].values()
+        for name, prop in (schema.get("properties") or {}).items()
+        if prop.get("type") in ("number", "integer")
+    )
+
+
 @lru_cache(maxsize=64)
 def _validator(operation: str) -> jsonschema.protocols.Validator:
     data = _data()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -10,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import ApiError, bad_request
+from ..limits import parse_json
 from .common import ok, sim_of
 
 
@@ -19,10 +19,9 @@ async def access_token(request: Request) -> Response:
     content_type = request.headers.get("content-type", "")
     raw = (await request.body()).decode("utf-8", "replace")
     if "json" in content_type:
-        try:
-            loaded = json.loads(raw or "{}")
-        except ValueError:
-            raise bad_request("The request body is not valid JSON.") from None
+        loaded = parse_json(raw or "{}")
+        if not isinstance(loaded, dict):
+            raise bad_request("The request body must be a JSON object.")
         form = {str(k): str(v) for k, v in loaded.items()}
     else:
         form = dict(parse_qsl(raw))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -10,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
-from .. import telephony, validation
+from .. import limits, telephony, validation
 from ..errors import ApiError, bad_request
 from ..simulator import Simulator
 from ..store import Device
@@ -63,10 +62,7 @@ async def json_body(request: Request) -> Any:
         raise ApiError(415, f"Unsupported media type {content_type}; send application/json.")
     if not raw.strip():
         return {}
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise bad_request(f"The request body is not valid JSON: {exc}") from None
+    return limits.parse_json(raw)
 
 
 async def validated(request: Request) -> dict[str, Any]:
@@ -86,11 +82,7 @@ def int_param(request: Request, name: str, default: int) -> int:
     raw = query(request, name)
     if raw is None:
         return default
-    try:
-        value = int(float(raw))
-    except ValueError:
-        raise bad_request(f"Query parameter {name} must be a number, not {raw!r}.") from None
-    return value
+    return int(limits.query_number(name, raw))
 
 
 def bool_param(request: Request, name: str) -> bool | None:
