@@ -181,6 +181,16 @@ def quiet_option(fn: F) -> F:
     )(fn)
 
 
+def log_option(fn: F) -> F:
+    return click.option(
+        "--log",
+        "log_path",
+        default=DEFAULT_LOG,
+        show_default=True,
+        help="The apply log: its pending pushes (written, not yet pushed) are plan steps.",
+    )(fn)
+
+
 def verbose_option(fn: F) -> F:
     return click.option("--verbose", "-v", is_flag=True, help="Also show each step's API call.")(fn)
 
@@ -281,6 +291,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
     help="With --baseline: plan only the objects whose manifests differ from the baseline, and what "
     "depends on them (fast pull-request plans; drift elsewhere is not shown).",
 )
+@log_option
 @verbose_option
 @quiet_option
 @connection_options
@@ -295,6 +306,7 @@ def plan(
     rotate_secrets: bool,
     baseline: str | None,
     changed_only: bool,
+    log_path: str,
     verbose: bool,
     quiet: bool,
     **kw: Any,
@@ -309,7 +321,7 @@ def plan(
     from reconciler.review import PlanReview
     from reconciler.session import PlanRequest, plan_command, save_plan
 
-    request = PlanRequest(list(paths), list(targets), prune, rotate_secrets, baseline, changed_only)
+    request = PlanRequest(list(paths), list(targets), prune, rotate_secrets, baseline, changed_only, log_path)
     with showing_progress(quiet):  # from the first second: loading the manifests comes first
         result = plan_command(connection_for(kw, list(paths)), request)
     if isinstance(result, PlanReview):
@@ -367,6 +379,7 @@ def show(plan_file: str, fmt: str, verbose: bool) -> None:
     metavar="ROOM_ID",
     help="Post a drift summary to this Webex space when there is drift (bot token: WEBEX_BOT_TOKEN).",
 )
+@log_option
 @quiet_option
 @connection_options
 @handle_errors
@@ -375,6 +388,7 @@ def drift(
     fmt: str,
     reports: tuple[str, ...],
     notify_room: str | None,
+    log_path: str,
     quiet: bool,
     **kw: Any,
 ) -> None:
@@ -389,7 +403,8 @@ def drift(
 
     bot = _notify_token(notify_room)
     with showing_progress(quiet):
-        found, problem = drift_command(connection_for(kw, list(paths)), list(paths), notify_room, bot)
+        conn = connection_for(kw, list(paths))
+        found, problem = drift_command(conn, list(paths), notify_room, bot, log_path)
     kinds = {r: _REPORT_FORMATS.get(os.path.splitext(r)[1].lower(), fmt) for r in reports}
     full = next((r for r, k in kinds.items() if k == "json"), None)
     for path, kind in kinds.items():

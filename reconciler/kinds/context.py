@@ -14,6 +14,7 @@ from reconciler.plan import Step, digest, digest_json
 from reconciler.secrets import SecretBaseline
 
 if TYPE_CHECKING:
+    from reconciler.pushes import Reach
     from reconciler.webex.client import WebexClient
 
 # Fields that change without anyone changing configuration; left out of saved-plan checksums.
@@ -130,6 +131,7 @@ class Policy:
     rebuild_threshold: int = 10
     concurrency: int | None = None
     force_delete_images: bool = False
+    push: str = "auto"  # "never": hold every push (``reconciler push`` sends them)
 
     @classmethod
     def from_resources(cls, resources: list[Resource]) -> Policy:
@@ -143,6 +145,7 @@ class Policy:
                     rebuild_threshold=int(s.get("rebuildPhonesThreshold", 10)),
                     concurrency=s.get("concurrency"),
                     force_delete_images=bool(s.get("forceDeleteImages", False)),
+                    push=str(s.get("push", "auto")),
                 )
         return cls()
 
@@ -182,6 +185,11 @@ class Context:
     changed_devices: dict[str, tuple[str, str | None, list[str]]] = field(default_factory=dict)
     # Changed devices whose model takes no applyChanges (a third-party SIP phone): nothing to push.
     no_push: set[str] = field(default_factory=set)
+    # The devices the plan pushes, by MAC (``reconciler.pushes``); those held by the Policy; the org
+    # the devices looked up belong to (an apply log of another org is refused).
+    reached: dict[str, Reach] = field(default_factory=dict)
+    held: list[dict[str, str]] = field(default_factory=list)
+    org_seen: str | None = None
     # Whether one resource's reads go out together (few resources) or one after the other (many
     # resources fill the client's request slots by themselves).
     parallel_reads: bool = True

@@ -18,13 +18,14 @@ from reconciler.render.common import (
     WIDTH,
     call_line,
     drift_summary_line,
+    held_lines,
     item_where,
     paint,
     shown_values,
     step_change_lines,
     summary_line,
 )
-from reconciler.titles import step_title, title_for
+from reconciler.titles import step_title
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftItem, DriftReport
@@ -59,14 +60,10 @@ def render_text(plan: Plan, color: bool = False, verbose: bool = False) -> str:
                     f"      preview: {shown} device(s) match; "
                     f"{len(step.meta.get('differingDevices', []))} differ from the template"
                 )
-            devices = step.meta.get("devices", [])
-            for dev in devices[:20]:
-                out.append(f"      covers {title_for(dev)}")
-            if len(devices) > 20:
-                out.append(f"      ... and {len(devices) - 20:,} more device(s)")
             out.extend("      " + line for line in step_change_lines(step))
         out.append("")
     out.extend(_secret_section(plan))
+    out.extend(held_lines(plan))
     out.append(summary_line(plan))
     if not plan.empty:
         out.extend(textwrap.wrap(threshold_line(plan), WIDTH, break_long_words=False))

@@ -276,6 +276,22 @@ class Harness:
         return sorted(devices[c].mac for c, t in last_write.items() if last_push.get(c, 0.0) < t)
 
 
+def log_header(h: Harness, paths: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    """The first record of an apply log that a run against ``h`` writes (format 2: API, org, plan)."""
+    return {
+        "event": "begin",
+        "format": 2,
+        "base_url": h.url,
+        "org_id": h.sim.store.org_id,
+        "plan": "x",
+        "paths": ["repo"] if paths is None else paths,
+        "steps": 1,
+        "secret_writes": [],
+        "ts": time.time(),
+        **extra,
+    }
+
+
 @pytest.fixture
 def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Harness]]:
     monkeypatch.chdir(tmp_path)
