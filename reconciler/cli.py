@@ -181,6 +181,62 @@ def quiet_option(fn: F) -> F:
     )(fn)
 
 
+def _confirmer(auto_approve: bool, fmt: str, command: str) -> Callable[[Any], bool]:
+    """How ``apply`` / ``push`` ask before sending anything."""
+    from reconciler.errors import PlanRefused
+
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+
+    def confirm(p: Any) -> bool:
+        if auto_approve:
+            return True
+        if fmt == "json":
+            raise PlanRefused(f"{command} --format json does not ask for confirmation: pass --auto-approve")
+        if not interactive:
+            raise PlanRefused(f"refusing to {command} without a terminal to confirm on: pass --auto-approve")
+        return click.confirm(f"{command.capitalize()} this plan?", default=False)
+
+    return confirm
+
+
+def _say(line: str) -> None:
+    """A progress or warning line on stderr (above the progress display, when one is shown)."""
+    from reconciler.progress import live
+
+    shown = live()
+    if shown is not None:
+        shown.print(line)
+    else:
+        click.echo(line, err=True)
+
+
+def _echo_report(report: Any, what: str) -> None:
+    """``Apply: 3 applied, 1 failed, 0 skipped.`` and each failed or skipped step."""
+    applied, failed, skipped = (report.by_status(s) for s in ("applied", "failed", "skipped"))
+    click.echo(f"\n{what}: {len(applied)} applied, {len(failed)} failed, {len(skipped)} skipped.")
+    lines = []
+    for r in failed:
+        lines.append(
+            f"  failed  {r.step}: {r.message}"
+            + (f" [trackingId {r.tracking_id}]" if r.tracking_id and r.tracking_id not in r.message else "")
+        )
+        lines.extend(f"          {line}" for line in capped(r.job_errors))
+    lines.extend(f"  skipped {r.step}: {r.message}" for r in skipped)
+    for line in capped(lines, more=" (apply --format json lists every one)"):
+        click.echo(line)
+
+
+def lock_timeout_option(fn: F) -> F:
+    return click.option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0),
+        default=0.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Wait this long for another apply holding the apply log's lock (0: refuse at once).",
+    )(fn)
+
+
 def log_option(fn: F) -> F:
     return click.option(
         "--log",
@@ -438,14 +494,7 @@ def drift(
 @click.option(
     "--resume", "resume", type=click.Path(dir_okay=False), help="Finish the work of this apply log."
 )
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Wait this long for another apply holding the apply log's lock (0: refuse at once).",
-)
+@lock_timeout_option
 @click.option(
     "--notify-room",
     metavar="ROOM_ID",
@@ -487,7 +536,6 @@ def apply(
     Example:
       reconciler plan manifests/ --out plan.json && reconciler apply --plan plan.json --auto-approve
     """
-    from reconciler.errors import PlanRefused
     from reconciler.render import render_text
     from reconciler.session import ApplyRequest, apply_command, read_plan
 
@@ -503,25 +551,7 @@ def apply(
     saved = read_plan(plan_file) if plan_file else None
     with showing_progress(quiet):  # the Policy's concurrency: loading the manifests comes first
         conn = connection_for(kw, list(paths) or (saved.paths if saved else None))
-    interactive = sys.stdin.isatty() and sys.stdout.isatty()
-
-    def confirm(p: Any) -> bool:
-        if auto_approve:
-            return True
-        if fmt == "json":
-            raise PlanRefused("apply --format json does not ask for confirmation: pass --auto-approve")
-        if not interactive:
-            raise PlanRefused("refusing to apply without a terminal to confirm on: pass --auto-approve")
-        return click.confirm("Apply this plan?", default=False)
-
-    def say(line: str) -> None:
-        from reconciler.progress import live
-
-        shown = live()
-        if shown is not None:
-            shown.print(line)  # above the progress display
-        else:
-            click.echo(line, err=True)
+    confirm = _confirmer(auto_approve, fmt, "apply")
 
     def show(p: Any) -> None:
         if fmt == "text":
@@ -543,7 +573,7 @@ def apply(
         lock_timeout=lock_timeout,
     )
     with showing_progress(quiet):
-        outcome = apply_command(conn, request, confirm=confirm, say=say, show=show)
+        outcome = apply_command(conn, request, confirm=confirm, say=_say, show=show)
     report = outcome.report
     if fmt == "json":
         import json
@@ -555,18 +585,7 @@ def apply(
     if outcome.plan.empty and not report.results:
         click.echo("Nothing to apply.")
         return
-    applied, failed, skipped = (report.by_status(s) for s in ("applied", "failed", "skipped"))
-    click.echo(f"\nApply: {len(applied)} applied, {len(failed)} failed, {len(skipped)} skipped.")
-    lines = []
-    for r in failed:
-        lines.append(
-            f"  failed  {r.step}: {r.message}"
-            + (f" [trackingId {r.tracking_id}]" if r.tracking_id and r.tracking_id not in r.message else "")
-        )
-        lines.extend(f"          {line}" for line in capped(r.job_errors))
-    lines.extend(f"  skipped {r.step}: {r.message}" for r in skipped)
-    for line in capped(lines, more=" (apply --format json lists every one)"):
-        click.echo(line)
+    _echo_report(report, "Apply")
     if outcome.remaining is not None:
         if outcome.remaining.empty:
             click.echo("Converged: live state matches the manifests.")
@@ -631,6 +650,58 @@ def export(
         f"Exported to {out}: {report.written} new, {report.updated} updated, {report.unchanged} unchanged "
         f"file(s); {report.devices} device(s)."
     )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--location", "locations", multiple=True, metavar="NAME", help="Only this location's devices.")
+@click.option(
+    "--target", "targets", multiple=True, metavar="KIND/NAME", help="Only devices these manifests manage."
+)
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@lock_timeout_option
+@log_option
+@verbose_option
+@quiet_option
+@connection_options
+@handle_errors
+def push(
+    paths: tuple[str, ...],
+    locations: tuple[str, ...],
+    targets: tuple[str, ...],
+    auto_approve: bool,
+    lock_timeout: float,
+    log_path: str,
+    verbose: bool,
+    quiet: bool,
+    **kw: Any,
+) -> None:
+    """Tell the phones to download what an earlier apply wrote and did not push.
+
+    Pushes held by a Policy (push: never) for a maintenance window, or left by an interrupted
+    apply, are read from the apply log, checked against the manifests, shown, and sent.
+
+    \b
+    Example:
+      reconciler push manifests/ --location "Branch Office" --auto-approve
+    """
+    from reconciler.pushing import PushRequest, push_command
+    from reconciler.render import render_text
+
+    def show(p: Any) -> None:
+        click.echo(render_text(p, color=use_color(), verbose=verbose), nl=False)
+
+    request = PushRequest(list(paths), list(locations), list(targets), log_path, lock_timeout)
+    with showing_progress(quiet):
+        conn = connection_for(kw, list(paths))
+        confirm = _confirmer(auto_approve, "text", "push")
+        outcome = push_command(conn, request, confirm=confirm, say=_say, show=show)
+    if outcome is None:
+        click.echo(f"Nothing to push: {log_path} owes no push.")
+        return
+    _echo_report(outcome.report, "Push")
+    if not outcome.succeeded:
+        sys.exit(1)
 
 
 @main.command()

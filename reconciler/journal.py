@@ -236,6 +236,8 @@ def _mac_of(value: Any) -> str | None:
 def _fold(journal: Journal, records: list[tuple[int, dict[str, Any]]]) -> None:
     """Every record after the header, in order."""
     ended: set[str] = set()
+    failed: set[str] = set()  # steps that failed: a job start among them may have started its job
+    answered: set[str] = set()  # steps whose job start was answered (the job id is known)
     carried: set[int] = set()  # lines of pending pushes carried from an earlier run
     for number, r in records:
         event, step = r.get("event"), _text(r, "step")
@@ -248,11 +250,14 @@ def _fold(journal: Journal, records: list[tuple[int, dict[str, Any]]]) -> None:
             ended.add(step)
         elif event in ("failed", "skipped") and step:
             ended.add(step)
+            if event == "failed":
+                failed.add(step)
         elif event == "job_started" and step:
             job_id = str(r.get("job_id"))
             if not _JOB_ID.match(job_id):
                 raise journal.refuse(number, f"names a job id {clip(visible(job_id))!r} that is not one")
             journal.running_jobs[step] = (str(r["job_type"]), job_id, number)
+            answered.add(step)
         elif event == "job_posting" and step:
             known = {str(k) for k in r.get("known", [])}
             journal.posting[step] = (str(r["job_type"]), known, dict(r.get("body") or {}), number)
@@ -266,8 +271,9 @@ def _fold(journal: Journal, records: list[tuple[int, dict[str, Any]]]) -> None:
                     journal.pending.pop(mac, None)
     for step in ended:
         journal.running_jobs.pop(step, None)
-        journal.posting.pop(step, None)
-    for step in journal.running_jobs:
+        if step not in failed or step in answered:
+            journal.posting.pop(step, None)  # a failed start may have started its job: looked for
+    for step in answered:
         journal.posting.pop(step, None)
     if journal.finished:  # its own writes were not interrupted: a push failed (or was held)
         for mac, item in list(journal.pending.items()):

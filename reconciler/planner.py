@@ -236,6 +236,9 @@ async def _lookups(
             need_models = need_models or "hoteling" in spec
         elif r.kind == "LocationDeviceSettings":
             locations.add(r.name)
+            need_models = True  # which devices its job reaches (``reconciler.reach``)
+        elif r.kind == "OrgDeviceSettings":
+            need_models = True
         elif r.kind == "LineKeyTemplateAssignment":
             locations.update(spec.get("locations", []))
             template_names.add(spec["template"])

@@ -30,13 +30,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from reconciler.capabilities import Catalog
 from reconciler.errors import ConfigError
 from reconciler.journal import Journal, PendingPush
-from reconciler.model import Resource, mac_with_colons, normalize_mac
-from reconciler.plan import Step
+from reconciler.kinds.context import Context, Policy
+from reconciler.model import Resource, mac_with_colons
+from reconciler.plan import Plan
+from reconciler.reach import Reach, own_writes, reach, settings_reach
 
 if TYPE_CHECKING:
-    from reconciler.kinds.context import Context
     from reconciler.webex.client import WebexClient
 
 REBUILD_JOB = "/telephony/config/jobs/devices/rebuildPhones"
@@ -59,59 +61,6 @@ class Owed:
             "A log is a journal of its own run, never an instruction: move it away to start afresh "
             "(that device then keeps what it has until its next push)"
         )
-
-
-@dataclass
-class Reach:
-    """A device the plan pushes: what changes it and why."""
-
-    mac: str
-    cid: str
-    location: str | None
-    after: list[str] = field(default_factory=list)  # the steps that change it
-    reasons: list[str] = field(default_factory=list)
-    pending: PendingPush | None = None
-
-    @property
-    def address(self) -> str:
-        return f"Device/{self.mac}"
-
-    @property
-    def reason(self) -> str:
-        return "; ".join(dict.fromkeys(self.reasons))
-
-
-def reach(ctx: Context, device: dict[str, Any], step: Step | None, reason: str) -> None:
-    """Note that ``step`` changes the configuration of ``device`` (a ``/devices`` item), for
-    ``reason``; a model that takes no push (a third-party SIP phone) is left out."""
-    mac = normalize_mac(str(device.get("mac") or ""))
-    cid = device.get("callingDeviceId")
-    if mac is None or not cid:
-        return
-    model = ctx.caps.of_device(device)
-    if model is not None and not model.apply_changes:
-        return
-    entry = ctx.reached.get(mac)
-    if entry is None:
-        entry = ctx.reached[mac] = Reach(mac, str(cid), device.get("locationId"))
-    entry.reasons.append(reason)
-    if step is not None:
-        entry.after.append(step.id)
-        step.meta.setdefault("reaches", []).append(mac)
-        step.meta.setdefault("reason", reason)
-
-
-def _own_writes(ctx: Context) -> None:
-    """The devices whose own parts (members, layout, settings, SIP password) the plan writes."""
-    by_id = {s.id: s for s in ctx.steps}
-    for cid, (address, _, ids) in sorted(ctx.changed_devices.items(), key=lambda kv: kv[1][0]):
-        if cid in ctx.no_push:
-            continue
-        mac = address.partition("/")[2]
-        parts = [i.rpartition(".")[2] for i in ids]
-        item = ctx.devices.get(mac) or {"mac": mac, "callingDeviceId": cid}
-        for step_id in ids:
-            reach(ctx, item, by_id[step_id], "its own " + ", ".join(parts))
 
 
 # -- pending pushes of an earlier apply -------------------------------------------------------
@@ -211,12 +160,22 @@ def _meta(devices: list[Reach]) -> dict[str, Any]:
     }
 
 
-def _push_steps(ctx: Context) -> None:
+async def _location_names(ctx: Context, ids: set[str]) -> dict[str, str]:
+    """Location id -> name, for the rebuild steps' addresses (listed when a lookup lacks one)."""
+    names = {str(v.get("id")): k for k, v in ctx.locations.items()}
+    if ids - names.keys():
+        listed = await ctx.client.paginate("/locations", {"max": 1000}, "items")
+        names.update({str(v.get("id")): str(v.get("name")) for v in listed if v.get("name")})
+    return names
+
+
+async def _push_steps(ctx: Context) -> None:
     """Phones pick up a change on applyChanges; many in one location: one rebuildPhones job."""
     by_location: dict[str | None, list[Reach]] = defaultdict(list)
     for entry in sorted(ctx.reached.values(), key=lambda e: e.mac):
         by_location[entry.location].append(entry)
-    names = {str(v.get("id")): k for k, v in ctx.locations.items()}
+    rebuilt = {str(loc) for loc, d in by_location.items() if loc and len(d) >= ctx.policy.rebuild_threshold}
+    names = await _location_names(ctx, rebuilt)
     for loc, devices in sorted(by_location.items(), key=lambda kv: str(kv[0])):
         if loc and len(devices) >= ctx.policy.rebuild_threshold:
             ctx.step(
@@ -258,7 +217,8 @@ async def plan_pushes(
     ctx.org_seen = next((o for o in map(_org_of, ctx.devices.values()) if o), None)
     if owed is not None and owed.journal is not None:
         owed.journal.check_org(ctx.client.org_id or ctx.org_seen)
-    _own_writes(ctx)
+    own_writes(ctx)
+    await settings_reach(ctx)
     if owed is not None:
         await _take_pending(ctx, owed, resources, selected)
     if ctx.policy.push == "never":
@@ -267,4 +227,32 @@ async def plan_pushes(
             for e in sorted(ctx.reached.values(), key=lambda e: e.mac)
         ]
         return
-    _push_steps(ctx)
+    await _push_steps(ctx)
+
+
+async def pending_plan(
+    client: WebexClient,
+    resources: list[Resource],
+    selected: list[Resource],
+    owed: Owed,
+    locations: list[str],
+) -> Plan:
+    """``reconciler push``: a plan of the pending pushes only (whatever ``Policy.push`` says), of
+    the devices the ``selected`` resources manage and, with ``locations``, in those locations."""
+    policy = Policy.from_resources(resources)
+    policy.push = "auto"  # asked for: held pushes go now
+    ctx = Context(client=client, resources=selected, policy=policy)
+    if locations:
+        found = await client.locations_by_name(locations)
+        missing = sorted(set(locations) - set(found))
+        if missing:
+            raise ConfigError(f"--location names no location of the org: {', '.join(missing)}")
+        ctx.locations.update(found)
+    ctx.caps = Catalog({str(m.get("model")): m for m in await client.get_supported_devices()})
+    await plan_pushes(ctx, owed, resources, selected)
+    if locations:
+        keep = {str(v.get("id")) for v in ctx.locations.values()}
+        ctx.reached = {m: e for m, e in ctx.reached.items() if e.location in keep}
+        ctx.steps.clear()
+        await _push_steps(ctx)
+    return Plan(steps=ctx.steps, managed=len(selected), org_seen=ctx.org_seen)

@@ -14,7 +14,7 @@ from reconciler.plan import Step, digest, digest_json
 from reconciler.secrets import SecretBaseline
 
 if TYPE_CHECKING:
-    from reconciler.pushes import Reach
+    from reconciler.reach import Reach
     from reconciler.webex.client import WebexClient
 
 # Fields that change without anyone changing configuration; left out of saved-plan checksums.
@@ -188,6 +188,7 @@ class Context:
     # The devices the plan pushes, by MAC (``reconciler.pushes``); those held by the Policy; the org
     # the devices looked up belong to (an apply log of another org is refused).
     reached: dict[str, Reach] = field(default_factory=dict)
+    listed: dict[str, dict[str, Any]] = field(default_factory=dict)  # MAC -> /devices item a job targets
     held: list[dict[str, str]] = field(default_factory=list)
     org_seen: str | None = None
     # Whether one resource's reads go out together (few resources) or one after the other (many

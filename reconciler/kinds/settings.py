@@ -7,6 +7,7 @@ from typing import Any
 from reconciler.diff import diff_declared, merge_declared
 from reconciler.kinds.context import Context
 from reconciler.model import Resource
+from reconciler.reach import reach_owned
 
 JOB = "/telephony/config/jobs/devices/callDeviceSettings"
 SETTINGS_JOB = "callDeviceSettings"
@@ -133,7 +134,9 @@ async def _plan_owner(
             if changes:
                 merged = merge_declared(live_h, spec["hoteling"], ignore)
                 body = {"hoteling": merged} if hoteling_wrap else merged
-                prev = ctx.update(res, "hoteling", 5, hoteling_path, body, changes, "hoteling").id
+                step = ctx.update(res, "hoteling", 5, hoteling_path, body, changes, "hoteling")
+                reach_owned(ctx, step, devices, f"hoteling of {res.name}")  # the devices it owns
+                prev = step.id
     if "settings" in spec:
         path = f"{base}/settings"
         live = await ctx.get(path)

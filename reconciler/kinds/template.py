@@ -9,6 +9,7 @@ from reconciler.diff import FieldChange, equal
 from reconciler.kinds.context import Context
 from reconciler.kinds.linekeys import compare_line_keys, line_keys_body
 from reconciler.model import Resource
+from reconciler.reach import reach_listed, remember_devices
 
 TEMPLATES = "/telephony/config/devices/lineKeyTemplates"
 APPLY_JOB = "/telephony/config/jobs/devices/applyLineKeyTemplate"
@@ -121,7 +122,7 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
         meta["deviceCount"] = None  # known once the template exists
     else:
         meta["deviceCount"] = await ctx.client.preview_apply_line_key_template(body)
-    ctx.step(
+    step = ctx.step(
         res,
         "job",
         6,
@@ -137,6 +138,7 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
         ),
         meta=meta,
     )
+    reach_listed(ctx, step, differing, f"template assignment {res.name}")  # pushed after the job
 
 
 async def _differing_devices(
@@ -169,6 +171,7 @@ async def _differing_devices(
         and (not include or set(dev.get("tags") or []) & include)
         and not (exclude and set(dev.get("tags") or []) & exclude)
     ]
+    remember_devices(ctx, candidates)  # the devices of the job's pushes (``reconciler.reach``)
     layouts = await asyncio.gather(
         *(ctx.get(f"/telephony/config/devices/{dev['callingDeviceId']}/layout") for dev in candidates)
     )

@@ -191,9 +191,12 @@ def push_lines(step: Step, shown: int = 20) -> list[str]:
     reason of one device's applyChanges."""
     reasons = step.meta.get("reasons") or {}
     if step.action != "job":
-        return [f"why: {r}" for r in reasons.values()]
+        return [line for r in reasons.values() for line in wrap("why: ", str(r).split("; "))]
     devices = step.meta.get("devices", [])
-    lines = [f"covers {title_for(d)}" + (f" ({reasons[d]})" if d in reasons else "") for d in devices[:shown]]
+    lines: list[str] = []
+    for d in devices[:shown]:
+        why = str(reasons.get(d) or "").split("; ")
+        lines += wrap(f"covers {title_for(d)}: ", why) if why != [""] else [f"covers {title_for(d)}"]
     if len(devices) > shown:
         lines.append(f"... and {len(devices) - shown:,} more device(s)")
     return lines

@@ -56,6 +56,36 @@ def get_template(store: Store, template_id: str) -> Template:
     return tpl
 
 
+def mark_changed(device: Device) -> None:
+    """The device's configuration changed: it is pending until it is told to download it
+    (applyChanges, or a rebuildPhones job of its location). The API never pushes by itself. A model
+    that takes no push (a customer-managed SIP phone) is never pending."""
+    if get_model(device).apply_changes:
+        device.pending_changes = True
+
+
+def mark_owned_changed(store: Store, owner_id: str) -> None:
+    """The hoteling of a person or workspace changed: the devices it owns show it."""
+    for device in store.devices.values():
+        if device.owner_id == owner_id:
+            mark_changed(device)
+
+
+def pending_view(store: Store) -> dict[str, Any]:
+    """The devices whose configuration changed since their last push (``GET /_sim/pending``)."""
+    items = [
+        {
+            "mac": device.mac,
+            "deviceId": device.calling_id,
+            "locationId": device.location_id,
+            "model": device.model,
+        }
+        for device in store.devices.values()
+        if device.pending_changes
+    ]
+    return {"count": len(items), "items": sorted(items, key=lambda i: str(i["mac"]))}
+
+
 def owner_of(store: Store, device: Device) -> Person | Workspace:
     if device.owner_type == "PEOPLE" and device.owner_id in store.people:
         return store.people[device.owner_id]
