@@ -187,6 +187,10 @@ async def _differing_devices(
                 differing.append(mac)
             continue
         want, have = compare_line_keys(tmpl.get("lineKeys", []), layout.get("lineKeys"))
-        if layout.get("layoutMode") != "CUSTOM" or want != have:
+        # the job sets the template's userReorderEnabled too: a device differing only there changes
+        reorder = "userReorderEnabled" in tmpl and bool(layout.get("userReorderEnabled")) != bool(
+            tmpl["userReorderEnabled"]
+        )
+        if layout.get("layoutMode") != "CUSTOM" or want != have or reorder:
             differing.append(mac)
     return sorted(differing), sorted(matched)

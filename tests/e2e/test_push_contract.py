@@ -200,3 +200,17 @@ def test_the_demo_leaves_no_phone_pending(tmp_path: Path, monkeypatch: Any) -> N
     assert len(devices) == 11
     assert [d["mac"] for d in devices if d.get("pending_changes")] == []
     assert [d["mac"] for d in devices if d["pushes"]]  # the demo did push
+
+
+def test_a_template_edit_of_user_reorder_alone_reaches_and_pushes_its_phones(
+    demo_org: Any, repo: Path
+) -> None:
+    converged(repo, demo_org)
+    edit(repo / "templates" / "sales-8851.yaml", "userReorderEnabled: false", "userReorderEnabled: true")
+    why = pushed_by_plan(plan_json(repo))
+    assert why.get("0A1B2C3D4E07") == why.get("0A1B2C3D4E08") == "template assignment branch-sales", why
+    r = apply(repo)
+    assert r.exit_code == 0 and "Converged" in r.output, r.output
+    assert pending(demo_org) == []
+    r = run_cli("plan", str(repo), "--detailed-exitcode")
+    assert r.exit_code == 0, r.output
