@@ -95,6 +95,11 @@ def drift_report(plan: Plan) -> DriftReport:
     items: list[DriftItem] = []
     for step in plan.ordered():
         items.extend(step_items(step))
+    for held in plan.held:  # written by an earlier apply, held by the Policy: still not on the phone
+        if held.get("pending"):
+            live = f"{held['pending']}; held by the Policy (push: never)"
+            device = str(held["device"])
+            items.append(DriftItem(device, device, "missing", "push", "", live, "downloaded by the phone"))
     return DriftReport(items=items, paths=list(plan.paths), warnings=list(plan.warnings))
 
 

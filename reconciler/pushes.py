@@ -135,8 +135,8 @@ async def _take_pending(
         if not await every.manages(ctx.client, item.mac, device):
             raise owed.refuse(item, "no manifest manages that device")
         ctx.org_seen = ctx.org_seen or _org_of(device)
-        if len(selected) != len(resources) and not await chosen.manages(ctx.client, item.mac, device):
-            continue  # outside --target: stays pending
+        if not await chosen.manages(ctx.client, item.mac, device):
+            continue  # outside --target (or --changed-only): stays pending
         reach(ctx, device, None, item.origin)
         entry = ctx.reached.get(item.mac)
         if entry is not None:
@@ -223,7 +223,7 @@ async def plan_pushes(
         await _take_pending(ctx, owed, resources, selected)
     if ctx.policy.push == "never":
         ctx.held = [
-            {"device": e.address, "reason": e.reason}
+            {"device": e.address, "reason": e.reason, **({"pending": e.pending.origin} if e.pending else {})}
             for e in sorted(ctx.reached.values(), key=lambda e: e.mac)
         ]
         return

@@ -177,6 +177,8 @@ def test_a_policy_holds_pushes_and_reconciler_push_sends_them(demo_org: Any, rep
     # still visible: every later plan lists them as held
     r = run_cli("plan", str(repo), "--detailed-exitcode")
     assert r.exit_code == 0 and "Pushes held by the Policy (push: never): 4 devices" in r.output, r.output
+    r = run_cli("drift", str(repo))  # the phones still lack it: drift says so
+    assert r.exit_code == 2 and r.output.count("held by the Policy (push: never)") == 4, r.output
     r = run_cli("push", str(repo), "--location", "Branch Office", "--auto-approve")
     assert r.exit_code == 0, r.output
     assert "Push: " in r.output and pending(demo_org) == ["0A1B2C3D4E01"]
