@@ -17,7 +17,7 @@ try:  # a Ctrl-C while the program is still loading: nothing was done yet, so no
     from reconciler import __version__
     from reconciler.errors import ConfigError, Interrupted, ReconcilerError, ValidationFailed
     from reconciler.failures import capped, describe, error_document
-    from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_STATE, Connection, run
+    from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_LOG, DEFAULT_SIM_STATE, Connection, run
     from reconciler.webex.limiter import DEFAULT_CONCURRENCY
 except KeyboardInterrupt:
     sys.stderr.write("Interrupted while starting; nothing was done.\n")
@@ -237,6 +237,11 @@ def lock_timeout_option(fn: F) -> F:
     )(fn)
 
 
+def log_for(log_path: str, kw: dict[str, Any]) -> str:
+    """The apply log to use: ``--simulate`` without ``--log`` keeps the simulator's own."""
+    return DEFAULT_SIM_LOG if kw.get("simulate") and log_path == DEFAULT_LOG else log_path
+
+
 def log_option(fn: F) -> F:
     return click.option(
         "--log",
@@ -377,6 +382,7 @@ def plan(
     from reconciler.review import PlanReview
     from reconciler.session import PlanRequest, plan_command, save_plan
 
+    log_path = log_for(log_path, kw)
     request = PlanRequest(list(paths), list(targets), prune, rotate_secrets, baseline, changed_only, log_path)
     with showing_progress(quiet):  # from the first second: loading the manifests comes first
         result = plan_command(connection_for(kw, list(paths)), request)
@@ -460,7 +466,7 @@ def drift(
     bot = _notify_token(notify_room)
     with showing_progress(quiet):
         conn = connection_for(kw, list(paths))
-        found, problem = drift_command(conn, list(paths), notify_room, bot, log_path)
+        found, problem = drift_command(conn, list(paths), notify_room, bot, log_for(log_path, kw))
     kinds = {r: _REPORT_FORMATS.get(os.path.splitext(r)[1].lower(), fmt) for r in reports}
     full = next((r for r, k in kinds.items() if k == "json"), None)
     for path, kind in kinds.items():
@@ -563,7 +569,7 @@ def apply(
         plan_file=plan_file or "",
         targets=list(targets),
         prune=prune,
-        log_path=resume or log_path,
+        log_path=resume or log_for(log_path, kw),
         resume=bool(resume),
         max_changes=max_changes,
         force=force,
@@ -691,7 +697,7 @@ def push(
     def show(p: Any) -> None:
         click.echo(render_text(p, color=use_color(), verbose=verbose), nl=False)
 
-    request = PushRequest(list(paths), list(locations), list(targets), log_path, lock_timeout)
+    request = PushRequest(list(paths), list(locations), list(targets), log_for(log_path, kw), lock_timeout)
     with showing_progress(quiet):
         conn = connection_for(kw, list(paths))
         confirm = _confirmer(auto_approve, "text", "push")

@@ -49,6 +49,9 @@ T = TypeVar("T")
 SIM_BASE_URL = "http://sim.invalid/v1"
 DEFAULT_SIM_STATE = ".reconciler/sim-state.json"
 DEFAULT_LOG = ".reconciler/apply-log.jsonl"
+# With --simulate and no --log: the embedded simulator's runs keep a journal of their own, so that
+# one never stands in the way of a run against the API (a log of another API is refused).
+DEFAULT_SIM_LOG = ".reconciler/sim-apply-log.jsonl"
 
 
 @dataclass

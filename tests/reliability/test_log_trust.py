@@ -287,3 +287,19 @@ def test_apply_of_a_reviewed_plan_runs_only_its_steps_and_keeps_other_pending_pu
     assert ("POST", f"/v1/telephony/config/devices/{cid}/actions/applyChanges/invoke") in writes(h, seen)
     journal = read_journal("log.jsonl")
     assert journal is not None and not journal.pending
+
+
+def test_a_simulated_apply_keeps_its_own_log(harness: Callable[..., Harness], repo: Path) -> None:
+    """``--simulate`` without ``--log`` journals to a log of its own: a run against the API in the
+    same directory is not refused for the simulator's log."""
+    h = harness()
+    sim = ("--simulate", "--sim-state", "sim.json")
+    r = h.run("apply", "repo", "--auto-approve", *sim, connect=False)
+    assert r.exit_code == 0 and "Converged" in r.output, r.output
+    assert (
+        Path(".reconciler/sim-apply-log.jsonl").exists() and not Path(".reconciler/apply-log.jsonl").exists()
+    )
+    r = h.run("plan", "repo", "--detailed-exitcode")
+    assert r.exit_code == 2 and "Error" not in r.output, r.output  # the API's org still differs
+    r = h.run("plan", "repo", "--log", ".reconciler/sim-apply-log.jsonl")
+    assert r.exit_code == 1 and "was written by an apply against http://sim.invalid/v1" in r.output
