@@ -170,10 +170,10 @@ class _Change:
     reason: str
 
 
-async def _reach_location(
+async def _reached_in(
     ctx: Context, loc: str, devices: list[dict[str, Any]], changes: list[_Change]
-) -> None:
-    """The devices of location ``loc`` that its settings changes reach."""
+) -> list[tuple[dict[str, Any], _Change]]:
+    """The devices of location ``loc`` that its settings changes reach, each with its change."""
     candidates = [(d, c) for c in changes for d in devices if _family_changes(ctx, d, c.changed)]
     unique = {str(d["mac"]): d for d, _ in candidates}
     pushed = {e.mac for e in ctx.reached.values() if e.location == loc}
@@ -183,12 +183,24 @@ async def _reach_location(
         custom = await asyncio.gather(*(_customized(ctx, d) for d in unread))
         masked = {str(d["mac"]) for d, own in zip(unread, custom, strict=True) if own}
         candidates = [(d, c) for d, c in candidates if str(d["mac"]) not in masked]
-    for device, change in candidates:
-        reach(ctx, device, change.step, change.reason)
+    return candidates
+
+
+async def _changes_in(ctx: Context, loc: str, by_loc: dict[str, Step], org: Step | None) -> list[_Change]:
+    """The settings changes of the plan that can reach the devices of location ``loc``."""
+    changes = []
+    if loc in by_loc:
+        names = {str(v.get("id")): k for k, v in ctx.locations.items()}
+        where = f"location settings {names.get(loc, loc)}"
+        changes.append(_Change(by_loc[loc], families(by_loc[loc]), where))
+    if org is not None and (loc == "None" or not await _location_masks_org(ctx, loc, by_loc.get(loc))):
+        changes.append(_Change(org, families(org), "org settings"))
+    return changes
 
 
 async def settings_reach(ctx: Context) -> None:
-    """Note the devices each org or location settings job of the plan reaches."""
+    """Note the devices each org or location settings job of the plan reaches (the reads of every
+    location go out together; the devices are noted in location order)."""
     jobs = [s for s in ctx.steps if s.job_type == SETTINGS_JOB and isinstance(s.body, dict)]
     if not jobs:
         return
@@ -204,13 +216,11 @@ async def settings_reach(ctx: Context) -> None:
     for device in listed:
         if device.get("callingDeviceId") and device.get("mac"):
             grouped[str(device.get("locationId"))].append(device)
-    names = {str(v.get("id")): k for k, v in ctx.locations.items()}
-    for loc, devices in sorted(grouped.items()):
-        changes = []
-        if loc in by_loc:
-            where = f"location settings {names.get(loc, loc)}"
-            changes.append(_Change(by_loc[loc], families(by_loc[loc]), where))
-        if org is not None and not await _location_masks_org(ctx, loc, by_loc.get(loc)):
-            changes.append(_Change(org, families(org), "org settings"))
-        if changes:
-            await _reach_location(ctx, loc, devices, changes)
+    locations = sorted(grouped)
+    changes = await asyncio.gather(*(_changes_in(ctx, loc, by_loc, org) for loc in locations))
+    reached = await asyncio.gather(
+        *(_reached_in(ctx, loc, grouped[loc], c) for loc, c in zip(locations, changes, strict=True))
+    )
+    for pairs in reached:
+        for device, change in pairs:
+            reach(ctx, device, change.step, change.reason)
