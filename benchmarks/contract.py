@@ -50,7 +50,7 @@ from reconciler.sim.app import create_app
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS_SCHEMA = json.loads((ROOT / "schemas" / "device-settings.schema.json").read_text(encoding="utf-8"))
 YAML12 = YAML(typ="safe", pure=True)  # the manifests are YAML 1.2: "OFF" is a string
-SECRET_ENV = "CONTRACT_SIP_PASSWORD"
+SECRET_ENV = "RECONCILER_SECRET_CONTRACT_SIP"
 # Passwords the API refuses (too short; no digit): plan refuses them (a literal, or the value of a
 # fromEnv variable that is set); drawn only with --weak-secrets.
 WEAK_SECRETS = ("short1", "lettersonly")

@@ -2,4 +2,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+try:  # written by setuptools-scm from the git tag when the package is built or installed
+    from reconciler._version import __version__ as __version__
+except ImportError:  # a source tree that no build has run in
+    __version__ = "0.0.0"

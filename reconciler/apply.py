@@ -14,13 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.diff import get_pointer, to_jsonable
+from reconciler.envpolicy import is_tool_variable
 from reconciler.errors import ApiError, ConfigError, ReconcilerError
+from reconciler.localfiles import read_local
 from reconciler.model import LiveSecret, SecretRef
 from reconciler.plan import Plan, Step
 from reconciler.progress import Task, task
+from reconciler.semantic import image_name
 from reconciler.titles import step_title
 from reconciler.webex.limiter import DEFAULT_CONCURRENCY
-from reconciler.webex.redact import register_secret
+from reconciler.webex.redact import is_credential, register_secret
+from reconciler.webex.untrusted import api_text, parse_json
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -186,7 +190,7 @@ def numbered_records(path: Path, warn: Reporter | None = None) -> list[tuple[int
     if not path.exists():
         return []
     records: list[tuple[int, dict[str, Any]]] = []
-    lines = path.read_bytes().split(b"\n")
+    lines = read_local(path, "apply log").split(b"\n")  # a regular file, size-capped
     damaged: list[str] = []
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
@@ -223,6 +227,8 @@ def resolve_secrets(value: Any, environ: Mapping[str, str]) -> Any:
     if isinstance(value, SecretRef):
         if value.env not in environ:
             raise ConfigError(f"environment variable {value.env} is not set (a fromEnv secret)")
+        if is_tool_variable(value.env) or is_credential(environ[value.env]):  # validate refused it
+            raise ConfigError(f"fromEnv {value.env}: one of the tool's own credentials; never sent")
         register_secret(environ[value.env], any_length=True)  # masked from now on in errors and logs
         return environ[value.env]
     if isinstance(value, dict):
@@ -355,7 +361,11 @@ class Executor:
             done = len(self.results)
             self.say(
                 f"[{done}/{total}] {step.address}: {result.status}"
-                + (f" ({result.message})" if result.message and result.status != "applied" else "")
+                + (
+                    f" ({result.message})"
+                    if result.message and (result.status != "applied" or result.job_id)
+                    else ""
+                )
             )
         finally:
             self.events[step.id].set()
@@ -465,7 +475,7 @@ class Executor:
 
     async def _upload(self, step: Step, body: dict[str, Any]) -> StepResult:
         path = Path(str(step.meta["file"]))
-        content = path.read_bytes()
+        content = read_local(path, "image")
         if hashlib.sha256(content).hexdigest() != step.meta.get("sha256"):
             raise ConfigError(f"{path} changed since the plan was made; plan again")
         name = str(body["fileName"])
@@ -480,13 +490,13 @@ class Executor:
 
         async def find() -> dict[str, Any] | None:
             # After an ambiguous failure: an image of that name means the upload landed.
-            stem = name.rsplit(".", 1)[0]
+            stem = image_name(name)
             return next(
                 (i for i in await self.client.list_background_images() if i.get("fileName") in (name, stem)),
                 None,
             )
 
-        result = await self.client._create_once(send, find)
+        result = await self.client._create_once(send, find, what=f"background image upload {name!r}")
         headers = getattr(result, "headers", None)
         tracking = headers.get("trackingid") if headers is not None else None
         return StepResult(step.id, "applied", tracking_id=tracking)
@@ -544,18 +554,37 @@ class Executor:
                 watcher = self.watchers[job_type] = jobs.JobWatcher(self.client, job_type)
             final = await watcher.wait(job_id, progress)
         code = str(final.get("latestExecutionExitCode") or final.get("latestExecutionStatus"))
+        counts, said = job_counts(final)
         if code == "COMPLETED":
-            return StepResult(step.id, "applied", job_id=job_id, tracking_id=final.get("trackingId"))
+            tracking = final.get("trackingId")
+            return StepResult(step.id, "applied", said, job_id=job_id, tracking_id=tracking, output=counts)
         errors = await jobs.job_errors(self.client, job_type, job_id)
         lines = [_error_line(e) for e in errors]
         return StepResult(
             step.id,
             "failed",
-            f"job {job_id} ended {code}",
+            f"job {job_id} ended {code}" + (f"; {said}" if said else ""),
             job_id=job_id,
             tracking_id=final.get("trackingId"),
             job_errors=lines,
+            output=counts,
         )
+
+
+def job_counts(final: dict[str, Any]) -> tuple[dict[str, int], str]:
+    """An Apply Line Key Template job's ``updatedCount`` and ``advisoryCount`` (other jobs have
+    none), and how to say them: ``2 device(s) updated, 1 with advisories``."""
+    counts = {
+        k: int(final[k])
+        for k in ("updatedCount", "advisoryCount")
+        if isinstance(final.get(k), int | float) and not isinstance(final.get(k), bool)
+    }
+    if "updatedCount" not in counts:
+        return counts, ""
+    return (
+        counts,
+        f"{counts['updatedCount']} device(s) updated, {counts.get('advisoryCount', 0)} with advisories",
+    )
 
 
 def item_failures(status: int, content: bytes) -> list[str]:
@@ -564,9 +593,9 @@ def item_failures(status: int, content: bytes) -> list[str]:
     if status != 206 or not content:
         return []
     try:
-        data = json.loads(content)
-    except ValueError:
-        return [f"answer {status} (Partial Content) that is not JSON"]
+        data = parse_json(content)
+    except (ValueError, UnicodeDecodeError):
+        return [f"answer {status} (Partial Content) that is not JSON, or nested too deep"]
     items = data.get("items") if isinstance(data, dict) else None
     if not isinstance(items, list):
         return [f"answer {status} (Partial Content) without per-item results"]
@@ -579,17 +608,18 @@ def item_failures(status: int, content: bytes) -> list[str]:
         err = (result or {}).get("error") if isinstance(result, dict) else None
         message = err.get("message") if isinstance(err, dict) else None
         name = item.get("fileName") or item.get("id") if isinstance(item, dict) else None
-        out.append(f"{name or '?'}: {code} {message or 'no reason given'}".strip())
+        out.append(api_text(f"{name or '?'}: {code} {message or 'no reason given'}".strip()))
     return out
 
 
 def _error_line(item: dict[str, Any]) -> str:
-    """One line per job error item: the device (MAC or id) and the API's description."""
+    """One line per job error item: the device (MAC or id) and the API's description, as
+    ``api_text`` keeps text from the server (masked, escaped, then cut)."""
     err = item.get("error") or {}
     msgs = err.get("message") if isinstance(err, dict) else None
     first: dict[str, Any] = msgs[0] if isinstance(msgs, list) and msgs and isinstance(msgs[0], dict) else {}
     target = (
         first.get("mac") or first.get("deviceId") or item.get("deviceId") or f"item {item.get('itemNumber')}"
     )
-    desc = first.get("description") or (msgs if isinstance(msgs, str) else "") or json.dumps(item)[:200]
-    return f"{target}: {desc}"
+    desc = first.get("description") or (msgs if isinstance(msgs, str) else "") or json.dumps(item)
+    return api_text(f"{target}: {desc}")

@@ -7,6 +7,9 @@ and the pull request, plus what depends on them:
 - a changed ``LineKeyTemplate``: the devices whose layout names it and the assignments of it;
 - a changed device that declares a layout: every ``LineKeyTemplateAssignment`` (the check that no
   layout is owned twice needs their targets);
+- a changed ``OrgDeviceSettings``: every location manifest and every device manifest that declares
+  settings (a customized one follows the org's declared values: ``reconciler.kinds.inherit``); a
+  changed ``LocationDeviceSettings``: every device manifest that declares settings;
 - ``BackgroundImages`` always (its images are files the manifest only names);
 - a changed ``Policy`` (or a Policy added or removed): everything (it rules the whole plan).
 
@@ -46,10 +49,18 @@ def changed_addresses(pr: Sequence[Resource], base: Sequence[Resource]) -> set[s
     by_address = {r.address: r for r in pr}
     templates = {by_address[a].name for a in changed if by_address[a].kind == "LineKeyTemplate"}
     layouts = any(by_address[a].kind == "Device" and "layout" in by_address[a].spec for a in changed)
+    kinds = {by_address[a].kind for a in changed if a in by_address} | {
+        r.kind for r in base if r.address not in by_address
+    }
+    org = "OrgDeviceSettings" in kinds
+    parents = org or "LocationDeviceSettings" in kinds
 
     def depends(r: Resource) -> bool:
+        if r.kind == "LocationDeviceSettings":
+            return org
         if r.kind == "Device":
-            return bool(r.spec.get("layout", {}).get("template") in templates)
+            follows = parents and "settings" in r.spec
+            return follows or bool(r.spec.get("layout", {}).get("template") in templates)
         if r.kind == "LineKeyTemplateAssignment":
             return layouts or r.spec.get("template") in templates
         return r.kind in ALWAYS

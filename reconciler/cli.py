@@ -17,8 +17,11 @@ try:  # a Ctrl-C while the program is still loading: nothing was done yet, so no
     from reconciler import __version__
     from reconciler.errors import ConfigError, Interrupted, ReconcilerError, ValidationFailed
     from reconciler.failures import capped, describe, error_document
+    from reconciler.model import API_VERSION
+    from reconciler.plan import FORMAT_VERSION as PLAN_FORMAT_VERSION
     from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_LOG, DEFAULT_SIM_STATE, Connection, run
     from reconciler.webex.limiter import DEFAULT_CONCURRENCY
+    from reconciler.webex.once import DEFAULT_LISTING_LAG_S
 except KeyboardInterrupt:
     sys.stderr.write("Interrupted while starting; nothing was done.\n")
     raise SystemExit(130) from None
@@ -41,7 +44,10 @@ class ReconcilerGroup(click.Group):
         except click.UsageError as exc:
             if _wants_json(argv):
                 _echo_error_document(ConfigError(exc.format_message()), None)
-            exc.show()
+            # one line: what is wrong, and where the options are explained
+            where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            message = " ".join(exc.format_message().split())
+            click.echo(f"Error: {message}{where}", err=True)
             sys.exit(USAGE_EXIT)
         except click.ClickException as exc:
             exc.show()
@@ -54,6 +60,7 @@ class ReconcilerGroup(click.Group):
 
 
 USAGE_EXIT = 1
+SIM_MAX_DEVICES = 1_000_000  # a generated org larger than this is a usage error, not hours of work
 
 
 def _wants_json(argv: list[str]) -> bool:
@@ -75,7 +82,7 @@ def handle_errors(fn: F) -> F:
             if as_json:
                 _echo_error_document(exc, base_url)
             lines = [_shown(d) for d in exc.diagnostics]
-            for line in capped(lines, more=" (reconciler validate --format json lists every one)"):
+            for line in capped(lines, more=f" ({_lists_every_one(kwargs)} lists every one)"):
                 click.echo(line, err=True)
             click.echo(f"Error: {_shown(exc)}", err=True)
             sys.exit(exc.exit_code)
@@ -112,6 +119,27 @@ def handle_errors(fn: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _lists_every_one(kwargs: dict[str, Any]) -> str:
+    """The command that prints every problem of this run as JSON: this command with ``--format
+    json`` where it has one and has no side effect, else ``plan`` (which makes every check
+    ``validate`` makes, and those that need live state)."""
+    ctx = click.get_current_context(silent=True)
+    name = ctx.info_name if ctx is not None else None
+    given = list(kwargs.get("paths") or ())
+    if name == "explain":
+        given = [a for a in kwargs.get("args") or () if os.path.exists(a)] or ["."]
+    paths = " ".join(_quoted(p) for p in given) or "PATH"
+    if name in ("validate", "drift"):
+        return f"reconciler {name} {paths} --format json"
+    return f"reconciler plan {paths} --format json"
+
+
+def _quoted(text: str) -> str:
+    import shlex
+
+    return shlex.quote(str(text))
 
 
 def _echo_error_document(exc: BaseException, base_url: str | None) -> None:
@@ -169,6 +197,14 @@ def connection_options(fn: F) -> F:
             show_default=True,
             help="Seconds to wait for each API answer (then retried where that is safe).",
         ),
+        click.option(
+            "--listing-lag",
+            type=click.FloatRange(min=0, max=600),
+            default=DEFAULT_LISTING_LAG_S,
+            show_default=True,
+            help="After a job start or create whose answer was lost: seconds to look for it in the "
+            "API's listings (which show new objects late) before sending it again.",
+        ),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -223,7 +259,7 @@ def _echo_report(report: Any, what: str) -> None:
         lines.extend(f"          {line}" for line in capped(r.job_errors))
     lines.extend(f"  skipped {r.step}: {r.message}" for r in skipped)
     for line in capped(lines, more=" (apply --format json lists every one)"):
-        click.echo(line)
+        click.echo(_shown(line))  # masked, and no raw control character from an API message
 
 
 def lock_timeout_option(fn: F) -> F:
@@ -233,7 +269,7 @@ def lock_timeout_option(fn: F) -> F:
         default=0.0,
         show_default=True,
         metavar="SECONDS",
-        help="Wait this long for another apply holding the apply log's lock (0: refuse at once).",
+        help="Wait this long for another apply of the same org to finish (0: refuse at once).",
     )(fn)
 
 
@@ -299,6 +335,7 @@ def make_connection(kw: dict[str, Any]) -> Connection:
         sim_state=kw.get("sim_state") or DEFAULT_SIM_STATE,
         debug=bool(kw.get("debug")),
         timeout=float(kw.get("timeout") or 30.0),
+        listing_lag=float(kw.get("listing_lag", DEFAULT_LISTING_LAG_S)),
     )
 
 
@@ -306,8 +343,13 @@ def use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
+# `reconciler --version`: the release, and the versions of what it reads and writes: saved plans and
+# `plan --format json` (format_version), manifests (apiVersion). CHANGELOG.md says when each changed.
+VERSION_MESSAGE = f"%(prog)s %(version)s (plan format {PLAN_FORMAT_VERSION}, manifest schema {API_VERSION})"
+
+
 @click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="reconciler")
+@click.version_option(__version__, prog_name="reconciler", message=VERSION_MESSAGE)
 def main() -> None:
     """Declarative plan/apply for Webex Calling device configuration."""
 
@@ -603,6 +645,47 @@ def apply(
 
 
 @main.command()
+@click.argument("args", nargs=-1, required=True, metavar="Device/MAC [PATH]...")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@quiet_option
+@connection_options
+@handle_errors
+def explain(args: tuple[str, ...], fmt: str, quiet: bool, **kw: Any) -> None:
+    """Why one device has each value: its settings, members and layout, each with its source
+    (device, location, org, a template through an assignment, the API's default) and the manifest
+    file:line that sets it. PATHs default to the current directory.
+
+    \b
+    Example:
+      reconciler explain Device/0A:1B:2C:3D:4E:04 examples/ --simulate
+    """
+    from reconciler.render.explain import render_explain
+    from reconciler.session import explain_command
+
+    address, paths = _address_and_paths(args)
+    with showing_progress(quiet):
+        doc = explain_command(connection_for(kw, paths), paths, address)
+    click.echo(render_explain(doc, fmt, color=use_color()), nl=False)
+
+
+def _address_and_paths(args: tuple[str, ...]) -> tuple[str, list[str]]:
+    """``Device/MAC`` (or a bare MAC) and the manifest paths, in either order."""
+    from reconciler.model import normalize_mac
+
+    def is_address(a: str) -> bool:
+        return not os.path.exists(a) and (a.lower().startswith("device/") or normalize_mac(a) is not None)
+
+    addresses = [a for a in args if is_address(a)]
+    if len(addresses) != 1:
+        raise click.UsageError("name one device: Device/MAC, e.g. Device/0A:1B:2C:3D:4E:01")
+    paths = [a for a in args if a != addresses[0]] or ["."]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise click.UsageError(f"Path {missing[0]!r} does not exist.")
+    return addresses[0], paths
+
+
+@main.command()
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Write manifests here.")
 @click.option("--location", "locations", multiple=True, help="Only this location (repeatable).")
 @click.option(
@@ -727,20 +810,50 @@ def sim() -> None:
     """The Webex API simulator."""
 
 
+class FiniteFloat(click.FloatRange):
+    """A ``FloatRange`` that also refuses NaN and infinities (a usage error, like any bad value)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 @sim.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
     "--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on."
 )
 @click.option("--seed", default="demo", show_default=True, help="'demo' or a number for a generated org.")
-@click.option("--devices", type=click.IntRange(0), help="Devices of a generated org (with a numeric --seed).")
 @click.option(
-    "--latency-ms", type=float, default=0, show_default=True, help="Delay added to every answer (ms)."
+    "--devices",
+    type=click.IntRange(0, SIM_MAX_DEVICES),
+    help="Devices of a generated org (with a numeric --seed).",
 )
-@click.option("--rate-limit", type=float, help="Requests per second before 429.")
+@click.option(
+    "--latency-ms",
+    type=FiniteFloat(0, 600_000),
+    default=0,
+    show_default=True,
+    help="Delay added to every answer (ms).",
+)
+@click.option(
+    "--rate-limit", type=FiniteFloat(0, min_open=True), help="Requests per second before 429 (above 0)."
+)
+@click.option(
+    "--listing-lag",
+    "sim_listing_lag",
+    type=FiniteFloat(0, 3600),
+    default=0,
+    show_default=True,
+    help="Seconds before a new job, template or image shows in its listing (as the real API lags).",
+)
 @click.option(
     "--error-rate",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloat(0, 1),
     default=0.0,
     show_default=True,
     help="Share of requests answered with a simulated 5xx (0 to 1).",
@@ -755,14 +868,18 @@ def sim_serve(
     devices: int | None,
     latency_ms: float,
     rate_limit: float | None,
+    sim_listing_lag: float,
     error_rate: float,
     state_file: str | None,
     token: str | None,
 ) -> None:
     """Serve the simulator over HTTP (uvicorn)."""
+    from reconciler.session import check_sim_state
     from reconciler.sim.server import check_port, serve
 
     seed_value = _sim_seed(seed, devices)
+    if state_file:
+        check_sim_state(state_file)
     try:
         check_port(host, port)
     except OSError as exc:
@@ -781,6 +898,7 @@ def sim_serve(
         error_rate=error_rate,
         state_file=state_file,
         token=token,
+        listing_lag_s=sim_listing_lag,
     )
 
 

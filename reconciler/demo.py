@@ -11,7 +11,15 @@ from reconciler.plan import Plan
 from reconciler.render import render_text, summary_line
 from reconciler.session import Connection, apply_flow, connect, make_plan
 
-EXAMPLES = Path(__file__).parent / "examples"
+
+def _examples() -> Path:
+    """The demo org's manifests: shipped in the package (reconciler/examples), or, in a source
+    checkout (an editable install), the repository's examples/ that the package is built from."""
+    packaged = Path(__file__).parent / "examples"
+    return packaged if packaged.is_dir() else Path(__file__).parents[1] / "examples"
+
+
+EXAMPLES = _examples()
 
 
 def _banner(echo: Callable[[str], None], text: str) -> None:

@@ -20,17 +20,27 @@ from reconciler.model import LiveSecret, SecretRef
 
 @dataclass(frozen=True)
 class FieldChange:
-    """One field that differs: ``before`` is live (None when absent), ``after`` desired."""
+    """One field that differs: ``before`` is live (None when absent), ``after`` desired.
+    ``follows``: the manifest a field left undeclared takes its value from (``org``,
+    ``location Headquarters``: ``reconciler.kinds.inherit``)."""
 
     path: str
     before: Any
     after: Any
     sensitive: bool = False
+    follows: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         if self.sensitive:
-            return {"path": self.path, "before": "(sensitive)", "after": "(sensitive)", "sensitive": True}
-        return {"path": self.path, "before": to_jsonable(self.before), "after": to_jsonable(self.after)}
+            out: dict[str, Any] = {"path": self.path, "before": "(sensitive)", "after": "(sensitive)"}
+            out["sensitive"] = True
+            if isinstance(self.after, SecretRef):
+                out["fromEnv"] = self.after.env  # the variable's name, never its value
+        else:
+            out = {"path": self.path, "before": to_jsonable(self.before), "after": to_jsonable(self.after)}
+        if self.follows:
+            out["follows"] = self.follows
+        return out
 
 
 _MISSING = object()
@@ -231,6 +241,31 @@ def keep_live_secrets(body: Any, path: str, pointer: str = "") -> Any:
         items = [keep_live_secrets(v, path, f"{pointer}/{i}") for i, v in enumerate(body)]
         return body if all(a is b for a, b in zip(items, body, strict=True)) else items
     return body
+
+
+def with_secret_writes(changes: list[FieldChange], body: Any) -> list[FieldChange]:
+    """``changes`` plus one sensitive change per ``{fromEnv: NAME}`` the ``body`` writes that no
+    change shows yet: every secret a step sends is a line of the plan, naming its variable."""
+    if not contains_secret(body):
+        return changes
+    shown = {c.path for c in changes if c.sensitive}
+    added = [
+        FieldChange(pointer, None, ref, sensitive=True)
+        for pointer, ref in _secret_refs(body, "")
+        if not any(pointer == p or pointer.endswith(p) for p in shown)
+    ]
+    return [*changes, *added]
+
+
+def _secret_refs(value: Any, pointer: str) -> Iterator[tuple[str, SecretRef]]:
+    if isinstance(value, SecretRef):
+        yield pointer, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _secret_refs(v, f"{pointer}/{escape(str(k))}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _secret_refs(v, f"{pointer}/{i}")
 
 
 def contains_secret(value: Any) -> bool:

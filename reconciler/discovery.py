@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from reconciler.localfiles import LIMITS, UnreadableFile, read_capped
 from reconciler.model import Diagnostic, Location
 
 __all__ = [
@@ -26,54 +26,16 @@ __all__ = [
     "repo_root",
 ]
 
-MAX_FILE_BYTES = 32 * 1024 * 1024  # one manifest file
+MAX_FILE_BYTES = LIMITS["manifest"]  # one manifest file
 MAX_IGNORE_BYTES = 64 * 1024  # one .reconcilerignore
 YAML_SUFFIXES = (".yaml", ".yml")
 IGNORE_FILE = ".reconcilerignore"
-
-
-class UnreadableFile(Exception):
-    """Why a file is not read: not a regular file, too large, or an OS error."""
 
 
 def inside(path: str | Path, root: str | Path) -> bool:
     """Whether ``path`` resolves (symlinks followed) to ``root`` or somewhere below it."""
     real, base = os.path.realpath(path), os.path.realpath(root)
     return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
-
-
-def read_capped(path: str | Path, cap: int) -> bytes:
-    """The bytes of a regular file of at most ``cap`` bytes.
-
-    Never blocks and never reads without bound: the file is opened non-blocking (a FIFO does not
-    wait for a writer), refused unless it is a regular file (a FIFO, a device like ``/dev/zero``, a
-    socket), and read for at most ``cap + 1`` bytes whatever its reported size.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnreadableFile("not a regular file (a FIFO, device or socket is never read)")
-        if info.st_size > cap:
-            raise UnreadableFile(f"file too large ({info.st_size} bytes; at most {cap})")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= cap:
-            chunk = os.read(fd, min(1024 * 1024, cap + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > cap:
-            raise UnreadableFile(f"file too large (more than {cap} bytes)")
-        return b"".join(chunks)
-    except OSError as exc:
-        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
 
 
 def repo_root(file: str | Path) -> str:

@@ -25,6 +25,7 @@ from reconciler.diff import without_secret_fields
 from reconciler.errors import ConfigError
 from reconciler.kinds.linekeys import compare_line_keys
 from reconciler.model import API_VERSION, mac_with_colons, normalize_mac
+from reconciler.webex.untrusted import api_text
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -343,8 +344,8 @@ class Exporter:
                     out["kemModuleType"] = layout["kemModuleType"]
                     out["kemKeys"] = _keys(layout.get("kemKeys", []), "kemKeyType")
                 spec["layout"] = out
-        else:
-            spec["layout"] = {"layoutMode": "DEFAULT"}
+        # A DEFAULT layout is not declared: the device stays free for a template assignment (a
+        # layout declared here and an assignment that targets the device would own it twice).
         if settings.get("customEnabled"):
             spec["settings"] = {
                 "customEnabled": True,
@@ -354,7 +355,8 @@ class Exporter:
         loc = loc_names.get(str(dev.get("locationId")), "unassigned")
         owner = next((self._member(m) for m in members.get("members") or [] if m.get("primaryOwner")), {})
         who = owner.get("person") or owner.get("workspace") or owner.get("virtualLine") or "no owner"
-        comment = f"{model or dev.get('product')}, owner {who}"
+        # from the API: one line, masked and escaped (a newline would write YAML of its own)
+        comment = api_text(f"{model or dev.get('product')}, owner {who}", 200)
         write_doc(
             self.out / "locations" / slug(loc) / "devices" / f"{mac}.yaml",
             envelope("Device", {"mac": mac_with_colons(mac)}, spec),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.render import drift_summary_line, group_phrase, plural, summary_line
 from reconciler.render.markdown import md_span, md_text
+from reconciler.webex.redact import redact
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftReport
@@ -105,8 +106,8 @@ def apply_message(outcome: ApplyOutcome, link: str | None = None) -> str:
     ]
     if link:
         head.append(f"Run: {link}")
-    items = [f"- failed {md_span(r.step)}: {md_text(r.message[:300])}" for r in failed]
-    items += [f"- skipped {md_span(r.step)}: {md_text(r.message[:300])}" for r in skipped]
+    items = [f"- failed {md_span(r.step)}: {md_text(redact(r.message)[:300])}" for r in failed]
+    items += [f"- skipped {md_span(r.step)}: {md_text(redact(r.message)[:300])}" for r in skipped]
     return fit_message(head, items, "- ... and {n} more; see the run's output and apply log.")
 
 

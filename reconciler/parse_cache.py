@@ -5,7 +5,8 @@ validation, and both depend on nothing but the file's text. ``load_checked`` kee
 resources, the load problems and the schema problems in ``.reconciler/parse-cache.bin``, keyed by
 the sha256 of the file's path and text. The whole cache is keyed by a fingerprint of the code that
 produces it (the reconciler's version, the cache format, the source of the parser and the
-validator and the schemas): any change there and the cache is ignored and rebuilt.
+validator and the schemas, and the versions of Python, PyYAML, libyaml and jsonschema): any change
+there and the cache is ignored and rebuilt.
 
 Safe by construction:
 
@@ -25,16 +26,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import importlib.metadata
 import marshal
 import os
 import secrets
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from reconciler import __version__
+from reconciler.localfiles import LIMITS, UnreadableFile, read_capped
 from reconciler.model import Diagnostic, Location, Resource, SecretRef
 from reconciler.tracked import is_tracked
 
@@ -44,7 +50,9 @@ DEFAULT_PATH = ".reconciler/parse-cache.bin"
 ENV = "RECONCILER_PARSE_CACHE"
 KEEP_GENERATIONS = 20  # an entry not used by the last 20 writes is dropped
 _SECRET = "\x00fromEnv"  # a tuple tag: parsed manifests hold lists, never tuples
-_CODE = ("manifests.py", "discovery.py", "schema.py", "model.py", "textsafe.py", "parse_cache.py")
+_CODE = (
+    "manifests.py", "discovery.py", "localfiles.py", "schema.py", "model.py", "textsafe.py", "parse_cache.py"
+)  # fmt: skip
 
 
 _located: list[Path] = []  # where ``located`` puts the cache for now (innermost last)
@@ -78,10 +86,10 @@ def _secret_key() -> bytes | None:
     """This user's key for the cache's HMAC (made on first use), or None when it cannot be kept."""
     path = _key_file()
     try:
-        key = path.read_bytes()
+        key = read_capped(path, LIMITS["cache key"])
         if len(key) == 32:
             return key
-    except OSError:
+    except UnreadableFile:
         pass
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,8 +97,8 @@ def _secret_key() -> bytes | None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(secrets.token_bytes(32))
         os.replace(tmp, path)
-        key = path.read_bytes()
-    except OSError:
+        key = read_capped(path, LIMITS["cache key"])
+    except (OSError, UnreadableFile):
         return None
     return key if len(key) == 32 else None
 
@@ -106,12 +114,25 @@ def fingerprint() -> str:
 
         here = Path(__file__).resolve().parent
         h = hashlib.sha256(f"{__version__}\0{FORMAT}\0{','.join(available_backends())}\0".encode())
+        h.update(engines().encode())
         for name in _CODE:
             h.update((here / name).read_bytes())
         for schema in sorted((here / "schemas").glob("*.json")):
             h.update(schema.name.encode() + b"\0" + schema.read_bytes())
         _fingerprint = h.hexdigest()
     return f"{_fingerprint}:{os.environ.get('RECONCILER_YAML_BACKEND', '')}"
+
+
+def engines() -> str:
+    """The versions of what made a cached entry besides our own code: the Python that ran it, PyYAML
+    and libyaml (the parse and its positions), jsonschema (the schema problems are its messages)."""
+    libyaml = yaml._yaml.get_version_string() if getattr(yaml, "__with_libyaml__", False) else "none"
+    try:
+        checker = importlib.metadata.version("jsonschema")
+    except importlib.metadata.PackageNotFoundError:
+        checker = "unknown"
+    python = f"{sys.implementation.name} {sys.version}"
+    return f"{python}\0PyYAML {yaml.__version__}\0libyaml {libyaml}\0jsonschema {checker}\0"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -280,8 +301,9 @@ class ParseCache:
         if cache.path is None:
             return cache
         try:
-            blob = cache.path.read_bytes()
-        except OSError:
+            # a regular file, size-capped: a FIFO, /dev/zero or a 3 GB file is no cache at all
+            blob = read_capped(cache.path, LIMITS["parse cache"])
+        except UnreadableFile:
             return cache
         head = len(MAGIC)
         mac, body = blob[head : head + 32], blob[head + 32 :]

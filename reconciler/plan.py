@@ -10,6 +10,7 @@ from typing import Any
 from reconciler import __version__
 from reconciler.diff import FieldChange, from_jsonable, to_jsonable
 from reconciler.errors import ConfigError, PlanRefused
+from reconciler.model import SecretRef
 
 FORMAT_VERSION = 1
 
@@ -25,6 +26,13 @@ PHASES: dict[int, str] = {
 }
 
 ACTIONS = ("create", "update", "delete", "job", "invoke")
+
+
+def _after(change: dict[str, Any]) -> Any:
+    """A saved change's ``after``: a secret's reference where one was written (``fromEnv``)."""
+    if change.get("sensitive") and isinstance(change.get("fromEnv"), str):
+        return SecretRef(change["fromEnv"])
+    return from_jsonable(change.get("after"))
 
 
 @dataclass
@@ -89,7 +97,13 @@ class Step:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Step:
         changes = [
-            FieldChange(c["path"], c.get("before"), from_jsonable(c.get("after")), bool(c.get("sensitive")))
+            FieldChange(
+                c["path"],
+                c.get("before"),
+                _after(c),
+                bool(c.get("sensitive")),
+                c.get("follows") if isinstance(c.get("follows"), str) else None,
+            )
             for c in data.get("changes", [])
         ]
         return cls(
@@ -180,8 +194,11 @@ class Plan:
         return sum(per_object.values())
 
     def ordered(self) -> list[Step]:
-        """Phase order, then by resource; a resource's steps keep the order they were planned in."""
-        return sorted(self.steps, key=lambda s: (s.phase, s.resource))
+        """Phase order, then by resource (the org's settings before the locations'); a resource's
+        steps keep the order they were planned in."""
+        return sorted(
+            self.steps, key=lambda s: (s.phase, not s.resource.startswith("OrgDeviceSettings/"), s.resource)
+        )
 
     def to_json(self) -> dict[str, Any]:
         counts = self.counts()

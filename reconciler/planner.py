@@ -13,12 +13,14 @@ from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.kinds.context import Context, Policy
 from reconciler.kinds.device import plan_device
 from reconciler.kinds.images import plan_images
+from reconciler.kinds.inherit import Inheritance, order_settings_jobs
 from reconciler.kinds.settings import plan_location_settings, plan_org_settings, plan_person, plan_workspace
 from reconciler.kinds.template import TEMPLATES, plan_assignment, plan_template
 from reconciler.model import Resource, normalize_mac
 from reconciler.plan import Plan, check_dependencies, safety_of
 from reconciler.progress import Task, task
 from reconciler.pushes import Owed, plan_pushes
+from reconciler.secret_record import SecretRecord
 from reconciler.secrets import SecretBaseline
 from reconciler.titles import device_details, name_steps, read_objects, title_for
 
@@ -84,6 +86,7 @@ async def build_plan(
     secret_baseline: SecretBaseline | None = None,
     secrets_written: set[str] | None = None,
     listings: Listings | None = None,
+    secret_record: SecretRecord | None = None,
     owed: Owed | None = None,
 ) -> Plan:
     """``only``: plan just these addresses (``plan --changed-only``); unlike ``targets``, the rest
@@ -106,6 +109,8 @@ async def build_plan(
         rewrite_secrets=set(rewrite_secrets or ()),
         secret_baseline=secret_baseline,
         secrets_written=set(secrets_written or ()),
+        secret_record=secret_record,
+        inheritance=Inheritance(resources),
     )
     with task("looking up devices, people, workspaces and locations"):
         await _lookups(ctx, managed, all_resources=resources, listings=listings)
@@ -136,6 +141,7 @@ async def build_plan(
     _check_double_ownership(ctx, by_kind)
     if ctx.diagnostics:
         raise ValidationFailed(list(ctx.diagnostics))
+    order_settings_jobs(ctx)
     await plan_pushes(ctx, owed, resources, managed)
     if do_prune and any(r.kind == "LineKeyTemplate" for r in resources):
         _plan_template_prunes(
@@ -236,7 +242,7 @@ async def _lookups(
             need_models = need_models or "hoteling" in spec
         elif r.kind == "LocationDeviceSettings":
             locations.add(r.name)
-            need_models = True  # which devices its job reaches (``reconciler.reach``)
+            need_models = True  # which devices its job reaches (``reconciler.push_targets``)
         elif r.kind == "OrgDeviceSettings":
             need_models = True
         elif r.kind == "LineKeyTemplateAssignment":
@@ -309,11 +315,18 @@ def _check_double_ownership(ctx: Context, by_kind: dict[str, list[Resource]]) ->
         for mac in ctx.assignment_targets.get(res.address, []):
             dev = own.get(normalize_mac(mac) or "")
             if dev is not None:
+                default = dev.spec["layout"] == {"layoutMode": "DEFAULT"}
+                fix = (
+                    "drop that `layout: {layoutMode: DEFAULT}` (older exports wrote one for every "
+                    "phone with the default layout) so the assignment owns it"
+                    if default
+                    else "drop its layout there, or leave the device out of the assignment (tags, locations)"
+                )
                 ctx.error(
                     res,
                     "/spec",
                     f"targets {dev.address}, whose layout is also declared at {dev.loc('/spec/layout')}: "
-                    "a field owned twice (exclude the device by tag, or drop its layout)",
+                    f"a field owned twice; {fix}",
                 )
 
 

@@ -12,7 +12,7 @@ device's configuration changes through
 - an org or location ``callDeviceSettings`` job: the devices the change reaches, that is those of
   the org (or the location) whose settings family changes, except a device with its own
   customization and, for the org's job, a device in a location with its own customization
-  (``reconciler.reach``);
+  (``reconciler.push_targets``);
 - an earlier apply that wrote a device and never pushed it (a pending push of the apply log,
   ``reconciler.journal``): only a device of this org that a manifest manages.
 
@@ -36,7 +36,7 @@ from reconciler.journal import Journal, PendingPush
 from reconciler.kinds.context import Context, Policy
 from reconciler.model import Resource, mac_with_colons
 from reconciler.plan import Plan
-from reconciler.reach import Reach, own_writes, reach, settings_reach
+from reconciler.push_targets import Reach, own_writes, reach, settings_reach
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient

@@ -16,7 +16,16 @@ from reconciler.errors import ConfigError
 from reconciler.plan import Plan
 from reconciler.pushes import pending_plan
 from reconciler.resume import journal_for, owed_by
-from reconciler.session import DEFAULT_LOG, ApplyOutcome, Connection, apply_flow, connect, load, run
+from reconciler.session import (
+    DEFAULT_LOG,
+    ApplyOutcome,
+    Connection,
+    apply_flow,
+    connect,
+    load,
+    lock_target,
+    run,
+)
 
 
 @dataclass
@@ -36,7 +45,7 @@ def push_command(
     say: Callable[[str], None],
     show: Callable[[Plan], None],
 ) -> ApplyOutcome | None:
-    """Holding the apply log's lock: plan the pending pushes (scoped by location and target), show
+    """Holding the org's apply lock: plan the pending pushes (scoped by location and target), show
     them, send them once confirmed. None when nothing is pending."""
     from reconciler.lock import apply_lock
     from reconciler.planner import select_targets
@@ -44,7 +53,7 @@ def push_command(
     resources = load(req.paths)
     managed = [r for r in resources if r.kind != "Policy"]
     selected = select_targets(managed, req.targets) if req.targets else managed
-    with apply_lock(req.log_path, req.lock_timeout):
+    with apply_lock(*lock_target(conn), req.lock_timeout):
         journal = journal_for(req.log_path, None, say)
         owed = owed_by(journal)
         if journal is None or owed is None or not owed.items:

@@ -23,6 +23,7 @@ def apply_document(outcome: ApplyOutcome) -> dict[str, Any]:
     steps = []
     for r in report.results.values():
         step = steps_by_id.get(r.step)
+        counts: dict[str, Any] = {k: r.output[k] for k in ("updatedCount", "advisoryCount") if k in r.output}
         steps.append(
             {
                 "id": r.step,
@@ -33,6 +34,7 @@ def apply_document(outcome: ApplyOutcome) -> dict[str, Any]:
                 "trackingId": r.tracking_id,
                 "jobId": r.job_id,
                 "jobErrors": list(r.job_errors),
+                **counts,
             }
         )
     if remaining is not None:

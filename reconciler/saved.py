@@ -17,6 +17,7 @@ from typing import Any
 from reconciler.diff import to_jsonable
 from reconciler.errors import ConfigError, PlanRefused
 from reconciler.plan import ACTIONS, FORMAT_VERSION, PHASES, Plan, Step
+from reconciler.webex.untrusted import api_text, without_userinfo
 
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH")
 _READ = re.compile(r"^GET /(?!/)\S*$")
@@ -181,8 +182,9 @@ def contained_paths(paths: list[str], origin: str, say: Callable[[str], None]) -
 def check_target(saved: Plan, base_url: str, org_id: str | None, source: str) -> None:
     """Refuse a saved plan made against another API or org than this run's."""
     if saved.base_url is not None and saved.base_url.rstrip("/") != base_url.rstrip("/"):
+        made = api_text(without_userinfo(saved.base_url), 200)  # a saved plan is not trusted
         raise PlanMismatch(
-            f"saved plan {source} was made against {saved.base_url}, this run targets {base_url}; "
+            f"saved plan {source} was made against {made}, this run targets {base_url}; "
             "plan again against this one"
         )
     if saved.org_id != org_id and (saved.org_id is not None or saved.base_url is not None):

@@ -13,14 +13,15 @@ import re
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from reconciler.manifests import escape_pointer, label_of, to_raw
 from reconciler.model import API_VERSION, KINDS, Diagnostic, Resource
 from reconciler.textsafe import shown
+
+if TYPE_CHECKING:  # jsonschema itself is imported when a file needs checking (_validator_class)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 __all__ = [
     "SCHEMA_DIR",
@@ -100,17 +101,23 @@ def _inlined(kind: str) -> dict[str, Any]:
     return schema
 
 
-_Validator = validators.extend(
-    Draft202012Validator,
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", lambda _c, v: _is_integer(v)),
-)
+@cache
+def _validator_class() -> Any:
+    """Draft 2020-12 with a strict ``integer``. jsonschema is imported here, on first use: a run
+    whose files the parse cache answers (parse_cache.py) never needs it (~70 ms of start-up)."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(
+        Draft202012Validator,
+        type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", lambda _c, v: _is_integer(v)),
+    )
 
 
 @cache
 def validator_for(kind: str) -> Draft202012Validator:
     """The jsonschema validator of one kind (cached for the process): the authority on errors.
     Its ``integer`` is strict (``1.0`` is not one)."""
-    validator: Draft202012Validator = _Validator(_inlined(kind))
+    validator: Draft202012Validator = _validator_class()(_inlined(kind))
     return validator
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.model import Resource, SecretRef
+from reconciler.secret_record import LastWrite
 
 SECRET_FIELDS = ("sipPassword",)
 
@@ -100,16 +101,25 @@ def decide(
     *,
     rotate: bool,
     rewrite: bool,
+    last_write: LastWrite | None = None,
 ) -> tuple[bool, str]:
-    """(whether the secret at ``address`` is written, why) for a declaration with reference ``ref``."""
+    """(whether the secret at ``address`` is written, why) for a declaration with reference ``ref``.
+    ``last_write``: what this working directory's record says an apply last wrote there
+    (``reconciler.secret_record``); it outranks the baseline, which cannot tell a write was made."""
     if rotate:
         return True, "--rotate-secrets"
     if rewrite:
         return True, "the last apply planned it but did not write it"
+    if last_write is not None:
+        if last_write.same:
+            return False, (
+                f"written with this declaration by the apply of {last_write.when}; --rotate-secrets to write"
+            )
+        return True, f"declaration changed since the apply of {last_write.when} wrote it"
     if baseline is None:
-        return False, (
-            "no baseline to compare the declaration with (plan --baseline DIR, or run in a git "
-            "checkout); --rotate-secrets to write"
+        return True, (
+            "new, no baseline (no record of a write here, and neither plan --baseline DIR nor a git "
+            "checkout to compare the declaration with)"
         )
     before = baseline.declarations.get(address)
     if before is None:

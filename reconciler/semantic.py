@@ -17,8 +17,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from reconciler import envpolicy, imagecheck
 from reconciler.diff import is_secret_field
 from reconciler.discovery import inside, repo_root
+from reconciler.imagecheck import image_problem
+from reconciler.localfiles import UnreadableFile, read_capped
 from reconciler.manifests import escape_pointer, label_of, resolve_manifest_path
 from reconciler.model import Diagnostic, Resource, SecretRef, normalize_mac
 
@@ -27,13 +30,24 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_IMAGES",
     "check",
+    "image_name",
 ]
 
-IMAGE_MAX_BYTES = 625 * 1024  # the API's upload limit: 625 KB
+IMAGE_MAX_BYTES = imagecheck.MAX_BYTES  # the API's upload limit: 625 KB
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_IMAGES = 100  # background images per org
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAC_HELP = "expected 12 hex digits written AA:BB:CC:DD:EE:FF, aa-bb-cc-dd-ee-ff or AABBCCDDEEFF"
+
+
+def image_name(file_name: str) -> str:
+    """The name the API keeps for an uploaded image: its ``fileName`` without a .png, .jpg or
+    .jpeg ending (the API's own example uploads ``CompanyLogoBlue.png`` and lists
+    ``CompanyLogoBlue``)."""
+    for suffix in IMAGE_SUFFIXES:
+        if file_name.lower().endswith(suffix) and len(file_name) > len(suffix):
+            return file_name[: -len(suffix)]
+    return file_name
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
@@ -50,6 +64,7 @@ def _dicts(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
 class _Checker:
     def __init__(self) -> None:
         self.out: list[Diagnostic] = []
+        self.allowed_env: frozenset[str] = frozenset()  # envpolicy.allowed_names
 
     def add(self, res: Resource, ptr: str, message: str) -> None:
         self.out.append(Diagnostic(res.loc(ptr), message, label_of(res)))
@@ -71,6 +86,13 @@ class _Checker:
         policies = [r for r in resources if r.kind == "Policy"]
         for res in policies[1:]:
             self.add(res, "", f"only one Policy is allowed: another is defined at {policies[0].source}")
+        self.allowed_env = envpolicy.allowed_names(policies[:1])
+        for res in policies:
+            names = res.spec.get(envpolicy.POLICY_FIELD)
+            for i, name in enumerate(names if isinstance(names, list) else []):
+                if isinstance(name, str) and envpolicy.is_tool_variable(name):
+                    ptr = f"/spec/{envpolicy.POLICY_FIELD}/{i}"
+                    self.add(res, ptr, f"{name} is one of the tool's own variables: fromEnv never reads it")
 
     def layout_owned_twice(self, resources: Sequence[Resource]) -> None:
         """A device's own layout and a template assignment that certainly targets it.
@@ -115,7 +137,18 @@ class _Checker:
     # -- per resource ------------------------------------------------------------------------
 
     def line_keys(self, res: Resource, ptr: str, keys: Any) -> None:
+        """The keys of a template or a CUSTOM layout: unique indexes, and the API's layout rules
+        (key 1 is the primary line, so a layout has one; a shared line key names its line)."""
         first: dict[int, int] = {}
+        if isinstance(keys, list) and not any(
+            _is_int(k.get("lineKeyIndex")) and k["lineKeyIndex"] == 1 for _, k in _dicts(keys)
+        ):
+            self.add(
+                res,
+                ptr,
+                "line key 1 is not declared: key 1 is the device's primary line and a layout has one "
+                "(declare {lineKeyIndex: 1, lineKeyType: PRIMARY_LINE}; a key left out would be OPEN)",
+            )
         for i, key in _dicts(keys):
             p = f"{ptr}/{i}"
             index = key.get("lineKeyIndex")
@@ -129,6 +162,24 @@ class _Checker:
                     first[index] = i
             if key.get("lineKeyType") == "SPEED_DIAL" and not key.get("lineKeyValue"):
                 self.add(res, p, f"SPEED_DIAL line key {index} needs a lineKeyValue (the number to dial)")
+            kind = key.get("lineKeyType")
+            if index == 1 and isinstance(kind, str) and kind != "PRIMARY_LINE":
+                self.add(
+                    res,
+                    f"{p}/lineKeyType",
+                    f"line key 1 is the device's primary line: its lineKeyType is PRIMARY_LINE, not "
+                    f"{key['lineKeyType']} (the API does not let key 1 change)",
+                )
+            self.shared_line_index(res, p, key, "lineKey", f"line key {index}")
+
+    def shared_line_index(self, res: Resource, p: str, key: dict[str, Any], prefix: str, name: str) -> None:
+        if key.get(f"{prefix}Type") == "SHARED_LINE" and "sharedLineIndex" not in key:
+            self.add(
+                res,
+                p,
+                f"SHARED_LINE {name} needs a sharedLineIndex: which of the device's shared lines it "
+                "shows (1 for the first); there is no default",
+            )
 
     def kem_keys(self, res: Resource, ptr: str, layout: dict[str, Any]) -> None:
         keys = layout.get("kemKeys")
@@ -152,6 +203,7 @@ class _Checker:
                 self.add(
                     res, p, f"SPEED_DIAL KEM key {module}/{index} needs a kemKeyValue (the number to dial)"
                 )
+            self.shared_line_index(res, p, key, "kemKey", f"KEM key {module}/{index}")
 
     def members(self, res: Resource, members: Any) -> None:
         refs: dict[tuple[str, str], int] = {}
@@ -207,8 +259,8 @@ class _Checker:
             self.add(res, "/metadata/mac", f"invalid MAC address {mac!r}: {_MAC_HELP}")
         self.members(res, res.spec.get("members"))
         layout = res.spec.get("layout")
-        if isinstance(layout, dict) and "template" not in layout:
-            self.line_keys(res, "/spec/layout/lineKeys", layout.get("lineKeys"))
+        if isinstance(layout, dict) and "template" not in layout and layout.get("layoutMode") != "DEFAULT":
+            self.line_keys(res, "/spec/layout/lineKeys", layout.get("lineKeys", []))
             self.kem_keys(res, "/spec/layout", layout)
 
     def images(self, res: Resource) -> None:
@@ -220,11 +272,17 @@ class _Checker:
             p = f"/spec/images/{i}"
             name = image.get("fileName")
             if isinstance(name, str):
-                if name in names:
-                    line = res.loc(f"/spec/images/{names[name]}").line
-                    self.add(res, f"{p}/fileName", f"duplicate fileName {name!r} (first at line {line})")
+                kept = image_name(name)  # Logo.png and Logo are one image for the API
+                if kept in names:
+                    line = res.loc(f"/spec/images/{names[kept]}").line
+                    self.add(
+                        res,
+                        f"{p}/fileName",
+                        f"duplicate fileName {name!r}: the org keeps it as {kept!r}, like the one at "
+                        f"line {line}",
+                    )
                 else:
-                    names[name] = i
+                    names[kept] = i
             path = image.get("path")
             if isinstance(path, str) and path:
                 self.image_file(res, f"{p}/path", path)
@@ -258,6 +316,15 @@ class _Checker:
                 ptr,
                 f"image {path!r} is {info.st_size} bytes: the API takes at most 625 KB ({IMAGE_MAX_BYTES})",
             )
+            return
+        try:  # non-blocking, regular files only, capped: safe to open now
+            content = read_capped(file, IMAGE_MAX_BYTES)
+        except UnreadableFile as exc:
+            self.add(res, ptr, f"cannot read image {path!r}: {exc}")
+            return
+        _, problem = image_problem(content, Path(path).suffix)
+        if problem:
+            self.add(res, ptr, f"image {path!r} {problem}")
 
     def secrets(self, res: Resource) -> None:
         """Plain-text secrets (a warning) and bad ``fromEnv`` names. Walks every value, so it is
@@ -298,6 +365,10 @@ class _Checker:
                     f"fromEnv {value.env!r} is not a valid environment variable name "
                     "(letters, digits and _, not starting with a digit)",
                 )
+            elif isinstance(value, SecretRef):
+                refused = envpolicy.refusal(value.env, self.allowed_env)
+                if refused:
+                    self.add(res, f"{ptr}/{escape_pointer(str(k))}", refused)
 
 
 _secret_names: dict[str, bool] = {}

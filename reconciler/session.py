@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from reconciler.export import ExportReport
     from reconciler.listings import Listings
     from reconciler.review import PlanReview
+    from reconciler.secret_record import SecretRecord
     from reconciler.webex.client import WebexClient
 
 T = TypeVar("T")
@@ -64,6 +65,7 @@ class Connection:
     sim_state: str = DEFAULT_SIM_STATE
     debug: bool = False
     timeout: float = 30.0  # seconds to wait for each API answer
+    listing_lag: float | None = None  # seconds to look for a lost create in listings (None: default)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     sim_app: Any = None  # an already-built simulator app (tests, demo)
 
@@ -89,6 +91,8 @@ async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
             from reconciler.sim.app import create_app
 
             Path(conn.sim_state).parent.mkdir(parents=True, exist_ok=True)
+            if os.path.lexists(conn.sim_state):
+                check_sim_state(conn.sim_state)
             app = create_app(seed="demo", state_file=conn.sim_state, job_duration_s=0.2)
             from reconciler.webex.redact import is_secret
 
@@ -113,6 +117,8 @@ async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
             timeout=conn.timeout,
             debug=conn.debug,
         )
+    if conn.listing_lag is not None:
+        client.listing_lag_s = conn.listing_lag
     async with client:
         yield client
 
@@ -187,6 +193,32 @@ def load_checked(paths: list[str]) -> tuple[list[Resource], list[Diagnostic]]:
     return result.resources, result.warnings
 
 
+def check_sim_state(path: str) -> None:
+    """A simulator state file that can be loaded: a regular, size-capped file holding a state the
+    simulator reads (``ConfigError`` naming the file otherwise, never a hang or a traceback)."""
+    from reconciler.localfiles import read_local
+    from reconciler.sim.store import Store
+
+    raw = read_local(path, "simulator state")
+    try:
+        Store.from_dict(json.loads(raw))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = f"{type(exc).__name__}: {str(exc)[:200]}"
+        message = f"cannot read simulator state {path}: {problem}; move it away to start afresh"
+        raise ConfigError(message) from None
+
+
+def lock_target(conn: Connection) -> tuple[str, str | None]:
+    """(base URL, org) that an apply through ``conn`` changes: what its lock is keyed by. An
+    embedded simulator is told apart by its state file."""
+    if conn.simulate or conn.sim_app is not None:
+        where = "in-process" if conn.sim_app is not None else os.path.abspath(conn.sim_state)
+        return f"{SIM_BASE_URL}#{where}", conn.org_id
+    from reconciler.webex.client import resolve_base_url
+
+    return resolve_base_url(conn.base_url, conn.environ), conn.org_id
+
+
 def require_env(paths: list[str]) -> None:
     """Refuse to start (before any request) while a ``fromEnv`` of the manifests under ``paths``
     names an environment variable that is not set, naming each with its file:line."""
@@ -197,6 +229,18 @@ def require_env(paths: list[str]) -> None:
         if missing:
             problem = f"{len(missing)} fromEnv secret(s) name an unset environment variable"
             raise ValidationFailed([*missing], f"{problem}; nothing was sent")
+
+
+def refuse_credential_values(paths: list[str]) -> None:
+    """Refuse (before any request) a ``fromEnv`` whose variable holds one of the tool's own
+    credentials, e.g. the content of ``--token-file`` copied into an allowed variable."""
+    from reconciler.envpolicy import credential_values
+    from reconciler.webex.redact import is_credential
+
+    found = credential_values(load(paths), os.environ, is_credential)
+    if found:
+        problem = f"{len(found)} fromEnv secret(s) hold a credential"
+        raise ValidationFailed([*found], f"{problem}; nothing was sent")
 
 
 def policy_concurrency(paths: list[str]) -> int | None:
@@ -219,6 +263,7 @@ async def make_plan(
     secrets_written: set[str] | None = None,
     only: set[str] | None = None,
     listings: Listings | None = None,
+    log_path: str = DEFAULT_LOG,
     owed: Owed | None = None,
 ) -> Plan:
     """Load and plan; ``rewrite_secrets``: resources whose write-only secret an earlier apply did
@@ -226,8 +271,9 @@ async def make_plan(
     declarations are compared with ``secret_baseline``, else with the previous git commit.
 
     ``only``: plan just these addresses (``plan --changed-only``). ``listings``: the lookups, kept
-    for the verification of an apply (``reconciler.listings``). ``owed``: pending pushes of an
-    earlier apply (``journal_owed``), planned as pushes of this plan.
+    for the verification of an apply (``reconciler.listings``). ``log_path``: the apply log whose
+    record of written secrets (``reconciler.secret_record``) the secret decisions read. ``owed``:
+    pending pushes of an earlier apply (``journal_owed``), planned as pushes of this plan.
 
     The plan's warnings start with the manifests' (look-alike names) and each ``fromEnv`` whose
     variable is not set here (``apply`` refuses to start until it is)."""
@@ -253,12 +299,34 @@ async def make_plan(
         secrets_written=secrets_written,
         only=only,
         listings=listings,
+        secret_record=written_secrets(client, log_path),
         owed=owed,
     )
     plan.base_url, plan.org_id = client.base_url, client.org_id
     plan.only = None if only is None else sorted(only)
     plan.warnings[:0] = [str(d) for d in notes]
     return plan
+
+
+def written_secrets(client: WebexClient, log_path: str) -> SecretRecord:
+    """The record of the secrets the applies logging to ``log_path`` wrote to this API."""
+    from reconciler.secret_record import SecretRecord, record_path, scope_of
+
+    return SecretRecord.read(record_path(log_path), scope_of(client.base_url, client.org_id))
+
+
+def remember_secrets(client: WebexClient, plan: Plan, report: ApplyReport, log_path: str) -> None:
+    """Record the write-only secrets ``report`` says were written (their reference, salted and
+    hashed, per device): a plan made after this apply does not write them again."""
+    from reconciler.secrets import reference
+
+    done = {r.step for r in report.by_status("applied")}
+    written = {
+        s.path: reference((s.body or {}).get("sipPassword"))
+        for s in plan.steps
+        if s.address.endswith(SIP_PASSWORD_STEP) and s.id in done and isinstance(s.body, dict)
+    }
+    written_secrets(client, log_path).remember(written)
 
 
 @dataclass
@@ -331,6 +399,21 @@ def drift_command(
                 message = drift_message(found, paths, run_link(conn.environ))
                 problem = await post(client, room, message, bot)
             return found, problem
+
+    return run(go())
+
+
+def explain_command(conn: Connection, paths: list[str], address: str) -> dict[str, Any]:
+    """``explain``: why the device at ``address`` (``Device/MAC``) has each of its values, from
+    live state and the manifests under ``paths`` (``reconciler.explain``)."""
+    from reconciler.explain import explain, parse_address
+
+    mac = parse_address(address)
+    resources = load(paths)
+
+    async def go() -> dict[str, Any]:
+        async with connect(conn) as client:
+            return await explain(client, resources, mac)
 
     return run(go())
 
@@ -414,15 +497,18 @@ def read_plan(path: str, check_paths: bool = True) -> Plan:
     """A saved plan, read strictly: one ``ConfigError`` line naming the file and what is wrong.
     ``check_paths``: its manifest paths must lie inside the working directory or its repository
     (they are about to be read); rendering it alone reads none."""
+    from reconciler.localfiles import read_local
     from reconciler.saved import check_contained, parse
     from reconciler.tracked import refuse_tracked
+    from reconciler.webex.untrusted import parse_json
 
     if check_paths:  # about to be applied: never a file a commit brought
         refuse_tracked(path, "saved plan")
+    raw = read_local(path, "saved plan")  # a regular file, size-capped: never a FIFO or /dev/zero
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:  # unreadable, not UTF-8, not JSON
-        raise ConfigError(f"cannot read saved plan {path}: {exc}") from exc
+        data = parse_json(raw.decode("utf-8"))
+    except ValueError as exc:  # not UTF-8, not JSON, nested too deep
+        raise ConfigError(f"cannot read saved plan {path}: {exc}") from None
     plan = parse(data, path)
     if check_paths:
         check_contained(plan.paths, f"saved plan {path}")
@@ -460,7 +546,7 @@ class ApplyRequest:
     rotate_secrets: bool = False
     room: str | None = None
     bot: str | None = None
-    lock_timeout: float = 0.0  # seconds to wait for another apply holding the log's lock
+    lock_timeout: float = 0.0  # seconds to wait for another apply of the same org
 
 
 def apply_command(
@@ -471,14 +557,14 @@ def apply_command(
     say: Callable[[str], None],
     show: Callable[[Plan], None],
 ) -> ApplyOutcome:
-    """``apply``: holding the apply log's lock, finish what an interrupted apply left, plan (a
+    """``apply``: holding the org's apply lock, finish what an interrupted apply left, plan (a
     saved plan is planned again and must come out the same), ``show`` the plan, apply it once
     confirmed, and post the outcome (or the error) to the room when asked. Progress and warnings
     go to ``say``."""
     from reconciler.lock import apply_lock
 
     try:
-        with apply_lock(req.log_path, req.lock_timeout):
+        with apply_lock(*lock_target(conn), req.lock_timeout):
             outcome = _apply_locked(conn, req, confirm, say, show)
     except ReconcilerError as exc:
         if req.room and req.bot and not isinstance(exc, Interrupted):
@@ -524,6 +610,7 @@ def _apply_locked(
         from reconciler.listings import Listings
 
         async with connect(conn) as client:
+            refuse_credential_values(source)  # the credentials are known now; nothing sent yet
             if journal is not None:
                 journal.check_api(client.base_url)
             if req.saved is not None:  # checked before the first request
@@ -545,6 +632,7 @@ def _apply_locked(
                     rotate_secrets=req.rotate_secrets,
                     rewrite_secrets=left,
                     listings=listings,
+                    log_path=req.log_path,
                     owed=owed_by(journal),
                 )
             show(plan)
@@ -654,6 +742,7 @@ async def apply_flow(
         finished = True
     finally:
         log.close(finished=finished)
+        remember_secrets(client, plan, ApplyReport(executor.results), log_path)
     remaining = None
     if verify and plan.paths:
         from reconciler.verify import verify_apply

@@ -8,10 +8,11 @@ floods a log. Every message that echoes such a string goes through ``shown()`` o
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
-__all__ = ["ECHO_LIMIT", "clip", "is_invisible", "shown", "visible"]
+__all__ = ["ECHO_LIMIT", "clip", "is_invisible", "shown", "terminal_safe", "visible"]
 
 ECHO_LIMIT = 80  # characters of a user value echoed in a message
 ELLIPSIS = "…"
@@ -29,6 +30,24 @@ def visible(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+# The only escape sequence the tool itself prints: SGR (colour), ``ESC [ digits;... m``.
+_SGR = re.compile(r"(\x1b\[[0-9;]*m)")
+
+
+def terminal_safe(text: str, keep_colour: bool = False) -> str:
+    """``text`` as a terminal may be given it: each line's invisible characters escaped
+    (``visible``), newlines kept; with ``keep_colour``, the tool's own colour codes kept too.
+    Idempotent: what it returns, it returns unchanged."""
+    if text.isprintable() or (text.replace("\n", "").isprintable()):
+        return text
+    lines = text.split("\n")
+    if not keep_colour:
+        return "\n".join(visible(line) for line in lines)
+    return "\n".join(
+        "".join(part if i % 2 else visible(part) for i, part in enumerate(_SGR.split(line))) for line in lines
+    )
 
 
 def clip(text: str, limit: int = ECHO_LIMIT) -> str:

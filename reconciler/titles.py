@@ -3,7 +3,8 @@
 Plans name each step's object this way (``Step.title``) so that a reviewer reads what changes, not
 an API path. ``title_for`` builds the name from a resource address alone (saved plans made before
 titles existed); ``name_steps`` adds what the planner learned (the device's model and owner).
-Pure functions over plan data; depends on ``reconciler.model`` and ``reconciler.plan`` only.
+Pure functions over plan data; depends on ``reconciler.model`` and ``reconciler.plan``, and on
+``textsafe`` / ``webex.untrusted`` for names read from the API (escaped, never shown raw).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 from reconciler.model import mac_with_colons, normalize_mac
 from reconciler.plan import Plan, Step
+from reconciler.textsafe import visible
+from reconciler.webex.untrusted import api_text
 
 
 def _quoted(name: str) -> str:
@@ -35,6 +38,7 @@ _FORMS = {
 def title_for(resource: str, details: Iterable[str] = ()) -> str:
     """The human name of the object at ``resource`` (``Kind/name``), with optional details."""
     kind, _, name = resource.partition("/")
+    name = visible(name)  # a name read from the API (an unmanaged template, an image) may hold anything
     extra = [d for d in details if d]
     suffix = f" ({', '.join(extra)})" if extra else ""
     if kind == "Device":
@@ -56,8 +60,8 @@ def step_title(step: Step) -> str:
 def device_details(item: Mapping[str, Any], labels: Mapping[str, str]) -> list[str]:
     """(model, owner) of a ``/v1/devices`` item: ``Cisco 8851``, ``alice@example.com``."""
     out = []
-    if item.get("product"):
-        out.append(str(item["product"]))
+    if item.get("product"):  # from the API: masked, escaped and cut like any text from it
+        out.append(api_text(item["product"], 80))
     owner = item.get("personId") or item.get("workspaceId")
     label = labels.get(str(owner)) if owner else None
     if label:

@@ -484,6 +484,16 @@ def kind_schemas(spec: Spec) -> dict[str, JsonObj]:
                 "concurrency": {"type": "integer", "minimum": 1, "maximum": 128},
                 "forceDeleteImages": {"type": "boolean"},
                 "push": {"enum": ["auto", "never"]},
+                # the environment variables manifests may read besides RECONCILER_SECRET_*
+                "allowFromEnv": {
+                    "type": "array",
+                    "items": {
+                        "type": "string",
+                        "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                        "maxLength": NAME_MAX,
+                        "errorMessage": "expected an environment variable name (letters, digits and _)",
+                    },
+                },
             }
         ),
     )

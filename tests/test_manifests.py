@@ -126,19 +126,19 @@ def test_identity(kind: str, metadata: dict[str, str], name: str) -> None:
 def test_secret_refs(backend: str) -> None:
     res = load_one(
         "apiVersion: reconciler/v1\nkind: Device\nmetadata: {mac: 0A1B2C3D4E5F}\n"
-        "spec:\n  sipPassword: {fromEnv: SIP_PW}\n"
+        "spec:\n  sipPassword: {fromEnv: RECONCILER_SECRET_SIP_PW}\n"
         "  settings:\n    customizations:\n      mpp:\n        httpProxy:\n"
-        "          password:\n            fromEnv: PROXY_PW\n"
+        "          password:\n            fromEnv: RECONCILER_SECRET_PROXY\n"
         "          host: {fromEnv: A, other: 1}\n"
         "          username: {fromEnv: 5}\n"
     )
-    assert res.spec["sipPassword"] == SecretRef("SIP_PW")
+    assert res.spec["sipPassword"] == SecretRef("RECONCILER_SECRET_SIP_PW")
     proxy = res.spec["settings"]["customizations"]["mpp"]["httpProxy"]
-    assert proxy["password"] == SecretRef("PROXY_PW")
+    assert proxy["password"] == SecretRef("RECONCILER_SECRET_PROXY")
     assert proxy["host"] == {"fromEnv": "A", "other": 1}  # not exactly {fromEnv}: left for the schema
     assert proxy["username"] == {"fromEnv": 5}
     assert str(res.spec["sipPassword"]) == "(sensitive)"
-    assert to_raw(res.spec)["sipPassword"] == {"fromEnv": "SIP_PW"}
+    assert to_raw(res.spec)["sipPassword"] == {"fromEnv": "RECONCILER_SECRET_SIP_PW"}
     assert res.positions["/spec/sipPassword"] == Location("x.yaml", 5, 3)
 
 

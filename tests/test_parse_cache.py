@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib.metadata
 import marshal
 import shutil
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from reconciler import manifests, parse_cache
 from reconciler.cli import main
 
 HERE = Path(__file__).resolve().parent
-EXAMPLES = HERE.parent / "reconciler" / "examples"
+EXAMPLES = HERE.parent / "examples"
 INVALID = HERE / "manifests" / "invalid"
 
 
@@ -123,6 +127,40 @@ def test_a_cache_signed_with_another_key_is_not_trusted(
     CACHE.write_bytes(parse_cache.MAGIC + mac + body)
     assert validate(monkeypatch, str(repo)) == expected
     assert str(invalid) in parses
+
+
+def _other_engine(monkeypatch: pytest.MonkeyPatch, engine: str) -> None:
+    """Make the running Python, PyYAML, libyaml or jsonschema look like another version."""
+    if engine == "Python":
+        monkeypatch.setattr(sys, "version", sys.version + " (another build)")
+    elif engine == "PyYAML":
+        monkeypatch.setattr(yaml, "__version__", "99.0")
+    elif engine == "libyaml":
+        monkeypatch.setattr(yaml, "__with_libyaml__", True)
+        libyaml = types.SimpleNamespace(get_version_string=lambda: "9.9.9")
+        monkeypatch.setattr(yaml, "_yaml", libyaml, raising=False)
+    else:
+        real = importlib.metadata.version
+        other = lambda name: "99" if name == engine else real(name)  # noqa: E731
+        monkeypatch.setattr(importlib.metadata, "version", other)
+
+
+@pytest.mark.parametrize("engine", ["Python", "PyYAML", "libyaml", "jsonschema"])
+def test_a_cache_made_by_another_parser_or_checker_is_ignored(
+    repo: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch, engine: str
+) -> None:
+    """Entries hold what PyYAML/libyaml parsed and jsonschema said, under one Python: made by other
+    versions of any of them, they are not used."""
+    monkeypatch.setattr(parse_cache, "_fingerprint", None)
+    expected = validate(monkeypatch, str(repo))
+    before = parse_cache.fingerprint()
+    parses.clear()
+    assert validate(monkeypatch, str(repo)) == expected and not parses  # the cache answers
+    _other_engine(monkeypatch, engine)
+    monkeypatch.setattr(parse_cache, "_fingerprint", None)
+    assert parse_cache.fingerprint() != before
+    assert validate(monkeypatch, str(repo)) == expected
+    assert parses  # parsed again
 
 
 def test_an_outdated_cache_is_ignored(repo: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:

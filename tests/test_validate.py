@@ -144,10 +144,10 @@ def test_missing_path_is_an_error() -> None:
 
 
 def test_unresolvable_from_env_is_not_a_validate_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    monkeypatch.delenv("RECONCILER_SECRET_NOT_SET_ANYWHERE", raising=False)
     result = validate_text(
         "apiVersion: reconciler/v1\nkind: Device\nmetadata: {mac: 0A1B2C3D4E01}\n"
-        "spec: {sipPassword: {fromEnv: NOT_SET_ANYWHERE}}\n"
+        "spec: {sipPassword: {fromEnv: RECONCILER_SECRET_NOT_SET_ANYWHERE}}\n"
     )
     assert result.ok, render_validation(result, "text")
 
@@ -155,11 +155,45 @@ def test_unresolvable_from_env_is_not_a_validate_error(monkeypatch: pytest.Monke
 def test_from_env_where_secrets_are_not_allowed() -> None:
     result = validate_text(
         "apiVersion: reconciler/v1\nkind: LineKeyTemplate\nmetadata: {name: t}\n"
-        "spec:\n  deviceModel: {fromEnv: MODEL}\n  lineKeys: [{lineKeyIndex: 1, lineKeyType: OPEN}]\n"
+        "spec:\n  deviceModel: {fromEnv: RECONCILER_SECRET_MODEL}\n"
+        "  lineKeys: [{lineKeyIndex: 1, lineKeyType: PRIMARY_LINE}]\n"
     )
     [d] = result.diagnostics
     assert d.location is not None and (d.location.line, d.location.col) == (5, 3)
     assert "expected string, got mapping" in d.message and "fromEnv" in d.message
+
+
+PROXY_DOC = (
+    "apiVersion: reconciler/v1\nkind: OrgDeviceSettings\nmetadata: {name: org}\nspec:\n"
+    "  customizations:\n    mpp:\n      httpProxy:\n        password: {fromEnv: %s}\n"
+)
+POLICY_DOC = (
+    "---\napiVersion: reconciler/v1\nkind: Policy\nmetadata: {name: p}\nspec:\n  allowFromEnv: [%s]\n"
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["WEBEX_ACCESS_TOKEN", "WEBEX_CLIENT_SECRET", "WEBEX_REFRESH_TOKEN", "WEBEX_BOT_TOKEN", "WEBEX_ANYTHING"],
+)
+def test_from_env_never_reads_the_tools_own_credentials(name: str) -> None:
+    # not even when a Policy lists it: the Policy's line is an error too
+    result = validate_text(PROXY_DOC % name + POLICY_DOC % name)
+    lines = render_validation(result, "text").splitlines()
+    assert not result.ok
+    assert any(ln.startswith("<string>:8:9: ") and "tool's own credentials" in ln for ln in lines), lines
+    assert any(ln.startswith("<string>:14:") and "fromEnv never reads it" in ln for ln in lines), lines
+
+
+def test_from_env_reads_only_the_prefix_or_what_a_policy_allows() -> None:
+    refused = validate_text(PROXY_DOC % "CI_DEPLOY_KEY")
+    [d] = refused.errors
+    assert d.location is not None and (d.location.line, d.location.col) == (8, 9)
+    assert "fromEnv CI_DEPLOY_KEY is not allowed" in d.message
+    assert "RECONCILER_SECRET_*" in d.message and "spec.allowFromEnv" in d.message
+    assert validate_text(PROXY_DOC % "RECONCILER_SECRET_PROXY").ok
+    allowed = validate_text(PROXY_DOC % "CI_DEPLOY_KEY" + POLICY_DOC % "CI_DEPLOY_KEY")
+    assert allowed.ok, render_validation(allowed, "text")
 
 
 @pytest.mark.parametrize(
@@ -247,9 +281,16 @@ def test_other_kind_messages(doc: str, message: str) -> None:
     assert any(message in d.message for d in result.diagnostics), render_validation(result, "text")
 
 
+# A whole 32x16 JPEG as far as its structure goes: SOI, a frame header, a scan, EOI.
+TINY_JPEG = (
+    b"\xff\xd8\xff\xc0\x00\x0b\x08\x00\x10\x00\x20\x01\x01\x11\x00"
+    b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00\x00\x00\x00\x00\xff\xd9"
+)
+
+
 def test_oversized_image(tmp_path: Path) -> None:
     (tmp_path / "big.png").write_bytes(b"\0" * (625 * 1024 + 1))
-    (tmp_path / "ok.jpeg").write_bytes(b"\0" * 10)
+    (tmp_path / "ok.jpeg").write_bytes(TINY_JPEG)
     (tmp_path / "images.yaml").write_text(
         "apiVersion: reconciler/v1\nkind: BackgroundImages\nmetadata: {name: org}\nspec:\n  images:\n"
         "    - {fileName: big, path: big.png}\n"
@@ -291,7 +332,8 @@ def test_plain_text_passwords_are_warnings() -> None:
     result = validate_text(
         "apiVersion: reconciler/v1\nkind: Device\nmetadata: {mac: 0A1B2C3D4E01}\n"
         "spec:\n  sipPassword: hunter2hunter2\n"
-        "  settings: {customizations: {wifi: {phoneSecurityPwd: x, ldap: {bindPw: {fromEnv: LDAP_PW}}}}}\n",
+        "  settings: {customizations: {wifi: {phoneSecurityPwd: x,\n"
+        "    ldap: {bindPw: {fromEnv: RECONCILER_SECRET_LDAP}}}}}\n",
         "w.yaml",
     )
     assert result.ok and result.exit_code == 0

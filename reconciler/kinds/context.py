@@ -8,13 +8,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from reconciler.capabilities import Catalog
-from reconciler.diff import SECRET_NAME_ENDINGS, FieldChange, is_secret_field, keep_live_secrets
+from reconciler.diff import (
+    SECRET_NAME_ENDINGS,
+    FieldChange,
+    is_secret_field,
+    keep_live_secrets,
+    with_secret_writes,
+)
+from reconciler.kinds.own_settings import OwnSettings
 from reconciler.model import Diagnostic, Resource
 from reconciler.plan import Step, digest, digest_json
+from reconciler.secret_record import SecretRecord
 from reconciler.secrets import SecretBaseline
 
 if TYPE_CHECKING:
-    from reconciler.reach import Reach
+    from reconciler.kinds.inherit import Inheritance
+    from reconciler.push_targets import Reach
     from reconciler.webex.client import WebexClient
 
 # Fields that change without anyone changing configuration; left out of saved-plan checksums.
@@ -178,6 +187,12 @@ class Context:
     secret_baseline: SecretBaseline | None = None
     secrets_written: set[str] = field(default_factory=set)
     secret_notes: list[dict[str, Any]] = field(default_factory=list)
+    # The secrets this working directory's applies wrote (``reconciler.secret_record``), if known.
+    secret_record: SecretRecord | None = None
+    # What customized locations and devices follow (``reconciler.kinds.inherit``); None: nothing.
+    inheritance: Inheritance | None = None
+    # Which locations and devices hold their own settings, each read once (``kinds.own_settings``).
+    own_settings: OwnSettings = field(default_factory=OwnSettings)
     # LineKeyTemplateAssignment address -> MACs of the devices its job would target.
     assignment_targets: dict[str, list[str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # any id -> its human reference
@@ -216,6 +231,13 @@ class Context:
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET a JSON object (checked: ``BadAnswer`` for one not fit to plan on) and record it."""
+        data, key = await self.fetch(path, params)
+        self.reads[f"GET {path}"] = key
+        return data
+
+    async def fetch(self, path: str, params: dict[str, Any] | None = None) -> tuple[Any, str]:
+        """GET a JSON object, checked like ``get`` but not recorded: (it, its digest for the
+        saved-plan staleness check, recorded by whoever decides a step on it)."""
         from reconciler.webex.answers import checked
 
         resp = await self.client.request("GET", path, params=params)
@@ -223,7 +245,7 @@ class Context:
         same = self.same_bytes.get(raw)
         if same is not None:
             data, key, secret = same
-            return self._known(resp, path, data, key, secret)
+            return self._known(resp, path, data, key, secret), key
         split = split_volatile(raw)
         if split is not None:
             known = self.answers.get(split[0])
@@ -231,11 +253,10 @@ class Context:
                 data, key, secret, _ = known
                 if split[1]:  # this answer's own volatile values, over a copy of the shared one
                     data = {**data, **{k.decode(): _scalar(v) for k, v in split[1]}}
-                return self._known(resp, path, data, key, secret)
+                return self._known(resp, path, data, key, secret), key
         data = checked(resp, path=path)
         secret = may_hold_secret(raw)
         key = answer_digest(data, raw, split, secret)
-        self.reads[f"GET {path}"] = key
         if secret:
             self.secret_reads.add(path)
         # Shared only when the volatile fields split out were top-level keys: then a copy with
@@ -254,14 +275,13 @@ class Context:
             self.same_bytes[raw] = (data, key, secret)
             if split is not None and shareable:
                 self.answers[split[0]] = (data, key, secret, len(split[1]))
-        return data
+        return data, key
 
     def _known(self, resp: Any, path: str, data: dict[str, Any], key: str, secret: bool) -> Any:
         """An answer equal to one read before: checked against this path's expectations."""
         from reconciler.webex.answers import checked
 
         checked(resp, data, path)
-        self.reads[f"GET {path}"] = key
         if secret:
             self.secret_reads.add(path)
         return data
@@ -315,6 +335,7 @@ class Context:
         for one of several; its source is where ``at`` (a JSON pointer) is written, else the
         manifest; it runs after the step(s) ``after``."""
         resource = owner if isinstance(owner, str) else owner.address
+        changes = with_secret_writes(changes if changes is not None else [], body)
         return self.add(
             Step(
                 address=f"{resource}.{part}" if part else resource,
@@ -325,7 +346,7 @@ class Context:
                 path=path,
                 body=body,
                 depends_on=[after] if isinstance(after, str) else list(after or []),
-                changes=changes if changes is not None else [],
+                changes=changes,
                 source=None if isinstance(owner, str) else str(owner.loc(at) if at else owner.source),
                 job_type=job_type,
                 summary=summary,

@@ -8,6 +8,7 @@ from typing import Any
 from reconciler.capabilities import ModelCaps
 from reconciler.diff import FieldChange, diff_declared, equal, merge_declared
 from reconciler.kinds.context import Context
+from reconciler.kinds.inherit import Leaf, mark, with_leaves
 from reconciler.kinds.linekeys import compare_kem_keys, compare_line_keys, kem_keys_body, line_keys_body
 from reconciler.model import Resource, mac_with_colons
 from reconciler.plan import Step
@@ -65,6 +66,8 @@ async def plan_device(ctx: Context, res: Resource) -> None:
     else:
         for part, path in wanted:
             await read(part, path)
+    if "settings" in reads:  # what push_targets and not_reached would otherwise read again
+        ctx.own_settings.note_device(ctx, cid, reads["settings"])
     model = ctx.caps.of_device(ctx.devices.get(res.name, {}), reads.get("members"))
     layout = desired_layout(ctx, res) if "layout" in spec else None
     if "layout" in spec and layout is None:
@@ -86,10 +89,18 @@ async def plan_device(ctx: Context, res: Resource) -> None:
             prev = step.id
     if "settings" in spec:
         live = reads["settings"]
-        desired = spec["settings"]
         rel_ignore = res.ignore_under("/settings")
-        changes = diff_declared(desired, live, rel_ignore, prefix="/settings")
-        enabled = desired.get("customEnabled", live.get("customEnabled", False))
+        enabled = spec["settings"].get("customEnabled", live.get("customEnabled", False))
+        # A customized device follows its location's (else the org's) declared values.
+        inherited = await _inherited(ctx, res, model, live) if enabled else []
+        desired = dict(spec["settings"])
+        if inherited:
+            desired["customizations"] = with_leaves(desired.get("customizations"), inherited)
+        changes = mark(
+            diff_declared(desired, live, rel_ignore, prefix="/settings"),
+            inherited,
+            "/settings/customizations",
+        )
         dropped = [c.path for c in changes if c.path.startswith("/settings/customizations/")]
         if desired.get("customEnabled") is False and desired.get("customizations"):
             dropped = ["/settings/customizations"]  # the location's settings will show instead
@@ -121,6 +132,22 @@ async def plan_device(ctx: Context, res: Resource) -> None:
         ctx.changed_devices[cid] = (res.address, location_id, ids)
         if model is not None and not model.apply_changes:
             ctx.no_push.add(cid)
+
+
+async def _inherited(
+    ctx: Context, res: Resource, model: ModelCaps | None, live: dict[str, Any]
+) -> list[Leaf]:
+    """The declared fields of its parents that a customized device follows (``kinds.inherit``)."""
+    if ctx.inheritance is None or ctx.inheritance.empty:
+        return []
+    family = model.settings_family if model is not None else None
+    if family is None:
+        shown = [k for k, v in (live.get("customizations") or {}).items() if isinstance(v, dict)]
+        family = shown[0] if len(shown) == 1 else None
+    if family is None:
+        return []
+    location_id = ctx.devices.get(res.name, {}).get("locationId")
+    return await ctx.inheritance.for_device(ctx, res, str(location_id) if location_id else None, family)
 
 
 def _fits(
@@ -165,12 +192,14 @@ async def _plan_sip_password(ctx: Context, res: Resource, base: str, ids: list[s
         )
         return []
     address = f"{res.address}{SIP_PASSWORD_STEP}"
+    ref = reference(res.spec["sipPassword"])
     write, why = decide(
         address,
-        reference(res.spec["sipPassword"]),
+        ref,
         ctx.secret_baseline,
         rotate=ctx.rotate_secrets,
         rewrite=res.address in ctx.rewrite_secrets or address in ctx.rewrite_secrets,
+        last_write=ctx.secret_record.last_write(base, ref) if ctx.secret_record else None,
     )
     if address in ctx.secrets_written:
         write, why = False, "written by this apply"

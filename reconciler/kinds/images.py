@@ -8,9 +8,10 @@ from typing import Any
 
 from reconciler.diff import FieldChange
 from reconciler.discovery import UnreadableFile, inside, read_capped, repo_root
+from reconciler.imagecheck import image_problem
 from reconciler.kinds.context import Context
 from reconciler.model import Resource, normalize_mac
-from reconciler.semantic import IMAGE_MAX_BYTES
+from reconciler.semantic import IMAGE_MAX_BYTES, image_name
 
 IMAGES = "/telephony/config/devices/backgroundImages"
 UPLOAD = "/telephony/config/devices/{id}/actions/backgroundImageUpload/invoke"
@@ -24,7 +25,8 @@ async def plan_images(ctx: Context, res: Resource) -> None:
     data = await ctx.get(IMAGES)
     live = {str(i.get("fileName")) for i in data.get("backgroundImages", [])}
     wanted = res.spec.get("images", [])
-    missing = [(i, img) for i, img in enumerate(wanted) if img["fileName"] not in live]
+    # The org lists an image by the name it keeps (``Logo.png`` uploads as ``Logo``).
+    missing = [(i, img) for i, img in enumerate(wanted) if image_name(img["fileName"]) not in live]
     device_id: str | None = None
     if missing:
         device_id = _upload_device(ctx, res)
@@ -41,7 +43,11 @@ async def plan_images(ctx: Context, res: Resource) -> None:
         except UnreadableFile as exc:
             ctx.error(res, f"/spec/images/{i}/path", f"{f}: {exc}")
             continue
-        ctype = "image/png" if f.suffix.lower() == ".png" else "image/jpeg"
+        info, problem = image_problem(content, f.suffix)  # by content: what the API will check
+        if problem or info is None:
+            ctx.error(res, f"/spec/images/{i}/path", f"image {str(f)!r} {problem}")
+            continue
+        ctype = info.content_type
         name = img["fileName"]
         ctx.step(
             res,
@@ -61,7 +67,7 @@ async def plan_images(ctx: Context, res: Resource) -> None:
             },
         )
     if ctx.prune:
-        declared = {img["fileName"] for img in wanted}
+        declared = {image_name(img["fileName"]) for img in wanted}
         used = image_references(ctx.resources)
         extra = []
         for item in sorted(data.get("backgroundImages", []), key=lambda i: str(i.get("fileName"))):

@@ -74,7 +74,9 @@ def compare_kem_keys(desired: list[dict[str, Any]], live: list[dict[str, Any]] |
 def line_keys_body(
     desired: list[dict[str, Any]], live: list[dict[str, Any]] | None, key_count: int | None
 ) -> list[dict[str, Any]]:
-    """Every key of the model, declared ones as declared, the rest OPEN; sharedLineIndex filled."""
+    """Every key of the model, declared ones as declared, the rest OPEN. ``sharedLineIndex`` (a
+    field the API requires on every key) is filled where it means nothing, never on a SHARED_LINE
+    key: there it says which line the key shows (validation refuses one left out)."""
     want = _by_index(desired)
     have = _by_index(live)
     count = max([key_count or 0, *want.keys()]) if want or key_count else 0
@@ -82,7 +84,7 @@ def line_keys_body(
     for idx in range(1, count + 1):
         key = dict(want.get(idx) or {"lineKeyIndex": idx, "lineKeyType": "OPEN"})
         key["lineKeyIndex"] = idx
-        if "sharedLineIndex" not in key:
+        if "sharedLineIndex" not in key and key.get("lineKeyType") != "SHARED_LINE":
             key["sharedLineIndex"] = int(have.get(idx, {}).get("sharedLineIndex") or 1)
         out.append(key)
     return out
@@ -94,7 +96,7 @@ def kem_keys_body(desired: list[dict[str, Any]], live: list[dict[str, Any]] | No
     out = []
     for (mod, idx), key in sorted(_kem_by_index(desired).items()):
         k = dict(key)
-        if "sharedLineIndex" not in k:
+        if "sharedLineIndex" not in k and k.get("kemKeyType") != "SHARED_LINE":
             k["sharedLineIndex"] = int(have.get((mod, idx), {}).get("sharedLineIndex") or 1)
         out.append(k)
     return out

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.diff import diff_declared, merge_declared
+from reconciler.diff import FieldChange, diff_declared, merge_declared
 from reconciler.kinds.context import Context
+from reconciler.kinds.inherit import Leaf, mark, with_leaves
+from reconciler.kinds.not_reached import unreached
+from reconciler.kinds.own_settings import LOCATION_SETTINGS
 from reconciler.model import Resource
-from reconciler.reach import reach_owned
+from reconciler.push_targets import reach_owned
 
 JOB = "/telephony/config/jobs/devices/callDeviceSettings"
 SETTINGS_JOB = "callDeviceSettings"
 ORG_SETTINGS = "/telephony/config/devices/settings"
-LOCATION_SETTINGS = "/telephony/config/locations/{id}/devices/settings"
 PERSON = "/telephony/config/people/{id}/devices"
 WORKSPACE = "/telephony/config/workspaces/{id}/devices"
 
@@ -25,9 +27,10 @@ async def plan_org_settings(ctx: Context, res: Resource) -> None:
         return
     current = ctx.without_live_secrets({"customizations": live.get("customizations", {})}, ORG_SETTINGS)
     body = merge_declared(current, desired, res.ignore)
-    ctx.step(
-        res, "job", 3, JOB, body, changes=changes, job_type=SETTINGS_JOB, summary="org device settings (job)"
-    )
+    # Where the change does not reach: locations and devices with their own settings, unmanaged.
+    meta = {"notReached": await unreached(ctx, changes)}
+    summary = "org device settings (job)"
+    ctx.step(res, "job", 3, JOB, body, changes=changes, job_type=SETTINGS_JOB, summary=summary, meta=meta)
 
 
 async def plan_location_settings(ctx: Context, res: Resource) -> None:
@@ -35,10 +38,15 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
     if loc_id is None:
         return
     read = LOCATION_SETTINGS.format(id=loc_id)
-    live = await ctx.get(read)
+    found = await ctx.own_settings.location(ctx, loc_id, record=True)  # read once in a plan
+    live = found.answer or {}
     desired = dict(res.spec)
-    declared = desired.get("customizations") or {}
     live_custom = live.get("customizations") or {}
+    # A customized location follows the org manifest where it declares nothing itself.
+    inherited: list[Leaf] = []
+    if ctx.inheritance is not None and desired.get("customEnabled", live.get("customEnabled", False)):
+        inherited = ctx.inheritance.for_location(res, live_custom)
+    declared = with_leaves(desired.get("customizations"), inherited)
     # Families the location's GET does not return (dect): written, never compared (unobservable).
     unseen = sorted(f for f in declared if f not in live_custom)
     for family in unseen:
@@ -50,7 +58,7 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
     compared = {**desired, "customizations": {f: v for f, v in declared.items() if f not in unseen}}
     if not compared["customizations"]:
         del compared["customizations"]
-    changes = diff_declared(compared, live, res.ignore)
+    changes = mark(diff_declared(compared, live, res.ignore), inherited, "/customizations")
     if not changes:
         return
     enabled = desired.get("customEnabled", live.get("customEnabled", False))
@@ -90,17 +98,36 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
     ctx.step(res, "job", 3, JOB, body, changes=changes, job_type=SETTINGS_JOB, summary=summary)
 
 
-def _hoteling_of(devices: dict[str, Any]) -> dict[str, Any] | None:
-    items = devices.get("devices") or []
-    owned = [d for d in items if d.get("primaryOwner")] or items
-    return owned[0].get("hoteling") if owned else None
+def _owned(devices: dict[str, Any]) -> list[dict[str, Any]]:
+    """The devices an owner's hoteling PUT sets: its primary devices (the ones it owns)."""
+    return [d for d in devices.get("devices") or [] if isinstance(d, dict) and d.get("primaryOwner")]
+
+
+def _hoteling_changes(
+    res: Resource, owned: list[dict[str, Any]]
+) -> tuple[list[FieldChange], dict[str, Any], list[dict[str, Any]]]:
+    """The declared hoteling compared on every owned device: (the changes, shown with the first
+    differing device's live values; that device's hoteling, to build the body on; the owned
+    devices that differ)."""
+    ignore = res.ignore_under("/hoteling")
+    first: tuple[list[FieldChange], dict[str, Any]] | None = None
+    differing = []
+    for device in owned:
+        found = device.get("hoteling")
+        live: dict[str, Any] = found if isinstance(found, dict) else {}
+        changes = diff_declared(res.spec["hoteling"], live, ignore, prefix="/hoteling")
+        if changes:
+            differing.append(device)
+            first = first or (changes, live)
+    if first is None:
+        return [], {}, []
+    return first[0], first[1], differing
 
 
 def _may_host(ctx: Context, devices: dict[str, Any]) -> bool:
     """Whether hoteling may be enabled: a device owned (else any device) allows a hoteling host,
     or a model is not known (the API decides)."""
-    items = devices.get("devices") or []
-    owned = [d for d in items if d.get("primaryOwner")] or items
+    owned = _owned(devices)
     if not owned:
         return True
     models = [ctx.caps.model(str(d.get("model") or "")) for d in owned]
@@ -114,7 +141,7 @@ async def _plan_owner(
     prev: str | None = None
     if "hoteling" in spec:
         devices = await ctx.get(base)
-        live_h = _hoteling_of(devices)
+        owned = _owned(devices)
         if spec["hoteling"].get("enabled") is True and not _may_host(ctx, devices):
             ctx.error(
                 res,
@@ -124,18 +151,22 @@ async def _plan_owner(
                 "(allowHotelingHostEnabled)",
             )
             return
-        if live_h is None:
+        if not owned:
             ctx.warnings.append(
-                f"{res.address}: has no devices, so its hoteling settings cannot be read or set"
+                f"{res.address}: owns no device, so its hoteling settings cannot be read or set "
+                "(they are those of its primary devices)"
             )
         else:
-            ignore = res.ignore_under("/hoteling")
-            changes = diff_declared(spec["hoteling"], live_h, ignore, prefix="/hoteling")
+            changes, live_h, differing = _hoteling_changes(res, owned)
             if changes:
-                merged = merge_declared(live_h, spec["hoteling"], ignore)
+                merged = merge_declared(live_h, spec["hoteling"], res.ignore_under("/hoteling"))
                 body = {"hoteling": merged} if hoteling_wrap else merged
-                step = ctx.update(res, "hoteling", 5, hoteling_path, body, changes, "hoteling")
-                reach_owned(ctx, step, devices, f"hoteling of {res.name}")  # the devices it owns
+                summary = "hoteling" + (
+                    f" (of its {len(owned)} devices, {len(differing)} differ)" if len(owned) > 1 else ""
+                )
+                step = ctx.update(res, "hoteling", 5, hoteling_path, body, changes, summary)
+                # the owned devices whose hoteling differs are pushed after it
+                reach_owned(ctx, step, {"devices": differing}, f"hoteling of {res.name}")
                 prev = step.id
     if "settings" in spec:
         path = f"{base}/settings"

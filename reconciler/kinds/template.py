@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from reconciler.diff import FieldChange, equal
 from reconciler.kinds.context import Context
 from reconciler.kinds.linekeys import compare_line_keys, line_keys_body
+from reconciler.kinds.scope import Scope, assignment_scope
 from reconciler.model import Resource
-from reconciler.reach import reach_listed, remember_devices
+from reconciler.push_targets import reach_listed
 
 TEMPLATES = "/telephony/config/devices/lineKeyTemplates"
 APPLY_JOB = "/telephony/config/jobs/devices/applyLineKeyTemplate"
@@ -108,20 +108,27 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
         if k in spec:
             body[k] = spec[k]
     tmpl = ctx.template_specs.get(name, {})
-    differing, matched = await _differing_devices(ctx, spec, location_ids, tmpl)
+    scope = await assignment_scope(ctx, res, location_ids, tmpl)
     meta: dict[str, Any] = {
         "template": name,
-        "matchingDevices": len(matched),
-        "differingDevices": differing,
-        "objects": len(differing),
+        "matchingDevices": len(scope.matched),
+        "differingDevices": scope.differing,
+        "objects": len(scope.differing),
     }
-    ctx.assignment_targets[res.address] = matched
-    if not differing and dep is None:
-        return
+    ctx.assignment_targets[res.address] = scope.matched
+    _note_skipped(ctx, res, scope, meta, planned=bool(scope.differing))
+    if not scope.differing:
+        return  # a job would change nothing (a template edit it cannot reach is said above)
     if template_id.startswith("${"):
         meta["deviceCount"] = None  # known once the template exists
     else:
         meta["deviceCount"] = await ctx.client.preview_apply_line_key_template(body)
+        if meta["deviceCount"] != scope.live_matched:
+            meta["previewDifference"] = meta["deviceCount"] - scope.live_matched
+            ctx.warnings.append(
+                f"{res.address}: the API's preview counts {meta['deviceCount']} matching device(s), this "
+                f"plan {scope.live_matched}: the job may change devices the plan does not show, or miss some"
+            )
     step = ctx.step(
         res,
         "job",
@@ -129,7 +136,7 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
         APPLY_JOB,
         body,
         after=dep,
-        changes=[FieldChange("/devices", None, differing)],
+        changes=[FieldChange("/devices", None, scope.differing)],
         job_type="applyLineKeyTemplate",
         summary=(
             f"reset the matching devices to their default layouts (template {name!r})"
@@ -138,59 +145,31 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
         ),
         meta=meta,
     )
-    reach_listed(ctx, step, differing, f"template assignment {res.name}")  # pushed after the job
+    reach_listed(ctx, step, scope.differing, f"template assignment {res.name}")  # pushed after the job
 
 
-async def _differing_devices(
-    ctx: Context, spec: dict[str, Any], location_ids: list[str], tmpl: dict[str, Any]
-) -> tuple[list[str], list[str]]:
-    """(MACs of targeted devices whose layout differs from the template, MACs of all targeted)."""
-    model = tmpl.get("deviceModel")
-    include = set(spec.get("includeDeviceTags") or [])
-    exclude = set(spec.get("excludeDeviceTags") or [])
-    caps = ctx.caps.model(str(model))
-    reset = spec.get("action") == "APPLY_DEFAULT_TEMPLATES"
-    # APPLY_DEFAULT_TEMPLATES resets every device with a configurable layout, whatever its model.
-    product = caps.display_name if caps else str(model).removeprefix("DMS ")
-    by_model = {} if reset else {"product": product}
-    listings = await asyncio.gather(
-        *(
-            ctx.client.list_devices(**(by_model | ({"locationId": loc} if loc else {})))
-            for loc in ([*location_ids] or [""])
+def _note_skipped(ctx: Context, res: Resource, scope: Scope, meta: dict[str, Any], planned: bool) -> None:
+    """What the job skips in its scope, and why: devices with a custom layout
+    (``excludeDevicesWithCustomLayout``) and devices with a warning the assignment does not accept
+    (``advisoryTypes``). A skipped device whose layout differs from the template is a warning: the
+    template's change does not reach it."""
+    if scope.custom:
+        meta["skippedDevices"] = {"customLayout": scope.custom, "advisories": scope.advisory}
+    elif scope.advisory:
+        meta["skippedDevices"] = {"customLayout": [], "advisories": scope.advisory}
+    if scope.custom_differing:
+        shown = ", ".join(scope.custom_differing[:5]) + (" ..." if len(scope.custom_differing) > 5 else "")
+        ctx.warnings.append(
+            f"{res.address}: skips {len(scope.custom)} in-scope device(s) with a custom layout "
+            f"(excludeDevicesWithCustomLayout: true at {res.loc('/spec/excludeDevicesWithCustomLayout')}); "
+            f"{len(scope.custom_differing)} of them differ from template {res.spec['template']!r} and "
+            f"keep their layout{'' if planned else ': no job is planned'} ({shown}). Set it to false to "
+            "apply the template to them"
         )
-    )
-    layouts_of = {
-        str(e.get("displayName")) for e in ctx.models.values() if e.get("allowConfigureLayoutEnabled")
-    }
-    candidates = [
-        dev
-        for devs in listings
-        for dev in devs
-        if dev.get("callingDeviceId")
-        and (not reset or not ctx.models or str(dev.get("product")) in layouts_of)
-        and (not include or set(dev.get("tags") or []) & include)
-        and not (exclude and set(dev.get("tags") or []) & exclude)
-    ]
-    remember_devices(ctx, candidates)  # the devices of the job's pushes (``reconciler.reach``)
-    layouts = await asyncio.gather(
-        *(ctx.get(f"/telephony/config/devices/{dev['callingDeviceId']}/layout") for dev in candidates)
-    )
-    differing: list[str] = []
-    matched: list[str] = []
-    for dev, layout in zip(candidates, layouts, strict=True):
-        if spec.get("excludeDevicesWithCustomLayout") and layout.get("layoutMode") == "CUSTOM":
-            continue
-        mac = str(dev.get("mac") or dev["callingDeviceId"])
-        matched.append(mac)
-        if reset:
-            if layout.get("layoutMode") != "DEFAULT":
-                differing.append(mac)
-            continue
-        want, have = compare_line_keys(tmpl.get("lineKeys", []), layout.get("lineKeys"))
-        # the job sets the template's userReorderEnabled too: a device differing only there changes
-        reorder = "userReorderEnabled" in tmpl and bool(layout.get("userReorderEnabled")) != bool(
-            tmpl["userReorderEnabled"]
+    if scope.advisory:
+        names = sorted({a for found in scope.advisory.values() for a in found})
+        ctx.warnings.append(
+            f"{res.address}: skips {len(scope.advisory)} in-scope device(s) with a warning advisoryTypes "
+            f"does not accept ({', '.join(names)}): {', '.join(sorted(scope.advisory)[:5])}"
+            + (" ..." if len(scope.advisory) > 5 else "")
         )
-        if layout.get("layoutMode") != "CUSTOM" or want != have or reorder:
-            differing.append(mac)
-    return sorted(differing), sorted(matched)

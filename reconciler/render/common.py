@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.diff import FieldChange, to_jsonable
 from reconciler.entries import entry_pairs
+from reconciler.model import SecretRef
 from reconciler.plan import Plan, Step, canonical
+from reconciler.textsafe import visible
 from reconciler.titles import title_for
 
 if TYPE_CHECKING:
@@ -125,7 +127,8 @@ def held_lines(plan: Plan, shown: int = 20) -> list[str]:
 def _fmt(value: Any) -> str:
     if value is None:
         return "(none)"
-    return json.dumps(to_jsonable(value), ensure_ascii=False, sort_keys=False)
+    # live values come from the API: C1 controls, bidi and line separators escaped too
+    return visible(json.dumps(to_jsonable(value), ensure_ascii=False, sort_keys=False))
 
 
 # Fields an entry's key already says (``members[port 2]``, ``lineKeys[3]``, ``kemKeys[1.2]``).
@@ -159,7 +162,8 @@ def change_lines(change: FieldChange) -> list[str]:
     entry only its differing attributes (``members[port 1].lineWeight: 1 -> 2``)."""
     path = change.path.lstrip("/").replace("/", ".")
     if change.sensitive:
-        return [f"~ {path}: (sensitive)"]
+        source = f", from {change.after.env}" if isinstance(change.after, SecretRef) else ""
+        return [f"~ {path}: (sensitive{source})"]
     pairs = entry_pairs(change)
     if pairs:
         lines: list[str] = []
@@ -175,7 +179,11 @@ def change_lines(change: FieldChange) -> list[str]:
             else:
                 lines.append(_field_line(where, b, a))
         return lines
-    return [_field_line(path, change.before, change.after)]
+    line = _field_line(path, change.before, change.after)
+    if not change.follows:
+        return [line]
+    note = f"(follows {change.follows})"
+    return [f"{line} {note}"] if len(line) + 1 + len(note) <= CHANGE_WIDTH else [line, f"    {note}"]
 
 
 def _field_line(path: str, before: Any, after: Any) -> str:
@@ -213,6 +221,34 @@ def step_change_lines(step: Step) -> list[str]:
             lines.extend(f"~ layout of {m}" for m in change.after or [])
         else:
             lines.extend(change_lines(change))
+    return lines
+
+
+def unreached_lines(step: Step) -> list[str]:
+    """Where an org settings change does not reach (``reconciler.kinds.not_reached``), a line for the
+    fields alike: ``! mpp.cdpEnabled, mpp.phoneLanguage: 1 location and 2 devices keep their own
+    settings, set outside any manifest: Lab, 0A:1B:2C:3D:4E:03, ...``."""
+    found = step.meta.get("notReached")
+    items = found.get("fields", []) if isinstance(found, dict) else []
+    alike: dict[tuple[tuple[str, ...], int, tuple[str, ...]], list[str]] = {}
+    for item in items:
+        key = (
+            tuple(map(str, item.get("locations") or [])),
+            int(item.get("devices") or 0),
+            tuple(map(str, item.get("sample") or [])),
+        )
+        alike.setdefault(key, []).append(str(item.get("field")))
+    lines: list[str] = []
+    for (locs, devices, sample), fields in alike.items():
+        counts = [plural(len(locs), "location")] if locs else []
+        counts += [plural(devices, "device")] if devices else []
+        names = [*locs, *sample]
+        more = ", ..." if len(names) > 5 or devices > len(sample) else ""
+        verb = "keeps its own settings" if len(locs) + devices == 1 else "keep their own settings"
+        lines.append(
+            f"! {', '.join(fields)}: {' and '.join(counts)} {verb}, set outside any manifest: "
+            f"{', '.join(names[:5])}{more}"
+        )
     return lines
 
 
@@ -268,4 +304,4 @@ def shown_values(i: DriftItem) -> tuple[str, str]:
 def _show(value: Any, none: str) -> str:
     if value is None:
         return none
-    return json.dumps(to_jsonable(value), ensure_ascii=False)
+    return visible(json.dumps(to_jsonable(value), ensure_ascii=False))

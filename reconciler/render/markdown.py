@@ -28,9 +28,11 @@ from reconciler.render.common import (
     shown_values,
     step_change_lines,
     summary_line,
+    unreached_lines,
 )
 from reconciler.textsafe import visible
 from reconciler.titles import step_title
+from reconciler.webex.redact import redact
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftItem, DriftReport
@@ -88,7 +90,7 @@ _MD_PUNCT = re.compile(r"[\\`*_\[\]|!]")
 
 def markdown_warnings(warnings: list[str], shown: int = WARNINGS_SHOWN) -> list[str]:
     """At most ``shown`` warnings (each cut to 300 characters), then how many more there are."""
-    out = [f"> Warning: {md_text(w[:300])}" for w in warnings[:shown]]
+    out = [f"> Warning: {md_text(redact(w)[:300])}" for w in warnings[:shown]]  # masked, then cut
     if len(warnings) > shown:
         out.append(f"> ... and {len(warnings) - shown:,} more warning(s) (see the full output).")
     if out:
@@ -151,6 +153,7 @@ def fit_markdown(
 
 def _cell(text: str) -> str:
     """A table cell: one line, at most 400 characters, as code (escaped: see ``md_span``)."""
+    text = redact(text)  # masked before it is cut
     if len(text) > 400:
         text = text[:400] + "..."
     return md_span(text) if text else ""
@@ -179,8 +182,20 @@ def diff_lines(lines: list[str]) -> list[str]:
     return out
 
 
+def _unwrapped(lines: list[str]) -> list[str]:
+    """Change lines with a ``(follows org)`` note that text wraps put back on its change's line
+    (a diff block has no width to keep)."""
+    out: list[str] = []
+    for line in lines:
+        if out and line.startswith("    (follows ") and line.endswith(")"):
+            out[-1] += " " + line.strip()
+        else:
+            out.append(line)
+    return out
+
+
 def _step_lines(step: Step, verbose: bool = False) -> list[str]:
-    body = diff_lines(step_change_lines(step))
+    body = [*diff_lines(_unwrapped(step_change_lines(step))), *unreached_lines(step)]
     if verbose:
         body.insert(0, f"  {call_line(step)}")
     where = f" <sub>{md_text(step.source)}</sub>" if step.source else ""

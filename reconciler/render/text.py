@@ -24,7 +24,9 @@ from reconciler.render.common import (
     shown_values,
     step_change_lines,
     summary_line,
+    unreached_lines,
 )
+from reconciler.textsafe import terminal_safe
 from reconciler.titles import step_title
 
 if TYPE_CHECKING:
@@ -61,13 +63,15 @@ def render_text(plan: Plan, color: bool = False, verbose: bool = False) -> str:
                     f"{len(step.meta.get('differingDevices', []))} differ from the template"
                 )
             out.extend("      " + line for line in step_change_lines(step))
+            for line in unreached_lines(step):
+                out.extend(textwrap.wrap(line, WIDTH, initial_indent=" " * 6, subsequent_indent=" " * 10))
         out.append("")
     out.extend(_secret_section(plan))
     out.extend(held_lines(plan))
     out.append(summary_line(plan))
     if not plan.empty:
         out.extend(textwrap.wrap(threshold_line(plan), WIDTH, break_long_words=False))
-    return "\n".join(out) + "\n"
+    return terminal_safe("\n".join(out) + "\n", keep_colour=color)  # no raw control from the API
 
 
 def _secret_section(plan: Plan) -> list[str]:
@@ -99,7 +103,7 @@ def render_review_text(review: PlanReview, color: bool = False, verbose: bool = 
             out.append(render_text(part, color=color, verbose=verbose))
     out.extend(_secret_section(review.plan))
     out.append(summary_line(review.plan))
-    return "\n".join(out) + "\n"
+    return terminal_safe("\n".join(out) + "\n", keep_colour=color)  # no raw control from the API
 
 
 def render_drift_text(report: DriftReport, color: bool = False) -> str:
@@ -121,7 +125,7 @@ def render_drift_text(report: DriftReport, color: bool = False) -> str:
             "Live values are what the org has now; repo values are what the manifests declare. "
             "`reconciler apply` sets the org back to the manifests; or change the manifests to keep it."
         )
-    return "\n".join(out) + "\n"
+    return terminal_safe("\n".join(out) + "\n", keep_colour=color)  # no raw control from the API
 
 
 def item_line(i: DriftItem) -> str:

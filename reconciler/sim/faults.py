@@ -86,6 +86,10 @@ class Faults:
         self.error_rate = error_rate
         self.drop_rate = drop_rate
         self.rng = random.Random(f"faults-{seed}")
+        # Listing lag: a new job, template or image is listed only this many seconds after it was
+        # made (GET by id finds it at once), as the real API's listings lag behind its writes.
+        self.listing_lag_s = 0.0
+        self._unlisted: dict[str, float] = {}  # key -> clock() from which it is listed
         self._rate_limit: float | None = None
         self._tokens = 0.0
         self._last = clock()
@@ -120,6 +124,21 @@ class Faults:
             self._tokens -= 1.0
             return None
         return max(1, math.ceil((1.0 - self._tokens) / rate))
+
+    def made(self, key: str) -> None:
+        """A job, template or image ``key`` was just made: unlisted for ``listing_lag_s``."""
+        if self.listing_lag_s > 0:
+            self._unlisted[key] = self.clock() + self.listing_lag_s
+
+    def listed(self, key: str) -> bool:
+        """Whether ``key`` shows in its listing yet."""
+        until = self._unlisted.get(key)
+        if until is None:
+            return True
+        if self.clock() >= until:
+            del self._unlisted[key]
+            return True
+        return False
 
     def delay_seconds(self) -> float:
         if self.latency_ms <= 0 and self.jitter_ms <= 0:

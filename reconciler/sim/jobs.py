@@ -45,14 +45,43 @@ def elapsed(seconds: float) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+# advisoryTypes flag -> the template's line key type that raises the warning (None: shared lines)
+_ADVISORY_FLAGS: dict[str, str | None] = {
+    "moreSharedAppearancesEnabled": None,
+    "fewSharedAppearancesEnabled": None,
+    "moreMonitorAppearancesEnabled": "MONITOR",
+    "moreCPEAppearancesEnabled": "CALL_PARK_EXTENSION",
+    "moreModeManagementAppearancesEnabled": "MODE_MANAGEMENT",
+}
+
+
+def advisories(keys: list[dict[str, Any]], device: Device) -> list[str]:
+    """The advisoryTypes flags of the warnings a template with these keys raises on ``device``:
+    more (or fewer) SHARED_LINE keys than the device's shared or virtual lines (its members other
+    than the owner); MONITOR, CALL_PARK_EXTENSION or MODE_MANAGEMENT keys (the simulated org keeps
+    no monitoring lists, call park extensions or mode management features to fill them)."""
+    kinds = [str(k.get("lineKeyType")) for k in keys]
+    shared, lines = kinds.count("SHARED_LINE"), sum(1 for m in device.members if m["id"] != device.owner_id)
+    out = ["moreSharedAppearancesEnabled"] if shared > lines else []
+    out += ["fewSharedAppearancesEnabled"] if lines > shared else []
+    return out + [flag for flag, kind in _ADVISORY_FLAGS.items() if kind is not None and kind in kinds]
+
+
+def _accepted(body: dict[str, Any], found: list[str]) -> bool:
+    """Without advisoryTypes, every device; with it, one whose every warning it accepts."""
+    accepted = body.get("advisoryTypes")
+    return not isinstance(accepted, dict) or all(accepted.get(flag) is True for flag in found)
+
+
 def lkt_targets(store: Store, body: dict[str, Any]) -> list[Device]:
     """Devices an applyLineKeyTemplate (or its preview) with this body would change."""
     model_filter: str | None = None
+    keys: list[dict[str, Any]] = []
     if body.get("action", "APPLY_TEMPLATE") == "APPLY_TEMPLATE":
         tpl = store.templates.get(body.get("templateId") or "")
         if tpl is None:
             return []
-        model_filter = tpl.model
+        model_filter, keys = tpl.model, tpl.line_keys
     locations = set(body.get("locationIds") or [])
     include = set(body.get("includeDeviceTags") or [])
     exclude = set(body.get("excludeDeviceTags") or [])
@@ -70,6 +99,8 @@ def lkt_targets(store: Store, body: dict[str, Any]) -> list[Device]:
         if exclude and exclude.intersection(device.tags):
             continue
         if skip_custom and device.layout is not None and device.layout.get("layoutMode") == "CUSTOM":
+            continue
+        if keys and not _accepted(body, advisories(keys, device)):
             continue
         out.append(device)
     return out
@@ -160,6 +191,9 @@ def _finish(store: Store, job: Job, now: float, rejected: set[str]) -> None:
                 ok.append(dev)
         _apply(store, job, ok, now)
         job.updated_count = len(ok)
+        tpl = store.templates.get(job.request.get("templateId") or "") if job.type == APPLY_LKT else None
+        if tpl is not None and job.request.get("action", "APPLY_TEMPLATE") == "APPLY_TEMPLATE":
+            job.advisory_count = sum(1 for d in ok if advisories(tpl.line_keys, d))
         job.status = "COMPLETED"
         if forced_exit == "COMPLETED_WITH_ERRORS" or job.errors:
             job.exit_code = "COMPLETED_WITH_ERRORS"
@@ -324,7 +358,7 @@ def view(store: Store, job: Job, now: float) -> dict[str, Any]:
     )
     if job.type == APPLY_LKT:
         out["updatedCount"] = job.updated_count
-        out["advisoryCount"] = 0
+        out["advisoryCount"] = job.advisory_count
     elif job.type == REBUILD_PHONES:
         out["target"] = "LOCATION"
         out["locationId"] = job.location_id or ""

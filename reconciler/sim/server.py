@@ -32,7 +32,9 @@ def serve(host: str = "127.0.0.1", port: int = 8765, **create_app_kwargs: Any) -
 
     if create_app_kwargs.get("base_url") is None:
         create_app_kwargs.pop("base_url", None)
+    lag = float(create_app_kwargs.pop("listing_lag_s", 0.0) or 0.0)
     app = create_app(**create_app_kwargs)
+    app.state.sim.faults.listing_lag_s = lag
     config = uvicorn.Config(app, host=host, port=port, log_level="warning")
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     uvicorn.Server(config).run()

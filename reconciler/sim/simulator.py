@@ -160,6 +160,7 @@ class Simulator:
         )
         job.device_count = len(jobs.targets(self.store, job))
         self.store.jobs[job.id] = job
+        self.faults.made(job.id)
         self.stats.jobs_started_total += 1
         self.stats.jobs_started_by_type[job_type] += 1
         return job

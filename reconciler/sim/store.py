@@ -105,6 +105,9 @@ class Device:
     pushes: int = 0  # configuration pushes (applyChanges + rebuildPhones)
     rebuilds: int = 0  # rebuildPhones jobs that covered this device
     pending_changes: bool = False  # changed since the last push
+    # The device's own hoteling, where it differs from its owner's (set out of band, e.g. in
+    # Control Hub); None: the owner's. A PUT of the owner's hoteling sets every device it owns.
+    hoteling: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -132,6 +135,7 @@ class Job:
     finished_at: float | None = None
     device_count: int = 0
     updated_count: int = 0
+    advisory_count: int = 0  # applyLineKeyTemplate: devices updated that carry an advisory
     errors: list[dict[str, Any]] = field(default_factory=list)
     outcome: dict[str, Any] | None = None  # forced by a test hook: {"exit_code", "error_device_ids"}
 

@@ -64,13 +64,6 @@ def mark_changed(device: Device) -> None:
         device.pending_changes = True
 
 
-def mark_owned_changed(store: Store, owner_id: str) -> None:
-    """The hoteling of a person or workspace changed: the devices it owns show it."""
-    for device in store.devices.values():
-        if device.owner_id == owner_id:
-            mark_changed(device)
-
-
 def pending_view(store: Store) -> dict[str, Any]:
     """The devices whose configuration changed since their last push (``GET /_sim/pending``)."""
     items = [
@@ -288,7 +281,11 @@ def _norm_key(key: dict[str, Any], prefix: str) -> dict[str, Any]:
     return out
 
 
-def check_line_keys(model: catalog.Model, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def check_line_keys(
+    model: catalog.Model, keys: list[dict[str, Any]], written: bool = False
+) -> list[dict[str, Any]]:
+    """Every line key of the model (those not given OPEN), or ApiError(400). ``written``: keys a
+    request sets (a layout PUT, a template), which must keep key 1 as the primary line."""
     problems: list[str] = []
     seen: set[int] = set()
     normalized = []
@@ -304,9 +301,12 @@ def check_line_keys(model: catalog.Model, keys: list[dict[str, Any]]) -> list[di
         seen.add(index)
         problems += _key_type_problems(key, "lineKey", f"Line key {index}")
         normalized.append(key)
+    by_index = {k["lineKeyIndex"]: k for k in normalized}
+    if written and model.line_keys and by_index.get(1, {}).get("lineKeyType") != "PRIMARY_LINE":
+        found = by_index.get(1, {}).get("lineKeyType", "OPEN (not given)")
+        problems.append(f"Line key 1 must be PRIMARY_LINE, the device's primary line; it is {found}.")
     if problems:
         raise bad_request(problems[0], problems)
-    by_index = {k["lineKeyIndex"]: k for k in normalized}
     return [
         by_index.get(i, {"lineKeyIndex": i, "lineKeyType": "OPEN", "sharedLineIndex": 0})
         for i in range(1, model.line_keys + 1)
@@ -370,7 +370,7 @@ def new_layout(device: Device, body: dict[str, Any]) -> dict[str, Any] | None:
         raise bad_request(f"Configuring the layout is not supported on {model.display_name}.")
     if body["layoutMode"] == "DEFAULT":
         return None
-    line_keys = check_line_keys(model, body["lineKeys"])
+    line_keys = check_line_keys(model, body["lineKeys"], written=True)
     layout: dict[str, Any] = {
         "layoutMode": "CUSTOM",
         "userReorderEnabled": bool(body.get("userReorderEnabled", False)),
@@ -440,7 +440,7 @@ def template_model(name: str) -> catalog.Model:
 
 
 def template_line_keys(model: catalog.Model, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return check_line_keys(model, keys)
+    return check_line_keys(model, keys, written=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -653,7 +653,21 @@ def device_json(store: Store, device: Device) -> dict[str, Any]:
 
 
 def _hoteling_of(store: Store, device: Device) -> dict[str, Any]:
-    return copy.deepcopy(owner_of(store, device).hoteling)
+    return copy.deepcopy(device.hoteling if device.hoteling is not None else owner_of(store, device).hoteling)
+
+
+def set_owner_hoteling(store: Store, owner: Person | Workspace, value: dict[str, Any]) -> bool:
+    """The hoteling of an owner's primary devices (every device it owns); whether anything changed.
+    An owned device whose hoteling changes is marked changed (it shows the new value once pushed)."""
+    owned = [d for d in store.devices.values() if d.owner_id == owner.id]
+    changed = value != owner.hoteling
+    for device in owned:
+        if (device.hoteling if device.hoteling is not None else owner.hoteling) != value:
+            mark_changed(device)
+            changed = True
+        device.hoteling = None
+    owner.hoteling = value
+    return changed
 
 
 def _owner_json(store: Store, device: Device) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from reconciler.webex.errors import BadAnswer
+from reconciler.webex.untrusted import JsonTooDeep, api_text, parse_json
 
 JSONDict = dict[str, Any]
 
@@ -80,10 +81,13 @@ def answer_json(resp: httpx.Response) -> JSONDict:
     if not resp.content or not resp.content.strip():
         return {}
     try:
-        body = resp.json()
+        body = parse_json(resp.content)
+    except JsonTooDeep as exc:
+        raise bad_answer(resp, str(exc)) from None
     except (ValueError, UnicodeDecodeError):
-        sample = resp.content[:60].decode("utf-8", "replace").replace("\n", " ")
-        raise bad_answer(resp, f"not valid JSON ({sample!r}...)") from None
+        # masked and escaped before it is cut: never a part of a secret, never a raw control
+        sample = api_text(resp.content[:4096].decode("utf-8", "replace"), 60)
+        raise bad_answer(resp, f"not valid JSON ({sample}...)") from None
     if not isinstance(body, dict):
         raise bad_answer(resp, f"a JSON {type(body).__name__}, expected an object")
     return body
@@ -123,6 +127,8 @@ def job_problem(job: JSONDict) -> str | None:
     """What makes a job object unusable (no id, an undocumented status or exit code), or None."""
     if not job.get("id") or not isinstance(job.get("id"), str):
         return "a job without an id"
+    if len(job["id"]) > 512 or not job["id"].isprintable():
+        return "a job id with control characters, or longer than 512 characters"
     status = job.get("latestExecutionStatus")
     if status not in JOB_STATUSES:
         return f"job latestExecutionStatus {status!r} is none of {sorted(JOB_STATUSES)}"

@@ -19,6 +19,7 @@ import httpx
 from reconciler.errors import ApiError, ConfigError
 from reconciler.model import mac_with_colons, normalize_mac
 from reconciler.webex.answers import answer_json, bad_answer, checked
+from reconciler.webex.once import listing_lag, look_for, may_have_started
 from reconciler.webex.redact import LOGGER_NAME
 
 log = logging.getLogger(LOGGER_NAME)
@@ -189,7 +190,8 @@ class WebexApi:
 
     async def create_line_key_template(self, body: JSONDict) -> str:
         """POST a template; returns its id. Not blindly retried: after an ambiguous failure (5xx, no
-        response) the templates are listed, and a template of that name means the POST landed."""
+        response) the templates are listed (``_create_once``), and a template of that name (names
+        are unique in an org) means the POST landed."""
 
         async def find() -> JSONDict | None:
             name = body.get("templateName")
@@ -198,7 +200,8 @@ class WebexApi:
                     return template
             return None
 
-        result = await self._create_once(lambda: self.request("POST", TEMPLATES, json=body), find)
+        send = lambda: self.request("POST", TEMPLATES, json=body)  # noqa: E731
+        result = await self._create_once(send, find, what=f"line key template {body.get('templateName')!r}")
         if isinstance(result, dict):
             return str(result.get("id") or "")
         return str(_json(result).get("id") or "")
@@ -224,21 +227,30 @@ class WebexApi:
         send: Callable[[], Awaitable[httpx.Response]],
         find: Callable[[], Awaitable[JSONDict | None]],
         tries: int = 3,
+        what: str = "create",
     ) -> httpx.Response | JSONDict:
-        """Send a creating POST at most once per proof that the previous one did not land."""
+        """Send a creating POST at most once per proof that the previous one did not land: after
+        an ambiguous failure ``find`` is asked for the object until it is listed, for up to the
+        client's listing lag (``webex/once.py``); found, it is the result."""
+        window = listing_lag(self)
         for attempt in range(1, tries + 1):
             try:
                 return await send()
             except ApiError as exc:
-                if not _is_ambiguous(exc) or attempt == tries:
+                if not _is_ambiguous(exc):
                     raise
-                existing = await find()
-                if existing is not None:
-                    log.info(
-                        "%s %s: the failed request had been applied; using the result", exc.method, exc.path
-                    )
-                    return existing
-                log.info("%s %s: not applied after %s; sending it again", exc.method, exc.path, exc.status)
+
+                async def listed() -> list[JSONDict]:
+                    found = await find()
+                    return [found] if found is not None else []
+
+                existing = await look_for(listed, window, exc, what)
+                if existing:
+                    log.info("%s %s: the failed request had been applied", exc.method, exc.path)
+                    return existing[0]
+                if getattr(exc, "timed_out", False) or attempt == tries:
+                    raise may_have_started(exc, what, window) from None
+                log.info("%s %s: not listed in %g s; sending it again", exc.method, exc.path, window)
         raise AssertionError("unreachable")
 
     # -- one device (/telephony/config/devices/{id}) --------------------------------------------
@@ -356,7 +368,7 @@ class WebexApi:
                 data={"fileName": file_name},
             )
 
-        result = await self._create_once(send, find)
+        result = await self._create_once(send, find, what=f"background image upload {file_name!r}")
         return result if isinstance(result, dict) else _json(result)
 
     async def delete_background_images(self, file_names: list[str], force: bool = False) -> JSONDict:

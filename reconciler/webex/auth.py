@@ -16,7 +16,9 @@ from typing import Any
 import httpx
 
 from reconciler.errors import ApiError, ConfigError
-from reconciler.webex.redact import LOGGER_NAME, Secret, redact
+from reconciler.localfiles import read_local
+from reconciler.webex.redact import LOGGER_NAME, Secret
+from reconciler.webex.untrusted import api_text, parse_json
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -154,13 +156,13 @@ class Auth:
                 last = ApiError("POST", path, resp.status_code, "token refresh failed", None, attempt)
                 await asyncio.sleep(_retry_after(resp, 0.2 * attempt))
                 continue
-            if resp.status_code >= 400:
+            if not 200 <= resp.status_code < 300:  # a redirect is not followed, nor success
                 raise ApiError(
                     "POST",
                     path,
                     resp.status_code,
-                    redact(f"token refresh failed: {_message(resp)}; check {', '.join(_REFRESH_VARS)}"),
-                    resp.headers.get("TrackingID"),
+                    api_text(f"token refresh failed: {_message(resp)}; check {', '.join(_REFRESH_VARS)}"),
+                    api_text(resp.headers.get("TrackingID") or "", 120) or None,
                     attempt,
                 )
             body = _json(resp)
@@ -207,10 +209,10 @@ def check_token(token: str, what: str) -> None:
 
 
 def _read_token_file(path: str) -> str:
+    # a regular file of at most 64 KiB: never a FIFO, /dev/zero or a symlink to either
+    data = read_local(Path(path).expanduser(), "token file")
     try:
-        text = Path(path).expanduser().read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read token file {path}: {exc.strerror or type(exc).__name__}") from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"token file {path} is not text (a Webex token is plain ASCII)") from None
     token = text.strip()
@@ -223,8 +225,8 @@ def _read_token_file(path: str) -> str:
 
 def _json(resp: httpx.Response) -> dict[str, Any]:
     try:
-        body = resp.json()
-    except ValueError:
+        body = parse_json(resp.content)
+    except (ValueError, UnicodeDecodeError):
         return {}
     return body if isinstance(body, dict) else {}
 

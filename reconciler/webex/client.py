@@ -34,8 +34,11 @@ from reconciler.webex.api import JSONDict, Params, WebexApi
 from reconciler.webex.auth import Auth, check_token
 from reconciler.webex.errors import PaginationError, WebexApiError
 from reconciler.webex.limiter import DEFAULT_CONCURRENCY, AdaptiveLimit
+from reconciler.webex.once import DEFAULT_LISTING_LAG_S
 from reconciler.webex.redact import LOGGER_NAME, redact, register_secret
-from reconciler.webex.wire import BodyTooLarge, wire_transport
+from reconciler.webex.strict import not_success
+from reconciler.webex.transport import BodyTooLarge, engine_transport
+from reconciler.webex.untrusted import JsonTooDeep, api_text, parse_json, without_userinfo
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -60,6 +63,16 @@ MAX_PAGES = 2_000
 MIN_THROTTLE_WAIT_S = 0.05
 # An answer larger than this is refused unread (a hostile or broken server must not exhaust memory).
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
+# Attempts of one request that got no answer within ``timeout`` (a server that accepts and never
+# answers): after this many the request fails, so it ends within about this many timeouts.
+MAX_SILENT_ATTEMPTS = 2
+# The server counts as silent (every request fails at once, unsent) once this many attempts in a
+# row went unanswered and it has answered nothing for MAX_SILENT_ATTEMPTS timeouts.
+SILENT_SERVER_ATTEMPTS = 4
+
+
+class ServerSilent(httpx.ConnectError):
+    """Not sent: the server has answered no request of this client for a while (``_silent_for``)."""
 
 
 class _AnswerTooLarge(Exception):
@@ -175,6 +188,7 @@ class WebexClient(WebexApi):
         user_agent: str = "reconciler/0.1",
         max_answer_bytes: int = MAX_ANSWER_BYTES,
         max_pages: int | None = None,
+        listing_lag_s: float = DEFAULT_LISTING_LAG_S,
     ) -> None:
         if auth is None:
             raise ConfigError("WebexClient needs credentials (an Auth); see Auth.from_env()")
@@ -195,15 +209,19 @@ class WebexClient(WebexApi):
         self.timeout = timeout
         self.max_answer_bytes = max_answer_bytes
         self.max_pages = max_pages if max_pages is not None else MAX_PAGES
+        # after a lost answer to a create or job start: how long to look for it (``once.py``)
+        self.listing_lag_s = listing_lag_s
         self.stats = ClientStats()
         self.gate = BackoffGate()
         # ``concurrency`` is the most requests in flight; how many are is adapted to the server
         self.limiter = AdaptiveLimit(concurrency)
-        # The default transport (wire.py) speaks HTTP/1.1 straight over asyncio; with a proxy in
-        # the environment httpx's own transport applies it (``wire_transport`` returns None).
-        lean = wire_transport(concurrency, max_answer_bytes) if transport is None else None
+        # The default transport (transport.py) sends through aiohttp, proxies from the environment
+        # included; it reads, caps and times the whole answer itself.
+        self._lean = transport is None
+        if transport is None:
+            transport = engine_transport(concurrency, max_answer_bytes, self.base_url)
         self._http = _ApiHttp(
-            transport=transport if transport is not None else lean,
+            transport=transport,
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             verify=True,
@@ -212,9 +230,8 @@ class WebexClient(WebexApi):
         )
         # API requests go to the transport directly (built and read here, not by AsyncClient.send,
         # whose auth, redirect, cookie and hook machinery the API does not use); the OAuth refresh
-        # goes through ``_http``. Through a proxy, every request goes through ``_http``.
-        self._transport: httpx.AsyncBaseTransport | None = transport if transport is not None else lean
-        self._lean = lean is not None
+        # goes through ``_http``.
+        self._transport = transport
         self._timeouts = httpx.Timeout(timeout).as_dict()
         self._fixed_headers = [
             (b"Host", self._base.netloc),
@@ -226,6 +243,10 @@ class WebexClient(WebexApi):
         self._fast_urls = _fast_urls_work(self._base)
         self._run_id = uuid.uuid4().hex
         self._requests_made = 0
+        # When the server last answered any request, and attempts without an answer since: a
+        # server that accepts and never answers fails every request soon, queued ones unsent.
+        self._heard = 0.0
+        self._unanswered = 0
         if debug:
             log.setLevel(logging.DEBUG)
 
@@ -272,7 +293,7 @@ class WebexClient(WebexApi):
         idempotent = method in IDEMPOTENT_METHODS or retry_post
         if token_override:
             check_token(token_override, "the override token")
-            register_secret(token_override)
+            register_secret(token_override, credential=True)
         # The retry budget runs from the first attempt (time queued for a slot is not counted).
         deadline = 0.0
         self._requests_made += 1
@@ -280,6 +301,7 @@ class WebexClient(WebexApi):
         refreshed = False
         attempt = 0
         failures = 0  # 5xx answers and transport errors (bounded by max_attempts); 429/423 are not
+        silent = 0  # attempts without an answer in time (bounded by MAX_SILENT_ATTEMPTS)
         while True:
             attempt += 1
             tracking_id = f"RECONCILER_{request_id}_{attempt - 1}"
@@ -299,10 +321,14 @@ class WebexClient(WebexApi):
                 started = time.monotonic()
                 if not deadline:
                     deadline = started + self.deadline_s
-                self.stats.requests += 1
+                self._heard = self._heard or started
                 req = self._build_request(method, url, token, tracking_id, json, files, data)
                 try:
-                    resp = await self._attempt(req)
+                    if self._silent_for(started) is not None:
+                        raise ServerSilent(f"not sent: {self._silent_for(started)}", request=req)
+                    self.stats.requests += 1
+                    resp = await self._bounded_attempt(req, deadline)
+                    self._heard, self._unanswered = time.monotonic(), 0
                 except httpx.TransportError as exc:
                     failure = exc
                 except _AnswerTooLarge as exc:
@@ -332,6 +358,14 @@ class WebexClient(WebexApi):
                 self._log_request(method, url, None, elapsed, tracking_id, attempt, name)
                 not_sent = isinstance(failure, NOT_SENT_ERRORS)
                 detail = str(failure) if failure is not None else ""
+                if isinstance(failure, httpx.TimeoutException):
+                    silent += 1
+                    self._unanswered += 1
+                    if silent < MAX_SILENT_ATTEMPTS and self._silent_for(time.monotonic()):
+                        detail += f" ({self._silent_for(time.monotonic())}: not retried)"
+                        silent = MAX_SILENT_ATTEMPTS
+                    elif silent >= MAX_SILENT_ATTEMPTS:
+                        detail += f" (no answer within {self.timeout:g} s, {silent} times: not retried)"
                 untrusted = _tls_verify_failure(failure)
                 if untrusted:
                     detail = (
@@ -342,7 +376,7 @@ class WebexClient(WebexApi):
                     method,
                     shown,
                     None,
-                    redact(f"{name}: {detail}" if detail else name),
+                    api_text(f"{name}: {detail}" if detail else name),
                     tracking_id,
                     attempt,
                     ambiguous=not not_sent and not idempotent,
@@ -353,6 +387,8 @@ class WebexClient(WebexApi):
                 if refused:
                     delay = min(delay, CONNECT_REFUSED_DELAY_S)
                 if refused and failures >= CONNECT_REFUSED_ATTEMPTS:
+                    raise error from None
+                if silent >= MAX_SILENT_ATTEMPTS or isinstance(failure, ServerSilent):
                     raise error from None
                 if (
                     untrusted
@@ -372,8 +408,10 @@ class WebexClient(WebexApi):
                 self._log_request(method, url, status, elapsed, server_tid or tracking_id, attempt, None)
             if status != 429:
                 self.limiter.on_success(elapsed)
-            if status < 400:
+            if 200 <= status < 300:
                 return resp
+            if status < 400:  # 1xx, 3xx: never followed, never taken for success
+                raise not_success(method, shown, resp, tracking_id, attempt, ambiguous=not idempotent)
 
             if status == 401 and not token_override and not refreshed and self.auth.can_refresh:
                 refreshed = True
@@ -460,12 +498,32 @@ class WebexClient(WebexApi):
             extensions={"timeout": self._timeouts},
         )
 
-    async def _attempt(self, req: httpx.Request) -> httpx.Response:
-        """Send ``req`` and read its whole answer, all within ``timeout`` seconds (httpx's own
+    def _silent_for(self, now: float) -> str | None:
+        """Why the server counts as silent (the last ``SILENT_SERVER_ATTEMPTS`` attempts went
+        unanswered and it answered none of this client's requests for ``MAX_SILENT_ATTEMPTS``
+        timeouts), or None. One slow request among answered ones never trips it."""
+        quiet = now - self._heard
+        if self._unanswered >= SILENT_SERVER_ATTEMPTS and quiet >= MAX_SILENT_ATTEMPTS * self.timeout:
+            return f"the server has answered no request for {quiet:.0f} s"
+        return None
+
+    async def _bounded_attempt(self, req: httpx.Request, deadline: float) -> httpx.Response:
+        """``_attempt`` within ``timeout``, or within what is left of the request's deadline when
+        that is less (its last attempt): no request outlives ``deadline_s``. The lean transport
+        reads the bound from the request's ``timeout`` extension, as every httpx transport does;
+        any other is bounded here (``asyncio.timeout`` costs ~10 us: not paid per request)."""
+        left = deadline - time.monotonic()
+        budget = self.timeout
+        if left < budget:
+            budget = max(0.05, left)
+            req.extensions["timeout"] = httpx.Timeout(budget).as_dict()
+        return await self._attempt(req, budget)
+
+    async def _attempt(self, req: httpx.Request, budget: float) -> httpx.Response:
+        """Send ``req`` and read its whole answer, all within ``budget`` seconds (httpx's own
         transports bound each read alone: a body trickling a byte a second would never time out)."""
         if self._lean:
-            # the wire transport reads, caps and closes the whole answer, bounded by the read timeout
-            assert self._transport is not None
+            # the engine transport reads, caps and closes the whole answer, bounded by the read timeout
             try:
                 resp = await self._transport.handle_async_request(req)
             except BodyTooLarge as exc:
@@ -474,18 +532,15 @@ class WebexClient(WebexApi):
             resp.request = req
             return resp
         try:
-            async with asyncio.timeout(self.timeout):
-                if self._transport is None:
-                    resp = await self._http.send(req, stream=True)
-                else:
-                    resp = await self._transport.handle_async_request(req)
-                    resp.request = req
+            async with asyncio.timeout(budget):
+                resp = await self._transport.handle_async_request(req)
+                resp.request = req
                 try:
                     await _read_capped(resp, self.max_answer_bytes)
                 finally:
                     await resp.aclose()
         except TimeoutError:
-            raise httpx.ReadTimeout(f"no complete answer within {self.timeout:g} s", request=req) from None
+            raise httpx.ReadTimeout(f"no complete answer within {budget:g} s", request=req) from None
         return resp
 
     def _can_retry(self, failures: int, delay: float, deadline: float) -> bool:
@@ -517,15 +572,15 @@ class WebexClient(WebexApi):
             text = f"{text or 'Unauthorized'} (the access token was refused: {hint})"
         if note:
             text = f"{text or resp.reason_phrase or 'error'} ({note})"
-        tracking = body_tid or resp.headers.get("TrackingID") or sent_tid
+        tracking = api_text(body_tid or resp.headers.get("TrackingID") or sent_tid, 120)
         return WebexApiError(
             method,
             shown,
             resp.status_code,
-            redact(text or resp.reason_phrase or "error"),
+            api_text(text or resp.reason_phrase or "error"),
             tracking,
             attempts,
-            descriptions=[redact(d) for d in descriptions],
+            descriptions=[api_text(d) for d in descriptions],
             ambiguous=ambiguous,
             timed_out=resp.status_code == 504,
         )
@@ -660,6 +715,7 @@ def make_client(
 ) -> WebexClient:
     """A client configured from CLI options and the environment (``WEBEX_BASE_URL``, tokens)."""
     url = base_url or environ.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL
+    _check_base_url(url, injected=transport is not None)  # before reading any credential
     auth = Auth.from_env(token_file, environ)
     return WebexClient(
         url,
@@ -672,21 +728,33 @@ def make_client(
     )
 
 
+def resolve_base_url(base_url: str | None, environ: Mapping[str, str] = os.environ) -> str:
+    """The base URL a client made from these options would use, checked (``ConfigError``)."""
+    url = base_url or environ.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL
+    return _check_base_url(url, injected=False)
+
+
 # -- helpers ------------------------------------------------------------------------------------
 
 
 def _check_base_url(base_url: str, *, injected: bool) -> str:
+    shown = repr(without_userinfo(base_url.strip()))
     try:
         url = httpx.URL(base_url.strip())
     except Exception as exc:  # httpx.InvalidURL and friends
-        raise ConfigError(f"invalid base URL {base_url!r}: {exc}") from None
+        raise ConfigError(f"invalid base URL {shown}: {redact(str(exc))}") from None
+    if url.userinfo:
+        raise ConfigError(
+            f"invalid base URL {shown}: it holds a user name or password (not shown); the API "
+            "authenticates by token only: remove the user:password@ part"
+        )
     if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigError(f"invalid base URL {base_url!r}: expected https://host/path")
+        raise ConfigError(f"invalid base URL {shown}: expected https://host/path")
     if url.query or url.fragment:
-        raise ConfigError(f"invalid base URL {base_url!r}: no query or fragment allowed")
+        raise ConfigError(f"invalid base URL {shown}: no query or fragment allowed")
     if url.scheme == "http" and not injected and not _is_loopback(url.host):
         raise ConfigError(
-            f"refusing plain-http base URL {base_url!r}: use https (http is only allowed for "
+            f"refusing plain-http base URL {shown}: use https (http is only allowed for "
             "localhost / 127.0.0.0/8 / ::1, e.g. the simulator)"
         )
     return str(url).rstrip("/")
@@ -793,10 +861,13 @@ def _tracking_id(resp: httpx.Response) -> str | None:
 def _parse_error(resp: httpx.Response) -> tuple[str, list[str], str | None]:
     """``(message, [errors[].description], trackingId)`` from a Webex error body."""
     try:
-        body = resp.json()
+        body = parse_json(resp.content)
+    except JsonTooDeep as exc:
+        return f"{resp.reason_phrase or 'error'} (the error answer is {exc})", [], None
     except (ValueError, UnicodeDecodeError):
-        text = resp.text.strip().replace("\n", " ")
-        return (text[:200] if text else resp.reason_phrase), [], None
+        # masked and escaped before it is cut (``api_text``), never the other way round
+        text = resp.content[:8192].decode("utf-8", "replace").strip().replace("\n", " ")
+        return (text if text else resp.reason_phrase), [], None
     if not isinstance(body, dict):
         return resp.reason_phrase, [], None
     message = body.get("message")

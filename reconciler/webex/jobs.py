@@ -21,6 +21,7 @@ from reconciler.errors import ApiError
 from reconciler.webex.answers import answer_json, check_job, job_problem, unusable
 from reconciler.webex.api import JSONDict, WebexApi
 from reconciler.webex.errors import BadAnswer, JobConflict, JobTimeout, WebexApiError
+from reconciler.webex.once import listing_lag, look_for, may_have_started
 from reconciler.webex.redact import LOGGER_NAME
 
 log = logging.getLogger(LOGGER_NAME)
@@ -93,12 +94,17 @@ async def start_job(client: WebexApi, job_type: str, body: JSONDict) -> JSONDict
 
 
 def _same_target(job: JSONDict, body: JSONDict) -> bool:
-    """Whether a listed job could be the one ``body`` started (by location where jobs carry one)."""
+    """Whether a listed job could be the one ``body`` started: the same location (an org-wide
+    start only an org-wide job) and, where both say it, the same ``locationCustomizationsEnabled``."""
     location = body.get("locationId")
     listed = job.get("locationId") or job.get("targetLocationId") or job.get("sourceLocationId")
-    if location is None or listed is None:
-        return True
-    return bool(listed == location)
+    if location is None and listed and job.get("target") == "LOCATION":
+        return False  # an org-wide start never makes a job for one location
+    if location is not None and listed is not None and listed != location:
+        return False
+    flag = body.get("locationCustomizationsEnabled")
+    listed_flag = job.get("locationCustomizationsEnabled")
+    return flag is None or listed_flag is None or bool(flag) == bool(listed_flag)
 
 
 async def job_ids(client: WebexApi, job_type: str) -> set[str]:
@@ -113,40 +119,32 @@ def new_job_for(listed: list[JSONDict], known: set[str], body: JSONDict) -> list
 async def start_job_once(
     client: WebexApi, job_type: str, body: JSONDict, tries: int = 3, known: set[str] | None = None
 ) -> JSONDict:
-    """Start a job exactly once, even when the answer to the POST is lost.
+    """Start a job exactly once, even when the answer to the POST is lost (``webex/once.py``).
 
-    The jobs that exist are listed first. After an ambiguous failure (a 5xx or a dropped answer)
-    the list is read again: a new job for the same target is the one this POST started and is
-    adopted; no new job proves the POST did not take effect, so it is sent again (``tries`` in all).
-    After a timeout (no answer in time, or a 504) the server may still be starting the job, so an
-    empty list proves nothing: the list is watched for a while, and if no job appears the POST is
-    not sent again; the error says so, and a re-run finds the job if it did start.
+    The jobs that exist are listed first (``known``). After an ambiguous failure (a 5xx, a lost
+    answer) the listing is read until a new job for the same target appears, for up to the
+    client's listing lag: that job is the one this POST started and is adopted. None by then
+    means the POST did not take effect: it is sent again (``tries`` in all). None after no answer
+    in time (the server may still be starting it), or a listing that cannot be read: the step
+    fails, saying the job may have started.
     """
     if known is None:
         known = await job_ids(client, job_type)
+    window = listing_lag(client)
     for attempt in range(1, tries + 1):
         try:
             return await start_job(client, job_type, body)
         except WebexApiError as exc:
-            if not exc.ambiguous or attempt == tries:
+            if not exc.ambiguous:
                 raise
-            mine = new_job_for(await list_jobs(client, job_type), known, body)
-            if not mine and exc.timed_out:
-                settle = min(60.0, max(1.0, 2 * float(getattr(client, "timeout", 15.0))))
-                mine = await _watch_for_job(client, job_type, known, body, settle)
-                if not mine:
-                    raise WebexApiError(
-                        exc.method,
-                        exc.path,
-                        exc.status,
-                        f"{exc.api_message}; no answer in time and no new {job_type} job appeared "
-                        f"within {settle:g}s, so it was not sent again (a duplicate job is worse than "
-                        "a failed one): re-run apply to check and finish",
-                        exc.tracking_id,
-                        exc.attempts,
-                        ambiguous=True,
-                    ) from None
+            what = f"{job_type} job"
+
+            async def new_jobs() -> list[JSONDict]:
+                return new_job_for(await list_jobs(client, job_type), known, body)
+
+            mine = await look_for(new_jobs, window, exc, what)
             if len(mine) == 1:
+                log.info("%s %s: the job had started (%s); adopted", exc.method, exc.path, mine[0].get("id"))
                 return mine[0]
             if mine:
                 raise WebexApiError(
@@ -158,20 +156,11 @@ async def start_job_once(
                     exc.attempts,
                     ambiguous=True,
                 ) from None
+            if exc.timed_out or attempt == tries:
+                # no answer in time (a timeout, a 504): the server may still be starting it
+                raise may_have_started(exc, what, window) from None
+            log.info("%s %s: no new job listed in %g s; sending it again", exc.method, exc.path, window)
     raise AssertionError("unreachable")
-
-
-async def _watch_for_job(
-    client: WebexApi, job_type: str, known: set[str], body: JSONDict, settle: float
-) -> list[JSONDict]:
-    """List the jobs every half second for ``settle`` seconds; the new ones for ``body`` once seen."""
-    deadline = time.monotonic() + settle
-    while time.monotonic() < deadline:
-        await asyncio.sleep(min(0.5, settle / 4))
-        mine = new_job_for(await list_jobs(client, job_type), known, body)
-        if mine:
-            return mine
-    return []
 
 
 async def get_job(client: WebexApi, job_type: str, job_id: str) -> JSONDict:

@@ -21,6 +21,7 @@ _MIN_SECRET_LEN = 8
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
+_credentials: set[str] = set()  # the tool's own (tokens, client secret): never sent as data
 
 
 class Secret:
@@ -30,7 +31,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
-        register_secret(value)
+        register_secret(value, credential=True)
 
     def get(self) -> str:
         return self._value
@@ -47,8 +48,12 @@ class Secret:
         return hash(("Secret", self._value))
 
 
-def register_secret(value: str | None, *, any_length: bool = False) -> None:
-    """Remember ``value`` so that ``redact()`` and the log filter mask it from now on."""
+def register_secret(value: str | None, *, any_length: bool = False, credential: bool = False) -> None:
+    """Remember ``value`` so that ``redact()`` and the log filter mask it from now on;
+    ``credential``: one of the tool's own (``is_credential``), never sent as a manifest's value."""
+    if value and credential:
+        with _lock:
+            _credentials.add(value.strip())
     if value and (any_length or len(value) >= _MIN_SECRET_LEN):
         # also as an error message may quote it: escaped (a CR/LF or non-ASCII character in a
         # header value is reported as repr() of its bytes) or percent-free UTF-8 escapes
@@ -56,6 +61,12 @@ def register_secret(value: str | None, *, any_length: bool = False) -> None:
         forms.add(repr(value.encode("utf-8", "backslashreplace"))[2:-1])
         with _lock:
             _secrets.update(forms)
+
+
+def is_credential(value: str) -> bool:
+    """Whether ``value`` is one of the tool's own credentials (surrounding blanks aside)."""
+    with _lock:
+        return value.strip() in _credentials
 
 
 def is_secret(value: str) -> bool:

@@ -44,7 +44,7 @@ class Answer(NamedTuple):
     url: str  # as text: an ``httpx.URL`` costs 3x as much, and few readers of an answer look at it
 
     def response(self) -> httpx.Response:
-        """The answer again: status, kept headers and body, already read (as ``webex.wire`` gives
+        """The answer again: status, kept headers and body, already read (as ``webex.transport`` gives
         one); its request (GET, the URL, no headers) is made if someone asks for it."""
         body = zlib.decompress(self.body) if self.packed else self.body
         resp = _Again(self.status, headers=list(self.headers), stream=httpx.ByteStream(body))

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import main
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "reconciler" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture

@@ -52,6 +52,14 @@ def test_json_plan_is_versioned_and_names_sources(cli: Cli) -> None:
         {"path": "/settings/customizations/mpp/backlightTimer", "before": "ONE_MIN", "after": "FIVE_MIN"},
         {"path": "/settings/customizations/mpp/vlan/enabled", "before": False, "after": True},
         {"path": "/settings/customizations/mpp/vlan/value", "before": 1, "after": 100},
+        # undeclared, from the org manifest (the location, customized too, declares neither)
+        {
+            "path": "/settings/customizations/mpp/phoneLanguage",
+            "before": "PERSON_LANGUAGE",
+            "after": "ENGLISH_UNITED_STATES",
+            "follows": "org",
+        },
+        {"path": "/settings/customizations/mpp/cdpEnabled", "before": True, "after": False, "follows": "org"},
     ]
 
 

@@ -129,14 +129,16 @@ def test_a_location_settings_change_skips_devices_with_their_own_settings(demo_o
     before = converged(repo, demo_org)
     edit(repo / "locations" / "headquarters" / "settings.yaml", "value: 100", "value: 101")
     why = pushed_by_plan(plan_json(repo))
-    # 01 and 04 declare their own settings; 0B is a third-party phone (no push)
+    # 01 and 04 declare their own settings, so the job does not reach them; 0B is a third-party
+    # phone (no push). 01 declares the vlan itself (unchanged); 04 follows its location's vlan,
+    # so its own settings write changes it, and that write is why it is pushed.
     hq = ["0A1B2C3D4E02", "0A1B2C3D4E03", "0A1B2C3D4E05", "0A1B2C3D4E06"]
-    assert why == dict.fromkeys(hq, "location settings Headquarters"), why
+    assert why == {**dict.fromkeys(hq, "location settings Headquarters"), "0A1B2C3D4E04": "own settings"}, why
     r = apply(repo)
     assert r.exit_code == 0 and "Converged" in r.output, r.output
     assert pending(demo_org) == []
     after = pushes(demo_org)
-    assert {m for m in after if after[m] != before[m]} == set(hq)
+    assert {m for m in after if after[m] != before[m]} == {*hq, "0A1B2C3D4E04"}
 
 
 def test_a_hoteling_change_pushes_the_devices_the_owner_owns(demo_org: Any, repo: Path) -> None:
@@ -153,13 +155,23 @@ def test_a_hoteling_change_pushes_the_devices_the_owner_owns(demo_org: Any, repo
 
 def test_an_unchanged_device_in_the_scope_is_not_pushed(demo_org: Any, repo: Path) -> None:
     before = converged(repo, demo_org)
-    # only the ATA family changes, and the one ATA shows its own settings
+    # only the ATA family changes: Headquarters (customized) follows the org's ATA values but has
+    # no ATA; the one ATA shows its own settings and follows the org, so its own write (not the
+    # org's job) changes it. No other device in the jobs' scope is pushed.
     edit(repo / "org" / "device-settings.yaml", "ataDtmfMode: NORMAL", "ataDtmfMode: STRICT")
     plan = plan_json(repo)
-    assert [s["address"] for s in plan["steps"]] == ["OrgDeviceSettings/org"]
+    assert [s["address"] for s in plan["steps"]] == [
+        "OrgDeviceSettings/org",
+        "LocationDeviceSettings/Headquarters",
+        "Device/0A1B2C3D4E0A.settings",
+        "Device/0A1B2C3D4E0A.applyChanges",
+    ]
+    assert pushed_by_plan(plan) == {"0A1B2C3D4E0A": "own settings"}
     r = apply(repo)
     assert r.exit_code == 0, r.output
-    assert pending(demo_org) == [] and pushes(demo_org) == before
+    assert pending(demo_org) == []
+    after = pushes(demo_org)
+    assert {m for m in after if after[m] != before[m]} == {"0A1B2C3D4E0A"}
 
 
 def test_a_policy_holds_pushes_and_reconciler_push_sends_them(demo_org: Any, repo: Path) -> None:
@@ -216,3 +228,61 @@ def test_a_template_edit_of_user_reorder_alone_reaches_and_pushes_its_phones(
     assert pending(demo_org) == []
     r = run_cli("plan", str(repo), "--detailed-exitcode")
     assert r.exit_code == 0, r.output
+
+
+class CountingGets:
+    """The simulator behind an ASGI wrapper that counts each GET by its path and query."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.gets: dict[str, int] = {}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            query = scope["query_string"].decode()
+            key = f"{scope['path']}?{query}" if query else scope["path"]
+            self.gets[key] = self.gets.get(key, 0) + 1
+        await self.app(scope, receive, send)
+
+
+def test_an_org_change_reads_each_settings_answer_once_for_its_reach_and_its_pushes(
+    demo_org: Any, repo: Path, monkeypatch: Any
+) -> None:
+    from reconciler import cli as cli_module
+    from reconciler.session import Connection
+
+    before = converged(repo, demo_org)
+
+    # 0A1B2C3D4E08 given its own settings in Control Hub: no manifest says so
+    async def customize() -> None:
+        transport = httpx.ASGITransport(app=demo_org)
+        auth = {"Authorization": "Bearer test"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim/v1", headers=auth) as c:
+            found = (await c.get("/devices", params={"mac": "0A1B2C3D4E08"})).json()["items"][0]
+            path = f"/telephony/config/devices/{found['callingDeviceId']}/settings"
+            live = (await c.get(path)).json()
+            body = {"customEnabled": True, "customizations": live["customizations"]}
+            (await c.put(path, json=body)).raise_for_status()
+
+    asyncio.run(customize())
+    assert pending(demo_org) == ["0A1B2C3D4E08"]  # the Control Hub edit's, never pushed
+    counting = CountingGets(demo_org)
+    monkeypatch.setattr(cli_module, "make_connection", lambda kw: Connection(sim_app=counting, concurrency=8))
+    edit(repo / "org" / "device-settings.yaml", "backlightTimer: THIRTY_MIN", "backlightTimer: ONE_MIN")
+    plan = plan_json(repo)
+    # where the org change does not reach (kinds/not_reached.py) and whom its job reaches
+    # (push_targets.py) come from the same answers: no settings answer is read twice
+    settings = {p: n for p, n in counting.gets.items() if p.endswith("/settings")}
+    assert len(settings) >= 8 and max(settings.values()) == 1, settings
+    listings = [n for p, n in counting.gets.items() if p.startswith("/v1/devices?") and "mac=" not in p]
+    assert listings and max(listings) == 1, counting.gets  # the org's devices listed once
+    org = next(s for s in plan["steps"] if s["address"] == "OrgDeviceSettings/org")
+    masked = {f["field"]: f["sample"] for f in org["meta"]["notReached"]["fields"]}
+    assert masked == {"mpp.backlightTimer": ["0A:1B:2C:3D:4E:08"]}, masked
+    branch = [m for m in BRANCH if m != "0A1B2C3D4E08"]
+    assert pushed_by_plan(plan) == dict.fromkeys(branch, "org settings")
+    r = apply(repo)
+    assert r.exit_code == 0 and "Converged" in r.output, r.output
+    assert pending(demo_org) == ["0A1B2C3D4E08"]  # this apply leaves nothing pending of its own
+    after = pushes(demo_org)
+    assert {m for m in after if after[m] != before[m]} == set(branch)

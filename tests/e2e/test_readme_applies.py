@@ -43,7 +43,7 @@ def test_every_kind_has_an_example() -> None:
 def test_readme_example_applies_on_the_demo_org(
     demo_org: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index: int
 ) -> None:
-    monkeypatch.setenv("SIP_PASSWORD_LOBBY", "Lobby2024secret")
+    monkeypatch.setenv("RECONCILER_SECRET_SIP_LOBBY", "Lobby2024secret")
     block = blocks()[index]
     for placeholder, mac in DEMO_MACS.items():
         block = block.replace(f"mac: {placeholder}", f"mac: {mac}")

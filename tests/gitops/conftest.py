@@ -17,7 +17,7 @@ from reconciler.cli import main
 from reconciler.session import Connection
 from reconciler.sim.app import create_app
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "reconciler" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ROOM = "Y2lzY29zcGFyazovL3VzL1JPT00vZ2l0b3Bz"
 
 

@@ -81,7 +81,9 @@ MANIFESTS = """\
 apiVersion: reconciler/v1
 kind: LineKeyTemplate
 metadata: {{name: Sales}}
-spec: {{deviceModel: DMS Cisco 8851, lineKeys: [{{lineKeyIndex: 1, lineKeyType: {key}}}]}}
+spec:
+  deviceModel: DMS Cisco 8851
+  lineKeys: [{{lineKeyIndex: 1, lineKeyType: PRIMARY_LINE}}, {{lineKeyIndex: 2, lineKeyType: {key}}}]
 ---
 apiVersion: reconciler/v1
 kind: Device
@@ -96,7 +98,9 @@ spec: {{settings: {{customEnabled: {custom}}}}}
 apiVersion: reconciler/v1
 kind: LineKeyTemplate
 metadata: {{name: Branch}}
-spec: {{deviceModel: DMS Cisco 6871, lineKeys: [{{lineKeyIndex: 1, lineKeyType: {branch}}}]}}
+spec:
+  deviceModel: DMS Cisco 6871
+  lineKeys: [{{lineKeyIndex: 1, lineKeyType: PRIMARY_LINE}}, {{lineKeyIndex: 2, lineKeyType: {branch}}}]
 ---
 apiVersion: reconciler/v1
 kind: LineKeyTemplateAssignment
@@ -111,7 +115,7 @@ spec: {{prune: {prune}}}
 
 
 def resources(
-    key: str = "PRIMARY_LINE", custom: str = "false", prune: str = "false", branch: str = "PRIMARY_LINE"
+    key: str = "OPEN", custom: str = "false", prune: str = "false", branch: str = "OPEN"
 ) -> list[Any]:
     result = validate_text(MANIFESTS.format(key=key, custom=custom, prune=prune, branch=branch))
     assert result.ok, result.diagnostics
@@ -123,8 +127,11 @@ def test_what_depends_on_a_change() -> None:
     assert changed_addresses(resources(), base) == set()
     assert changed_addresses(resources(custom="true"), base) == {"Device/0A1B2C3D4E02"}
     # a template: the devices whose layout names it, and its assignments
-    assert changed_addresses(resources(key="OPEN"), base) == {"LineKeyTemplate/Sales", "Device/0A1B2C3D4E01"}
-    assert changed_addresses(resources(branch="OPEN"), base) == {
+    assert changed_addresses(resources(key="CLOSED"), base) == {
+        "LineKeyTemplate/Sales",
+        "Device/0A1B2C3D4E01",
+    }
+    assert changed_addresses(resources(branch="CLOSED"), base) == {
         "LineKeyTemplate/Branch",
         "LineKeyTemplateAssignment/branch",
     }

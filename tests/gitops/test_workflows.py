@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 from reconciler.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_WORKFLOWS = ROOT / "reconciler" / "examples" / "github-workflows"
+EXAMPLE_WORKFLOWS = ROOT / "examples" / "github-workflows"
 WORKFLOWS = sorted([*(ROOT / ".github" / "workflows").glob("*.yml"), *EXAMPLE_WORKFLOWS.glob("*.yml")])
 
 
@@ -51,7 +51,7 @@ def _uses(doc: Any) -> list[str]:
 
 def test_there_are_workflows_to_lint() -> None:
     names = {p.name for p in WORKFLOWS}
-    assert {"plan-on-pull-request.yml", "apply-on-merge.yml", "nightly-drift.yml"} <= names
+    assert {"plan-on-pull-request.yml", "apply-on-merge.yml", "nightly-drift.yml", "release.yml"} <= names
     assert any(n.startswith("reusable-") for n in names)
 
 
@@ -73,7 +73,8 @@ def test_workflow_shape(workflow: Path) -> None:
     for job in doc["jobs"].values():
         assert "timeout-minutes" in job or "uses" in job or workflow.name == "ci.yml"
     for use in _uses(doc):
-        assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@v\d+", use), use  # pinned to a major version
+        # pinned to a major version (the PyPI publishing action's is its branch release/v1)
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@(release/)?v\d+", use), use
 
 
 def test_plan_on_pull_request() -> None:
@@ -125,9 +126,9 @@ def test_reusable_workflow_is_callable() -> None:
 
 
 def test_examples_validate_with_the_workflows_beside_them() -> None:
-    ignore = ROOT / "reconciler" / "examples" / ".reconcilerignore"
+    ignore = ROOT / "examples" / ".reconcilerignore"
     assert "github-workflows/" in ignore.read_text().splitlines()
-    r = CliRunner().invoke(main, ["validate", str(ROOT / "reconciler" / "examples")])
+    r = CliRunner().invoke(main, ["validate", str(ROOT / "examples")])
     assert r.exit_code == 0, r.output
 
 
@@ -144,7 +145,7 @@ def test_pre_commit_hook() -> None:
     assert not picked("config/logo.png") and not picked(".github/workflows/plan.yml")
     assert not picked(".pre-commit-config.yaml")
     # What pre-commit runs: the entry with the changed manifests as arguments.
-    examples = ROOT / "reconciler" / "examples"
+    examples = ROOT / "examples"
     changed = [str(p) for p in sorted(examples.rglob("*.yaml")) if picked(str(p.relative_to(examples)))]
     assert len(changed) > 10
     r = CliRunner().invoke(main, [*hook["entry"].split()[1:], *changed])

@@ -38,7 +38,7 @@ from reconciler.sim.server import _QuietDrops
 
 from .hostile_server import HostileServer, Script
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "reconciler" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TOKEN = "reliability-token-5f0c2e9a8b7d4c1e"
 # Routes whose writes change configuration (pushes and jobs are counted separately).
 DATA_ROUTES = ("/members", "/layout", "/settings", "/lineKeyTemplates", "/hoteling", "/devices")
@@ -62,6 +62,8 @@ class Rule:
     rewrite: Callable[[bytes, dict[str, str]], tuple[bytes, dict[str, str]]] | None = None
     hook: Callable[[], None] | None = None
     statuses: tuple[int, ...] = ()  # pick one at random (status action)
+    body: bytes | None = None  # the status action's body as it is (else a Webex error JSON)
+    content_type: str = "application/json"  # of ``body``
     hits: int = 0
 
 
@@ -121,10 +123,12 @@ class Perturb:
         if rule and rule.action == "status":
             status = self.rng.choice(rule.statuses) if rule.statuses else rule.status
             seen.status = status
-            body = json.dumps(
-                {"message": f"Perturbed {status}", "errors": [{"description": "injected"}], "trackingId": "P"}
-            ).encode()
-            hdrs = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            body = rule.body
+            if body is None:
+                error = {"message": f"Perturbed {status}", "errors": [{"description": "injected"}]}
+                body = json.dumps({**error, "trackingId": "P"}).encode()
+            kind = rule.content_type.encode("latin-1")
+            hdrs = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
             hdrs += [(k.encode(), v.encode()) for k, v in rule.headers.items()]
             await send({"type": "http.response.start", "status": status, "headers": hdrs})
             await send({"type": "http.response.body", "body": body})

@@ -18,7 +18,7 @@ from reconciler.cli import main
 from reconciler.session import Connection
 from reconciler.sim.app import create_app
 
-GOOD = (Path(__file__).resolve().parents[2] / "reconciler" / "examples" / "people" / "alice.yaml").read_text(
+GOOD = (Path(__file__).resolve().parents[2] / "examples" / "people" / "alice.yaml").read_text(
     encoding="utf-8"
 )
 

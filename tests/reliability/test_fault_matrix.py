@@ -58,7 +58,8 @@ def converge(h: Harness, *extra: str, runs: int = 3) -> list[str]:
     """apply until it exits 0; every output checked; returns the outputs."""
     outputs: list[str] = []
     for _ in range(runs):
-        r = h.apply(*extra)
+        # the simulator lists a new job or object at once: a short look proves a POST did not land
+        r = h.apply("--listing-lag", "2", *extra)
         outputs.append(r.output)
         clean(r.output)
         if r.exit_code == 0:

@@ -178,9 +178,11 @@ def test_hostile_answer(
     # Nothing written on the strength of the bad answer: with a planning read broken, nothing at
     # all; with a job's status broken, only what the plan had before that job.
     if name.startswith("unexpected enum: job status"):
-        # Those steps fail (the jobs' outcome is unknown); independent steps still apply.
+        # The org's job fails (its outcome is unknown), the location's that runs after it is
+        # skipped; independent steps still apply.
         failed = [ln for ln in out.splitlines() if ln.startswith("  failed  ")]
-        assert len(failed) == 2 and all("DeviceSettings/" in ln for ln in failed), failed
+        assert len(failed) == 1 and "OrgDeviceSettings/" in failed[0], failed
+        assert "  skipped LocationDeviceSettings/Headquarters: depends on OrgDeviceSettings/org" in out
     else:
         assert not bad_writes and jobs_before == 0, [(s.method, s.path) for s in bad_writes]
     shown = re.sub(r"\s+", " ", error_lines[-1])[:160]

@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.discovery import UnreadableFile, read_capped
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, tally
 from .hostile_cli import SimCli, refused, sim_cli
 
 __all__ = ["sim_cli"]
@@ -113,3 +113,45 @@ def test_an_image_in_the_repository_is_still_planned(sim_cli: SimCli) -> None:
     run = sim_cli("plan", "repo")
     assert run.result.exit_code == 0, run.output
     assert "Logo" in run.output
+
+
+def _png(width: int, height: int, *, cut: int = 0) -> bytes:
+    """A PNG whole in its structure (IHDR, IDAT, IEND with their CRCs), ``cut`` bytes short."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+    data += chunk(b"IEND", b"")
+    return data[: len(data) - cut] if cut else data
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("logo.png", b"this is a text file, not an image\n", "is neither a PNG nor a JPEG image"),
+        ("logo.png", _png(800, 480, cut=7), "is not a whole PNG image"),
+        ("logo.jpg", _png(800, 480), "holds a PNG image but is named '.jpg'"),
+        ("logo.png", _png(5000, 480), "is 5000x480 pixels"),
+        ("logo.png", _png(0, 480), "is 0x480 pixels"),
+    ],
+)
+def test_an_image_is_checked_by_its_content_before_any_request(
+    sim_cli: SimCli, name: str, content: bytes, problem: str
+) -> None:
+    (sim_cli.repo / "images.yaml").write_text(IMAGES.format(path=name), encoding="utf-8")
+    (sim_cli.repo / name).write_bytes(content)
+    for command in ("validate", "plan"):
+        refused(sim_cli(command, "repo"), "repo/images.yaml:8:", f"image '{name}' {problem}")
+    tally("image files checked by content at validate and plan", "refused with file:line, 0 requests")
+
+
+def test_a_whole_png_of_a_phone_screen_size_is_planned(sim_cli: SimCli) -> None:
+    (sim_cli.repo / "images.yaml").write_text(IMAGES.format(path="screen.png"), encoding="utf-8")
+    (sim_cli.repo / "screen.png").write_bytes(_png(800, 480))
+    run = sim_cli("plan", "repo")
+    assert run.result.exit_code == 0, run.output
+    assert "upload background image" in run.output

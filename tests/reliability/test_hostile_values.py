@@ -23,6 +23,7 @@ spec:
       lineKeyType: SPEED_DIAL
       lineKeyLabel: {label}
       lineKeyValue: "3100"
+    - {{lineKeyIndex: 1, lineKeyType: PRIMARY_LINE}}
 """
 DEVICE = """apiVersion: reconciler/v1
 kind: Device
@@ -48,7 +49,7 @@ spec:
 """
 
 
-def template(name: str = "Sales", index: str = "1", label: str = "Boss") -> str:
+def template(name: str = "Sales", index: str = "2", label: str = "Boss") -> str:
     return TEMPLATE.format(name=name, index=index, label=label)
 
 

@@ -94,10 +94,6 @@ def finish(h: Harness, log: Path, tmp: Path) -> list[str]:
 Trigger = Callable[[list[dict[str, object]], float], bool]
 
 
-def at_time(seconds: float) -> Trigger:
-    return lambda events, elapsed: elapsed >= seconds
-
-
 def on_event(event: str, step_prefix: str, after: float = 0.0) -> Trigger:
     """When the log shows ``event`` for a step starting with ``step_prefix`` (plus ``after`` s)."""
     seen_at: list[float] = []
@@ -118,6 +114,7 @@ class Round:
     sig: signal.Signals
     trigger: Trigger
     slow_job_answer: str | None = None  # hold the answer to this job type's POST for 1.5 s
+    slow_times: int = 1  # ... the first this many of them (the org's settings job comes first)
     job_duration_s: float = 0.05
     expect: str = ""  # what the re-run must say
 
@@ -130,6 +127,7 @@ def rounds() -> list[Round]:
             signal.SIGKILL,
             on_event("job_posting", "LocationDeviceSettings/", after=0.4),
             slow_job_answer="callDeviceSettings",
+            slow_times=2,
             expect="did start",
         ),
         Round(
@@ -154,8 +152,14 @@ def rounds() -> list[Round]:
     ]
     for i in range(int(os.environ.get("INTERRUPT_ROUNDS", "1"))):
         sig = signal.SIGKILL if i % 2 else signal.SIGINT
-        moment = round(rng.uniform(1.0, 3.0), 2)
-        out.append(Round(f"{sig.name} at a random moment ({moment} s)", sig, at_time(moment)))
+        # a random moment of the apply itself (after its log began; jobs of 0.5 s keep it running)
+        moment = round(rng.uniform(0.0, 1.0), 2)
+        trigger = on_event("begin", "", after=moment)
+        out.append(
+            Round(
+                f"{sig.name} at a random moment ({moment} s into the apply)", sig, trigger, job_duration_s=0.5
+            )
+        )
     return out
 
 
@@ -169,7 +173,12 @@ def test_killed_apply_is_finished_by_a_rerun_with_nothing_repeated_or_lost(
     h = harness(job_duration_s=case.job_duration_s)
     if case.slow_job_answer:
         h.perturb.add(
-            Rule(route("POST", rf"/jobs/devices/{case.slow_job_answer}$"), "delay_after", times=1, delay=1.5)
+            Rule(
+                route("POST", rf"/jobs/devices/{case.slow_job_answer}$"),
+                "delay_after",
+                times=case.slow_times,
+                delay=1.5,
+            )
         )
     log = tmp_path / "apply.jsonl"
     proc = subprocess.Popen(

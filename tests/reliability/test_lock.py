@@ -1,10 +1,12 @@
-"""One apply at a time: a second apply with the same apply log refuses at once (or waits).
+"""One apply per org at a time: a second apply refuses at once (or waits), whatever its apply log.
 
 Two real ``reconciler apply`` processes against the simulator on a loopback port: the second
 refuses, naming the first (PID and host), before any request; one started with ``--lock-timeout``
 waits and then finds nothing left to do. Every bulk job ran once per planned job step and the
 background image was uploaded once. A lock file left by a killed apply does not block the next;
-``apply --resume`` takes the same lock.
+``apply --resume`` takes the same lock, and so does an apply with another ``--log``. The lock file
+is never followed through a symbolic link nor written through a hard link: the file it names
+stays as it was, and the apply refuses in one line before any request.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from reconciler.lock import apply_lock
+from reconciler.lock import apply_lock, lock_path
 
 from .conftest import TOKEN, Harness, log_header, record
 
@@ -89,9 +91,10 @@ def test_a_second_apply_refuses_at_once_and_a_waiting_one_finds_nothing_to_do(
                 p.kill()
     assert first.returncode == 0 and "Converged" in out_first, out_first
     assert second.returncode == 1, second.stdout + second.stderr
+    held = lock_path(h.url, None)
     assert (
-        f"another apply is running with this apply log: {LOG}.lock is held by PID {first.pid} on host "
-        f"{platform.node()}" in second.stderr
+        f"another apply is running for the token's org at {h.url}: {held} is held by PID {first.pid} "
+        f"on host {platform.node()}" in second.stderr
     ), second.stderr
     assert "--lock-timeout" in second.stderr and "internal error" not in second.stderr
     assert waiting.returncode == 0 and "Nothing to apply." in out_waiting, out_waiting
@@ -118,7 +121,7 @@ def test_a_lock_file_left_by_a_killed_apply_does_not_block(
     started(tmp_path / LOG)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
-    lock = tmp_path / f"{LOG}.lock"
+    lock = tmp_path / lock_path(h.url, None)
     assert json.loads(lock.read_text())["pid"] == first.pid  # still there, naming the dead holder
     r = subprocess.run(command(h), env=env(), cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -132,7 +135,7 @@ def test_resume_takes_the_same_lock_and_lock_timeout_waits(
     h = harness()
     header = log_header(h)
     Path(LOG).write_text(json.dumps(header) + "\n")
-    with apply_lock(LOG):
+    with apply_lock(h.url, None):
         r = h.run("apply", "--resume", LOG, "--auto-approve")
         assert r.exit_code == 1, r.output
         assert f"is held by PID {os.getpid()} on host {platform.node()}" in r.output
@@ -141,7 +144,7 @@ def test_resume_takes_the_same_lock_and_lock_timeout_waits(
     held = threading.Event()
 
     def hold() -> None:
-        with apply_lock(LOG):
+        with apply_lock(h.url, None):
             held.set()
             time.sleep(1.0)
 
@@ -156,4 +159,57 @@ def test_resume_takes_the_same_lock_and_lock_timeout_waits(
     record(
         "concurrency: apply --resume while an apply holds the lock",
         result="refused; waits with --lock-timeout",
+    )
+
+
+def test_applies_with_different_logs_exclude_each_other(harness: Callable[..., Harness], repo: Path) -> None:
+    h = harness()
+    with apply_lock(h.url + "/", None):  # the same org and base URL, written another way
+        r = h.run("apply", "repo", "--auto-approve", "--log", "other-log.jsonl")
+        assert r.exit_code == 1, r.output
+        assert f"is held by PID {os.getpid()} on host {platform.node()}" in r.output
+        assert "internal error" not in r.output
+        assert not h.perturb.seen  # refused before any request
+    record(
+        "concurrency: two applies of one org with different --log paths",
+        result="the second refused before any request (the lock is keyed by org and base URL)",
+    )
+
+
+def test_the_lock_is_keyed_by_base_url_and_org(tmp_path: Path) -> None:
+    base = "https://WebexAPIs.com/v1/"
+    assert lock_path(base, None) == lock_path("https://webexapis.com/v1", None)
+    assert lock_path(base, None) != lock_path(base, "ORG-B")
+    assert lock_path(base, "ORG-A") != lock_path(base, "ORG-B")
+    assert lock_path(base, None) != lock_path("https://api.example.com/v1", None)
+    # different orgs hold their locks together
+    with apply_lock(base, "ORG-A", directory=tmp_path), apply_lock(base, "ORG-B", directory=tmp_path):
+        assert len(list(tmp_path.glob("apply-*.lock"))) == 2
+
+
+def test_a_symlink_or_hard_link_at_the_lock_path_is_refused_and_its_target_kept(
+    harness: Callable[..., Harness], repo: Path, tmp_path: Path
+) -> None:
+    h = harness()
+    assert h.apply("--log", LOG, paths=("repo",)).exit_code == 0  # converged: "Nothing to apply" next
+    h.perturb.seen.clear()
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me\n")
+    lock = tmp_path / lock_path(h.url, None)
+    lock.unlink()
+    lock.symlink_to(victim)
+    r = h.apply("--log", LOG, paths=("repo",))
+    assert r.exit_code == 1 and "symbolic link" in r.output and "internal error" not in r.output, r.output
+    assert victim.read_text() == "keep me\n" and not h.perturb.seen
+    lock.unlink()
+    os.link(victim, lock)  # a hard link: writing the holder into it would write the victim
+    r = h.apply("--log", LOG, paths=("repo",))
+    assert r.exit_code == 1 and "hard links" in r.output and "internal error" not in r.output, r.output
+    assert victim.read_text() == "keep me\n" and not h.perturb.seen
+    lock.unlink()
+    r = h.apply("--log", LOG, paths=("repo",))
+    assert r.exit_code == 0 and "Nothing to apply." in r.output, r.output
+    record(
+        "lock: a symbolic link or hard link planted at the lock's path",
+        result="refused in one line before any request; the file it names untouched",
     )

@@ -37,7 +37,7 @@ def with_secret(tmp: Path) -> Path:
     shutil.copytree(EXAMPLES, repo)
     (repo / DEVICE).write_text(
         f"apiVersion: reconciler/v1\nkind: Device\nmetadata: {{mac: {PHONE}}}\n"
-        "spec:\n  sipPassword: {fromEnv: SIP_PW}\n"
+        "spec:\n  sipPassword: {fromEnv: RECONCILER_SECRET_SIP_PW}\n"
     )
     return repo
 
@@ -50,7 +50,7 @@ def sip_harness(harness: Callable[..., Harness]) -> Harness:
 
 def secret_line(repo: Path) -> int:
     lines = (repo / DEVICE).read_text().splitlines()
-    return next(i for i, ln in enumerate(lines, 1) if "SIP_PW" in ln)
+    return next(i for i, ln in enumerate(lines, 1) if "RECONCILER_SECRET_SIP_PW" in ln)
 
 
 def test_a_short_fromenv_value_is_masked_everywhere(
@@ -65,7 +65,8 @@ def test_a_short_fromenv_value_is_masked_everywhere(
     h = sip_harness(harness)
     repo = with_secret(tmp_path)
     echo = h.perturb.add(Rule(route("PUT", r"/telephony/config/devices/[^/]+$"), "echo"))
-    r = h.run("apply", str(repo), "--auto-approve", "--rotate-secrets", "--debug", env={"SIP_PW": SHORT})
+    env = {"RECONCILER_SECRET_SIP_PW": SHORT}
+    r = h.run("apply", str(repo), "--auto-approve", "--rotate-secrets", "--debug", env=env)
     assert r.exit_code == 1 and echo.hits == 0, r.output
     assert f"{DEVICE}:{secret_line(repo)}:" in r.output and "shorter than 8" in r.output
     artifacts = {"output": r.output, "log records": caplog.text}
@@ -85,7 +86,7 @@ def test_apply_simulate_keeps_no_secret_in_the_state_file(
     repo = with_secret(tmp_path)
     secret = "Sip7Secret9Lq2xZ"
     state = tmp_path / ".reconciler" / "sim-state.json"
-    env = {"SIP_PW": secret, "NO_COLOR": "1"}
+    env = {"RECONCILER_SECRET_SIP_PW": secret, "NO_COLOR": "1"}
     args = ["apply", str(repo), "--simulate", "--auto-approve", "--rotate-secrets"]
     r = CliRunner().invoke(main, args, env=env)
     assert r.exit_code == 0 and "Converged" in r.output, r.output
@@ -107,7 +108,8 @@ def test_an_unset_fromenv_stops_apply_before_the_first_request(
     r = h.run("apply", str(repo), "--auto-approve")
     assert r.exit_code == 1, r.output
     where = f"{repo / DEVICE}:{secret_line(repo)}:"
-    assert where in r.output and "spec.sipPassword: environment variable SIP_PW is not set" in r.output
+    unset = "spec.sipPassword: environment variable RECONCILER_SECRET_SIP_PW is not set"
+    assert where in r.output and unset in r.output
     assert "Traceback" not in r.output
     assert h.sim.stats.requests_total == 0 and not h.perturb.seen, r.output
     record("unset fromEnv variable on apply", result="refused with file:line", requests_sent=0)
@@ -120,7 +122,7 @@ def test_plan_warns_first_about_an_unset_fromenv(harness: Callable[..., Harness]
     assert r.exit_code == 0, r.output
     first = r.output.splitlines()[0]
     assert first.startswith(f"Warning: {repo / DEVICE}:{secret_line(repo)}:"), r.output
-    assert "environment variable SIP_PW is not set" in first
+    assert "environment variable RECONCILER_SECRET_SIP_PW is not set" in first
 
 
 def test_escaped_forms_of_a_secret_are_masked() -> None:

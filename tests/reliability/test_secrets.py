@@ -14,7 +14,6 @@ import logging
 import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from click.testing import CliRunner
 from reconciler.cli import main
 from reconciler.sim.app import create_app
 from reconciler.sim.seed import add_third_party_phone
-from reconciler.webex.wire import WireTransport
+from reconciler.webex.transport import EngineTransport
 
 from .conftest import EXAMPLES, TOKEN, Harness, Perturb, Rule, record, route
 
@@ -43,7 +42,7 @@ def secret_repo(tmp: Path) -> Path:
     # A customer-managed SIP phone (the only kind that takes a sipPassword): see the test.
     (repo / "locations" / "headquarters" / "devices" / f"{PHONE}.yaml").write_text(
         f"apiVersion: reconciler/v1\nkind: Device\nmetadata: {{mac: {PHONE}}}\n"
-        "spec:\n  sipPassword: {fromEnv: SIP_PW}\n"
+        "spec:\n  sipPassword: {fromEnv: RECONCILER_SECRET_SIP_PW}\n"
     )
     org = repo / "org" / "device-settings.yaml"
     org.write_text(
@@ -56,7 +55,7 @@ def secret_repo(tmp: Path) -> Path:
             '        port: "3128"\n'
             "        authSettingsEnabled: true\n"
             f"        username: {PROXY_USER}\n"
-            "        password: {fromEnv: PROXY_PW}\n",
+            "        password: {fromEnv: RECONCILER_SECRET_PROXY}\n",
         )
     )
     return repo
@@ -69,7 +68,7 @@ def test_no_secret_in_any_artifact(
     h = harness()
     add_third_party_phone(h.sim.store, PHONE, like_mac="0A1B2C3D4E03")
     repo = secret_repo(tmp_path)
-    env = {"SIP_PW": SIP_PW, "PROXY_PW": PROXY_PW}
+    env = {"RECONCILER_SECRET_SIP_PW": SIP_PW, "RECONCILER_SECRET_PROXY": PROXY_PW}
     saved = tmp_path / "plan.json"
     logs = tmp_path / "logs"
     log = logs / "apply.jsonl"
@@ -122,7 +121,8 @@ def test_no_secret_in_any_artifact(
     for f in sorted(logs.iterdir()):
         artifacts[f"apply log {f.name}"] = f.read_text()
     assert len([k for k in artifacts if k.startswith("apply log")]) >= 2  # rotated logs searched too
-    assert "SIP_PW" in artifacts["saved plan"] and "PROXY_PW" in artifacts["saved plan"]
+    saved_plan = artifacts["saved plan"]
+    assert "RECONCILER_SECRET_SIP_PW" in saved_plan and "RECONCILER_SECRET_PROXY" in saved_plan
     assert "***" in artifacts["stdout/stderr"]  # the echoed token and password were masked
     assert " -> " in artifacts["log records"]  # --debug logged every request
     leaks = {name: [s for s in (TOKEN, SIP_PW, PROXY_PW) if s in text] for name, text in artifacts.items()}
@@ -157,21 +157,16 @@ def test_tls_verification_is_on() -> None:
 
     client = make_client("https://webexapis.com/v1", None, None, 4, environ={"WEBEX_ACCESS_TOKEN": TOKEN})
     transport = client._http._transport
-    # the wire transport (webex/wire.py), or httpx's own when a proxy is configured
-    ctx = transport.ssl_context() if isinstance(transport, WireTransport) else transport._pool._ssl_context
+    assert isinstance(transport, EngineTransport)  # also with a proxy in the environment
+    ctx = transport.ssl_context()
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
-def test_an_untrusted_certificate_is_refused_at_once(tmp_path: Path) -> None:
+def test_an_untrusted_certificate_is_refused_at_once(tls_files: tuple[Path, Path]) -> None:
     """A TLS server with a self-signed certificate: refused without a retry and without a request
     reaching it; trusted once SSL_CERT_FILE names the certificate (verification stays on)."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    cert, key = tls_files
     perturb = Perturb(create_app(seed="demo", job_duration_s=0.05))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -185,9 +185,7 @@ async def put_workspace_devices(request: Request) -> Response:
     body = await validated(request)
     value = telephony.hoteling_value(body)
     telephony.check_hoteling_host(store, ws.id, value)
-    if value != ws.hoteling:
-        ws.hoteling = value
-        telephony.mark_owned_changed(store, ws.id)
+    if telephony.set_owner_hoteling(store, ws, value):
         wrote(request)
     return no_content()
 

@@ -21,7 +21,8 @@ MAX_IMAGES = 100
 
 
 def _images_json(sim: Simulator) -> list[dict[str, Any]]:
-    return [{"backgroundImageUrl": i.url, "fileName": i.file_name} for i in sim.store.images.values()]
+    listed = [i for i in sim.store.images.values() if sim.faults.listed(i.file_name)]
+    return [{"backgroundImageUrl": i.url, "fileName": i.file_name} for i in listed]
 
 
 async def list_images(request: Request) -> Response:
@@ -90,6 +91,7 @@ async def upload_image(request: Request) -> Response:
         existing.url if existing else f"/dms/Cisco_Phone_Background/background{sim.store.next_sequence():03d}"
     )
     sim.store.images[stem] = Image(stem, url, len(data), kind)
+    sim.faults.made(stem)
     wrote(request)
     return ok({"filename": stem, "backgroundImageUrl": url, "count": str(len(sim.store.images))}, status=201)
 

@@ -73,7 +73,7 @@ def _job(request: Request, job_type: str) -> Any:
 def _job_list(request: Request, job_type: str) -> list[dict[str, Any]]:
     sim = sim_of(request)
     now = sim.now()
-    found = [j for j in sim.store.jobs.values() if j.type == job_type]
+    found = [j for j in sim.store.jobs.values() if j.type == job_type and sim.faults.listed(j.id)]
     found.sort(key=lambda j: j.created, reverse=True)
     return [jobs.view(sim.store, j, now) for j in found]
 

@@ -81,9 +81,7 @@ async def put_person_hoteling(request: Request) -> Response:
     body = await validated(request)
     value = telephony.hoteling_value(body["hoteling"])
     telephony.check_hoteling_host(store, person.id, value)
-    if value != person.hoteling:
-        person.hoteling = value
-        telephony.mark_owned_changed(store, person.id)
+    if telephony.set_owner_hoteling(store, person, value):
         wrote(request)
     return no_content()
 

@@ -19,9 +19,10 @@ from .common import T, no_content, ok, sim_of, validated, wrote
 
 
 async def list_templates(request: Request) -> Response:
-    store = sim_of(request).store
+    sim = sim_of(request)
+    store = sim.store
     items = sorted(
-        (telephony.template_summary(t) for t in store.templates.values()),
+        (telephony.template_summary(t) for t in store.templates.values() if sim.faults.listed(t.id)),
         key=lambda t: t["templateName"].lower(),
     )
     return ok({"lineKeyTemplates": items})
@@ -45,6 +46,7 @@ async def create_template(request: Request) -> Response:
         keys,
     )
     sim.store.templates[tpl.id] = tpl
+    sim.faults.made(tpl.id)
     wrote(request)
     return ok({"id": tpl.id}, status=201)
 

@@ -12,10 +12,14 @@ device) whose settings family the job changes, except:
 - for the org's job, a device of a location with its own customization, now and after the plan
   (a location job of the same plan may switch it).
 
-Whether a device is customized costs a read of its settings. Where a location has at least
-``Policy.rebuildPhonesThreshold`` candidates, one ``rebuildPhones`` job pushes every device of the
-location anyway, so they are not read; below it, each candidate's settings are read (fewer reads
-than the threshold per location) and only those it reaches are pushed.
+Whether a device or location is customized comes from ``kinds.own_settings``, the one place a
+plan reads it: a device manifest's ``customEnabled`` (its value after the plan), else the answer
+another part of the plan read already (the device planner; ``kinds.not_reached`` reads every
+device no manifest declares when the org's settings change), else a read of its own. Where a
+location has at least ``Policy.rebuildPhonesThreshold`` candidates not known to be customized,
+one ``rebuildPhones`` job pushes every device of the location anyway, so they are not read; below
+it, each unknown candidate's settings are read (fewer reads than the threshold per location) and
+only those it reaches are pushed.
 """
 
 from __future__ import annotations
@@ -33,8 +37,6 @@ if TYPE_CHECKING:
     from reconciler.kinds.context import Context
 
 SETTINGS_JOB = "callDeviceSettings"
-DEVICE_SETTINGS = "/telephony/config/devices/{id}/settings"
-LOCATION_SETTINGS = "/telephony/config/locations/{id}/devices/settings"
 
 
 @dataclass
@@ -147,10 +149,31 @@ def _family_changes(ctx: Context, device: dict[str, Any], changed: set[str] | No
     return family is not None and model.settings_allowed and (changed is None or family in changed)
 
 
+def _declared_custom(ctx: Context) -> dict[str, bool]:
+    """Normalized MAC -> the ``customEnabled`` a planned device manifest declares: the device's
+    after this plan."""
+    out: dict[str, bool] = {}
+    for r in ctx.resources:
+        settings = r.spec.get("settings") if r.kind == "Device" else None
+        if isinstance(settings, dict) and isinstance(settings.get("customEnabled"), bool):
+            out[r.name] = settings["customEnabled"]
+    return out
+
+
+def _known_custom(ctx: Context, device: dict[str, Any], declared: dict[str, bool]) -> bool | None:
+    """Whether the device shows its own settings after the plan, where known without a read: its
+    manifest's ``customEnabled``, else what another part of the plan read (the device planner,
+    ``kinds.not_reached``); None: not known."""
+    mac = normalize_mac(str(device.get("mac") or ""))
+    if mac in declared:
+        return declared[mac]
+    own = ctx.own_settings.known_device(ctx, str(device["callingDeviceId"]))
+    return None if own is None else own.custom
+
+
 async def _customized(ctx: Context, device: dict[str, Any]) -> bool:
-    """Whether the device shows its own settings (read: ``customEnabled``)."""
-    answer = await ctx.get(DEVICE_SETTINGS.format(id=device["callingDeviceId"]))
-    return bool(answer.get("customEnabled"))
+    """Whether the device shows its own settings (read once in a plan: ``kinds.own_settings``)."""
+    return (await ctx.own_settings.device(ctx, str(device["callingDeviceId"]), record=True)).custom
 
 
 async def _location_masks_org(ctx: Context, loc: str, job: Step | None) -> bool:
@@ -159,8 +182,7 @@ async def _location_masks_org(ctx: Context, loc: str, job: Step | None) -> bool:
     after = job.body.get("locationCustomizationsEnabled") if job is not None else None
     if after is False:
         return False
-    live = await ctx.get(LOCATION_SETTINGS.format(id=loc))
-    return bool(live.get("customEnabled"))
+    return (await ctx.own_settings.location(ctx, loc, record=True)).custom
 
 
 @dataclass
@@ -171,19 +193,21 @@ class _Change:
 
 
 async def _reached_in(
-    ctx: Context, loc: str, devices: list[dict[str, Any]], changes: list[_Change]
+    ctx: Context, loc: str, devices: list[dict[str, Any]], changes: list[_Change], declared: dict[str, bool]
 ) -> list[tuple[dict[str, Any], _Change]]:
-    """The devices of location ``loc`` that its settings changes reach, each with its change."""
+    """The devices of location ``loc`` that its settings changes reach, each with its change
+    (``declared``: ``_declared_custom``)."""
     candidates = [(d, c) for c in changes for d in devices if _family_changes(ctx, d, c.changed)]
     unique = {str(d["mac"]): d for d, _ in candidates}
+    known = {mac: _known_custom(ctx, d, declared) for mac, d in unique.items()}
+    masked = {mac for mac, own in known.items() if own}
     pushed = {e.mac for e in ctx.reached.values() if e.location == loc}
-    if len(unique.keys() | pushed) < ctx.policy.rebuild_threshold:
-        # each pushed alone: read which of them show their own settings (and are not reached)
-        unread = [d for mac, d in unique.items() if normalize_mac(mac) not in pushed]
+    if len((unique.keys() - masked) | pushed) < ctx.policy.rebuild_threshold:
+        # each pushed alone: read which of the others show their own settings (and are not reached)
+        unread = [d for mac, d in unique.items() if known[mac] is None and normalize_mac(mac) not in pushed]
         custom = await asyncio.gather(*(_customized(ctx, d) for d in unread))
-        masked = {str(d["mac"]) for d, own in zip(unread, custom, strict=True) if own}
-        candidates = [(d, c) for d, c in candidates if str(d["mac"]) not in masked]
-    return candidates
+        masked |= {str(d["mac"]) for d, own in zip(unread, custom, strict=True) if own}
+    return [(d, c) for d, c in candidates if str(d["mac"]) not in masked]
 
 
 async def _changes_in(ctx: Context, loc: str, by_loc: dict[str, Step], org: Step | None) -> list[_Change]:
@@ -207,7 +231,7 @@ async def settings_reach(ctx: Context) -> None:
     by_loc = {str(s.body["locationId"]): s for s in jobs if s.body.get("locationId")}
     org = next((s for s in jobs if not s.body.get("locationId")), None)
     if org is not None:
-        listed = await ctx.client.list_devices()
+        listed = await ctx.own_settings.org_devices(ctx)
     else:
         found = await asyncio.gather(*(ctx.client.list_devices(locationId=loc) for loc in sorted(by_loc)))
         listed = [d for devices in found for d in devices]
@@ -218,8 +242,9 @@ async def settings_reach(ctx: Context) -> None:
             grouped[str(device.get("locationId"))].append(device)
     locations = sorted(grouped)
     changes = await asyncio.gather(*(_changes_in(ctx, loc, by_loc, org) for loc in locations))
+    declared = _declared_custom(ctx)
     reached = await asyncio.gather(
-        *(_reached_in(ctx, loc, grouped[loc], c) for loc, c in zip(locations, changes, strict=True))
+        *(_reached_in(ctx, loc, grouped[loc], c, declared) for loc, c in zip(locations, changes, strict=True))
     )
     for pairs in reached:
         for device, change in pairs:

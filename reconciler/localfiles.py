@@ -1,0 +1,117 @@
+"""Every local file the tool reads, read with bounds: regular files only, size-capped, never blocking.
+
+A file read by the tool may be anything its path names: a FIFO (a read waits forever for a
+writer), ``/dev/zero`` (a read never ends), a symlink to either (git can commit one), a 3 GB file.
+``read_capped`` is the one way such a file is read: opened non-blocking (a FIFO does not wait for
+a writer), refused unless ``fstat`` shows a regular file, and read for at most ``cap + 1`` bytes
+whatever its reported size. ``read_local`` does the same for one kind of local state
+(``LIMITS``), and turns a refusal into one ``ConfigError`` line naming the file and what it is.
+
+Depends on ``reconciler.errors`` only, so that any module (the client's token file too) can use it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from reconciler.errors import ConfigError
+
+__all__ = ["LIMITS", "UnreadableFile", "read_capped", "read_local", "read_local_text"]
+
+MIB = 1024 * 1024
+
+# The most bytes each kind of local file may have (named in the error when it has more).
+LIMITS: dict[str, int] = {
+    "manifest": 32 * MIB,
+    "parse cache": 512 * MIB,
+    "apply log": 256 * MIB,
+    "saved plan": 256 * MIB,
+    "token file": 64 * 1024,
+    "lock file": 64 * 1024,
+    "cache key": 1024,
+    "image": 625 * 1024,  # the API's upload limit
+    "simulator state": 512 * MIB,
+}
+
+_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_CHUNK = MIB
+
+
+class UnreadableFile(Exception):
+    """Why a file is not read: not a regular file, too large, or an OS error."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a directory"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_capped(path: str | Path, cap: int, *, follow_symlinks: bool = True) -> bytes:
+    """The bytes of a regular file of at most ``cap`` bytes; ``UnreadableFile`` for anything else.
+
+    Never blocks and never reads without bound: the file is opened non-blocking, refused unless
+    it is a regular file (a FIFO, a device like ``/dev/zero``, a socket, a directory), and read for
+    at most ``cap + 1`` bytes whatever its reported size. ``follow_symlinks=False`` refuses a
+    symbolic link itself (``O_NOFOLLOW``) instead of reading what it points to.
+    """
+    flags = _FLAGS
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if not follow_symlinks and os.path.islink(path):
+            raise UnreadableFile("a symbolic link (never followed here)") from None
+        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile(f"{_kind(info.st_mode)}, not a regular file (never read)")
+        if info.st_size > cap:
+            raise UnreadableFile(f"file too large ({info.st_size:,} bytes; at most {cap:,})")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= cap:
+            try:
+                chunk = os.read(fd, min(_CHUNK, cap + 1 - size))
+            except BlockingIOError:  # a regular file never does this; anything else is not read
+                raise UnreadableFile("the file would block (never read)") from None
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > cap:
+            raise UnreadableFile(f"file too large (more than {cap:,} bytes)")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def read_local(path: str | Path, what: str, *, follow_symlinks: bool = True) -> bytes:
+    """The bytes of the ``what`` (a key of ``LIMITS``: "apply log", "saved plan", ...) at ``path``;
+    one ``ConfigError`` line naming it and the reason when it cannot be read within bounds."""
+    try:
+        return read_capped(path, LIMITS[what], follow_symlinks=follow_symlinks)
+    except UnreadableFile as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc}") from None
+
+
+def read_local_text(path: str | Path, what: str) -> str:
+    """``read_local`` decoded as UTF-8 (a ``ConfigError`` when it is not)."""
+    data = read_local(path, what)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read {what} {path}: not UTF-8 text (byte {exc.start:,})") from None
