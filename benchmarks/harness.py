@@ -472,6 +472,10 @@ def measure_apply(sim: SimServer, repo: Path, *, concurrency: int, work: Path) -
             "POST /v1/telephony/config/devices/{deviceId}/actions/applyChanges/invoke", 0
         )
     )
+    # the push contract: every device the apply changed was told to download its configuration
+    out["pending_devices"] = int(stats.get("pending_devices", 0))
+    if out["pending_devices"]:
+        raise RuntimeError(f"apply left {out['pending_devices']} device(s) pending a push")
     return out
 
 

@@ -1,6 +1,6 @@
 """What a plan of an org settings change costs in requests, finding where the change does not reach.
 
-A plan whose org settings change reads the org's locations and devices (``reconciler.kinds.reach``)
+A plan whose org settings change reads the org's locations and devices (``reconciler.kinds.not_reached``)
 to name those that hold their own settings outside any manifest. This counts the requests of such a
 plan on a generated org (no manifest but the org's: every location and phone is read), and of the
 same plan with the org unchanged (none of those reads). Requests are counted by the simulator, in

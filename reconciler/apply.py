@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from reconciler.webex.jobs import JobWatcher, KnownJobs
 
 Reporter = Callable[[str], None]
+LOG_FORMAT = 2  # the apply log's records (``reconciler.journal`` reads them)
 _TEMPLATES = "/telephony/config/devices/lineKeyTemplates"
 _PLACEHOLDER = re.compile(r"^\$\{(.+)\.(\w+)\}$")
 
@@ -79,12 +80,26 @@ class ApplyLog:
         self._synced = 0.0
         self._timer: asyncio.TimerHandle | None = None
 
-    def open(self, header: dict[str, Any]) -> None:
+    def open(self, header: dict[str, Any], carried: list[dict[str, Any]] | None = None) -> None:
+        """Start the log of a run (an earlier log is kept beside it, renamed): its ``begin`` record
+        (``header``: the run's API, org, plan...), then every device an earlier run wrote and did not
+        push (``carried``: ``PendingPush.to_json()`` each), still pending until pushed."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
             self.path.replace(self.path.with_name(f"{self.path.stem}.{int(time.time())}{self.path.suffix}"))
         self._fh = self.path.open("a", encoding="utf-8")
-        self.write({"event": "begin", **header})
+        self.write({"event": "begin", "format": LOG_FORMAT, **header})
+        for item in carried or []:
+            self.write(
+                {
+                    "event": "written",
+                    "carried": True,
+                    "devices": [item["device"]],
+                    "since": item["since"],
+                    "interrupted": item["interrupted"],
+                    "reason": item["reason"],
+                }
+            )
 
     def write(self, record: dict[str, Any]) -> None:
         if self._fh is None:
@@ -125,17 +140,6 @@ class ApplyLog:
             self._fh = None
 
 
-@dataclass
-class Unfinished:
-    """What an earlier, interrupted apply left behind according to its log."""
-
-    done: set[str]
-    running_jobs: dict[str, tuple[str, str]]  # step id -> (job type, job id)
-    pushes: list[Step]  # applyChanges / rebuild steps whose device writes happened but which did not
-    # step id -> (job type, job ids known before its POST, body): a POST whose answer was not logged
-    posting: dict[str, tuple[str, set[str], dict[str, Any]]] = field(default_factory=dict)
-
-
 # What each event's record must hold to be used (``_damage`` checks); other events are kept as is.
 _NEEDS: dict[str, tuple[str, ...]] = {
     "applied": ("step",),
@@ -149,7 +153,6 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 
 def _damage(record: Any) -> str | None:
     """Why a parsed log line cannot be used, or None."""
-    from reconciler.saved import step_problem
     from reconciler.webex.jobs import JOB_PATHS
 
     if not isinstance(record, dict):
@@ -169,11 +172,9 @@ def _damage(record: Any) -> str | None:
     ):
         return "a job_posting record with a malformed 'known' or 'body'"
     if event == "begin":
-        paths, pushes, secrets = (record.get(k, []) for k in ("paths", "pushes", "secret_writes"))
+        paths, secrets = (record.get(k, []) for k in ("paths", "secret_writes"))
         if not (isinstance(paths, list) and all(isinstance(p, str) for p in paths)):
             return "'paths' is not a list of strings"
-        if not isinstance(pushes, list) or any(step_problem(s) for s in pushes):
-            return "'pushes' is not a list of steps"
         if not isinstance(secrets, list) or not all(
             isinstance(x, dict) and isinstance(x.get("resource"), str) for x in secrets
         ):
@@ -181,14 +182,14 @@ def _damage(record: Any) -> str | None:
     return None
 
 
-def log_records(path: Path, warn: Reporter | None = None) -> list[dict[str, Any]]:
-    """The records of an apply log (none when there is no log). A line cut by a kill is skipped;
-    other damaged lines (not JSON, not UTF-8, not a record, a record missing what it needs) are
-    skipped with a warning to ``warn``. A damaged first record (the run's header: its paths and
-    owed pushes) is a ``ConfigError``: finishing that run without it is not safe."""
+def numbered_records(path: Path, warn: Reporter | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """The records of an apply log with their line numbers (none when there is no log). A line cut
+    by a kill is skipped; other damaged lines (not JSON, not UTF-8, not a record, a record missing
+    what it needs) are skipped with a warning to ``warn``. A damaged first record (the run's header)
+    is a ``ConfigError``: finishing that run without it is not safe."""
     if not path.exists():
         return []
-    records: list[dict[str, Any]] = []
+    records: list[tuple[int, dict[str, Any]]] = []
     lines = read_local(path, "apply log").split(b"\n")  # a regular file, size-capped
     damaged: list[str] = []
     for number, raw in enumerate(lines, 1):
@@ -203,7 +204,7 @@ def log_records(path: Path, warn: Reporter | None = None) -> list[dict[str, Any]
         else:
             problem = _damage(record)
         if problem is None:
-            records.append(record)
+            records.append((number, record))
             continue
         if not records and not damaged and (number == 1 or '"begin"' in raw.decode("utf-8", "replace")):
             raise ConfigError(
@@ -217,61 +218,9 @@ def log_records(path: Path, warn: Reporter | None = None) -> list[dict[str, Any]
     return records
 
 
-def read_log(path: Path, warn: Reporter | None = None) -> Unfinished | None:
-    """None when there is no log, or the last apply finished and left no push undone.
-
-    A push (applyChanges, rebuildPhones) that failed after its device writes applied is not
-    planned again (the plan only sees configuration, which matches), so it is returned from a
-    finished log too: the phones would otherwise never get the configuration already written.
-    """
-    records = log_records(path, warn)
-    if not records:
-        return None
-    if records[-1].get("event") == "end":
-        left = read_log_records(records)
-        if not left.pushes:
-            return None
-        return Unfinished(done=left.done, running_jobs={}, pushes=left.pushes)
-    return read_log_records(records)
-
-
-def read_log_records(records: list[dict[str, Any]]) -> Unfinished:
-    done = {r["step"] for r in records if r.get("event") == "applied"}
-    ended = done | {r["step"] for r in records if r.get("event") in ("failed", "skipped")}
-    running = {
-        r["step"]: (r["job_type"], r["job_id"])
-        for r in records
-        if r.get("event") == "job_started" and r["step"] not in ended
-    }
-    posting = {
-        r["step"]: (r["job_type"], set(r.get("known", [])), r.get("body") or {})
-        for r in records
-        if r.get("event") == "job_posting" and r["step"] not in ended and r["step"] not in running
-    }
-    header: dict[str, Any] = next((r for r in records if r.get("event") == "begin"), {})
-    steps = [Step.from_json(s) for s in header.get("pushes", [])]
-    # A write that was started may have reached the API even though its answer was never logged
-    # (killed in flight): the re-plan then sees matching configuration and plans no push, so the
-    # push is owed by the log. Pushing a phone again is harmless; never pushing it is not.
-    touched = done | {r["step"] for r in records if r.get("event") == "start"}
-    pushes = [s for s in steps if s.id not in done and any(d in touched for d in s.depends_on)]
-    return Unfinished(done=done, running_jobs=running, pushes=pushes, posting=posting)
-
-
-def unwritten_secrets(path: Path) -> set[str]:
-    """The resources whose write-only secret (``sipPassword``) the last apply logged in ``path``
-    planned but did not write (failed, skipped, or never reached): the API never returns it, so a
-    new plan cannot see that it differs. A finished run counts as much as an interrupted one."""
-    records = log_records(path)
-    header: dict[str, Any] = next((r for r in records if r.get("event") == "begin"), {})
-    done = {r.get("step") for r in records if r.get("event") == "applied"}
-    return {str(s["resource"]) for s in header.get("secret_writes", []) if s.get("step") not in done}
-
-
-def logged_paths(path: str) -> list[str]:
-    """The manifest paths an apply log's run planned (from its first record)."""
-    header = next((r for r in log_records(Path(path)) if r.get("event") == "begin"), {})
-    return [str(p) for p in header.get("paths", [])]
+def log_records(path: Path, warn: Reporter | None = None) -> list[dict[str, Any]]:
+    """The records of an apply log (``numbered_records`` without the numbers)."""
+    return [record for _, record in numbered_records(path, warn)]
 
 
 def resolve_secrets(value: Any, environ: Mapping[str, str]) -> Any:
@@ -387,15 +336,21 @@ class Executor:
                 )
                 return
             async with self.sem:
-                self.log.write(
-                    {
-                        "event": "start",
-                        "step": step.id,
-                        "method": step.method,
-                        "path": step.path,
-                        "body": to_jsonable(step.body),
-                    }
-                )
+                started = {
+                    "event": "start",
+                    "step": step.id,
+                    "method": step.method,
+                    "path": step.path,
+                    "body": to_jsonable(step.body),
+                }
+                if step.meta.get("pushes"):
+                    started["pushes"] = step.meta["pushes"]  # the devices this push is for
+                self.log.write(started)
+                reaches = step.meta.get("reaches")
+                if reaches:  # once started, it may have changed them: pending until pushed
+                    reason = str(step.meta.get("reason") or "")
+                    record = {"event": "written", "step": step.id, "devices": reaches, "reason": reason}
+                    self.log.write(record)
                 try:
                     result = await self._execute(step)
                 except ApiError as exc:
@@ -430,6 +385,8 @@ class Executor:
         if result.output:
             rec["output"] = result.output
         self.log.write(rec)
+        if result.status == "applied" and step.meta.get("pushes"):
+            self.log.write({"event": "pushed", "step": step.id, "devices": step.meta["pushes"]})
 
     def _body(self, step: Step) -> Any:
         body = resolve_secrets(step.body, self.environ)

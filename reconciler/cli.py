@@ -19,7 +19,7 @@ try:  # a Ctrl-C while the program is still loading: nothing was done yet, so no
     from reconciler.failures import capped, describe, error_document
     from reconciler.model import API_VERSION
     from reconciler.plan import FORMAT_VERSION as PLAN_FORMAT_VERSION
-    from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_STATE, Connection, run
+    from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_LOG, DEFAULT_SIM_STATE, Connection, run
     from reconciler.webex.limiter import DEFAULT_CONCURRENCY
     from reconciler.webex.once import DEFAULT_LISTING_LAG_S
 except KeyboardInterrupt:
@@ -217,6 +217,77 @@ def quiet_option(fn: F) -> F:
     )(fn)
 
 
+def _confirmer(auto_approve: bool, fmt: str, command: str) -> Callable[[Any], bool]:
+    """How ``apply`` / ``push`` ask before sending anything."""
+    from reconciler.errors import PlanRefused
+
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+
+    def confirm(p: Any) -> bool:
+        if auto_approve:
+            return True
+        if fmt == "json":
+            raise PlanRefused(f"{command} --format json does not ask for confirmation: pass --auto-approve")
+        if not interactive:
+            raise PlanRefused(f"refusing to {command} without a terminal to confirm on: pass --auto-approve")
+        return click.confirm(f"{command.capitalize()} this plan?", default=False)
+
+    return confirm
+
+
+def _say(line: str) -> None:
+    """A progress or warning line on stderr (above the progress display, when one is shown)."""
+    from reconciler.progress import live
+
+    shown = live()
+    if shown is not None:
+        shown.print(line)
+    else:
+        click.echo(line, err=True)
+
+
+def _echo_report(report: Any, what: str) -> None:
+    """``Apply: 3 applied, 1 failed, 0 skipped.`` and each failed or skipped step."""
+    applied, failed, skipped = (report.by_status(s) for s in ("applied", "failed", "skipped"))
+    click.echo(f"\n{what}: {len(applied)} applied, {len(failed)} failed, {len(skipped)} skipped.")
+    lines = []
+    for r in failed:
+        lines.append(
+            f"  failed  {r.step}: {r.message}"
+            + (f" [trackingId {r.tracking_id}]" if r.tracking_id and r.tracking_id not in r.message else "")
+        )
+        lines.extend(f"          {line}" for line in capped(r.job_errors))
+    lines.extend(f"  skipped {r.step}: {r.message}" for r in skipped)
+    for line in capped(lines, more=" (apply --format json lists every one)"):
+        click.echo(_shown(line))  # masked, and no raw control character from an API message
+
+
+def lock_timeout_option(fn: F) -> F:
+    return click.option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0),
+        default=0.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Wait this long for another apply of the same org to finish (0: refuse at once).",
+    )(fn)
+
+
+def log_for(log_path: str, kw: dict[str, Any]) -> str:
+    """The apply log to use: ``--simulate`` without ``--log`` keeps the simulator's own."""
+    return DEFAULT_SIM_LOG if kw.get("simulate") and log_path == DEFAULT_LOG else log_path
+
+
+def log_option(fn: F) -> F:
+    return click.option(
+        "--log",
+        "log_path",
+        default=DEFAULT_LOG,
+        show_default=True,
+        help="The apply log: its pending pushes (written, not yet pushed) are plan steps.",
+    )(fn)
+
+
 def verbose_option(fn: F) -> F:
     return click.option("--verbose", "-v", is_flag=True, help="Also show each step's API call.")(fn)
 
@@ -323,6 +394,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
     help="With --baseline: plan only the objects whose manifests differ from the baseline, and what "
     "depends on them (fast pull-request plans; drift elsewhere is not shown).",
 )
+@log_option
 @verbose_option
 @quiet_option
 @connection_options
@@ -337,6 +409,7 @@ def plan(
     rotate_secrets: bool,
     baseline: str | None,
     changed_only: bool,
+    log_path: str,
     verbose: bool,
     quiet: bool,
     **kw: Any,
@@ -351,7 +424,8 @@ def plan(
     from reconciler.review import PlanReview
     from reconciler.session import PlanRequest, plan_command, save_plan
 
-    request = PlanRequest(list(paths), list(targets), prune, rotate_secrets, baseline, changed_only)
+    log_path = log_for(log_path, kw)
+    request = PlanRequest(list(paths), list(targets), prune, rotate_secrets, baseline, changed_only, log_path)
     with showing_progress(quiet):  # from the first second: loading the manifests comes first
         result = plan_command(connection_for(kw, list(paths)), request)
     if isinstance(result, PlanReview):
@@ -409,6 +483,7 @@ def show(plan_file: str, fmt: str, verbose: bool) -> None:
     metavar="ROOM_ID",
     help="Post a drift summary to this Webex space when there is drift (bot token: WEBEX_BOT_TOKEN).",
 )
+@log_option
 @quiet_option
 @connection_options
 @handle_errors
@@ -417,6 +492,7 @@ def drift(
     fmt: str,
     reports: tuple[str, ...],
     notify_room: str | None,
+    log_path: str,
     quiet: bool,
     **kw: Any,
 ) -> None:
@@ -431,7 +507,8 @@ def drift(
 
     bot = _notify_token(notify_room)
     with showing_progress(quiet):
-        found, problem = drift_command(connection_for(kw, list(paths)), list(paths), notify_room, bot)
+        conn = connection_for(kw, list(paths))
+        found, problem = drift_command(conn, list(paths), notify_room, bot, log_for(log_path, kw))
     kinds = {r: _REPORT_FORMATS.get(os.path.splitext(r)[1].lower(), fmt) for r in reports}
     full = next((r for r, k in kinds.items() if k == "json"), None)
     for path, kind in kinds.items():
@@ -465,14 +542,7 @@ def drift(
 @click.option(
     "--resume", "resume", type=click.Path(dir_okay=False), help="Finish the work of this apply log."
 )
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Wait this long for another apply of the same org to finish (0: refuse at once).",
-)
+@lock_timeout_option
 @click.option(
     "--notify-room",
     metavar="ROOM_ID",
@@ -514,7 +584,6 @@ def apply(
     Example:
       reconciler plan manifests/ --out plan.json && reconciler apply --plan plan.json --auto-approve
     """
-    from reconciler.errors import PlanRefused
     from reconciler.render import render_text
     from reconciler.session import ApplyRequest, apply_command, read_plan
 
@@ -530,25 +599,7 @@ def apply(
     saved = read_plan(plan_file) if plan_file else None
     with showing_progress(quiet):  # the Policy's concurrency: loading the manifests comes first
         conn = connection_for(kw, list(paths) or (saved.paths if saved else None))
-    interactive = sys.stdin.isatty() and sys.stdout.isatty()
-
-    def confirm(p: Any) -> bool:
-        if auto_approve:
-            return True
-        if fmt == "json":
-            raise PlanRefused("apply --format json does not ask for confirmation: pass --auto-approve")
-        if not interactive:
-            raise PlanRefused("refusing to apply without a terminal to confirm on: pass --auto-approve")
-        return click.confirm("Apply this plan?", default=False)
-
-    def say(line: str) -> None:
-        from reconciler.progress import live
-
-        shown = live()
-        if shown is not None:
-            shown.print(line)  # above the progress display
-        else:
-            click.echo(line, err=True)
+    confirm = _confirmer(auto_approve, fmt, "apply")
 
     def show(p: Any) -> None:
         if fmt == "text":
@@ -560,7 +611,7 @@ def apply(
         plan_file=plan_file or "",
         targets=list(targets),
         prune=prune,
-        log_path=resume or log_path,
+        log_path=resume or log_for(log_path, kw),
         resume=bool(resume),
         max_changes=max_changes,
         force=force,
@@ -570,7 +621,7 @@ def apply(
         lock_timeout=lock_timeout,
     )
     with showing_progress(quiet):
-        outcome = apply_command(conn, request, confirm=confirm, say=say, show=show)
+        outcome = apply_command(conn, request, confirm=confirm, say=_say, show=show)
     report = outcome.report
     if fmt == "json":
         import json
@@ -582,18 +633,7 @@ def apply(
     if outcome.plan.empty and not report.results:
         click.echo("Nothing to apply.")
         return
-    applied, failed, skipped = (report.by_status(s) for s in ("applied", "failed", "skipped"))
-    click.echo(f"\nApply: {len(applied)} applied, {len(failed)} failed, {len(skipped)} skipped.")
-    lines = []
-    for r in failed:
-        lines.append(
-            f"  failed  {r.step}: {r.message}"
-            + (f" [trackingId {r.tracking_id}]" if r.tracking_id and r.tracking_id not in r.message else "")
-        )
-        lines.extend(f"          {line}" for line in capped(r.job_errors))
-    lines.extend(f"  skipped {r.step}: {r.message}" for r in skipped)
-    for line in capped(lines, more=" (apply --format json lists every one)"):
-        click.echo(_shown(line))  # masked, and no raw control character from an API message
+    _echo_report(report, "Apply")
     if outcome.remaining is not None:
         if outcome.remaining.empty:
             click.echo("Converged: live state matches the manifests.")
@@ -699,6 +739,58 @@ def export(
         f"Exported to {out}: {report.written} new, {report.updated} updated, {report.unchanged} unchanged "
         f"file(s); {report.devices} device(s)."
     )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--location", "locations", multiple=True, metavar="NAME", help="Only this location's devices.")
+@click.option(
+    "--target", "targets", multiple=True, metavar="KIND/NAME", help="Only devices these manifests manage."
+)
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@lock_timeout_option
+@log_option
+@verbose_option
+@quiet_option
+@connection_options
+@handle_errors
+def push(
+    paths: tuple[str, ...],
+    locations: tuple[str, ...],
+    targets: tuple[str, ...],
+    auto_approve: bool,
+    lock_timeout: float,
+    log_path: str,
+    verbose: bool,
+    quiet: bool,
+    **kw: Any,
+) -> None:
+    """Tell the phones to download what an earlier apply wrote and did not push.
+
+    Pushes held by a Policy (push: never) for a maintenance window, or left by an interrupted
+    apply, are read from the apply log, checked against the manifests, shown, and sent.
+
+    \b
+    Example:
+      reconciler push manifests/ --location "Branch Office" --auto-approve
+    """
+    from reconciler.pushing import PushRequest, push_command
+    from reconciler.render import render_text
+
+    def show(p: Any) -> None:
+        click.echo(render_text(p, color=use_color(), verbose=verbose), nl=False)
+
+    request = PushRequest(list(paths), list(locations), list(targets), log_for(log_path, kw), lock_timeout)
+    with showing_progress(quiet):
+        conn = connection_for(kw, list(paths))
+        confirm = _confirmer(auto_approve, "text", "push")
+        outcome = push_command(conn, request, confirm=confirm, say=_say, show=show)
+    if outcome is None:
+        click.echo(f"Nothing to push: {log_path} owes no push.")
+        return
+    _echo_report(outcome.report, "Push")
+    if not outcome.succeeded:
+        sys.exit(1)
 
 
 @main.command()

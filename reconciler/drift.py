@@ -14,12 +14,13 @@ from typing import Any
 
 from reconciler.diff import to_jsonable
 from reconciler.entries import entry_pairs
+from reconciler.journal import pending_origin
 from reconciler.plan import Plan, Step
 
 KINDS = ("changed", "missing", "extra")
 # The list entries a field change may hold, by the last token of its path.
 ENTRY_NAMES = {"members": "member", "lineKeys": "line key", "kemKeys": "KEM key"}
-PLURALS = {"entry": "entries", "object": "object"}
+PLURALS = {"entry": "entries", "object": "object", "push": "pushes"}
 
 
 @dataclass(frozen=True)
@@ -94,13 +95,19 @@ def drift_report(plan: Plan) -> DriftReport:
     items: list[DriftItem] = []
     for step in plan.ordered():
         items.extend(step_items(step))
+    for held in plan.held:  # written by an earlier apply, held by the Policy: still not on the phone
+        if held.get("pending"):
+            live = f"{held['pending']}; held by the Policy (push: never)"
+            device = str(held["device"])
+            items.append(DriftItem(device, device, "missing", "push", "", live, "downloaded by the phone"))
     return DriftReport(items=items, paths=list(plan.paths), warnings=list(plan.warnings))
 
 
 def step_items(step: Step) -> list[DriftItem]:
-    """The differences behind one step (none for pushes to phones: they follow from the others)."""
+    """The differences behind one step. A push to phones follows from the others, but for the
+    devices an earlier apply wrote and never pushed: each is a difference of its own."""
     if step.phase == 7:
-        return []
+        return _pending_items(step)
 
     def item(kind: str, what: str, path: str, live: Any, declared: Any, **kw: Any) -> DriftItem:
         return DriftItem(step.resource, step.address, kind, what, path, live, declared, step.source, **kw)
@@ -147,6 +154,26 @@ def step_items(step: Step) -> list[DriftItem]:
             continue
         kind = "missing" if change.before is None else "extra" if change.after is None else "changed"
         out.append(item(kind, "field", path, change.before, change.after))
+    return out
+
+
+def _pending_items(step: Step) -> list[DriftItem]:
+    """A push owed by an earlier apply: the phone does not have what the API holds."""
+    out = []
+    for entry in step.meta.get("pending") or []:
+        mac = str(entry.get("device", ""))
+        out.append(
+            DriftItem(
+                f"Device/{mac}",
+                step.address,
+                "missing",
+                "push",
+                "",
+                pending_origin(entry),
+                "downloaded by the phone",
+                step.source,
+            )
+        )
     return out
 
 

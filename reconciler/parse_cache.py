@@ -12,7 +12,8 @@ Safe by construction:
 
 - an entry is only ever what the parse would produce for exactly those bytes at that path;
 - the file is authenticated with an HMAC whose key lives outside the repository (in the user's
-  cache directory), so a cache file committed to a repository, or damaged, is ignored;
+  cache directory), so a cache file committed to a repository, or damaged, is ignored; one that
+  git tracks is not even read (``reconciler.tracked``: local state is never reviewed input);
 - its data is ``marshal``-ed plain values (no code runs on load), written to a temporary file and
   renamed over the old one (a reader never sees half a file);
 - ``RECONCILER_PARSE_CACHE=off`` disables it (any other value is the cache file to use).
@@ -41,6 +42,7 @@ import yaml
 from reconciler import __version__
 from reconciler.localfiles import LIMITS, UnreadableFile, read_capped
 from reconciler.model import Diagnostic, Location, Resource, SecretRef
+from reconciler.tracked import is_tracked
 
 FORMAT = 1
 MAGIC = b"RECONCILER-PARSE-CACHE\n"
@@ -292,6 +294,8 @@ class ParseCache:
     @classmethod
     def open(cls, path: Path | None) -> ParseCache:
         """The cache at ``path``; empty when there is none, it is damaged, foreign or outdated."""
+        if path is not None and is_tracked(str(path)):  # local state, never what a commit brings
+            return cls(None, None)
         key = _secret_key() if path is not None else None
         cache = cls(path if key is not None else None, key)
         if cache.path is None:

@@ -164,6 +164,10 @@ class Plan:
     org_id: str | None = None  # the org it was made for, when one was named
     # The human names of the objects the plan read, by id (a stale saved plan names them).
     objects: dict[str, str] = field(default_factory=dict)
+    # Pushes ``Policy.push: never`` holds: device address and why (``reconciler push`` sends them).
+    held: list[dict[str, str]] = field(default_factory=list)
+    # The org of the devices the plan looked up (not saved: the apply log records it).
+    org_seen: str | None = None
 
     @property
     def checksum(self) -> str:
@@ -216,6 +220,7 @@ class Plan:
             "secrets": [dict(n) for n in self.secrets],
             "steps": [s.to_json() for s in self.ordered()],
             "objects": dict(sorted(self.objects.items())),
+            "held": [dict(h) for h in self.held],
         }
 
     @classmethod
@@ -239,6 +244,9 @@ class Plan:
             base_url=data.get("base_url"),
             org_id=data.get("org_id"),
             objects={str(k): str(v) for k, v in (data.get("objects") or {}).items()},
+            held=[
+                {str(k): str(v) for k, v in h.items()} for h in data.get("held") or [] if isinstance(h, dict)
+            ],
         )
         if data.get("checksum") and data["checksum"] != plan.checksum:
             raise ConfigError("saved plan is corrupt: its checksum does not match the reads it lists")

@@ -19,6 +19,7 @@ from reconciler.kinds.template import TEMPLATES, plan_assignment, plan_template
 from reconciler.model import Resource, normalize_mac
 from reconciler.plan import Plan, check_dependencies, safety_of
 from reconciler.progress import Task, task
+from reconciler.pushes import Owed, plan_pushes
 from reconciler.secret_record import SecretRecord
 from reconciler.secrets import SecretBaseline
 from reconciler.titles import device_details, name_steps, read_objects, title_for
@@ -26,9 +27,6 @@ from reconciler.titles import device_details, name_steps, read_objects, title_fo
 if TYPE_CHECKING:
     from reconciler.listings import Listings
     from reconciler.webex.client import WebexClient
-
-REBUILD_JOB = "/telephony/config/jobs/devices/rebuildPhones"
-APPLY_CHANGES = "/telephony/config/devices/{id}/actions/applyChanges/invoke"
 
 PLANNERS: dict[str, Callable[[Context, Resource], Awaitable[None]]] = {
     "OrgDeviceSettings": plan_org_settings,
@@ -89,10 +87,12 @@ async def build_plan(
     secrets_written: set[str] | None = None,
     listings: Listings | None = None,
     secret_record: SecretRecord | None = None,
+    owed: Owed | None = None,
 ) -> Plan:
     """``only``: plan just these addresses (``plan --changed-only``); unlike ``targets``, the rest
     still counts as managed and as declared (pruning stays on). ``listings``: where the lookups
-    are made (and kept, for a later plan of the same run: ``reconciler.listings``)."""
+    are made (and kept, for a later plan of the same run: ``reconciler.listings``). ``owed``: the
+    pending pushes of an earlier apply (``reconciler.pushes``)."""
     policy = Policy.from_resources(resources)
     managed = [r for r in resources if r.kind != "Policy"]
     if targets:
@@ -142,7 +142,7 @@ async def build_plan(
     if ctx.diagnostics:
         raise ValidationFailed(list(ctx.diagnostics))
     order_settings_jobs(ctx)
-    _plan_apply_changes(ctx)
+    await plan_pushes(ctx, owed, resources, managed)
     if do_prune and any(r.kind == "LineKeyTemplate" for r in resources):
         _plan_template_prunes(
             ctx, {r.name for r in resources if r.kind == "LineKeyTemplate"}, template_references(resources)
@@ -161,6 +161,8 @@ async def build_plan(
         prune=do_prune,
         safety=safety_of(policy.max_changes, policy.max_changes_percent),
         secrets=sorted(ctx.secret_notes, key=lambda n: str(n["address"])),
+        held=list(ctx.held),
+        org_seen=ctx.org_seen,
     )
 
 
@@ -240,6 +242,9 @@ async def _lookups(
             need_models = need_models or "hoteling" in spec
         elif r.kind == "LocationDeviceSettings":
             locations.add(r.name)
+            need_models = True  # which devices its job reaches (``reconciler.push_targets``)
+        elif r.kind == "OrgDeviceSettings":
+            need_models = True
         elif r.kind == "LineKeyTemplateAssignment":
             locations.update(spec.get("locations", []))
             template_names.add(spec["template"])
@@ -323,38 +328,6 @@ def _check_double_ownership(ctx: Context, by_kind: dict[str, list[Resource]]) ->
                     f"targets {dev.address}, whose layout is also declared at {dev.loc('/spec/layout')}: "
                     f"a field owned twice; {fix}",
                 )
-
-
-def _plan_apply_changes(ctx: Context) -> None:
-    """Phones pick up a change on applyChanges; many in one location: one rebuildPhones job."""
-    by_location: dict[str | None, list[tuple[str, str, list[str]]]] = defaultdict(list)
-    for cid, (address, loc, ids) in sorted(ctx.changed_devices.items(), key=lambda kv: kv[1][0]):
-        if cid in ctx.no_push:
-            continue
-        by_location[loc].append((cid, address, ids))
-    names = {str(v.get("id")): k for k, v in ctx.locations.items()}
-    for loc, devices in sorted(by_location.items(), key=lambda kv: str(kv[0])):
-        if loc and len(devices) >= ctx.policy.rebuild_threshold:
-            ctx.step(
-                f"Location/{names.get(loc, loc)}",
-                "job",
-                7,
-                REBUILD_JOB,
-                {"locationId": loc},
-                part="rebuildPhones",
-                after=[i for _, _, ids in devices for i in ids],
-                job_type="rebuildPhones",
-                summary=f"rebuild the phones of the location ({len(devices)} changed devices)",
-                meta={"devices": [a for _, a, _ in devices]},
-                counts=False,
-            )
-            continue
-        for cid, address, ids in devices:
-            path = APPLY_CHANGES.format(id=cid)
-            summary = "push the new configuration"
-            ctx.step(
-                address, "invoke", 7, path, part="applyChanges", after=ids, summary=summary, counts=False
-            )
 
 
 def template_references(resources: list[Resource]) -> dict[str, list[str]]:

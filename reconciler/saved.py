@@ -117,6 +117,10 @@ def _check(data: Any) -> None:
     for i, note in enumerate(data.get("secrets") or []):
         if not isinstance(note, dict):
             raise _Bad(f"secrets[{i}]", f"expected an object, got {_typename(note)}")
+    _want(data, "held", (list, type(None)), "", False)
+    for i, item in enumerate(data.get("held") or []):
+        if not isinstance(item, dict):
+            raise _Bad(f"held[{i}]", f"expected an object, got {_typename(item)}")
     _want(data, "reads", dict, "", False)
     for key, value in data.get("reads", {}).items():
         if not _READ.match(key):

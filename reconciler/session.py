@@ -15,15 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from reconciler import runtime, secrets
-from reconciler.apply import (
-    ApplyLog,
-    ApplyReport,
-    Executor,
-    StepResult,
-    logged_paths,
-    read_log,
-    unwritten_secrets,
-)
+from reconciler.apply import ApplyLog, ApplyReport, Executor
 from reconciler.errors import (
     ConfigError,
     Interrupted,
@@ -32,12 +24,15 @@ from reconciler.errors import (
     StalePlan,
     ValidationFailed,
 )
+from reconciler.journal import PendingPush, clean_base_url
 from reconciler.kinds.context import answer_digest
 from reconciler.kinds.device import SIP_PASSWORD_STEP
 from reconciler.model import Diagnostic, Resource
-from reconciler.plan import Plan, Step, enforce_threshold, safety_of
+from reconciler.plan import Plan, enforce_threshold, safety_of
 from reconciler.planner import build_plan
 from reconciler.progress import task
+from reconciler.pushes import Owed
+from reconciler.resume import finish_jobs, journal_for, left_pending, owed_by, owed_by_saved
 from reconciler.secrets import SecretBaseline
 from reconciler.titles import object_names
 from reconciler.webex.limiter import DEFAULT_CONCURRENCY
@@ -55,6 +50,9 @@ T = TypeVar("T")
 SIM_BASE_URL = "http://sim.invalid/v1"
 DEFAULT_SIM_STATE = ".reconciler/sim-state.json"
 DEFAULT_LOG = ".reconciler/apply-log.jsonl"
+# With --simulate and no --log: the embedded simulator's runs keep a journal of their own, so that
+# one never stands in the way of a run against the API (a log of another API is refused).
+DEFAULT_SIM_LOG = ".reconciler/sim-apply-log.jsonl"
 
 
 @dataclass
@@ -266,6 +264,7 @@ async def make_plan(
     only: set[str] | None = None,
     listings: Listings | None = None,
     log_path: str = DEFAULT_LOG,
+    owed: Owed | None = None,
 ) -> Plan:
     """Load and plan; ``rewrite_secrets``: resources whose write-only secret an earlier apply did
     not write (``unwritten_secrets``), written again as ``rotate_secrets`` would. The secret
@@ -273,7 +272,8 @@ async def make_plan(
 
     ``only``: plan just these addresses (``plan --changed-only``). ``listings``: the lookups, kept
     for the verification of an apply (``reconciler.listings``). ``log_path``: the apply log whose
-    record of written secrets (``reconciler.secret_record``) the secret decisions read.
+    record of written secrets (``reconciler.secret_record``) the secret decisions read. ``owed``:
+    pending pushes of an earlier apply (``journal_owed``), planned as pushes of this plan.
 
     The plan's warnings start with the manifests' (look-alike names) and each ``fromEnv`` whose
     variable is not set here (``apply`` refuses to start until it is)."""
@@ -300,6 +300,7 @@ async def make_plan(
         only=only,
         listings=listings,
         secret_record=written_secrets(client, log_path),
+        owed=owed,
     )
     plan.base_url, plan.org_id = client.base_url, client.org_id
     plan.only = None if only is None else sorted(only)
@@ -338,6 +339,7 @@ class PlanRequest:
     rotate_secrets: bool = False
     baseline: str | None = None
     changed_only: bool = False  # with a baseline: only what the paths change (``reconciler.changed``)
+    log_path: str = DEFAULT_LOG  # the apply log whose pending pushes are plan steps
 
 
 def plan_command(conn: Connection, req: PlanRequest) -> Plan | PlanReview:
@@ -361,13 +363,23 @@ def plan_command(conn: Connection, req: PlanRequest) -> Plan | PlanReview:
                     req.rotate_secrets,
                     req.changed_only,
                 )
-            return await make_plan(client, req.paths, req.targets, req.prune, req.rotate_secrets)
+            noted: list[str] = []
+            journal = journal_for(req.log_path, client.base_url, noted.append)
+            plan = await make_plan(
+                client, req.paths, req.targets, req.prune, req.rotate_secrets, owed=owed_by(journal)
+            )
+            plan.warnings[:0] = noted
+            return plan
 
     return run(go())
 
 
 def drift_command(
-    conn: Connection, paths: list[str], room: str | None = None, bot: str | None = None
+    conn: Connection,
+    paths: list[str],
+    room: str | None = None,
+    bot: str | None = None,
+    log_path: str = DEFAULT_LOG,
 ) -> tuple[DriftReport, str | None]:
     """``drift``: every difference between ``paths`` and live state; when there is drift and a
     ``room`` and ``bot`` token are given, a summary is posted there. Returns the report and a
@@ -377,7 +389,11 @@ def drift_command(
 
     async def go() -> tuple[DriftReport, str | None]:
         async with connect(conn) as client:
-            found = drift_report(await make_plan(client, paths))
+            noted: list[str] = []
+            journal = journal_for(log_path, client.base_url, noted.append)
+            plan = await make_plan(client, paths, owed=owed_by(journal))
+            plan.warnings[:0] = noted
+            found = drift_report(plan)
             problem = None
             if room and bot and found.has_drift:
                 message = drift_message(found, paths, run_link(conn.environ))
@@ -439,7 +455,12 @@ async def stale_reads(client: WebexClient, plan: Plan) -> list[str]:
 
 
 async def replan_saved(
-    client: WebexClient, saved: Plan, paths: list[str], source: str, listings: Listings | None = None
+    client: WebexClient,
+    saved: Plan,
+    paths: list[str],
+    source: str,
+    listings: Listings | None = None,
+    owed: Owed | None = None,
 ) -> Plan:
     """Plan again from ``paths`` and live state, the way ``saved`` was planned; return the new plan
     if it equals ``saved`` step for step (``PlanMismatch`` otherwise, ``StalePlan`` when a read
@@ -461,6 +482,7 @@ async def replan_saved(
         secret_baseline=current,
         only=None if saved.only is None else set(saved.only),
         listings=listings,
+        owed=owed if owed is not None else owed_by_saved(saved, source, None),
     )
     check_same(saved, fresh, source)
     return fresh
@@ -477,8 +499,11 @@ def read_plan(path: str, check_paths: bool = True) -> Plan:
     (they are about to be read); rendering it alone reads none."""
     from reconciler.localfiles import read_local
     from reconciler.saved import check_contained, parse
+    from reconciler.tracked import refuse_tracked
     from reconciler.webex.untrusted import parse_json
 
+    if check_paths:  # about to be applied: never a file a commit brought
+        refuse_tracked(path, "saved plan")
     raw = read_local(path, "saved plan")  # a regular file, size-capped: never a FIFO or /dev/zero
     try:
         data = parse_json(raw.decode("utf-8"))
@@ -537,64 +562,10 @@ def apply_command(
     confirmed, and post the outcome (or the error) to the room when asked. Progress and warnings
     go to ``say``."""
     from reconciler.lock import apply_lock
-    from reconciler.saved import check_target, contained_paths
-
-    # Where the manifests are: a saved plan's or an apply log's paths only inside the repository,
-    # shown before they are read (here, before any request).
-    source = req.paths
-    if req.saved is not None:
-        source = contained_paths(req.saved.paths, f"saved plan {req.plan_file}", say)
-        if not source:
-            raise ConfigError(f"saved plan {req.plan_file} names no manifest paths; plan again")
-    elif not source and req.resume:
-        source = contained_paths(logged_paths(req.log_path), f"apply log {req.log_path}", say)
-    if not source:
-        raise ConfigError(f"{req.log_path} names no manifest paths; give the PATHs too")
-    require_env(source)
-
-    async def go() -> ApplyOutcome:
-        from reconciler.listings import Listings
-
-        async with connect(conn) as client:
-            refuse_credential_values(source)  # the credentials are known now; nothing sent yet
-            if req.saved is not None:  # checked before the first request
-                check_target(req.saved, client.base_url, client.org_id, req.plan_file)
-            pushes = await finish_unfinished(client, req.log_path, say)
-            await wait_for_jobs(client, say)
-            listings = Listings(client)  # the plan's lookups, reused by the verification
-            if req.saved is not None:
-                plan = await replan_saved(client, req.saved, source, req.plan_file, listings)
-            else:
-                # a sipPassword the last apply planned but did not write is planned again
-                left = unwritten_secrets(Path(req.log_path))
-                rotate = req.rotate_secrets
-                plan = await make_plan(
-                    client,
-                    source,
-                    req.targets,
-                    req.prune,
-                    rotate_secrets=rotate,
-                    rewrite_secrets=left,
-                    listings=listings,
-                    log_path=req.log_path,
-                )
-            show(plan)
-            return await apply_flow(
-                client,
-                plan,
-                confirm=confirm,
-                say=say,
-                log_path=req.log_path,
-                max_changes=req.max_changes,
-                force=req.force,
-                concurrency=conn.concurrency,
-                unfinished_pushes=pushes,
-                listings=listings,
-            )
 
     try:
         with apply_lock(*lock_target(conn), req.lock_timeout):
-            outcome = run(go())
+            outcome = _apply_locked(conn, req, confirm, say, show)
     except ReconcilerError as exc:
         if req.room and req.bot and not isinstance(exc, Interrupted):
             from reconciler.notify import error_message, run_link
@@ -606,6 +577,82 @@ def apply_command(
 
         notify(conn, req.room, req.bot, apply_message(outcome, run_link(os.environ)), say)
     return outcome
+
+
+def _apply_locked(
+    conn: Connection,
+    req: ApplyRequest,
+    confirm: Callable[[Plan], bool],
+    say: Callable[[str], None],
+    show: Callable[[Plan], None],
+) -> ApplyOutcome:
+    """``apply_command`` once it holds the lock: the apply log is read only then (another apply
+    may be writing it until the lock is ours)."""
+    from reconciler.saved import check_target, contained_paths
+
+    # Where the manifests are: a saved plan's or an apply log's paths only inside the repository,
+    # shown before they are read (here, before any request).
+    journal = journal_for(req.log_path, None, say)
+    source = req.paths
+    if req.saved is not None:
+        source = contained_paths(req.saved.paths, f"saved plan {req.plan_file}", say)
+        if not source:
+            raise ConfigError(f"saved plan {req.plan_file} names no manifest paths; plan again")
+    elif not source and req.resume and journal is not None:
+        source = contained_paths(journal.paths, f"apply log {req.log_path}", say)
+    if not source:
+        raise ConfigError(f"{req.log_path} names no manifest paths; give the PATHs too")
+    require_env(source)
+    if journal is not None:
+        journal.check_steps(load(source))
+
+    async def go() -> ApplyOutcome:
+        from reconciler.listings import Listings
+
+        async with connect(conn) as client:
+            refuse_credential_values(source)  # the credentials are known now; nothing sent yet
+            if journal is not None:
+                journal.check_api(client.base_url)
+            if req.saved is not None:  # checked before the first request
+                check_target(req.saved, client.base_url, client.org_id, req.plan_file)
+            await finish_jobs(client, journal, req.log_path, say)
+            await wait_for_jobs(client, say)
+            listings = Listings(client)  # the plan's lookups, reused by the verification
+            if req.saved is not None:
+                owed = owed_by_saved(req.saved, req.plan_file, journal)
+                plan = await replan_saved(client, req.saved, source, req.plan_file, listings, owed)
+            else:
+                # a sipPassword the last apply planned but did not write is planned again
+                left = set(journal.unwritten_secrets) if journal is not None else set()
+                plan = await make_plan(
+                    client,
+                    source,
+                    req.targets,
+                    req.prune,
+                    rotate_secrets=req.rotate_secrets,
+                    rewrite_secrets=left,
+                    listings=listings,
+                    log_path=req.log_path,
+                    owed=owed_by(journal),
+                )
+            show(plan)
+            note = left_pending(journal, plan)
+            if note:
+                say(f"Note: {note}")
+            return await apply_flow(
+                client,
+                plan,
+                confirm=confirm,
+                say=say,
+                log_path=req.log_path,
+                max_changes=req.max_changes,
+                force=req.force,
+                concurrency=conn.concurrency,
+                carried=list(journal.pending.values()) if journal is not None else [],
+                listings=listings,
+            )
+
+    return run(go())
 
 
 def notify(conn: Connection, room: str, token: str, markdown: str, say: Callable[[str], None]) -> None:
@@ -653,12 +700,14 @@ async def apply_flow(
     verify: bool = True,
     environ: Mapping[str, str] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
-    unfinished_pushes: list[Step] | None = None,
+    carried: list[PendingPush] | None = None,
     listings: Listings | None = None,
 ) -> ApplyOutcome:
     """Threshold, confirmation, execution with a log, and verification by a second plan of what
     the first one wrote (``reconciler.verify``). ``listings``: the lookups ``plan`` was made with;
-    the verification reuses those that no step of the plan can have changed."""
+    the verification reuses those that no step of the plan can have changed. ``carried``: the
+    pending pushes of the earlier apply log, kept pending in the new one until pushed. Only the
+    steps of ``plan`` run: nothing is added to it here."""
     from reconciler.kinds.context import Policy
 
     resources = load(plan.paths) if plan.paths else []
@@ -666,30 +715,25 @@ async def apply_flow(
     if not plan.safety:  # a plan saved by an older version: the policy's limits
         plan.safety = safety_of(policy.max_changes, policy.max_changes_percent)
     enforce_threshold(plan, max_changes, None, force)
-    if unfinished_pushes:
-        known = {s.id for s in plan.steps}
-        for s in unfinished_pushes:
-            if s.id not in known:
-                s.depends_on = [d for d in s.depends_on if d in known]
-                plan.steps.append(s)
     report = ApplyReport()
     if plan.empty:
         return ApplyOutcome(plan, report, None)
     if not confirm(plan):
         raise PlanRefused("apply cancelled: the plan was not approved")
     log = ApplyLog(Path(log_path))
-    pushes = [s.to_json() for s in plan.steps if s.phase == 7]
     secrets = [
         {"step": s.id, "resource": s.resource} for s in plan.steps if s.address.endswith(SIP_PASSWORD_STEP)
     ]
     log.open(
         {
+            "base_url": clean_base_url(client.base_url),
+            "org_id": client.org_id or plan.org_seen,
             "plan": plan.checksum,
             "paths": plan.paths,
             "steps": len(plan.steps),
-            "pushes": pushes,
             "secret_writes": secrets,
-        }
+        },
+        carried=[p.to_json() for p in carried or []],
     )
     executor = Executor(client, log, say, environ=environ, concurrency=concurrency)
     finished = False
@@ -723,36 +767,3 @@ async def wait_for_jobs(client: WebexClient, say: Callable[[str], None]) -> None
         if any(j.get("latestExecutionStatus") in ("STARTING", "STARTED") for j in listed):
             say(f"A {job_type} job is running in the org; waiting for it before planning.")
             await jobs.wait_for_running_jobs(client, job_type)
-
-
-async def finish_unfinished(client: WebexClient, log_path: str, say: Callable[[str], None]) -> list[Step]:
-    """Before planning: finish what an interrupted apply left (its jobs); return its pending pushes."""
-    from reconciler.webex import jobs
-
-    left = read_log(Path(log_path), say)
-    if left is None:
-        return []
-    say(f"An earlier apply did not finish its work ({log_path}); completing it first.")
-    log = ApplyLog(Path(log_path + ".resume"))
-    executor = Executor(client, log, say)
-    listed: dict[str, list[dict[str, Any]]] = {}  # one listing per job type serves every record
-    for step_id, (job_type, known, body) in left.posting.items():
-        if job_type not in listed:
-            listed[job_type] = await jobs.list_jobs(client, job_type)
-        found = jobs.new_job_for(listed[job_type], known, body)
-        if len(found) == 1:
-            say(f"  {step_id}: its {job_type} job {found[0]['id']} did start")
-            left.running_jobs[step_id] = (job_type, str(found[0]["id"]))
-        else:
-            say(f"  {step_id}: its {job_type} job did not start")
-    for step_id, (job_type, job_id) in left.running_jobs.items():
-        say(f"  waiting for {job_type} job {job_id} started by {step_id}")
-        stub = Step(address=step_id, resource=step_id, action="job", phase=0, method="GET", path="")
-        result: StepResult = await executor.wait(stub, job_type, job_id)
-        say(f"  {step_id}: {result.status}")
-        if result.status == "applied":
-            left.done.add(step_id)
-    left.pushes = [s for s in left.pushes if s.id not in left.done]
-    with Path(log_path).open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"event": "end", "resumed": True}) + "\n")
-    return left.pushes

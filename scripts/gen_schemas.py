@@ -483,6 +483,7 @@ def kind_schemas(spec: Spec) -> dict[str, JsonObj]:
                 "rebuildPhonesThreshold": {"type": "integer", "minimum": 1},
                 "concurrency": {"type": "integer", "minimum": 1, "maximum": 128},
                 "forceDeleteImages": {"type": "boolean"},
+                "push": {"enum": ["auto", "never"]},
                 # the environment variables manifests may read besides RECONCILER_SECRET_*
                 "allowFromEnv": {
                     "type": "array",

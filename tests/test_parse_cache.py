@@ -169,3 +169,21 @@ def test_an_outdated_cache_is_ignored(repo: Path, parses: list[str], monkeypatch
     parses.clear()
     assert validate(monkeypatch, str(repo)) == expected
     assert parses
+
+
+def test_a_cache_file_that_git_tracks_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Local state is never reviewed input: a committed cache is neither read nor written."""
+    import subprocess
+
+    from reconciler.parse_cache import ParseCache
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / ".reconciler" / "parse-cache.bin"
+    cache = ParseCache.open(path)
+    cache.put("a.yaml", "x", [], [], [])
+    cache.save()
+    assert ParseCache.open(path).entries  # read back while untracked
+    subprocess.run(["git", "init", "-q"], check=True)
+    subprocess.run(["git", "add", "-f", str(path)], check=True)
+    tracked = ParseCache.open(path)
+    assert tracked.path is None and not tracked.entries

@@ -15,6 +15,7 @@ from reconciler.diff import (
     keep_live_secrets,
     with_secret_writes,
 )
+from reconciler.kinds.own_settings import OwnSettings
 from reconciler.model import Diagnostic, Resource
 from reconciler.plan import Step, digest, digest_json
 from reconciler.secret_record import SecretRecord
@@ -22,6 +23,7 @@ from reconciler.secrets import SecretBaseline
 
 if TYPE_CHECKING:
     from reconciler.kinds.inherit import Inheritance
+    from reconciler.push_targets import Reach
     from reconciler.webex.client import WebexClient
 
 # Fields that change without anyone changing configuration; left out of saved-plan checksums.
@@ -138,6 +140,7 @@ class Policy:
     rebuild_threshold: int = 10
     concurrency: int | None = None
     force_delete_images: bool = False
+    push: str = "auto"  # "never": hold every push (``reconciler push`` sends them)
 
     @classmethod
     def from_resources(cls, resources: list[Resource]) -> Policy:
@@ -151,6 +154,7 @@ class Policy:
                     rebuild_threshold=int(s.get("rebuildPhonesThreshold", 10)),
                     concurrency=s.get("concurrency"),
                     force_delete_images=bool(s.get("forceDeleteImages", False)),
+                    push=str(s.get("push", "auto")),
                 )
         return cls()
 
@@ -187,6 +191,8 @@ class Context:
     secret_record: SecretRecord | None = None
     # What customized locations and devices follow (``reconciler.kinds.inherit``); None: nothing.
     inheritance: Inheritance | None = None
+    # Which locations and devices hold their own settings, each read once (``kinds.own_settings``).
+    own_settings: OwnSettings = field(default_factory=OwnSettings)
     # LineKeyTemplateAssignment address -> MACs of the devices its job would target.
     assignment_targets: dict[str, list[str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # any id -> its human reference
@@ -194,6 +200,12 @@ class Context:
     changed_devices: dict[str, tuple[str, str | None, list[str]]] = field(default_factory=dict)
     # Changed devices whose model takes no applyChanges (a third-party SIP phone): nothing to push.
     no_push: set[str] = field(default_factory=set)
+    # The devices the plan pushes, by MAC (``reconciler.pushes``); those held by the Policy; the org
+    # the devices looked up belong to (an apply log of another org is refused).
+    reached: dict[str, Reach] = field(default_factory=dict)
+    listed: dict[str, dict[str, Any]] = field(default_factory=dict)  # MAC -> /devices item a job targets
+    held: list[dict[str, str]] = field(default_factory=list)
+    org_seen: str | None = None
     # Whether one resource's reads go out together (few resources) or one after the other (many
     # resources fill the client's request slots by themselves).
     parallel_reads: bool = True
@@ -219,6 +231,13 @@ class Context:
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET a JSON object (checked: ``BadAnswer`` for one not fit to plan on) and record it."""
+        data, key = await self.fetch(path, params)
+        self.reads[f"GET {path}"] = key
+        return data
+
+    async def fetch(self, path: str, params: dict[str, Any] | None = None) -> tuple[Any, str]:
+        """GET a JSON object, checked like ``get`` but not recorded: (it, its digest for the
+        saved-plan staleness check, recorded by whoever decides a step on it)."""
         from reconciler.webex.answers import checked
 
         resp = await self.client.request("GET", path, params=params)
@@ -226,7 +245,7 @@ class Context:
         same = self.same_bytes.get(raw)
         if same is not None:
             data, key, secret = same
-            return self._known(resp, path, data, key, secret)
+            return self._known(resp, path, data, key, secret), key
         split = split_volatile(raw)
         if split is not None:
             known = self.answers.get(split[0])
@@ -234,11 +253,10 @@ class Context:
                 data, key, secret, _ = known
                 if split[1]:  # this answer's own volatile values, over a copy of the shared one
                     data = {**data, **{k.decode(): _scalar(v) for k, v in split[1]}}
-                return self._known(resp, path, data, key, secret)
+                return self._known(resp, path, data, key, secret), key
         data = checked(resp, path=path)
         secret = may_hold_secret(raw)
         key = answer_digest(data, raw, split, secret)
-        self.reads[f"GET {path}"] = key
         if secret:
             self.secret_reads.add(path)
         # Shared only when the volatile fields split out were top-level keys: then a copy with
@@ -257,14 +275,13 @@ class Context:
             self.same_bytes[raw] = (data, key, secret)
             if split is not None and shareable:
                 self.answers[split[0]] = (data, key, secret, len(split[1]))
-        return data
+        return data, key
 
     def _known(self, resp: Any, path: str, data: dict[str, Any], key: str, secret: bool) -> Any:
         """An answer equal to one read before: checked against this path's expectations."""
         from reconciler.webex.answers import checked
 
         checked(resp, data, path)
-        self.reads[f"GET {path}"] = key
         if secret:
             self.secret_reads.add(path)
         return data

@@ -66,6 +66,8 @@ async def plan_device(ctx: Context, res: Resource) -> None:
     else:
         for part, path in wanted:
             await read(part, path)
+    if "settings" in reads:  # what push_targets and not_reached would otherwise read again
+        ctx.own_settings.note_device(ctx, cid, reads["settings"])
     model = ctx.caps.of_device(ctx.devices.get(res.name, {}), reads.get("members"))
     layout = desired_layout(ctx, res) if "layout" in spec else None
     if "layout" in spec and layout is None:

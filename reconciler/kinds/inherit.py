@@ -29,7 +29,6 @@ from reconciler.model import Resource
 if TYPE_CHECKING:
     from reconciler.kinds.context import Context
 
-LOCATION_SETTINGS = "/telephony/config/locations/{id}/devices/settings"
 ORG_KIND = "OrgDeviceSettings"
 LOCATION_KIND = "LocationDeviceSettings"
 
@@ -143,7 +142,6 @@ class Inheritance:
         # (parent, the child's declared and ignored pointers, family) -> what it follows: devices
         # declaring the same fields (an export's, a model's) share one answer
         self._followed: dict[tuple[str, tuple[str, ...], tuple[str, ...], str], list[Leaf]] = {}
-        self._live: dict[str, asyncio.Future[bool]] = {}  # location id -> its live customEnabled
         self._lock = asyncio.Lock()
 
     @property
@@ -202,17 +200,11 @@ class Inheritance:
                 self._by_id = {str(e.get("id")): n for n, e in known.items()}
         return self._by_id.get(location_id)
 
-    async def _live_custom(self, ctx: Context, location_id: str) -> bool:
-        """Whether the location has its own settings now (read once per plan, recorded)."""
-        found = self._live.get(location_id)
-        if found is None:
-            found = self._live[location_id] = asyncio.ensure_future(self._read_custom(ctx, location_id))
-        return await asyncio.shield(found)
-
     @staticmethod
-    async def _read_custom(ctx: Context, location_id: str) -> bool:
-        live = await ctx.get(LOCATION_SETTINGS.format(id=location_id))
-        return bool(live.get("customEnabled"))
+    async def _live_custom(ctx: Context, location_id: str) -> bool:
+        """Whether the location has its own settings now (``kinds.own_settings``: read once in a
+        plan, recorded: a device's body depends on it)."""
+        return (await ctx.own_settings.location(ctx, location_id, record=True)).custom
 
 
 def order_settings_jobs(ctx: Context) -> None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds.linekeys import compare_line_keys
 from reconciler.model import Resource, normalize_mac
+from reconciler.push_targets import remember_devices
 
 if TYPE_CHECKING:
     from reconciler.kinds.context import Context
@@ -143,6 +144,7 @@ async def assignment_scope(
     """The devices the assignment's job changes, and those in scope it skips (and why)."""
     spec = res.spec
     found = await candidates(ctx, spec, location_ids, tmpl)
+    remember_devices(ctx, found)  # the devices of the job's pushes (``reconciler.push_targets``)
     layouts = await asyncio.gather(*(ctx.get(LAYOUT.format(id=dev["callingDeviceId"])) for dev in found))
     lines = await _shared_lines(ctx, found) if _needs_members(spec) else [(0, 0)] * len(found)
     reset = spec.get("action") == "APPLY_DEFAULT_TEMPLATES"
@@ -155,7 +157,11 @@ async def assignment_scope(
             differs = layout.get("layoutMode") != "DEFAULT"
         else:
             want, have = compare_line_keys(keys, layout.get("lineKeys"))
-            differs = layout.get("layoutMode") != "CUSTOM" or want != have
+            # the job sets the template's userReorderEnabled too: a device differing only there changes
+            reorder = "userReorderEnabled" in tmpl and bool(layout.get("userReorderEnabled")) != bool(
+                tmpl["userReorderEnabled"]
+            )
+            differs = layout.get("layoutMode") != "CUSTOM" or want != have or reorder
         if spec.get("excludeDevicesWithCustomLayout") and layout.get("layoutMode") == "CUSTOM":
             scope.custom.append(mac)
             if differs:

@@ -7,13 +7,14 @@ from typing import Any
 from reconciler.diff import FieldChange, diff_declared, merge_declared
 from reconciler.kinds.context import Context
 from reconciler.kinds.inherit import Leaf, mark, with_leaves
-from reconciler.kinds.reach import unreached
+from reconciler.kinds.not_reached import unreached
+from reconciler.kinds.own_settings import LOCATION_SETTINGS
 from reconciler.model import Resource
+from reconciler.push_targets import reach_owned
 
 JOB = "/telephony/config/jobs/devices/callDeviceSettings"
 SETTINGS_JOB = "callDeviceSettings"
 ORG_SETTINGS = "/telephony/config/devices/settings"
-LOCATION_SETTINGS = "/telephony/config/locations/{id}/devices/settings"
 PERSON = "/telephony/config/people/{id}/devices"
 WORKSPACE = "/telephony/config/workspaces/{id}/devices"
 
@@ -37,7 +38,8 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
     if loc_id is None:
         return
     read = LOCATION_SETTINGS.format(id=loc_id)
-    live = await ctx.get(read)
+    found = await ctx.own_settings.location(ctx, loc_id, record=True)  # read once in a plan
+    live = found.answer or {}
     desired = dict(res.spec)
     live_custom = live.get("customizations") or {}
     # A customized location follows the org manifest where it declares nothing itself.
@@ -103,22 +105,22 @@ def _owned(devices: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _hoteling_changes(
     res: Resource, owned: list[dict[str, Any]]
-) -> tuple[list[FieldChange], dict[str, Any], int]:
+) -> tuple[list[FieldChange], dict[str, Any], list[dict[str, Any]]]:
     """The declared hoteling compared on every owned device: (the changes, shown with the first
-    differing device's live values; that device's hoteling, to build the body on; how many of the
-    owned devices differ)."""
+    differing device's live values; that device's hoteling, to build the body on; the owned
+    devices that differ)."""
     ignore = res.ignore_under("/hoteling")
     first: tuple[list[FieldChange], dict[str, Any]] | None = None
-    differing = 0
+    differing = []
     for device in owned:
         found = device.get("hoteling")
         live: dict[str, Any] = found if isinstance(found, dict) else {}
         changes = diff_declared(res.spec["hoteling"], live, ignore, prefix="/hoteling")
         if changes:
-            differing += 1
+            differing.append(device)
             first = first or (changes, live)
     if first is None:
-        return [], {}, 0
+        return [], {}, []
     return first[0], first[1], differing
 
 
@@ -160,9 +162,12 @@ async def _plan_owner(
                 merged = merge_declared(live_h, spec["hoteling"], res.ignore_under("/hoteling"))
                 body = {"hoteling": merged} if hoteling_wrap else merged
                 summary = "hoteling" + (
-                    f" (of its {len(owned)} devices, {differing} differ)" if len(owned) > 1 else ""
+                    f" (of its {len(owned)} devices, {len(differing)} differ)" if len(owned) > 1 else ""
                 )
-                prev = ctx.update(res, "hoteling", 5, hoteling_path, body, changes, summary).id
+                step = ctx.update(res, "hoteling", 5, hoteling_path, body, changes, summary)
+                # the owned devices whose hoteling differs are pushed after it
+                reach_owned(ctx, step, {"devices": differing}, f"hoteling of {res.name}")
+                prev = step.id
     if "settings" in spec:
         path = f"{base}/settings"
         live = await ctx.get(path)

@@ -9,6 +9,7 @@ from reconciler.kinds.context import Context
 from reconciler.kinds.linekeys import compare_line_keys, line_keys_body
 from reconciler.kinds.scope import Scope, assignment_scope
 from reconciler.model import Resource
+from reconciler.push_targets import reach_listed
 
 TEMPLATES = "/telephony/config/devices/lineKeyTemplates"
 APPLY_JOB = "/telephony/config/jobs/devices/applyLineKeyTemplate"
@@ -128,7 +129,7 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
                 f"{res.address}: the API's preview counts {meta['deviceCount']} matching device(s), this "
                 f"plan {scope.live_matched}: the job may change devices the plan does not show, or miss some"
             )
-    ctx.step(
+    step = ctx.step(
         res,
         "job",
         6,
@@ -144,6 +145,7 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
         ),
         meta=meta,
     )
+    reach_listed(ctx, step, scope.differing, f"template assignment {res.name}")  # pushed after the job
 
 
 def _note_skipped(ctx: Context, res: Resource, scope: Scope, meta: dict[str, Any], planned: bool) -> None:

@@ -14,6 +14,7 @@ from reconciler.entries import entry_pairs
 from reconciler.model import SecretRef
 from reconciler.plan import Plan, Step, canonical
 from reconciler.textsafe import visible
+from reconciler.titles import title_for
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftItem, DriftReport
@@ -92,14 +93,35 @@ def jobs_phrase(plan: Plan) -> str:
     return f"{plural(len(jobs), 'job')} touching " + ", ".join(reach)
 
 
+def pending_count(plan: Plan) -> int:
+    """The devices an earlier apply wrote and never pushed, that this plan pushes."""
+    return sum(len(s.meta.get("pending") or []) for s in plan.steps)
+
+
 def summary_line(plan: Plan) -> str:
-    """``Plan: 2 to create, 15 to update, 0 to delete; 1 job touching 48 devices.``"""
+    """``Plan: 2 to create, 15 to update, 0 to delete; 1 job touching 48 devices.``, and the pushes
+    an earlier apply left (``; 2 pushes left by an earlier apply.``)."""
     if plan.empty:
         return "No changes. Live state matches the manifests."
     o = object_counts(plan)
     line = f"Plan: {o['create']:,} to create, {o['update']:,} to update, {o['delete']:,} to delete"
-    jobs = jobs_phrase(plan)
-    return line + (f"; {jobs}." if jobs else ".")
+    extra = [p for p in (jobs_phrase(plan),) if p]
+    owed = pending_count(plan)
+    if owed:
+        extra.append(f"{owed:,} push{'' if owed == 1 else 'es'} left by an earlier apply")
+    return line + (f"; {'; '.join(extra)}." if extra else ".")
+
+
+def held_lines(plan: Plan, shown: int = 20) -> list[str]:
+    """The pushes ``Policy.push: never`` holds: written, not sent until ``reconciler push``."""
+    if not plan.held:
+        return []
+    count = plural(len(plan.held), "device")
+    out = [f"Pushes held by the Policy (push: never): {count}; `reconciler push` sends them:"]
+    out += [f"  {h.get('device')} ({h.get('reason')})" for h in plan.held[:shown]]
+    if len(plan.held) > shown:
+        out.append(f"  ... and {len(plan.held) - shown:,} more")
+    return [*out, ""]
 
 
 def _fmt(value: Any) -> str:
@@ -172,8 +194,27 @@ def _field_line(path: str, before: Any, after: Any) -> str:
     return f"~ {path}: {_fmt(before)} -> {_fmt(after)}"
 
 
+def push_lines(step: Step, shown: int = 20) -> list[str]:
+    """Why a push (phase 7) is planned: the devices a rebuild covers, each with its reason, or the
+    reason of one device's applyChanges."""
+    reasons = step.meta.get("reasons") or {}
+    if step.action != "job":
+        return [line for r in reasons.values() for line in wrap("why: ", str(r).split("; "))]
+    devices = step.meta.get("devices", [])
+    lines: list[str] = []
+    for d in devices[:shown]:
+        why = str(reasons.get(d) or "").split("; ")
+        lines += wrap(f"covers {title_for(d)}: ", why) if why != [""] else [f"covers {title_for(d)}"]
+    if len(devices) > shown:
+        lines.append(f"... and {len(devices) - shown:,} more device(s)")
+    return lines
+
+
 def step_change_lines(step: Step) -> list[str]:
-    """A step's field changes, line by line (a template job: the devices whose layout changes)."""
+    """A step's field changes, line by line (a template job: the devices whose layout changes; a
+    push: why)."""
+    if step.phase == 7:
+        return push_lines(step)
     lines: list[str] = []
     for change in step.changes:
         if step.job_type == "applyLineKeyTemplate":
@@ -184,7 +225,7 @@ def step_change_lines(step: Step) -> list[str]:
 
 
 def unreached_lines(step: Step) -> list[str]:
-    """Where an org settings change does not reach (``reconciler.kinds.reach``), a line for the
+    """Where an org settings change does not reach (``reconciler.kinds.not_reached``), a line for the
     fields alike: ``! mpp.cdpEnabled, mpp.phoneLanguage: 1 location and 2 devices keep their own
     settings, set outside any manifest: Lab, 0A:1B:2C:3D:4E:03, ...``."""
     found = step.meta.get("notReached")

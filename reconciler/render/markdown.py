@@ -22,6 +22,7 @@ from reconciler.render.common import (
     call_line,
     drift_summary_line,
     group_phrase,
+    held_lines,
     item_where,
     plural,
     shown_values,
@@ -227,6 +228,9 @@ def _plan_notes(plan: Plan) -> list[str]:
         if len(notes) > SECRETS_SHOWN:
             out.append(f"- ... and {len(notes) - SECRETS_SHOWN} more write-only secret(s).")
         out.append("")
+    held = held_lines(plan, SECRETS_SHOWN)
+    if held:
+        out += [md_text(held[0]), *(f"- {md_text(line.strip())}" for line in held[1:-1]), ""]
     return out
 
 

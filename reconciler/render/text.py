@@ -18,6 +18,7 @@ from reconciler.render.common import (
     WIDTH,
     call_line,
     drift_summary_line,
+    held_lines,
     item_where,
     paint,
     shown_values,
@@ -26,7 +27,7 @@ from reconciler.render.common import (
     unreached_lines,
 )
 from reconciler.textsafe import terminal_safe
-from reconciler.titles import step_title, title_for
+from reconciler.titles import step_title
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftItem, DriftReport
@@ -61,16 +62,12 @@ def render_text(plan: Plan, color: bool = False, verbose: bool = False) -> str:
                     f"      preview: {shown} device(s) match; "
                     f"{len(step.meta.get('differingDevices', []))} differ from the template"
                 )
-            devices = step.meta.get("devices", [])
-            for dev in devices[:20]:
-                out.append(f"      covers {title_for(dev)}")
-            if len(devices) > 20:
-                out.append(f"      ... and {len(devices) - 20:,} more device(s)")
             out.extend("      " + line for line in step_change_lines(step))
             for line in unreached_lines(step):
                 out.extend(textwrap.wrap(line, WIDTH, initial_indent=" " * 6, subsequent_indent=" " * 10))
         out.append("")
     out.extend(_secret_section(plan))
+    out.extend(held_lines(plan))
     out.append(summary_line(plan))
     if not plan.empty:
         out.extend(textwrap.wrap(threshold_line(plan), WIDTH, break_long_words=False))

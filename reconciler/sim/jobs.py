@@ -203,11 +203,30 @@ def _finish(store: Store, job: Job, now: float, rejected: set[str]) -> None:
     job.finished_at = now
 
 
+def _effective(store: Store, devices: list[Device]) -> dict[tuple[str, str], Any]:
+    """What the devices without their own settings show, by (location, family): the only thing
+    an org or location settings job can change for a device."""
+    out: dict[tuple[str, str], Any] = {}
+    views: dict[str, dict[str, Any]] = {}
+    for dev in devices:
+        model = catalog.MODELS[dev.model]
+        key = (dev.location_id, model.family)
+        if dev.settings is None and model.phone_settings and key not in out:
+            if dev.location_id not in views:
+                loc = store.locations[dev.location_id]
+                views[dev.location_id] = telephony.location_customizations(store, loc)
+            out[key] = copy.deepcopy(views[dev.location_id].get(model.family))
+    return out
+
+
 def _apply(store: Store, job: Job, devices: list[Device], now: float) -> None:
+    """A job's effect on the store. A device is marked changed (pending a push) only when what it
+    shows changed: the API does not push after a job by itself."""
     body = job.request
     if job.type == APPLY_LKT:
         tpl = store.templates.get(body.get("templateId") or "")
         for dev in devices:
+            before = dev.layout
             if body.get("action") == "APPLY_DEFAULT_TEMPLATES" or tpl is None:
                 dev.layout = None
             else:
@@ -220,35 +239,56 @@ def _apply(store: Store, job: Job, devices: list[Device], now: float) -> None:
                     layout["kemModuleType"] = dev.layout["kemModuleType"]
                     layout["kemKeys"] = copy.deepcopy(dev.layout.get("kemKeys", []))
                 dev.layout = layout
-            dev.pending_changes = True
+            if telephony.layout_view(dev) != _layout_of(before, dev):
+                telephony.mark_changed(dev)
     elif job.type == CALL_DEVICE_SETTINGS:
-        stamp = int(now * 1000)
-        given = body.get("customizations") or {}
-        if job.location_id is None:
-            for family, value in given.items():
-                if family in defaults.ORG_FAMILIES:
-                    store.org_customizations[family] = copy.deepcopy(value)
-            store.org_settings_updated = stamp
-        else:
-            loc = store.locations[job.location_id]
-            if body.get("locationCustomizationsEnabled", False):
-                current = telephony.location_customizations(store, loc)
-                for family, value in given.items():
-                    if family in defaults.LOCATION_FAMILIES:
-                        current[family] = copy.deepcopy(value)
-                loc.custom_enabled = True
-                loc.customizations = current
-            else:
-                loc.custom_enabled = False
-                loc.customizations = None
-            loc.settings_updated = stamp
-        for dev in devices:
-            dev.pending_changes = True
+        _apply_settings(store, job, devices, now)
     elif job.type == REBUILD_PHONES:
         for dev in devices:
             dev.pushes += 1
             dev.rebuilds += 1
             dev.pending_changes = False
+
+
+def _layout_of(layout: dict[str, Any] | None, dev: Device) -> dict[str, Any]:
+    """The layout view ``dev`` had with ``layout``."""
+    now, dev.layout = dev.layout, layout
+    try:
+        return telephony.layout_view(dev)
+    finally:
+        dev.layout = now
+
+
+def _apply_settings(store: Store, job: Job, devices: list[Device], now: float) -> None:
+    """An org or location ``callDeviceSettings`` job: the devices whose inherited settings change
+    (not those with their own; for the org's, not those of a location with its own) are marked."""
+    body = job.request
+    before = _effective(store, devices)
+    stamp = int(now * 1000)
+    given = body.get("customizations") or {}
+    if job.location_id is None:
+        for family, value in given.items():
+            if family in defaults.ORG_FAMILIES:
+                store.org_customizations[family] = copy.deepcopy(value)
+        store.org_settings_updated = stamp
+    else:
+        loc = store.locations[job.location_id]
+        if body.get("locationCustomizationsEnabled", False):
+            current = telephony.location_customizations(store, loc)
+            for family, value in given.items():
+                if family in defaults.LOCATION_FAMILIES:
+                    current[family] = copy.deepcopy(value)
+            loc.custom_enabled = True
+            loc.customizations = current
+        else:
+            loc.custom_enabled = False
+            loc.customizations = None
+        loc.settings_updated = stamp
+    after = _effective(store, devices)
+    for dev in devices:
+        key = (dev.location_id, catalog.MODELS[dev.model].family)
+        if dev.settings is None and key in before and before[key] != after.get(key):
+            telephony.mark_changed(dev)
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,6 +322,20 @@ def _execution(job: Job, now: float) -> dict[str, Any]:
         execution["endTime"] = iso(end)
         step["endTime"] = iso(end)
     return execution
+
+
+def lkt_errors_view(job: Job) -> dict[str, Any]:
+    """The errors of an applyLineKeyTemplate job in the spec's shape (``ApplyLineKeyTemplateJobErrors``
+    as its example shows it): one ``error`` whose ``message`` lists each failure (description, code,
+    locationId; the device is named in the description), no ``items``."""
+    out: dict[str, Any] = {"trackingId": job.tracking_id}
+    if job.errors:
+        messages = [m for item in job.errors for m in item["error"]["message"]]
+        out["error"] = {
+            "key": str(job.errors[0]["error"]["key"]),
+            "message": [{k: m.get(k) for k in ("description", "code", "locationId")} for m in messages],
+        }
+    return out
 
 
 def view(store: Store, job: Job, now: float) -> dict[str, Any]:

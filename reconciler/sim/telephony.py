@@ -56,6 +56,29 @@ def get_template(store: Store, template_id: str) -> Template:
     return tpl
 
 
+def mark_changed(device: Device) -> None:
+    """The device's configuration changed: it is pending until it is told to download it
+    (applyChanges, or a rebuildPhones job of its location). The API never pushes by itself. A model
+    that takes no push (a customer-managed SIP phone) is never pending."""
+    if get_model(device).apply_changes:
+        device.pending_changes = True
+
+
+def pending_view(store: Store) -> dict[str, Any]:
+    """The devices whose configuration changed since their last push (``GET /_sim/pending``)."""
+    items = [
+        {
+            "mac": device.mac,
+            "deviceId": device.calling_id,
+            "locationId": device.location_id,
+            "model": device.model,
+        }
+        for device in store.devices.values()
+        if device.pending_changes
+    ]
+    return {"count": len(items), "items": sorted(items, key=lambda i: str(i["mac"]))}
+
+
 def owner_of(store: Store, device: Device) -> Person | Workspace:
     if device.owner_type == "PEOPLE" and device.owner_id in store.people:
         return store.people[device.owner_id]
@@ -635,12 +658,16 @@ def _hoteling_of(store: Store, device: Device) -> dict[str, Any]:
 
 
 def set_owner_hoteling(store: Store, owner: Person | Workspace, value: dict[str, Any]) -> bool:
-    """The hoteling of an owner's primary devices (every device it owns); whether anything changed."""
+    """The hoteling of an owner's primary devices (every device it owns); whether anything changed.
+    An owned device whose hoteling changes is marked changed (it shows the new value once pushed)."""
     owned = [d for d in store.devices.values() if d.owner_id == owner.id]
-    changed = value != owner.hoteling or any(d.hoteling not in (None, value) for d in owned)
-    owner.hoteling = value
+    changed = value != owner.hoteling
     for device in owned:
+        if (device.hoteling if device.hoteling is not None else owner.hoteling) != value:
+            mark_changed(device)
+            changed = True
         device.hoteling = None
+    owner.hoteling = value
     return changed
 
 

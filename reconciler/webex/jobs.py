@@ -175,8 +175,25 @@ async def list_jobs(client: WebexApi, job_type: str) -> list[JSONDict]:
 
 
 async def job_errors(client: WebexApi, job_type: str, job_id: str) -> list[JSONDict]:
-    """The job's error items (all pages): ``[{"itemNumber", "error": {"key", "message": [...]}, ...}]``."""
-    return await client.paginate(f"{_path(job_type)}/{quote(job_id, safe='')}/errors", None, "items")
+    """The job's error items (all pages): ``[{"itemNumber", "error": {"key", "message": [...]}, ...}]``.
+
+    An applyLineKeyTemplate job answers one ``error`` (``ApplyLineKeyTemplateJobErrors``) whose
+    ``message`` lists the failures: one item each, in the same shape."""
+    path = f"{_path(job_type)}/{quote(job_id, safe='')}/errors"
+    if job_type != "applyLineKeyTemplate":
+        return await client.paginate(path, None, "items")
+    data = answer_json(await client.request("GET", path))
+    error = data.get("error")
+    if not isinstance(error, dict):
+        return []
+    listed = error.get("message")
+    messages: list[Any] = listed if isinstance(listed, list) else [error]
+    tracking, key = data.get("trackingId"), error.get("key")
+    return [
+        {"itemNumber": i, "trackingId": tracking, "error": {"key": key, "message": [m]}}
+        for i, m in enumerate(messages)
+        if isinstance(m, dict)
+    ]
 
 
 async def wait_job(

@@ -39,6 +39,7 @@ def test_plan_apply_and_naive_against_a_simulator_subprocess(repos: tuple[Path, 
     assert plan["reconciler_peak_rss_mb"] > 0 and plan["floor_s"] == 0
     assert apply["settings_writes"] == DEVICES, apply
     assert apply["jobs"].get("rebuildPhones", 0) + apply["apply_changes_calls"] > 0
+    assert apply["pending_devices"] == 0  # every changed device was pushed
     assert naive.extrapolated and naive.measured == 10 and naive.requests == 40 and naive.changes == 0
 
 

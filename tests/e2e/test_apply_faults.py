@@ -46,7 +46,7 @@ def test_reference_run_counts(with_sim: Callable[..., Any]) -> None:
     app = with_sim()
     r = run("apply", str(EXAMPLES), "--auto-approve")
     assert r.exit_code == 0, r.output
-    assert jobs_started(app) == {"callDeviceSettings": 2, "applyLineKeyTemplate": 1, "rebuildPhones": 1}
+    assert jobs_started(app) == {"callDeviceSettings": 2, "applyLineKeyTemplate": 1, "rebuildPhones": 2}
 
 
 def test_converges_under_20_percent_faults_without_duplicate_jobs(with_sim: Callable[..., Any]) -> None:
@@ -58,7 +58,7 @@ def test_converges_under_20_percent_faults_without_duplicate_jobs(with_sim: Call
     assert "Converged" in r.output
     s = app.state.sim.stats
     assert s.errors_injected_total + s.rate_limited_total > 5
-    assert jobs_started(app) == {"callDeviceSettings": 2, "applyLineKeyTemplate": 1, "rebuildPhones": 1}
+    assert jobs_started(app) == {"callDeviceSettings": 2, "applyLineKeyTemplate": 1, "rebuildPhones": 2}
 
 
 def test_a_rejected_device_fails_alone_and_a_rerun_finishes(with_sim: Callable[..., Any]) -> None:
@@ -91,3 +91,5 @@ def test_job_ending_with_errors_is_reported_per_device(with_sim: Callable[..., A
     assert r.exit_code == 1
     assert "LineKeyTemplateAssignment/branch-sales: job" in r.output
     assert "COMPLETED_WITH_ERRORS" in r.output
+    # the errors answer (one error listing each failure, as the spec shows it) names the device
+    assert "item 0: Device 0A1B2C3D4E08 could not be updated." in r.output, r.output

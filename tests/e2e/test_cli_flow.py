@@ -213,7 +213,7 @@ def test_live_passwords_stay_out_of_plans_logs_and_exports_and_are_kept(
     r = cli("apply", "--plan", str(saved), "--auto-approve")
     assert r.exit_code == 0, r.output
     assert SECRET not in r.output
-    assert SECRET not in (tmp_path / ".reconciler" / "apply-log.jsonl").read_text()
+    assert SECRET not in (tmp_path / ".reconciler" / "sim-apply-log.jsonl").read_text()
     after = sim_call(sim_state, "GET", path)["customizations"]["mpp"]
     # written back (a wiped password would be ""), and never saved in clear in the state file
     assert after["httpProxy"] == {**proxy, "password": secret_marker(SECRET)}

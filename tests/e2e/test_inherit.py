@@ -188,7 +188,9 @@ def test_an_ignored_field_is_not_followed(cli: Cli, repo: Path) -> None:
 
 def test_a_targeted_plan_follows_the_org_manifest_it_does_not_plan(cli: Cli, repo: Path) -> None:
     doc = plan_json(cli, repo, "--target", "LocationDeviceSettings/Headquarters")
-    assert {s["resource"] for s in doc["steps"]} == {"LocationDeviceSettings/Headquarters"}
+    # the location's job, and the push of the devices it reaches (the push contract)
+    assert [s["resource"] for s in doc["steps"] if s["phase"] != 7] == ["LocationDeviceSettings/Headquarters"]
+    assert {s["resource"] for s in doc["steps"] if s["phase"] == 7} == {"Location/Headquarters"}
     hq = changes_of(doc, "LocationDeviceSettings/Headquarters")
     assert hq["/customizations/mpp/phoneLanguage"]["after"] == "ENGLISH_UNITED_STATES"
 

@@ -129,9 +129,14 @@ def test_target_is_measured_against_every_manifest(cli: Cli, repo: Path) -> None
 
 def test_a_job_counts_every_device_it_changes(cli: Cli, repo: Path) -> None:
     plan = _plan_json(cli, str(repo), "--target", "LineKeyTemplateAssignment/branch-sales")
-    (job,) = plan["steps"]  # type: ignore[misc]
+    job, *pushes = plan["steps"]  # type: ignore[misc]
     differing = job["meta"]["differingDevices"]
     assert len(differing) == 2
+    # each device whose layout it changes is pushed after it; pushes change no object
+    assert sorted(m for p in pushes for m in p["meta"]["pushes"]) == sorted(
+        d.replace(":", "") for d in differing
+    )
+    assert all(p["phase"] == 7 and job["id"] in p["depends_on"] for p in pushes)
     assert plan["summary"]["changed_objects"] == 2  # type: ignore[index]
 
 
@@ -164,8 +169,9 @@ def test_apply_default_templates_converges(cli: Cli, tmp_path: Path, sim_state: 
     only.mkdir()
     (only / "reset.yaml").write_text(RESET.replace("LOCATION", "Headquarters"), encoding="utf-8")
     plan = _plan_json(cli, str(only))
-    (job,) = plan["steps"]  # type: ignore[misc]
+    job, *pushes = plan["steps"]  # type: ignore[misc]
     assert job["body"]["action"] == "APPLY_DEFAULT_TEMPLATES"
+    assert sorted(m for p in pushes for m in p["meta"]["pushes"]) == ["0A1B2C3D4E02", "0A1B2C3D4E05"]
     # the two custom layouts of the location, whatever their model; not the ones already default
     assert job["meta"]["differingDevices"] == ["0A:1B:2C:3D:4E:02", "0A:1B:2C:3D:4E:05"], job
     r = cli("apply", str(only), "--auto-approve", "--force")

@@ -33,7 +33,7 @@ def test_demo_plan_fits_100_columns_and_names_objects(cli: Cli) -> None:
     assert "      ~ members[port 1].lineWeight: 1 -> 2" in r.output
     assert '  ~ LineKeyTemplate "Sales 8851": line key template for DMS Cisco 8851' in r.output
     assert '  * Location "Headquarters" device settings: location device settings (job)' in r.output
-    summary = "Plan: 2 to create, 13 to update, 0 to delete; 4 jobs touching 6 devices, 1 location, the org."
+    summary = "Plan: 2 to create, 13 to update, 0 to delete; 5 jobs touching 12 devices, 1 location, the org."
     assert summary in lines
 
 

@@ -150,3 +150,38 @@ def test_pre_commit_hook() -> None:
     assert len(changed) > 10
     r = CliRunner().invoke(main, [*hook["entry"].split()[1:], *changed])
     assert r.exit_code == 0, r.output
+
+
+@pytest.mark.parametrize(
+    "workflow",
+    [
+        EXAMPLE_WORKFLOWS / "apply-on-merge.yml",
+        EXAMPLE_WORKFLOWS / "nightly-drift.yml",
+        ROOT / ".github" / "workflows" / "reusable-reconciler.yml",
+    ],
+    ids=lambda p: p.name,
+)
+def test_the_apply_log_is_kept_between_runs_outside_the_checkout(workflow: Path) -> None:
+    """Pending pushes survive from one apply to the next (and drift sees them): the log is restored
+    from the Actions cache before every command that reads it, and saved after every apply."""
+    doc = _load(workflow)
+    log = '--log "$RUNNER_TEMP/reconciler-state/apply-log.jsonl"'
+    for job in doc["jobs"].values():
+        steps = job.get("steps", [])
+        runs = [str(s.get("run", "")) for s in steps]
+        readers = [
+            i
+            for i, r in enumerate(runs)
+            if re.search(r"^\s*reconciler (apply|drift|plan \"\$MANIFESTS\" --log)", r, re.MULTILINE)
+        ]
+        for i in readers:
+            assert log in runs[i], runs[i]
+            restored = [s for s in steps[:i] if str(s.get("uses", "")).startswith("actions/cache/restore@")]
+            assert restored and restored[0]["with"]["restore-keys"] == "reconciler-apply-log-", job
+            assert restored[0]["with"]["path"] == "${{ runner.temp }}/reconciler-state"
+        if any("reconciler apply" in r for r in runs):
+            saved = [s for s in steps if str(s.get("uses", "")).startswith("actions/cache/save@")]
+            assert saved and saved[0]["if"] == "always()", job
+            assert saved[0]["with"]["key"].startswith("reconciler-apply-log-")
+    assert log in _scripts(doc)
+    assert "apply-log/" not in workflow.read_text()  # never a path inside the checkout

@@ -256,6 +256,35 @@ class Harness:
         self.sim.tick()
         return Counter((job.type, job.exit_code) for job in self.sim.store.jobs.values())
 
+    def needless_rebuilds(self) -> list[str]:
+        """``rebuildPhones`` jobs that completed with nothing changed in their location since the
+        previous one (a push is needed again after every new change, and only then): a location
+        is changed by a processed write to one of its devices, or by a job that completed since."""
+        devices = {d.calling_id: d.location_id for d in self.sim.store.devices.values()}
+        changes: list[tuple[float, str | None]] = []  # (when, location; None: anywhere)
+        for s in self.perturb.seen:
+            m = _DEVICE_WRITE.match(s.path)
+            if s.method == "PUT" and s.changed and s.status is not None and s.status < 400:
+                changes.append((s.done, devices.get(m.group(1)) if m else None))
+        self.sim.tick()
+        jobs = sorted(self.sim.store.jobs.values(), key=lambda j: j.created)
+        for job in jobs:
+            if job.type != "rebuildPhones" and job.finished_at is not None:
+                where = job.location_id if job.type == "callDeviceSettings" else None
+                changes.append((job.finished_at, where))
+        needless: list[str] = []
+        last: dict[str | None, float] = {}
+        for job in jobs:
+            if job.type != "rebuildPhones" or job.exit_code != "COMPLETED":
+                continue
+            before = last.get(job.location_id)
+            if before is not None and not any(
+                before < t <= job.created and loc in (None, job.location_id) for t, loc in changes
+            ):
+                needless.append(str(job.location_id))
+            last[job.location_id] = job.created
+        return needless
+
     def unpushed_writes(self) -> list[str]:
         """Devices whose configuration was written through the API and never pushed afterwards
         (by applyChanges or a rebuildPhones job of their location): a lost push."""
@@ -278,6 +307,22 @@ class Harness:
                     if dev.location_id == job.location_id:
                         last_push[cid] = max(last_push.get(cid, 0.0), job.created)
         return sorted(devices[c].mac for c, t in last_write.items() if last_push.get(c, 0.0) < t)
+
+
+def log_header(h: Harness, paths: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    """The first record of an apply log that a run against ``h`` writes (format 2: API, org, plan)."""
+    return {
+        "event": "begin",
+        "format": 2,
+        "base_url": h.url,
+        "org_id": h.sim.store.org_id,
+        "plan": "x",
+        "paths": ["repo"] if paths is None else paths,
+        "steps": 1,
+        "secret_writes": [],
+        "ts": time.time(),
+        **extra,
+    }
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Harness, record, tally
+from .conftest import Harness, log_header, record, tally
 
 PLAN = "plan.json"
 
@@ -101,9 +101,9 @@ def test_unreadable_saved_plans_are_one_clean_error(
 # -- apply logs -----------------------------------------------------------------------------------
 
 
-def a_log() -> list[str]:
+def a_log(h: Harness) -> list[str]:
     """An apply log as a run killed after its first device write leaves it."""
-    header = {"event": "begin", "paths": ["repo"], "steps": 3, "pushes": [], "secret_writes": [], "plan": "x"}
+    header = log_header(h, steps=3)
     return [
         json.dumps(header),
         json.dumps({"event": "start", "step": "Device/0A1B2C3D4E01.settings"}),
@@ -131,7 +131,7 @@ def test_damaged_apply_log_lines_are_ignored_with_a_warning(
     harness: Callable[..., Harness], repo: Path, case: str, how: str
 ) -> None:
     h = harness()
-    lines = [line.encode() for line in a_log()]
+    lines = [line.encode() for line in a_log(h)]
     lines.insert(2, DAMAGED_LINES[case])  # not the last line: not a line cut short by a kill
     Path("log.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     args = ["repo"] if how == "apply" else ["--resume", "log.jsonl"]
@@ -148,7 +148,12 @@ def test_damaged_apply_log_lines_are_ignored_with_a_warning(
 
 @pytest.mark.parametrize(
     "first",
-    [b"[]", b'{"event": "begin", "paths": "repo"}', b'{"event": "begin", "paths": [], "pushes": [{"a": 1}]}'],
+    [
+        b"[]",
+        b'{"event": "begin", "paths": "repo"}',
+        b'{"event": "begin", "paths": [], "pushes": [{"a": 1}]}',
+        b'{"event": "begin", "format": 2, "paths": ["repo"], "plan": "x"}',
+    ],
 )
 def test_a_damaged_log_header_is_one_clean_error(
     harness: Callable[..., Harness], repo: Path, first: bytes
@@ -160,7 +165,8 @@ def test_a_damaged_log_header_is_one_clean_error(
         r = h.run("apply", *args, "--auto-approve", "--log", "log.jsonl")
         clean(r.output)
         assert r.exit_code == 1, r.output
-        assert "Error: apply log log.jsonl: line 1, the run's first record, is damaged" in r.output, r.output
+        assert "Error: apply log log.jsonl: line 1, the run's first record, " in r.output, r.output
+        assert "move the file away to start afresh" in r.output and len(r.output.splitlines()) == 1
         assert not [s for s in h.perturb.seen[seen:] if s.method != "GET"]
     tally("damaged state: apply log with a damaged header", "one clean error, no write")
 
@@ -170,7 +176,7 @@ def test_resume_refuses_log_paths_outside_the_working_directory(
     harness: Callable[..., Harness], repo: Path, path: str
 ) -> None:
     h = harness()
-    header = {"event": "begin", "paths": [path], "steps": 1, "pushes": [], "secret_writes": []}
+    header = log_header(h, [path])
     Path("log.jsonl").write_text(json.dumps(header) + "\n")
     r = h.run("apply", "--resume", "log.jsonl", "--auto-approve")
     clean(r.output)
@@ -182,7 +188,7 @@ def test_resume_refuses_log_paths_outside_the_working_directory(
 
 def test_resume_shows_the_log_paths_before_use(harness: Callable[..., Harness], repo: Path) -> None:
     h = harness()
-    header = {"event": "begin", "paths": ["repo"], "steps": 1, "pushes": [], "secret_writes": []}
+    header = log_header(h)
     Path("log.jsonl").write_text(json.dumps(header) + "\n")
     r = h.run("apply", "--resume", "log.jsonl", "--auto-approve")
     assert r.exit_code == 0, r.output

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from reconciler.lock import apply_lock, lock_path
 
-from .conftest import TOKEN, Harness, record
+from .conftest import TOKEN, Harness, log_header, record
 
 LOG = "log.jsonl"
 
@@ -133,7 +133,7 @@ def test_resume_takes_the_same_lock_and_lock_timeout_waits(
     harness: Callable[..., Harness], repo: Path
 ) -> None:
     h = harness()
-    header = {"event": "begin", "paths": ["repo"], "steps": 1, "pushes": [], "secret_writes": []}
+    header = log_header(h)
     Path(LOG).write_text(json.dumps(header) + "\n")
     with apply_lock(h.url, None):
         r = h.run("apply", "--resume", LOG, "--auto-approve")

@@ -149,9 +149,13 @@ def test_product_names_from_the_server_are_escaped(harness: Callable[..., Harnes
 
 
 def hostile_errors(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """Each error description made hostile: the spec's shape of an applyLineKeyTemplate job's
+    errors (one ``error`` listing every ``message``), and the paged ``items`` of the others."""
     data = json.loads(body)
-    for item in data.get("items", []):
-        for message in item.get("error", {}).get("message", []):
+    errors = [item.get("error", {}) for item in data.get("items", [])]
+    errors += [data["error"]] if isinstance(data.get("error"), dict) else []
+    for error in errors:
+        for message in error.get("message", []):
             message["description"] = f"{HOSTILE} proxy password {PROXY_SECRET} refused"
     return json.dumps(data).encode(), headers
 

@@ -354,17 +354,18 @@ async def test_fail_next_job_and_rejected_devices(make_app: AppFactory) -> None:
         status = (await client.get(f"{T}/jobs/devices/applyLineKeyTemplate/{job['id']}")).json()
         assert (status["latestExecutionStatus"], status["latestExecutionExitCode"]) == ("FAILED", "FAILED")
         errors = (await client.get(f"{T}/jobs/devices/applyLineKeyTemplate/{job['id']}/errors")).json()
-        assert errors["items"] and errors["error"]
+        assert set(errors) == {"trackingId", "error"} and errors["error"]["message"]  # the spec's shape
         assert (await client.get(f"{T}/devices/{d07}/layout")).json()["layoutMode"] == "DEFAULT"
 
         sim.fail_next_job("applyLineKeyTemplate", "COMPLETED_WITH_ERRORS", ["0a:1b:2c:3d:4e:07"])
         job = (await client.post(f"{T}/jobs/devices/applyLineKeyTemplate", json=body)).json()
         status = (await client.get(f"{T}/jobs/devices/applyLineKeyTemplate/{job['id']}")).json()
         assert status["latestExecutionExitCode"] == "COMPLETED_WITH_ERRORS" and status["updatedCount"] == 2
-        errors = (await client.get(f"{T}/jobs/devices/applyLineKeyTemplate/{job['id']}/errors")).json()[
-            "items"
-        ]
-        assert [e["error"]["message"][0]["mac"] for e in errors] == ["0A1B2C3D4E07"]
+        errors = (await client.get(f"{T}/jobs/devices/applyLineKeyTemplate/{job['id']}/errors")).json()
+        assert "items" not in errors
+        messages = errors["error"]["message"]
+        assert [set(m) for m in messages] == [{"description", "code", "locationId"}]
+        assert "0A1B2C3D4E07" in messages[0]["description"]
         assert (await client.get(f"{T}/devices/{d07}/layout")).json()["layoutMode"] == "DEFAULT"
 
         sim.reject_device("0A1B2C3D4E08")

@@ -6,20 +6,29 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .. import telephony
 from .common import sim_of
 
 
 async def sim_stats(request: Request) -> Response:
-    return JSONResponse(sim_of(request).stats.to_json())
+    sim = sim_of(request)
+    pending = telephony.pending_view(sim.store)["count"]
+    return JSONResponse({**sim.stats.to_json(), "pending_devices": pending})
+
+
+async def sim_pending(request: Request) -> Response:
+    """The devices whose configuration changed and that were not told to download it since."""
+    return JSONResponse(telephony.pending_view(sim_of(request).store))
 
 
 async def sim_stats_reset(request: Request) -> Response:
     sim_of(request).stats.reset()
-    return JSONResponse(sim_of(request).stats.to_json())
+    return await sim_stats(request)
 
 
 def routes() -> list[Route]:
     return [
         Route("/_sim/stats", sim_stats, methods=["GET"]),
         Route("/_sim/stats/reset", sim_stats_reset, methods=["POST"]),
+        Route("/_sim/pending", sim_pending, methods=["GET"]),
     ]

@@ -81,7 +81,7 @@ async def put_members(request: Request) -> Response:
     members = telephony.new_members(store, device, body.get("members") or [])
     if members != device.members:
         device.members = members
-        device.pending_changes = True
+        telephony.mark_changed(device)
         wrote(request)
     return no_content()
 
@@ -138,7 +138,7 @@ async def put_device_details(request: Request) -> Response:
     telephony.check_sip_password(body["sipPassword"])
     if body["sipPassword"] != device.sip_password:
         device.sip_password = body["sipPassword"]
-        device.pending_changes = True
+        telephony.mark_changed(device)
         wrote(request)
     return no_content()
 

@@ -96,10 +96,7 @@ def _job_routes(job_type: str) -> list[Route]:
         job = _job(request, job_type)
         items = copy.deepcopy(job.errors)
         if job_type == jobs.APPLY_LKT:
-            body: dict[str, Any] = {"trackingId": job.tracking_id, "items": items}
-            if items:
-                body["error"] = items[0]["error"]
-            return ok(body)
+            return ok(jobs.lkt_errors_view(job))
         if job_type == jobs.CALL_DEVICE_SETTINGS:
             chunk, headers = page(request, items, 100, 1000)
             return ok({"items": chunk}, headers=headers)

@@ -24,7 +24,7 @@ async def put_layout(request: Request) -> Response:
     layout = telephony.new_layout(device, body)
     if layout != device.layout:
         device.layout = layout
-        device.pending_changes = True
+        telephony.mark_changed(device)
         wrote(request)
     return no_content()
 

@@ -50,7 +50,7 @@ async def put_device_settings(request: Request) -> Response:
     if settings != device.settings:
         device.settings = settings
         device.settings_updated = int(sim.now() * 1000)
-        device.pending_changes = True
+        telephony.mark_changed(device)
         wrote(request)
     return no_content()
 

@@ -7,7 +7,9 @@ settings of each location no manifest declares (one GET each); the org's devices
 1,000) and the settings of each device whose settings no manifest declares and whose model takes
 a changed family (one GET each). An org of 10,000 devices and 100 locations, no manifest declaring
 their settings: about 10,120 requests, once, in the plan that changes the org. These reads inform;
-no step depends on them, so they are not part of a saved plan's checksum.
+no step depends on them, so they are not part of a saved plan's checksum. They go through
+``kinds.own_settings``: the pushes of the org's job (``push_targets``) take the same answers,
+never read twice.
 """
 
 from __future__ import annotations
@@ -46,14 +48,6 @@ async def _each(items: list[Any], read: Callable[[Any], Awaitable[Any]], limit: 
     return out
 
 
-def _own_families(settings: Any) -> set[str]:
-    """The families an object holds a copy of: none unless it has its own settings."""
-    if not isinstance(settings, dict) or settings.get("customEnabled") is not True:
-        return set()
-    custom = settings.get("customizations")
-    return {k for k, v in custom.items() if isinstance(v, dict)} if isinstance(custom, dict) else set()
-
-
 async def _masking_locations(
     ctx: Context, families: set[str], limit: int
 ) -> tuple[dict[str, list[str]], int]:
@@ -65,10 +59,12 @@ async def _masking_locations(
     others = [
         loc for loc in listed if str(loc.get("name") or "").casefold() not in declared and loc.get("id")
     ]
-    answers = await _each(others, lambda loc: ctx.client.get_location_device_settings(str(loc["id"])), limit)
+    answers = await _each(
+        others, lambda loc: ctx.own_settings.location(ctx, str(loc["id"]), record=False), limit
+    )
     out: dict[str, list[str]] = defaultdict(list)
-    for loc, settings in zip(others, answers, strict=True):
-        for family in _own_families(settings) & families:
+    for loc, own in zip(others, answers, strict=True):
+        for family in own.families & families:
             out[family].append(str(loc.get("name") or loc["id"]))
     return out, _pages(len(listed), LOCATIONS_PAGE) + len(others)
 
@@ -82,7 +78,7 @@ async def _masking_devices(ctx: Context, families: set[str], limit: int) -> tupl
     if not caps:
         caps = Catalog({str(m.get("model")): m for m in await ctx.client.get_supported_devices()})
         requests += 1
-    listed = await ctx.client.list_devices()
+    listed = await ctx.own_settings.org_devices(ctx)
     requests += _pages(len(listed), DEVICES_PAGE)
     candidates = []
     for dev in listed:
@@ -94,12 +90,12 @@ async def _masking_devices(ctx: Context, families: set[str], limit: int) -> tupl
             continue  # its model takes none of the changed families
         candidates.append(dev)
     answers = await _each(
-        candidates, lambda dev: ctx.client.get_device_settings(str(dev["callingDeviceId"])), limit
+        candidates, lambda dev: ctx.own_settings.device(ctx, str(dev["callingDeviceId"]), record=False), limit
     )
     requests += len(candidates)
     out: dict[str, list[str]] = defaultdict(list)
-    for dev, settings in zip(candidates, answers, strict=True):
-        for family in _own_families(settings) & families:
+    for dev, own in zip(candidates, answers, strict=True):
+        for family in own.families & families:
             out[family].append(mac_with_colons(str(dev.get("mac") or "")))
     return out, requests
 
