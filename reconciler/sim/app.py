@@ -92,92 +92,109 @@ class SimMiddleware:
         if scope["type"] != "http" or scope["path"].startswith("/_sim"):
             await self.app(scope, receive, send)
             return
-        sim, stats = self.sim, self.sim.stats
-        state = scope.setdefault("state", {})
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        tracking = headers.get("trackingid") or Simulator.tracking_id()
-        state["tracking_id"] = tracking
-        route = f"{method_label(scope['method'])} {self.template(scope)}"
-        state["route"] = route
+        exchange = _Exchange(scope, receive, send, f"{method_label(scope['method'])} {self.template(scope)}")
+        stats = self.sim.stats
         stats.requests_total += 1
-        stats.requests_by_route[route] += 1
-        status_box: dict[str, int] = {}
+        stats.requests_by_route[exchange.route] += 1
+        early = await self._fault(exchange) or self._refusal(exchange)
+        if early is not None:
+            await exchange.answer(early)
+            stats.requests_by_status[str(exchange.status or early.status_code)] += 1
+            return
+        await self._serve(exchange)
 
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                out = MutableHeaders(scope=message)
-                out["TrackingID"] = tracking
-                status_box["status"] = int(message["status"])
-            await send(message)
-
-        async def answer(response: Response) -> None:
-            await response(scope, receive, send_wrapper)
-            stats.requests_by_status[str(status_box.get("status", response.status_code))] += 1
-
-        retry_after = sim.faults.take_token()
+    async def _fault(self, exchange: _Exchange) -> Response | None:
+        """The faults the simulator was told to inject, before anything else: a 429 of the rate
+        limit, latency, a 5xx, a dropped connection (``SimulatedDrop``)."""
+        faults, stats, scope = self.sim.faults, self.sim.stats, exchange.scope
+        retry_after = faults.take_token()
         if retry_after is not None:
             stats.rate_limited_total += 1
-            await answer(
-                error_response(
-                    scope, 429, "Too many requests; slow down.", headers={"Retry-After": str(retry_after)}
-                )
-            )
-            return
-        delay = sim.faults.delay_seconds()
+            headers = {"Retry-After": str(retry_after)}
+            return error_response(scope, 429, "Too many requests; slow down.", headers=headers)
+        delay = faults.delay_seconds()
         if delay > 0:
             stats.latency_injected_ms_total += delay * 1000
             await asyncio.sleep(delay)
-        injected = sim.faults.injected_error()
+        injected = faults.injected_error()
         if injected is not None:
             stats.errors_injected_total += 1
             stats.errors_injected_by_status[str(injected)] += 1
-            await answer(error_response(scope, injected, "Simulated server error; try again later."))
-            return
-        if sim.faults.drop():
+            return error_response(scope, injected, "Simulated server error; try again later.")
+        if faults.drop():
             stats.drops_total += 1
             stats.requests_by_status["dropped"] += 1
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
-                }
-            )
-            raise SimulatedDrop()
+            await exchange.drop()
+        return None
+
+    def _refusal(self, exchange: _Exchange) -> Response | None:
+        """What the API refuses before a handler runs: a method or query the spec does not declare,
+        a body too large, no valid token, another org."""
+        scope, sim = exchange.scope, self.sim
         refusal = self.spec_routes.refusal(scope) or (too_large() if declared_too_large(scope) else None)
         if refusal is not None:
-            await answer(_error_of(scope, refusal))
-            return
-        if route not in NO_AUTH:
-            auth = headers.get("authorization", "")
-            scheme, _, value = auth.partition(" ")
-            if scheme.lower() != "bearer" or not sim.token_ok(value.strip()):
-                stats.auth_failures_total += 1
-                await answer(
-                    error_response(
-                        scope,
-                        401,
-                        "The request requires a valid access token set in the Authorization request header.",
-                    )
-                )
-                return
+            return _error_of(scope, refusal)
+        if exchange.route not in NO_AUTH and not sim.token_ok(_bearer(exchange.headers)):
+            sim.stats.auth_failures_total += 1
+            return error_response(scope, 401, _NO_TOKEN)
         org = _query_value(scope, "orgId")
         if org is not None and org != sim.store.org_id:
-            await answer(error_response(scope, 404, f"Organization {org} not found."))
-            return
+            return error_response(scope, 404, f"Organization {org} not found.")
         bad_query = self.spec_routes.query_problem(scope)
-        if bad_query is not None:
-            await answer(_error_of(scope, bad_query))
-            return
+        return _error_of(scope, bad_query) if bad_query is not None else None
+
+    async def _serve(self, exchange: _Exchange) -> None:
+        """The handler's answer, with jobs progressed before and the state saved after a write."""
+        sim, stats = self.sim, self.sim.stats
         if sim.tick():
             sim.persist()
-        await self.app(scope, bounded_receive(receive), send_wrapper)
-        status = status_box.get("status", 500)
+        await self.app(exchange.scope, bounded_receive(exchange.receive), exchange.send_wrapper)
+        status = exchange.status or 500
         stats.requests_by_status[str(status)] += 1
-        if state.get("write") and status < 400:
+        if exchange.state.get("write") and status < 400:
             stats.writes_total += 1
-            stats.writes_by_route[route] += 1
+            stats.writes_by_route[exchange.route] += 1
             sim.persist()
+
+
+_NO_TOKEN = "The request requires a valid access token set in the Authorization request header."
+
+
+class _Exchange:
+    """One request through the pipeline: its tracking id (echoed in the answer), its route, and
+    the status it was answered with."""
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send, route: str) -> None:
+        self.scope, self.receive, self._send = scope, receive, send
+        self.headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        self.tracking = self.headers.get("trackingid") or Simulator.tracking_id()
+        self.route = route
+        self.state = scope.setdefault("state", {})
+        self.state["tracking_id"] = self.tracking
+        self.state["route"] = route
+        self.status: int | None = None
+
+    async def send_wrapper(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            out = MutableHeaders(scope=message)
+            out["TrackingID"] = self.tracking
+            self.status = int(message["status"])
+        await self._send(message)
+
+    async def answer(self, response: Response) -> None:
+        await response(self.scope, self.receive, self.send_wrapper)
+
+    async def drop(self) -> None:
+        """Start an answer, then drop the connection (``SimulatedDrop``)."""
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"64")]
+        await self._send({"type": "http.response.start", "status": 200, "headers": headers})
+        raise SimulatedDrop()
+
+
+def _bearer(headers: dict[str, str]) -> str:
+    """The bearer token of the request ("" when there is none)."""
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
 
 
 def _query_value(scope: Scope, name: str) -> str | None:

@@ -10,7 +10,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
-from . import catalog, defaults, telephony
+from . import catalog, defaults, device_settings, line_keys, telephony
 from .store import Device, Job, Store
 
 APPLY_LKT = "applyLineKeyTemplate"
@@ -214,7 +214,7 @@ def _effective(store: Store, devices: list[Device]) -> dict[tuple[str, str], Any
         if dev.settings is None and model.phone_settings and key not in out:
             if dev.location_id not in views:
                 loc = store.locations[dev.location_id]
-                views[dev.location_id] = telephony.location_customizations(store, loc)
+                views[dev.location_id] = device_settings.location_customizations(store, loc)
             out[key] = copy.deepcopy(views[dev.location_id].get(model.family))
     return out
 
@@ -239,7 +239,7 @@ def _apply(store: Store, job: Job, devices: list[Device], now: float) -> None:
                     layout["kemModuleType"] = dev.layout["kemModuleType"]
                     layout["kemKeys"] = copy.deepcopy(dev.layout.get("kemKeys", []))
                 dev.layout = layout
-            if telephony.layout_view(dev) != _layout_of(before, dev):
+            if line_keys.layout_view(dev) != _layout_of(before, dev):
                 telephony.mark_changed(dev)
     elif job.type == CALL_DEVICE_SETTINGS:
         _apply_settings(store, job, devices, now)
@@ -254,7 +254,7 @@ def _layout_of(layout: dict[str, Any] | None, dev: Device) -> dict[str, Any]:
     """The layout view ``dev`` had with ``layout``."""
     now, dev.layout = dev.layout, layout
     try:
-        return telephony.layout_view(dev)
+        return line_keys.layout_view(dev)
     finally:
         dev.layout = now
 
@@ -274,7 +274,7 @@ def _apply_settings(store: Store, job: Job, devices: list[Device], now: float) -
     else:
         loc = store.locations[job.location_id]
         if body.get("locationCustomizationsEnabled", False):
-            current = telephony.location_customizations(store, loc)
+            current = device_settings.location_customizations(store, loc)
             for family, value in given.items():
                 if family in defaults.LOCATION_FAMILIES:
                     current[family] = copy.deepcopy(value)

@@ -361,7 +361,7 @@ async def test_apply_log_syncs_job_records_at_once_and_the_rest_in_groups(
 
 
 def _old_device_settings_view(store: Any, device: Any) -> dict[str, Any]:
-    from reconciler.sim import defaults, telephony
+    from reconciler.sim import defaults, device_settings, telephony
 
     family = telephony.get_model(device).family
     if device.settings is not None:
@@ -369,7 +369,7 @@ def _old_device_settings_view(store: Any, device: Any) -> dict[str, Any]:
         updated = device.settings_updated
     else:
         loc = store.locations[device.location_id]
-        inherited = telephony.location_customizations(store, loc)[family]
+        inherited = device_settings.location_customizations(store, loc)[family]
         customizations = {family: defaults.deep_merge(defaults.family_default(family), inherited)}
         updated = loc.settings_updated or store.org_settings_updated
     return {
@@ -383,7 +383,7 @@ def _old_device_settings_view(store: Any, device: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("seed", [1, 2, "demo"])
 def test_simulator_settings_answers_are_unchanged(seed: int | str) -> None:
-    from reconciler.sim import telephony
+    from reconciler.sim import device_settings, telephony
     from reconciler.sim.app import create_app
 
     store = create_app(seed=seed, devices=None if seed == "demo" else 400).state.sim.store
@@ -393,7 +393,7 @@ def test_simulator_settings_answers_are_unchanged(seed: int | str) -> None:
         [store.org_customizations, [(d.settings, d.location_id) for d in store.devices.values()]], default=str
     )
     for device in store.devices.values():
-        new = telephony.device_settings_view(store, device)
+        new = device_settings.device_settings_view(store, device)
         if not telephony.get_model(device).phone_settings:  # a third-party SIP phone: no settings
             assert new["customizations"] == {} and new["customEnabled"] is False
             continue

@@ -196,14 +196,14 @@ def test_member_not_assignable_fails_with_file_and_line(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The simulated API stops offering judy as a member (as for a user without a calling license).
-    from reconciler.sim import telephony
+    from reconciler.sim import members
 
-    real = telephony.available_members
+    real = members.available_members
 
     def without_judy(store: Any, device: Any, params: Any, **kw: Any) -> list[dict[str, Any]]:
         return [m for m in real(store, device, params, **kw) if m.get("firstName") != "Judy"]
 
-    monkeypatch.setattr(telephony, "available_members", without_judy)
+    monkeypatch.setattr(members, "available_members", without_judy)
     repo = tmp_path / "m"
     f = write(
         repo,

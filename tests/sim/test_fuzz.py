@@ -21,7 +21,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import fuzz  # noqa: E402
-from reconciler.sim import telephony  # noqa: E402
+from reconciler.sim import device_settings  # noqa: E402
 from reconciler.sim.app import create_app  # noqa: E402
 from reconciler.sim.routes import devices  # noqa: E402
 
@@ -55,7 +55,7 @@ def test_the_fuzz_run_reports_what_it_finds(tmp_path: Path, monkeypatch: pytest.
     app = create_app(token=fuzz.TOKEN, job_duration_s=0.05)
     with fuzz.served_app(app) as url:
         ids = fuzz.demo_ids(url)
-        monkeypatch.setattr(telephony, "org_settings_view", crash)
+        monkeypatch.setattr(device_settings, "org_settings_view", crash)
         monkeypatch.setattr(devices, "ok", wrong_shape)
         out = fuzz.fuzz(
             url,

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import catalog, telephony
+from .. import catalog, hoteling, members, telephony
 from ..errors import bad_request
 from ..ids import normalize_mac
 from .common import T, bool_param, device_for_write, no_content, ok, page, query, sim_of, validated, wrote
@@ -71,16 +71,16 @@ async def validate_macs(request: Request) -> Response:
 
 async def get_members(request: Request) -> Response:
     store = sim_of(request).store
-    return ok(telephony.members_view(store, telephony.get_device(store, request.path_params["deviceId"])))
+    return ok(members.members_view(store, telephony.get_device(store, request.path_params["deviceId"])))
 
 
 async def put_members(request: Request) -> Response:
     store = sim_of(request).store
     device = device_for_write(request)
     body = await validated(request)
-    members = telephony.new_members(store, device, body.get("members") or [])
-    if members != device.members:
-        device.members = members
+    new = members.new_members(store, device, body.get("members") or [])
+    if new != device.members:
+        device.members = new
         telephony.mark_changed(device)
         wrote(request)
     return no_content()
@@ -98,7 +98,7 @@ def _available_params(request: Request) -> dict[str, str]:
 async def search_members(request: Request) -> Response:
     store = sim_of(request).store
     device = telephony.get_device(store, request.path_params["deviceId"])
-    items = telephony.available_members(store, device, _available_params(request))
+    items = members.available_members(store, device, _available_params(request))
     chunk, headers = page(request, items, 2000, 2000)
     return ok({"members": chunk}, headers=headers)
 
@@ -106,7 +106,7 @@ async def search_members(request: Request) -> Response:
 async def count_members(request: Request) -> Response:
     store = sim_of(request).store
     device = telephony.get_device(store, request.path_params["deviceId"])
-    return ok({"totalCount": len(telephony.available_members(store, device, _available_params(request)))})
+    return ok({"totalCount": len(members.available_members(store, device, _available_params(request)))})
 
 
 async def count_org_members(request: Request) -> Response:
@@ -116,7 +116,7 @@ async def count_org_members(request: Request) -> Response:
     device_location = query(request, "deviceLocationId")
     if device_location is not None:
         telephony.get_location(store, device_location)
-    items = telephony.available_members(store, None, params, exclude_virtual=exclude_virtual)
+    items = members.available_members(store, None, params, exclude_virtual=exclude_virtual)
     return ok({"totalCount": len(items)})
 
 
@@ -163,29 +163,29 @@ async def apply_changes(request: Request) -> Response:
 async def person_devices(request: Request) -> Response:
     store = sim_of(request).store
     return ok(
-        telephony.person_devices_view(store, telephony.get_person(store, request.path_params["personId"]))
+        hoteling.person_devices_view(store, telephony.get_person(store, request.path_params["personId"]))
     )
 
 
 async def person_device_count(request: Request) -> Response:
     store = sim_of(request).store
     person = telephony.get_person(store, request.path_params["personId"])
-    return ok({"totalDeviceCount": len(telephony.devices_of(store, person.id)), "applicationsCount": 1})
+    return ok({"totalDeviceCount": len(hoteling.devices_of(store, person.id)), "applicationsCount": 1})
 
 
 async def workspace_devices(request: Request) -> Response:
     store = sim_of(request).store
     ws = telephony.get_workspace(store, request.path_params["workspaceId"])
-    return ok(telephony.workspace_devices_view(store, ws))
+    return ok(hoteling.workspace_devices_view(store, ws))
 
 
 async def put_workspace_devices(request: Request) -> Response:
     store = sim_of(request).store
     ws = telephony.get_workspace(store, request.path_params["workspaceId"])
     body = await validated(request)
-    value = telephony.hoteling_value(body)
-    telephony.check_hoteling_host(store, ws.id, value)
-    if telephony.set_owner_hoteling(store, ws, value):
+    value = hoteling.hoteling_value(body)
+    hoteling.check_hoteling_host(store, ws.id, value)
+    if hoteling.set_owner_hoteling(store, ws, value):
         wrote(request)
     return no_content()
 

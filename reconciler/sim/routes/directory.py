@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import catalog, telephony
+from .. import catalog, directory_json, telephony
 from ..errors import bad_request, not_found
 from ..ids import normalize_mac
 from ..store import Device
@@ -42,7 +42,7 @@ async def list_people(request: Request) -> Response:
         people = [p for p in people if p.display_name.lower().startswith(name)]
     if location is not None:
         people = [p for p in people if p.location_id == location]
-    items = [telephony.person_json(store, p, calling) for p in people]
+    items = [directory_json.person_json(store, p, calling) for p in people]
     chunk, headers = page(request, items, 100, 1000)
     body: dict[str, Any] = {"items": chunk}
     if ids is not None:
@@ -53,7 +53,7 @@ async def list_people(request: Request) -> Response:
 async def get_person(request: Request) -> Response:
     store = sim_of(request).store
     person = telephony.get_person(store, request.path_params["personId"])
-    return ok(telephony.person_json(store, person, bool_param(request, "callingData") or False))
+    return ok(directory_json.person_json(store, person, bool_param(request, "callingData") or False))
 
 
 # --------------------------------------------------------------------------------------------
@@ -66,7 +66,7 @@ async def list_workspaces(request: Request) -> Response:
     name = (query(request, "displayName") or "").lower()
     location = query(request, "locationId") or query(request, "workspaceLocationId")
     items = [
-        telephony.workspace_json(store, ws)
+        directory_json.workspace_json(store, ws)
         for ws in store.workspaces.values()
         if (not name or name in ws.display_name.lower()) and (location is None or ws.location_id == location)
     ]
@@ -76,9 +76,8 @@ async def list_workspaces(request: Request) -> Response:
 
 async def get_workspace(request: Request) -> Response:
     store = sim_of(request).store
-    return ok(
-        telephony.workspace_json(store, telephony.get_workspace(store, request.path_params["workspaceId"]))
-    )
+    ws = telephony.get_workspace(store, request.path_params["workspaceId"])
+    return ok(directory_json.workspace_json(store, ws))
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,7 +90,7 @@ async def list_locations(request: Request) -> Response:
     name = (query(request, "name") or "").lower()
     ident = query(request, "id")
     items = [
-        telephony.location_json(store, loc)
+        directory_json.location_json(store, loc)
         for loc in store.locations.values()
         if (not name or name in loc.name.lower()) and (ident is None or loc.id == ident)
     ]
@@ -102,7 +101,7 @@ async def list_locations(request: Request) -> Response:
 async def get_location(request: Request) -> Response:
     store = sim_of(request).store
     return ok(
-        telephony.location_json(store, telephony.get_location(store, request.path_params["locationId"]))
+        directory_json.location_json(store, telephony.get_location(store, request.path_params["locationId"]))
     )
 
 
@@ -155,7 +154,7 @@ async def list_devices(request: Request) -> Response:
     else:
         candidates = [d for d in store.devices.values() if keep(d)]
     chunk, headers = page(request, candidates, 100, 1000)
-    return ok({"items": [telephony.device_json(store, d) for d in chunk]}, headers=headers)
+    return ok({"items": [directory_json.device_json(store, d) for d in chunk]}, headers=headers)
 
 
 async def get_webex_device(request: Request) -> Response:
@@ -163,7 +162,7 @@ async def get_webex_device(request: Request) -> Response:
     device = store.device_by_webex_id(request.path_params["deviceId"])
     if device is None:
         raise not_found("Device")
-    return ok(telephony.device_json(store, device))
+    return ok(directory_json.device_json(store, device))
 
 
 def routes() -> list[Route]:

@@ -9,19 +9,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import telephony
+from .. import line_keys, telephony
 from .common import T, device_for_write, no_content, ok, sim_of, validated, wrote
 
 
 async def get_layout(request: Request) -> Response:
     store = sim_of(request).store
-    return ok(telephony.layout_view(telephony.get_device(store, request.path_params["deviceId"])))
+    return ok(line_keys.layout_view(telephony.get_device(store, request.path_params["deviceId"])))
 
 
 async def put_layout(request: Request) -> Response:
     device = device_for_write(request)
     body = await validated(request)
-    layout = telephony.new_layout(device, body)
+    layout = line_keys.new_layout(device, body)
     if layout != device.layout:
         device.layout = layout
         telephony.mark_changed(device)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import telephony
+from .. import device_settings, hoteling, telephony
 from .common import T, device_for_write, no_content, ok, query, sim_of, validated, wrote
 
 # --------------------------------------------------------------------------------------------
@@ -20,13 +20,13 @@ from .common import T, device_for_write, no_content, ok, query, sim_of, validate
 
 
 async def org_settings(request: Request) -> Response:
-    return ok(telephony.org_settings_view(sim_of(request).store))
+    return ok(device_settings.org_settings_view(sim_of(request).store))
 
 
 async def location_settings(request: Request) -> Response:
     store = sim_of(request).store
     loc = telephony.get_location(store, request.path_params["locationId"])
-    return ok(telephony.location_settings_view(store, loc))
+    return ok(device_settings.location_settings_view(store, loc))
 
 
 # --------------------------------------------------------------------------------------------
@@ -37,16 +37,16 @@ async def location_settings(request: Request) -> Response:
 async def get_device_settings(request: Request) -> Response:
     store = sim_of(request).store
     device = telephony.get_device(store, request.path_params["deviceId"])
-    telephony.check_device_model_param(device, query(request, "deviceModel"))
-    return ok(telephony.device_settings_view(store, device))
+    device_settings.check_device_model_param(device, query(request, "deviceModel"))
+    return ok(device_settings.device_settings_view(store, device))
 
 
 async def put_device_settings(request: Request) -> Response:
     sim = sim_of(request)
     device = device_for_write(request)
-    telephony.check_device_model_param(device, query(request, "deviceModel"))
+    device_settings.check_device_model_param(device, query(request, "deviceModel"))
     body = await validated(request)
-    settings = telephony.new_device_settings(device, body)
+    settings = device_settings.new_device_settings(device, body)
     if settings != device.settings:
         device.settings = settings
         device.settings_updated = int(sim.now() * 1000)
@@ -79,9 +79,9 @@ async def put_person_hoteling(request: Request) -> Response:
     store = sim_of(request).store
     person = telephony.get_person(store, request.path_params["personId"])
     body = await validated(request)
-    value = telephony.hoteling_value(body["hoteling"])
-    telephony.check_hoteling_host(store, person.id, value)
-    if telephony.set_owner_hoteling(store, person, value):
+    value = hoteling.hoteling_value(body["hoteling"])
+    hoteling.check_hoteling_host(store, person.id, value)
+    if hoteling.set_owner_hoteling(store, person, value):
         wrote(request)
     return no_content()
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import catalog, jobs, telephony
+from .. import catalog, jobs, line_keys, telephony
 from ..errors import ApiError, bad_request
 from ..store import Template
 from .common import T, no_content, ok, sim_of, validated, wrote
@@ -22,7 +22,7 @@ async def list_templates(request: Request) -> Response:
     sim = sim_of(request)
     store = sim.store
     items = sorted(
-        (telephony.template_summary(t) for t in store.templates.values() if sim.faults.listed(t.id)),
+        (line_keys.template_summary(t) for t in store.templates.values() if sim.faults.listed(t.id)),
         key=lambda t: t["templateName"].lower(),
     )
     return ok({"lineKeyTemplates": items})
@@ -31,13 +31,13 @@ async def list_templates(request: Request) -> Response:
 async def create_template(request: Request) -> Response:
     sim = sim_of(request)
     body = await validated(request)
-    model = telephony.template_model(body["deviceModel"])
+    model = line_keys.template_model(body["deviceModel"])
     name = body["templateName"].strip()
     if not name:
         raise bad_request("templateName must not be empty.")
     if any(t.name.lower() == name.lower() for t in sim.store.templates.values()):
         raise ApiError(409, f"A line key template named {name} already exists.")
-    keys = telephony.template_line_keys(model, body["lineKeys"])
+    keys = line_keys.template_line_keys(model, body["lineKeys"])
     tpl = Template(
         sim.new_id("DEVICE_LINE_KEY_TEMPLATE"),
         name,
@@ -53,14 +53,14 @@ async def create_template(request: Request) -> Response:
 
 async def get_template(request: Request) -> Response:
     store = sim_of(request).store
-    return ok(telephony.template_view(telephony.get_template(store, request.path_params["templateId"])))
+    return ok(line_keys.template_view(telephony.get_template(store, request.path_params["templateId"])))
 
 
 async def put_template(request: Request) -> Response:
     store = sim_of(request).store
     tpl = telephony.get_template(store, request.path_params["templateId"])
     body = await validated(request)
-    keys = telephony.template_line_keys(catalog.MODELS[tpl.model], body["lineKeys"])
+    keys = line_keys.template_line_keys(catalog.MODELS[tpl.model], body["lineKeys"])
     reorder = bool(body.get("userReorderEnabled", tpl.user_reorder_enabled))
     if keys != tpl.line_keys or reorder != tpl.user_reorder_enabled:
         tpl.line_keys = keys

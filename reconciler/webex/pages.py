@@ -1,0 +1,94 @@
+"""Listings: every page of a collection, following ``Link: <...>; rel="next"``, never cut short."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import httpx
+
+from reconciler.webex.answers import items_of
+from reconciler.webex.errors import PaginationError
+
+JSONDict = dict[str, Any]
+
+# Parameters never re-added to a next-page link (the link's own paging wins).
+PAGING_PARAMS = frozenset({"start", "cursor", "offset"})
+# A listing longer than this is refused as a whole (a server looping through endless next-page links
+# must not hang the run, and a truncated listing must never be planned on).
+MAX_PAGES = 2_000
+
+
+class Pager(Protocol):
+    """What a listing needs of the client."""
+
+    org_id: str | None
+    max_pages: int
+
+    async def request(self, method: str, path: str, *, params: Any = None) -> httpx.Response: ...
+
+    def same_origin(self, url: httpx.URL) -> bool: ...
+
+    def display_path(self, url: httpx.URL) -> str: ...
+
+
+async def paginate(client: Pager, path: str, wanted: dict[str, str], items_key: str) -> list[JSONDict]:
+    """Every item of the listing at ``path`` with the query ``wanted`` (see ``WebexClient.paginate``)."""
+    items: list[JSONDict] = []
+    resp = await client.request("GET", path, params=wanted)
+    shown = client.display_path(resp.request.url)
+    seen: set[str] = {str(resp.request.url)}
+    pages = 1
+    while True:
+        page = items_of(resp, items_key)
+        items.extend(page)
+        next_url = _next_link(resp)
+        if not page or next_url is None:
+            return items
+        key = _next_url(client, next_url, wanted, shown, resp.status_code)
+        problem = _refusal(client, key in seen, pages, len(items))
+        if problem:
+            raise PaginationError("GET", shown, resp.status_code, problem)
+        seen.add(key)
+        resp = await client.request("GET", key)
+        pages += 1
+
+
+def _next_url(client: Pager, next_url: str, wanted: dict[str, str], shown: str, status: int) -> str:
+    """The next page's URL, with the query parameters the server dropped from its link added back."""
+    url = httpx.URL(next_url)
+    if url.scheme not in ("http", "https") or not client.same_origin(url):
+        raise PaginationError(
+            "GET",
+            shown,
+            status,
+            f"refusing to follow a next-page link to another host ({url.host or next_url})",
+        )
+    dropped = {k: v for k, v in wanted.items() if k not in url.params and k not in PAGING_PARAMS}
+    if client.org_id and "orgId" not in url.params:
+        dropped["orgId"] = client.org_id
+    if dropped:
+        url = url.copy_merge_params(dropped)
+    return str(url)
+
+
+def _refusal(client: Pager, seen: bool, pages: int, items: int) -> str | None:
+    """Why the next page is not read: it was read already (a loop), or there are too many pages."""
+    if seen:
+        return (
+            f"the next-page link of page {pages} leads back to a page already read "
+            f"({items} items so far); refusing a listing that never ends"
+        )
+    if pages >= client.max_pages:
+        return (
+            f"the listing goes on past {client.max_pages} pages ({items} items so far); "
+            "refusing to plan on a listing cut short"
+        )
+    return None
+
+
+def _next_link(resp: httpx.Response) -> str | None:
+    link = resp.links.get("next")
+    if not link:
+        return None
+    url = link.get("url")
+    return url or None
