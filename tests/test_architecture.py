@@ -9,7 +9,12 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "reconciler"
 NETWORK_LIBS = ("httpx", "httpcore", "socket", "urllib.request", "http.client")
 # modules that may import reconciler.render: the command layer and what it calls to print
-RENDER_USERS = ("reconciler.cli", "reconciler.session", "reconciler.demo", "reconciler.notify")
+RENDER_USERS = (
+    "reconciler.cli",
+    "reconciler.flows.apply",
+    "reconciler.flows.demo",
+    "reconciler.flows.notify",
+)
 
 
 def _module_name(path: Path) -> str:
@@ -115,7 +120,7 @@ def test_the_simulator_imports_nothing_of_the_core() -> None:
 def test_rendering_happens_only_at_the_command_layer() -> None:
     offenders = []
     for name, path in _modules().items():
-        if name.startswith("reconciler.render") or name in RENDER_USERS:
+        if name.startswith(("reconciler.render", "reconciler.cli")) or name in RENDER_USERS:
             continue
         if any(i.startswith("reconciler.render") for i in _imports(path, module_level_only=False)):
             offenders.append(name)

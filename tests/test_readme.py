@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.model import KINDS
-from reconciler.validate import render_validation, validate_text
+from reconciler.validation.validate import render_validation, validate_text
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

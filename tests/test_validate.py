@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.manifests import available_backends
-from reconciler.validate import render_validation, validate_paths, validate_text
+from reconciler.manifests.load import available_backends
+from reconciler.validation.validate import render_validation, validate_paths, validate_text
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path("tests/manifests")  # relative to ROOT: the paths printed in messages

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.diff import get_pointer, to_jsonable
-from reconciler.envpolicy import is_tool_variable
 from reconciler.errors import ApiError, ConfigError, ReconcilerError
 from reconciler.localfiles import read_local
 from reconciler.model import LiveSecret, SecretRef
-from reconciler.plan import Plan, Step
+from reconciler.planning.diff import get_pointer, to_jsonable
+from reconciler.planning.plan import Plan, Step
+from reconciler.planning.titles import step_title
 from reconciler.progress import Task, task
-from reconciler.semantic import image_name
-from reconciler.titles import step_title
+from reconciler.validation.envpolicy import is_tool_variable
+from reconciler.validation.semantic import image_name
 from reconciler.webex.limiter import DEFAULT_CONCURRENCY
 from reconciler.webex.redact import is_credential, register_secret
 from reconciler.webex.untrusted import api_text, parse_json
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from reconciler.webex.jobs import JobWatcher, KnownJobs
 
 Reporter = Callable[[str], None]
-LOG_FORMAT = 2  # the apply log's records (``reconciler.journal`` reads them)
+LOG_FORMAT = 2  # the apply log's records (``reconciler.workdir.journal`` reads them)
 _TEMPLATES = "/telephony/config/devices/lineKeyTemplates"
 _PLACEHOLDER = re.compile(r"^\$\{(.+)\.(\w+)\}$")
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler import __version__
 
 if TYPE_CHECKING:
-    from reconciler.session import ApplyOutcome
+    from reconciler.flows.apply import ApplyOutcome
 
 APPLY_FORMAT_VERSION = 1
 STATUSES = ("applied", "failed", "skipped")

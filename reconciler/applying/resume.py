@@ -1,8 +1,8 @@
 """What a run takes from an earlier apply's log: jobs to wait for, pushes still owed.
 
-``reconciler.journal`` reads the facts; this module turns them into what the flows use: the jobs an
+``reconciler.workdir.journal`` reads the facts; this module turns them into what the flows use: the jobs an
 interrupted apply started are waited for (reads only, never a new start), and its pending pushes
-become the ``Owed`` that a fresh plan checks and plans itself (``reconciler.pushes``).
+become the ``Owed`` that a fresh plan checks and plans itself (``reconciler.planning.pushes``).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.journal import Journal, PendingPush, read_journal
 from reconciler.model import mac_with_colons
-from reconciler.plan import Plan, Step
-from reconciler.pushes import Owed
+from reconciler.planning.plan import Plan, Step
+from reconciler.planning.pushes import Owed
+from reconciler.workdir.journal import Journal, PendingPush, read_journal
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -85,7 +85,7 @@ def left_pending(journal: Journal | None, plan: Plan) -> str | None:
 async def finish_jobs(client: WebexClient, journal: Journal | None, log_path: str, say: Say) -> None:
     """Wait for the jobs an interrupted apply started (found through the job ids it logged before
     each POST when the answer never arrived). Reads only: a job is never started from a log."""
-    from reconciler.apply import ApplyLog, Executor, StepResult
+    from reconciler.applying.executor import ApplyLog, Executor, StepResult
     from reconciler.webex import jobs
 
     if journal is None or not journal.unfinished:

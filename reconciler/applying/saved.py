@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from reconciler.diff import to_jsonable
 from reconciler.errors import ConfigError, PlanRefused
-from reconciler.plan import ACTIONS, FORMAT_VERSION, PHASES, Plan, Step
+from reconciler.planning.diff import to_jsonable
+from reconciler.planning.plan import ACTIONS, FORMAT_VERSION, PHASES, Plan, Step
 from reconciler.webex.untrusted import api_text, without_userinfo
 
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH")
@@ -155,7 +155,7 @@ def parse(data: Any, source: str) -> Plan:
 def check_contained(paths: list[str], origin: str) -> None:
     """Refuse (``ConfigError``) a path named by ``origin`` (a saved plan, an apply log) unless it
     lies inside the working directory or its git repository (a log naming ``/etc`` is refused)."""
-    from reconciler.discovery import repo_root
+    from reconciler.manifests.discovery import repo_root
 
     cwd = os.path.realpath(os.getcwd())
     roots = [cwd, os.path.realpath(repo_root(os.path.join(cwd, "-")))]  # cwd's git repo, else cwd

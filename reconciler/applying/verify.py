@@ -14,7 +14,7 @@ keeps, from the loaded manifests, only what the applied plan can have changed:
 Pushes (``applyChanges``, ``rebuildPhones``) leave nothing to read back. ``verify_apply`` plans that
 scope again: the plan of what did not converge. Its lookups (devices, people, workspaces, locations,
 templates, models) come from the apply's plan where no applied step can have changed them
-(``reconciler.listings``); the objects it verifies are always read again.
+(``reconciler.planning.listings``); the objects it verifies are always read again.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from reconciler.model import Resource
-from reconciler.plan import Plan
+from reconciler.planning.plan import Plan
 
 if TYPE_CHECKING:
-    from reconciler.listings import Listings
+    from reconciler.planning.listings import Listings
     from reconciler.webex.client import WebexClient
 
 DEVICE_PARTS = ("members", "layout", "settings")
@@ -84,8 +84,8 @@ async def verify_apply(
 
     ``listings``: lookups of the apply's plan that its steps cannot have changed
     (``Listings.after``); without it every lookup is read again."""
-    from reconciler.listings import Listings
-    from reconciler.planner import build_plan
+    from reconciler.planning.listings import Listings
+    from reconciler.planning.planner import build_plan
 
     looked = listings if listings is not None else Listings(client)
     location_of: Callable[[Resource], str | None] | None = None

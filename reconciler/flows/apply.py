@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from reconciler import runtime, secrets
-from reconciler.apply import ApplyLog, ApplyReport, Executor
+from reconciler import runtime
+from reconciler.applying.executor import ApplyLog, ApplyReport, Executor
+from reconciler.applying.resume import finish_jobs, journal_for, left_pending, owed_by, owed_by_saved
 from reconciler.errors import (
     ConfigError,
     Interrupted,
@@ -24,26 +25,26 @@ from reconciler.errors import (
     StalePlan,
     ValidationFailed,
 )
-from reconciler.journal import PendingPush, clean_base_url
-from reconciler.kinds.context import answer_digest
-from reconciler.kinds.device import SIP_PASSWORD_STEP
 from reconciler.model import Diagnostic, Resource
-from reconciler.plan import Plan, enforce_threshold, safety_of
-from reconciler.planner import build_plan
+from reconciler.planning import secrets
+from reconciler.planning.kinds.context import answer_digest
+from reconciler.planning.kinds.device import SIP_PASSWORD_STEP
+from reconciler.planning.plan import Plan, enforce_threshold, safety_of
+from reconciler.planning.planner import build_plan
+from reconciler.planning.pushes import Owed
+from reconciler.planning.secrets import SecretBaseline
+from reconciler.planning.titles import object_names
 from reconciler.progress import task
-from reconciler.pushes import Owed
-from reconciler.resume import finish_jobs, journal_for, left_pending, owed_by, owed_by_saved
-from reconciler.secrets import SecretBaseline
-from reconciler.titles import object_names
 from reconciler.webex.limiter import DEFAULT_CONCURRENCY
+from reconciler.workdir.journal import PendingPush, clean_base_url
 
 if TYPE_CHECKING:
-    from reconciler.drift import DriftReport
-    from reconciler.export import ExportReport
-    from reconciler.listings import Listings
-    from reconciler.review import PlanReview
-    from reconciler.secret_record import SecretRecord
+    from reconciler.flows.export import ExportReport
+    from reconciler.planning.drift import DriftReport
+    from reconciler.planning.listings import Listings
+    from reconciler.planning.review import PlanReview
     from reconciler.webex.client import WebexClient
+    from reconciler.workdir.secret_record import SecretRecord
 
 T = TypeVar("T")
 
@@ -176,7 +177,7 @@ def load(paths: list[str]) -> list[Resource]:
 
 def load_checked(paths: list[str]) -> tuple[list[Resource], list[Diagnostic]]:
     """``load``, with the validation warnings (look-alike names)."""
-    from reconciler.validate import validate_paths
+    from reconciler.validation.validate import validate_paths
 
     stamp = _files_digest(paths)
     if stamp is not None and _last_load.get("stamp") == stamp:
@@ -222,7 +223,7 @@ def lock_target(conn: Connection) -> tuple[str, str | None]:
 def require_env(paths: list[str]) -> None:
     """Refuse to start (before any request) while a ``fromEnv`` of the manifests under ``paths``
     names an environment variable that is not set, naming each with its file:line."""
-    from reconciler.inputs import unset_env
+    from reconciler.validation.inputs import unset_env
 
     if paths:
         missing = unset_env(load(paths), os.environ)
@@ -234,7 +235,7 @@ def require_env(paths: list[str]) -> None:
 def refuse_credential_values(paths: list[str]) -> None:
     """Refuse (before any request) a ``fromEnv`` whose variable holds one of the tool's own
     credentials, e.g. the content of ``--token-file`` copied into an allowed variable."""
-    from reconciler.envpolicy import credential_values
+    from reconciler.validation.envpolicy import credential_values
     from reconciler.webex.redact import is_credential
 
     found = credential_values(load(paths), os.environ, is_credential)
@@ -271,13 +272,13 @@ async def make_plan(
     declarations are compared with ``secret_baseline``, else with the previous git commit.
 
     ``only``: plan just these addresses (``plan --changed-only``). ``listings``: the lookups, kept
-    for the verification of an apply (``reconciler.listings``). ``log_path``: the apply log whose
-    record of written secrets (``reconciler.secret_record``) the secret decisions read. ``owed``:
+    for the verification of an apply (``reconciler.planning.listings``). ``log_path``: the apply log whose
+    record of written secrets (``reconciler.workdir.secret_record``) the secret decisions read. ``owed``:
     pending pushes of an earlier apply (``journal_owed``), planned as pushes of this plan.
 
     The plan's warnings start with the manifests' (look-alike names) and each ``fromEnv`` whose
     variable is not set here (``apply`` refuses to start until it is)."""
-    from reconciler.inputs import unset_env
+    from reconciler.validation.inputs import unset_env
 
     resources, notes = load_checked(paths)
     env_notes = unset_env(resources, os.environ, "warning")
@@ -310,7 +311,7 @@ async def make_plan(
 
 def written_secrets(client: WebexClient, log_path: str) -> SecretRecord:
     """The record of the secrets the applies logging to ``log_path`` wrote to this API."""
-    from reconciler.secret_record import SecretRecord, record_path, scope_of
+    from reconciler.workdir.secret_record import SecretRecord, record_path, scope_of
 
     return SecretRecord.read(record_path(log_path), scope_of(client.base_url, client.org_id))
 
@@ -318,7 +319,7 @@ def written_secrets(client: WebexClient, log_path: str) -> SecretRecord:
 def remember_secrets(client: WebexClient, plan: Plan, report: ApplyReport, log_path: str) -> None:
     """Record the write-only secrets ``report`` says were written (their reference, salted and
     hashed, per device): a plan made after this apply does not write them again."""
-    from reconciler.secrets import reference
+    from reconciler.planning.secrets import reference
 
     done = {r.step for r in report.by_status("applied")}
     written = {
@@ -338,7 +339,8 @@ class PlanRequest:
     prune: bool | None = None
     rotate_secrets: bool = False
     baseline: str | None = None
-    changed_only: bool = False  # with a baseline: only what the paths change (``reconciler.changed``)
+    # with a baseline: only what the paths change (``reconciler.planning.changed``)
+    changed_only: bool = False
     log_path: str = DEFAULT_LOG  # the apply log whose pending pushes are plan steps
 
 
@@ -352,7 +354,7 @@ def plan_command(conn: Connection, req: PlanRequest) -> Plan | PlanReview:
     async def go() -> Plan | PlanReview:
         async with connect(conn) as client:
             if req.baseline:
-                from reconciler.review import plan_with_baseline
+                from reconciler.planning.review import plan_with_baseline
 
                 return await plan_with_baseline(
                     client,
@@ -384,8 +386,8 @@ def drift_command(
     """``drift``: every difference between ``paths`` and live state; when there is drift and a
     ``room`` and ``bot`` token are given, a summary is posted there. Returns the report and a
     warning when the post failed (never the command's outcome)."""
-    from reconciler.drift import drift_report
-    from reconciler.notify import drift_message, post, run_link
+    from reconciler.flows.notify import drift_message, post, run_link
+    from reconciler.planning.drift import drift_report
 
     async def go() -> tuple[DriftReport, str | None]:
         async with connect(conn) as client:
@@ -405,8 +407,8 @@ def drift_command(
 
 def explain_command(conn: Connection, paths: list[str], address: str) -> dict[str, Any]:
     """``explain``: why the device at ``address`` (``Device/MAC``) has each of its values, from
-    live state and the manifests under ``paths`` (``reconciler.explain``)."""
-    from reconciler.explain import explain, parse_address
+    live state and the manifests under ``paths`` (``reconciler.flows.explain``)."""
+    from reconciler.flows.explain import explain, parse_address
 
     mac = parse_address(address)
     resources = load(paths)
@@ -465,8 +467,8 @@ async def replan_saved(
     """Plan again from ``paths`` and live state, the way ``saved`` was planned; return the new plan
     if it equals ``saved`` step for step (``PlanMismatch`` otherwise, ``StalePlan`` when a read
     changed). Applying the new plan then does exactly what was reviewed."""
-    from reconciler.saved import check_same
-    from reconciler.secrets import from_resources
+    from reconciler.applying.saved import check_same
+    from reconciler.planning.secrets import from_resources
 
     await check_fresh(client, saved)
     # Write-only secrets follow the saved plan (it was compared with its baseline when made): the
@@ -497,8 +499,8 @@ def read_plan(path: str, check_paths: bool = True) -> Plan:
     """A saved plan, read strictly: one ``ConfigError`` line naming the file and what is wrong.
     ``check_paths``: its manifest paths must lie inside the working directory or its repository
     (they are about to be read); rendering it alone reads none."""
+    from reconciler.applying.saved import check_contained, parse
     from reconciler.localfiles import read_local
-    from reconciler.saved import check_contained, parse
     from reconciler.tracked import refuse_tracked
     from reconciler.webex.untrusted import parse_json
 
@@ -561,19 +563,19 @@ def apply_command(
     saved plan is planned again and must come out the same), ``show`` the plan, apply it once
     confirmed, and post the outcome (or the error) to the room when asked. Progress and warnings
     go to ``say``."""
-    from reconciler.lock import apply_lock
+    from reconciler.workdir.lock import apply_lock
 
     try:
         with apply_lock(*lock_target(conn), req.lock_timeout):
             outcome = _apply_locked(conn, req, confirm, say, show)
     except ReconcilerError as exc:
         if req.room and req.bot and not isinstance(exc, Interrupted):
-            from reconciler.notify import error_message, run_link
+            from reconciler.flows.notify import error_message, run_link
 
             notify(conn, req.room, req.bot, error_message("apply", exc, run_link(os.environ)), say)
         raise
     if req.room and req.bot and (outcome.report.results or not outcome.plan.empty):
-        from reconciler.notify import apply_message, run_link
+        from reconciler.flows.notify import apply_message, run_link
 
         notify(conn, req.room, req.bot, apply_message(outcome, run_link(os.environ)), say)
     return outcome
@@ -588,7 +590,7 @@ def _apply_locked(
 ) -> ApplyOutcome:
     """``apply_command`` once it holds the lock: the apply log is read only then (another apply
     may be writing it until the lock is ours)."""
-    from reconciler.saved import check_target, contained_paths
+    from reconciler.applying.saved import check_target, contained_paths
 
     # Where the manifests are: a saved plan's or an apply log's paths only inside the repository,
     # shown before they are read (here, before any request).
@@ -607,7 +609,7 @@ def _apply_locked(
         journal.check_steps(load(source))
 
     async def go() -> ApplyOutcome:
-        from reconciler.listings import Listings
+        from reconciler.planning.listings import Listings
 
         async with connect(conn) as client:
             refuse_credential_values(source)  # the credentials are known now; nothing sent yet
@@ -657,7 +659,7 @@ def _apply_locked(
 
 def notify(conn: Connection, room: str, token: str, markdown: str, say: Callable[[str], None]) -> None:
     """Post to the room; a failure to post is a warning (to ``say``), never the command's outcome."""
-    from reconciler.notify import post
+    from reconciler.flows.notify import post
 
     async def go() -> str | None:
         async with connect(conn) as client:
@@ -682,7 +684,7 @@ async def export_org(
 ) -> ExportReport:
     """``export``: write manifests for the live org under ``out``; an existing file keeps the
     settings it declares, no more, unless ``all_fields``."""
-    from reconciler.export import export
+    from reconciler.flows.export import export
 
     async with connect(conn) as client:
         return await export(client, out, locations, kinds, macs, progress=progress, all_fields=all_fields)
@@ -704,11 +706,11 @@ async def apply_flow(
     listings: Listings | None = None,
 ) -> ApplyOutcome:
     """Threshold, confirmation, execution with a log, and verification by a second plan of what
-    the first one wrote (``reconciler.verify``). ``listings``: the lookups ``plan`` was made with;
+    the first one wrote (``reconciler.applying.verify``). ``listings``: the lookups ``plan`` was made with;
     the verification reuses those that no step of the plan can have changed. ``carried``: the
     pending pushes of the earlier apply log, kept pending in the new one until pushed. Only the
     steps of ``plan`` run: nothing is added to it here."""
-    from reconciler.kinds.context import Policy
+    from reconciler.planning.kinds.context import Policy
 
     resources = load(plan.paths) if plan.paths else []
     policy = Policy.from_resources(resources)
@@ -745,7 +747,7 @@ async def apply_flow(
         remember_secrets(client, plan, ApplyReport(executor.results), log_path)
     remaining = None
     if verify and plan.paths:
-        from reconciler.verify import verify_apply
+        from reconciler.applying.verify import verify_apply
 
         with task("verifying that live state converged"):
             kept = listings.after(plan.steps) if listings is not None else None

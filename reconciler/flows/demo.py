@@ -6,17 +6,17 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from reconciler import parse_cache
-from reconciler.plan import Plan
+from reconciler.flows.apply import Connection, apply_flow, connect, make_plan
+from reconciler.manifests import parse_cache
+from reconciler.planning.plan import Plan
 from reconciler.render import render_text, summary_line
-from reconciler.session import Connection, apply_flow, connect, make_plan
 
 
 def _examples() -> Path:
     """The demo org's manifests: shipped in the package (reconciler/examples), or, in a source
     checkout (an editable install), the repository's examples/ that the package is built from."""
-    packaged = Path(__file__).parent / "examples"
-    return packaged if packaged.is_dir() else Path(__file__).parents[1] / "examples"
+    packaged = Path(__file__).parents[1] / "examples"
+    return packaged if packaged.is_dir() else Path(__file__).parents[2] / "examples"
 
 
 EXAMPLES = _examples()
@@ -29,7 +29,7 @@ def _banner(echo: Callable[[str], None], text: str) -> None:
 
 async def run_demo(echo: Callable[[str], None], state_file: str | None = None, color: bool = False) -> bool:
     from reconciler.sim.app import create_app
-    from reconciler.validate import render_validation, validate_paths
+    from reconciler.validation.validate import render_validation, validate_paths
 
     # Everything the demo writes (simulator state, apply log, parse cache) goes in a temporary
     # directory: it leaves nothing behind.

@@ -4,7 +4,7 @@ For each settings field, member and the layout: the value the device has now (li
 comes from (the device's own settings, its location's, the org's, a template through a device's
 layout or an assignment, or the API's default), the manifest ``file:line`` that sets it, and the
 value the manifests mean where that differs (a plan would change it). The chain of settings is the
-one ``reconciler.kinds.inherit`` plans by: a customized device holds its own copy of its family,
+one ``reconciler.planning.kinds.inherit`` plans by: a customized device holds its own copy of its family,
 else its location's when the location is customized, else the org's; a field a manifest does not
 declare follows its parent's declared value.
 
@@ -19,16 +19,16 @@ import asyncio
 from typing import Any
 
 from reconciler import __version__
-from reconciler.capabilities import Catalog
-from reconciler.diff import contains_secret, equal, is_secret_field, leaves
 from reconciler.errors import ConfigError
-from reconciler.kinds.context import Context, Policy
-from reconciler.kinds.device import MEMBER_DEFAULTS, REF_KEYS
-from reconciler.kinds.inherit import Inheritance, Leaf, declared_leaves
-from reconciler.kinds.linekeys import compare_line_keys
-from reconciler.kinds.scope import assignment_scope
-from reconciler.kinds.template import TEMPLATES
 from reconciler.model import Resource, mac_with_colons, normalize_mac
+from reconciler.planning.capabilities import Catalog
+from reconciler.planning.diff import contains_secret, equal, is_secret_field, leaves
+from reconciler.planning.kinds.context import Context, Policy
+from reconciler.planning.kinds.device import MEMBER_DEFAULTS, REF_KEYS
+from reconciler.planning.kinds.inherit import Inheritance, Leaf, declared_leaves
+from reconciler.planning.kinds.linekeys import compare_line_keys
+from reconciler.planning.kinds.scope import assignment_scope
+from reconciler.planning.kinds.template import TEMPLATES
 
 FORMAT_VERSION = 1
 SENSITIVE = "(sensitive)"  # what is shown for a live secret (a password field): never its value

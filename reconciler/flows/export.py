@@ -20,11 +20,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from reconciler.capabilities import Catalog
-from reconciler.diff import without_secret_fields
 from reconciler.errors import ConfigError
-from reconciler.kinds.linekeys import compare_line_keys
 from reconciler.model import API_VERSION, mac_with_colons, normalize_mac
+from reconciler.planning.capabilities import Catalog
+from reconciler.planning.diff import without_secret_fields
+from reconciler.planning.kinds.linekeys import compare_line_keys
 from reconciler.webex.untrusted import api_text
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ from reconciler.render.markdown import md_span, md_text
 from reconciler.webex.redact import redact
 
 if TYPE_CHECKING:
-    from reconciler.drift import DriftReport
-    from reconciler.session import ApplyOutcome
+    from reconciler.flows.apply import ApplyOutcome
+    from reconciler.planning.drift import DriftReport
     from reconciler.webex.client import WebexClient
 
 BOT_TOKEN_ENV = "WEBEX_BOT_TOKEN"

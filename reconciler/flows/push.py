@@ -2,7 +2,7 @@
 never`` for a maintenance window, or never sent because the run was interrupted or a push failed).
 
 The pending devices come from the apply log, checked like every pending push
-(``reconciler.pushes``): a device of this org that a manifest manages. The requests are planned
+(``reconciler.planning.pushes``): a device of this org that a manifest manages. The requests are planned
 afresh (``applyChanges``, or one ``rebuildPhones`` job per location where cheaper), shown, and sent
 once confirmed; the log then records them as pushed.
 """
@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from reconciler.applying.resume import journal_for, owed_by
 from reconciler.errors import ConfigError
-from reconciler.plan import Plan
-from reconciler.pushes import pending_plan
-from reconciler.resume import journal_for, owed_by
-from reconciler.session import (
+from reconciler.flows.apply import (
     DEFAULT_LOG,
     ApplyOutcome,
     Connection,
@@ -26,6 +24,8 @@ from reconciler.session import (
     lock_target,
     run,
 )
+from reconciler.planning.plan import Plan
+from reconciler.planning.pushes import pending_plan
 
 
 @dataclass
@@ -47,8 +47,8 @@ def push_command(
 ) -> ApplyOutcome | None:
     """Holding the org's apply lock: plan the pending pushes (scoped by location and target), show
     them, send them once confirmed. None when nothing is pending."""
-    from reconciler.lock import apply_lock
-    from reconciler.planner import select_targets
+    from reconciler.planning.planner import select_targets
+    from reconciler.workdir.lock import apply_lock
 
     resources = load(req.paths)
     managed = [r for r in resources if r.kind != "Policy"]

@@ -1,6 +1,6 @@
 """Finding and reading manifest files: directory walks, ``.reconcilerignore``, size and encoding checks.
 
-Parsing is ``reconciler.manifests``; this module only decides which files are manifests and turns
+Parsing is ``reconciler.manifests.load``; this module only decides which files are manifests and turns
 each into text (or a ``Diagnostic`` saying why it cannot be read).
 """
 

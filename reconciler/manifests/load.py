@@ -15,7 +15,7 @@ It keeps to itself what the library does not do:
 - merge keys (``<<``), and ``{fromEnv: NAME}`` (a mapping with exactly that key and a string
   value) as ``SecretRef``.
 
-Finding and reading files is ``reconciler.discovery``.
+Finding and reading files is ``reconciler.manifests.discovery``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from yaml.composer import ComposerError
 from yaml.events import AliasEvent, CollectionStartEvent, DocumentStartEvent
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from reconciler.discovery import MAX_FILE_BYTES, discover, read_manifests
+from reconciler.manifests.discovery import MAX_FILE_BYTES, discover, read_manifests
 from reconciler.model import (
     API_VERSION,
     KINDS,

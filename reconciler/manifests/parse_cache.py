@@ -51,8 +51,9 @@ ENV = "RECONCILER_PARSE_CACHE"
 KEEP_GENERATIONS = 20  # an entry not used by the last 20 writes is dropped
 _SECRET = "\x00fromEnv"  # a tuple tag: parsed manifests hold lists, never tuples
 _CODE = (
-    "manifests.py", "discovery.py", "localfiles.py", "schema.py", "model.py", "textsafe.py", "parse_cache.py"
-)  # fmt: skip
+    "manifests/load.py", "manifests/discovery.py", "localfiles.py", "validation/schema.py", "model.py",
+    "textsafe.py", "manifests/parse_cache.py",
+)  # relative to the package's root
 
 
 _located: list[Path] = []  # where ``located`` puts the cache for now (innermost last)
@@ -110,9 +111,9 @@ def fingerprint() -> str:
     """The version of everything a cached entry depends on."""
     global _fingerprint
     if _fingerprint is None:
-        from reconciler.manifests import available_backends
+        from reconciler.manifests.load import available_backends
 
-        here = Path(__file__).resolve().parent
+        here = Path(__file__).resolve().parents[1]  # the package's root
         h = hashlib.sha256(f"{__version__}\0{FORMAT}\0{','.join(available_backends())}\0".encode())
         h.update(engines().encode())
         for name in _CODE:
@@ -380,8 +381,9 @@ def _mac(key: bytes | None, body: bytes) -> bytes:
 def load_checked(files: Sequence[str]) -> tuple[list[Resource], list[Diagnostic], list[Diagnostic]]:
     """(resources, load problems, schema problems) of ``files``, in file order, from the cache where
     a file's text is unchanged; the rest parsed and checked, and the cache updated."""
-    from reconciler import manifests, schema
-    from reconciler.discovery import read_manifests
+    from reconciler.manifests import load as manifests
+    from reconciler.manifests.discovery import read_manifests
+    from reconciler.validation import schema
 
     cache = ParseCache.open(cache_path())
     resources: list[Resource] = []

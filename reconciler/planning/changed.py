@@ -8,7 +8,7 @@ and the pull request, plus what depends on them:
 - a changed device that declares a layout: every ``LineKeyTemplateAssignment`` (the check that no
   layout is owned twice needs their targets);
 - a changed ``OrgDeviceSettings``: every location manifest and every device manifest that declares
-  settings (a customized one follows the org's declared values: ``reconciler.kinds.inherit``); a
+  settings (a customized one follows the org's declared values: ``reconciler.planning.kinds.inherit``); a
   changed ``LocationDeviceSettings``: every device manifest that declares settings;
 - ``BackgroundImages`` always (its images are files the manifest only names);
 - a changed ``Policy`` (or a Policy added or removed): everything (it rules the whole plan).
@@ -25,10 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.discovery import discover
-from reconciler.manifests import to_raw
+from reconciler.manifests.discovery import discover
+from reconciler.manifests.load import to_raw
 from reconciler.model import Diagnostic, Resource
-from reconciler.plan import canonical
+from reconciler.planning.plan import canonical
 
 ALWAYS = ("BackgroundImages",)
 
@@ -101,8 +101,8 @@ def _same_bytes(a: str, b: str) -> bool:
 def baseline_resources(pairs: Sequence[tuple[str, str]], pr_resources: Sequence[Resource]) -> Baseline:
     """The baseline's resources for (PR path, baseline path) ``pairs``: the pull request's own for
     files with the same bytes at the same place, the rest parsed and checked (cached by content)."""
-    from reconciler.parse_cache import load_checked
-    from reconciler.validate import with_cross_file_checks
+    from reconciler.manifests.parse_cache import load_checked
+    from reconciler.validation.validate import with_cross_file_checks
 
     same: set[str] = set()
     to_read: list[str] = []

@@ -22,7 +22,7 @@ from reconciler.model import LiveSecret, SecretRef
 class FieldChange:
     """One field that differs: ``before`` is live (None when absent), ``after`` desired.
     ``follows``: the manifest a field left undeclared takes its value from (``org``,
-    ``location Headquarters``: ``reconciler.kinds.inherit``)."""
+    ``location Headquarters``: ``reconciler.planning.kinds.inherit``)."""
 
     path: str
     before: Any

@@ -2,8 +2,8 @@
 
 ``drift_report(plan)`` lists every difference a plan would undo, grouped by resource and by kind of
 change (changed / missing / extra, of fields or of list entries such as members), with the live
-value next to the declared one. Depends on ``reconciler.plan``, ``reconciler.diff`` and
-``reconciler.entries``; ``reconciler.render`` renders a ``DriftReport`` as text, JSON or markdown
+value next to the declared one. Depends on ``reconciler.planning.plan``, ``reconciler.planning.diff`` and
+``reconciler.planning.entries``; ``reconciler.render`` renders a ``DriftReport`` as text, JSON or markdown
 (``reconciler drift``), this module never imports it.
 """
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.diff import to_jsonable
-from reconciler.entries import entry_pairs
-from reconciler.journal import pending_origin
-from reconciler.plan import Plan, Step
+from reconciler.planning.diff import to_jsonable
+from reconciler.planning.entries import entry_pairs
+from reconciler.planning.plan import Plan, Step
+from reconciler.workdir.journal import pending_origin
 
 KINDS = ("changed", "missing", "extra")
 # The list entries a field change may hold, by the last token of its path.

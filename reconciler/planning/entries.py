@@ -1,15 +1,15 @@
 """The entries of a list field change: members keyed by port, line keys by index. Pure functions.
 
-Shared by the drift report (``reconciler.drift``), the pull-request review (``reconciler.review``) and
-the renderers (``reconciler.render``); it depends only on ``reconciler.diff`` and ``reconciler.plan``.
+Shared by the drift report (``planning.drift``), the pull-request review (``planning.review``) and
+the renderers (``reconciler.render``); it depends only on ``planning.diff`` and ``planning.plan``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from reconciler.diff import FieldChange
-from reconciler.plan import canonical
+from reconciler.planning.diff import FieldChange
+from reconciler.planning.plan import canonical
 
 
 def natural_key(key: str) -> tuple[Any, ...]:

@@ -3,7 +3,7 @@
 A plan first looks up what its manifests name: devices by MAC, people by email, workspaces and
 locations by name (listings of whole collections, or one filtered request per key when there are
 few), the org's line key templates and the supported models. ``apply`` plans, writes, then plans
-again what it wrote (``reconciler.verify``), and that second plan needs the same lookups. A
+again what it wrote (``reconciler.applying.verify``), and that second plan needs the same lookups. A
 ``Listings`` answers a lookup from an earlier answer when the keys asked are among those it was
 read for; ``after(steps)`` gives the copy the verification uses, without the lookups that one of
 the applied steps can have changed (``CHANGED_BY``): those are read again.
@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from reconciler.model import normalize_mac
-from reconciler.plan import Step
+from reconciler.planning.plan import Step
 
 if TYPE_CHECKING:
     from reconciler.webex.api import WebexApi

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler import __version__
-from reconciler.diff import FieldChange, from_jsonable, to_jsonable
 from reconciler.errors import ConfigError, PlanRefused
 from reconciler.model import SecretRef
+from reconciler.planning.diff import FieldChange, from_jsonable, to_jsonable
 
 FORMAT_VERSION = 1
 

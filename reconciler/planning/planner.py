@@ -8,24 +8,29 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from reconciler.capabilities import Catalog
 from reconciler.errors import ConfigError, ValidationFailed
-from reconciler.kinds.context import Context, Policy
-from reconciler.kinds.device import plan_device
-from reconciler.kinds.images import plan_images
-from reconciler.kinds.inherit import Inheritance, order_settings_jobs
-from reconciler.kinds.settings import plan_location_settings, plan_org_settings, plan_person, plan_workspace
-from reconciler.kinds.template import TEMPLATES, plan_assignment, plan_template
 from reconciler.model import Resource, normalize_mac
-from reconciler.plan import Plan, check_dependencies, safety_of
+from reconciler.planning.capabilities import Catalog
+from reconciler.planning.kinds.context import Context, Policy
+from reconciler.planning.kinds.device import plan_device
+from reconciler.planning.kinds.images import plan_images
+from reconciler.planning.kinds.inherit import Inheritance, order_settings_jobs
+from reconciler.planning.kinds.settings import (
+    plan_location_settings,
+    plan_org_settings,
+    plan_person,
+    plan_workspace,
+)
+from reconciler.planning.kinds.template import TEMPLATES, plan_assignment, plan_template
+from reconciler.planning.plan import Plan, check_dependencies, safety_of
+from reconciler.planning.pushes import Owed, plan_pushes
+from reconciler.planning.secrets import SecretBaseline
+from reconciler.planning.titles import device_details, name_steps, read_objects, title_for
 from reconciler.progress import Task, task
-from reconciler.pushes import Owed, plan_pushes
-from reconciler.secret_record import SecretRecord
-from reconciler.secrets import SecretBaseline
-from reconciler.titles import device_details, name_steps, read_objects, title_for
+from reconciler.workdir.secret_record import SecretRecord
 
 if TYPE_CHECKING:
-    from reconciler.listings import Listings
+    from reconciler.planning.listings import Listings
     from reconciler.webex.client import WebexClient
 
 PLANNERS: dict[str, Callable[[Context, Resource], Awaitable[None]]] = {
@@ -91,8 +96,8 @@ async def build_plan(
 ) -> Plan:
     """``only``: plan just these addresses (``plan --changed-only``); unlike ``targets``, the rest
     still counts as managed and as declared (pruning stays on). ``listings``: where the lookups
-    are made (and kept, for a later plan of the same run: ``reconciler.listings``). ``owed``: the
-    pending pushes of an earlier apply (``reconciler.pushes``)."""
+    are made (and kept, for a later plan of the same run: ``reconciler.planning.listings``). ``owed``: the
+    pending pushes of an earlier apply (``reconciler.planning.pushes``)."""
     policy = Policy.from_resources(resources)
     managed = [r for r in resources if r.kind != "Policy"]
     if targets:
@@ -213,7 +218,7 @@ async def _counted(shown: Task, ctx: Context, job: Callable[[], Awaitable[None]]
 async def _lookups(
     ctx: Context, managed: list[Resource], all_resources: list[Resource], listings: Listings | None = None
 ) -> None:
-    from reconciler.listings import Listings
+    from reconciler.planning.listings import Listings
 
     macs: set[str] = set()
     emails: set[str] = set()
@@ -242,7 +247,7 @@ async def _lookups(
             need_models = need_models or "hoteling" in spec
         elif r.kind == "LocationDeviceSettings":
             locations.add(r.name)
-            need_models = True  # which devices its job reaches (``reconciler.push_targets``)
+            need_models = True  # which devices its job reaches (``reconciler.planning.kinds.push_targets``)
         elif r.kind == "OrgDeviceSettings":
             need_models = True
         elif r.kind == "LineKeyTemplateAssignment":

@@ -12,9 +12,9 @@ device's configuration changes through
 - an org or location ``callDeviceSettings`` job: the devices the change reaches, that is those of
   the org (or the location) whose settings family changes, except a device with its own
   customization and, for the org's job, a device in a location with its own customization
-  (``reconciler.push_targets``);
+  (``reconciler.planning.kinds.push_targets``);
 - an earlier apply that wrote a device and never pushed it (a pending push of the apply log,
-  ``reconciler.journal``): only a device of this org that a manifest manages.
+  ``reconciler.workdir.journal``): only a device of this org that a manifest manages.
 
 Each such device is pushed once, in phase 7, after every step that changes it; where a location has
 at least ``Policy.rebuildPhonesThreshold`` of them, one ``rebuildPhones`` job replaces their
@@ -30,13 +30,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reconciler.capabilities import Catalog
 from reconciler.errors import ConfigError
-from reconciler.journal import Journal, PendingPush
-from reconciler.kinds.context import Context, Policy
 from reconciler.model import Resource, mac_with_colons
-from reconciler.plan import Plan
-from reconciler.push_targets import Reach, own_writes, reach, settings_reach
+from reconciler.planning.capabilities import Catalog
+from reconciler.planning.kinds.context import Context, Policy
+from reconciler.planning.kinds.push_targets import Reach, own_writes, reach, settings_reach
+from reconciler.planning.plan import Plan
+from reconciler.workdir.journal import Journal, PendingPush
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient

@@ -4,8 +4,8 @@
 (``webex.shared.shared_reads``: identical GETs answered once, each answer kept compact until the
 baseline's plan has it), one after the other, one set of manifests loaded at a time; ``split_plan``
 splits the PR's plan into the changes it introduces and the drift that was already there (the
-same changes appear when planning the base branch). Pure data: depends on ``reconciler.plan``,
-``reconciler.diff`` and ``reconciler.entries`` (and plans through ``reconciler.session``);
+same changes appear when planning the base branch). Pure data: depends on ``planning.plan``,
+``planning.diff`` and ``planning.entries`` (and plans through ``reconciler.flows.apply``);
 ``reconciler.render`` renders a ``PlanReview``, this module never imports it.
 """
 
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.diff import FieldChange
-from reconciler.entries import entry_pairs, subset
 from reconciler.errors import ConfigError, ValidationFailed
-from reconciler.plan import Plan, Step, canonical
+from reconciler.planning.diff import FieldChange
+from reconciler.planning.entries import entry_pairs, subset
+from reconciler.planning.plan import Plan, Step, canonical
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -163,10 +163,10 @@ async def plan_with_baseline(
     """Plan the PR's manifests and the baseline's against the same live state, and split the first.
 
     ``changed_only``: plan only the objects whose manifests the PR changes and what depends on
-    them (``reconciler.changed``), in both plans."""
-    from reconciler import secrets
-    from reconciler.planner import build_plan, select_targets
-    from reconciler.session import load, make_plan
+    them (``reconciler.planning.changed``), in both plans."""
+    from reconciler.flows.apply import load, make_plan
+    from reconciler.planning import secrets
+    from reconciler.planning.planner import build_plan, select_targets
     from reconciler.webex.shared import shared_reads
 
     warnings: list[str] = []
@@ -223,8 +223,8 @@ def _changed_scope(
     paths: list[str], baseline_dir: str, warnings: list[str]
 ) -> tuple[set[str] | None, list[Any], str | None]:
     """(the addresses to plan, the baseline's resources, why the baseline cannot be planned)."""
-    from reconciler.changed import baseline_resources, changed_addresses
-    from reconciler.session import load
+    from reconciler.flows.apply import load
+    from reconciler.planning.changed import baseline_resources, changed_addresses
 
     resources = load(paths)
     pairs = [(p, b) for p in paths for b in baseline_paths([p], baseline_dir)]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.model import Resource, SecretRef
-from reconciler.secret_record import LastWrite
+from reconciler.workdir.secret_record import LastWrite
 
 SECRET_FIELDS = ("sipPassword",)
 
@@ -70,7 +70,7 @@ def from_git(resources: list[Resource], rev: str = "HEAD~1") -> SecretBaseline |
     """The declarations of the files that declare a secret, as they were at ``rev`` (the previous
     commit: what an apply on merge compares with). None when there is no such commit (not a git
     checkout, or a first commit)."""
-    from reconciler.manifests import load_text
+    from reconciler.manifests.load import load_text
 
     files = sorted({str(r.source.file) for r in resources if r.kind == "Device" and _declares(r)})
     if not files:
@@ -105,7 +105,7 @@ def decide(
 ) -> tuple[bool, str]:
     """(whether the secret at ``address`` is written, why) for a declaration with reference ``ref``.
     ``last_write``: what this working directory's record says an apply last wrote there
-    (``reconciler.secret_record``); it outranks the baseline, which cannot tell a write was made."""
+    (``reconciler.workdir.secret_record``); it outranks the baseline, which cannot tell a write was made."""
     if rotate:
         return True, "--rotate-secrets"
     if rewrite:

@@ -3,7 +3,7 @@
 Plans name each step's object this way (``Step.title``) so that a reviewer reads what changes, not
 an API path. ``title_for`` builds the name from a resource address alone (saved plans made before
 titles existed); ``name_steps`` adds what the planner learned (the device's model and owner).
-Pure functions over plan data; depends on ``reconciler.model`` and ``reconciler.plan``, and on
+Pure functions over plan data; depends on ``reconciler.model`` and ``reconciler.planning.plan``, and on
 ``textsafe`` / ``webex.untrusted`` for names read from the API (escaped, never shown raw).
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reconciler.model import mac_with_colons, normalize_mac
-from reconciler.plan import Plan, Step
+from reconciler.planning.plan import Plan, Step
 from reconciler.textsafe import visible
 from reconciler.webex.untrusted import api_text
 

@@ -1,8 +1,8 @@
 """Rendering, in one place: plans, PR reviews and drift reports as text, JSON and markdown.
 
 One module per format (``text``, ``jsonfmt``, ``markdown``) plus what they share (``common``).
-Dependencies point one way: ``reconciler.render`` reads the data of ``reconciler.plan``,
-``reconciler.review`` and ``reconciler.drift``; those never import ``reconciler.render``.
+Dependencies point one way: ``reconciler.render`` reads the data of ``reconciler.planning.plan``,
+``reconciler.planning.review`` and ``reconciler.planning.drift``; those never import ``reconciler.render``.
 A new format is a new module here and a line in each ``render*`` below.
 """
 
@@ -35,9 +35,9 @@ from reconciler.render.markdown import (
 from reconciler.render.text import render_drift_text, render_review_text, render_text
 
 if TYPE_CHECKING:
-    from reconciler.drift import DriftReport
-    from reconciler.plan import Plan
-    from reconciler.review import PlanReview
+    from reconciler.planning.drift import DriftReport
+    from reconciler.planning.plan import Plan
+    from reconciler.planning.review import PlanReview
 
 __all__ = [
     "MARKDOWN_LIMIT",

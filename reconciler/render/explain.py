@@ -1,6 +1,6 @@
 """``reconciler explain``: the explanation of one device as text or JSON (schemas/explain.schema.json).
 
-Depends on the explanation document (``reconciler.explain``) only; text escapes nothing it does not
+Depends on the explanation document (``reconciler.flows.explain``) only; text escapes nothing it does not
 need to (values are JSON, names are cut to printable characters by ``textsafe``).
 """
 

@@ -1,7 +1,7 @@
 """JSON for machines (versioned, stable): plans, PR reviews (the plan plus a ``baseline`` section), drift.
 
 Named ``jsonfmt`` so that it does not shadow the standard library's ``json``. Depends on the data it
-renders (``reconciler.plan``, ``reconciler.drift``, ``reconciler.review``); none of them imports it.
+renders (``planning.plan``, ``planning.drift``, ``planning.review``); none of them imports it.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from reconciler import __version__
-from reconciler.diff import to_jsonable
-from reconciler.plan import Plan
+from reconciler.planning.diff import to_jsonable
+from reconciler.planning.plan import Plan
 
 if TYPE_CHECKING:
-    from reconciler.drift import DriftItem, DriftReport
-    from reconciler.review import PlanReview
+    from reconciler.planning.drift import DriftItem, DriftReport
+    from reconciler.planning.review import PlanReview
 
 DRIFT_FORMAT_VERSION = 1
 

@@ -2,7 +2,7 @@
 
 Each comment puts its summary first, collapses the details, and stays within ``limit`` characters,
 saying what it left out and where the whole is. Depends on ``reconciler.render.common`` and the data
-it renders (``reconciler.plan``, ``reconciler.drift``, ``reconciler.review``); none of them imports it.
+it renders (``planning.plan``, ``planning.drift``, ``planning.review``); none of them imports it.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import re
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from reconciler.drift import KINDS
-from reconciler.plan import ACTIONS, PHASES, Plan, Step, secret_lines, threshold_line
+from reconciler.planning.drift import KINDS
+from reconciler.planning.plan import ACTIONS, PHASES, Plan, Step, secret_lines, threshold_line
+from reconciler.planning.titles import step_title
 from reconciler.render.common import (
     INTRODUCED_TITLE,
     PREEXISTING_NOTE,
@@ -31,12 +32,11 @@ from reconciler.render.common import (
     unreached_lines,
 )
 from reconciler.textsafe import visible
-from reconciler.titles import step_title
 from reconciler.webex.redact import redact
 
 if TYPE_CHECKING:
-    from reconciler.drift import DriftItem, DriftReport
-    from reconciler.review import PlanReview
+    from reconciler.planning.drift import DriftItem, DriftReport
+    from reconciler.planning.review import PlanReview
 
 MARKDOWN_LIMIT = 60_000
 WARNINGS_SHOWN = 10

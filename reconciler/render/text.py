@@ -8,7 +8,8 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
-from reconciler.plan import PHASES, Plan, Step, secret_lines, threshold_line
+from reconciler.planning.plan import PHASES, Plan, Step, secret_lines, threshold_line
+from reconciler.planning.titles import step_title
 from reconciler.render.common import (
     COLOR,
     INTRODUCED_TITLE,
@@ -27,11 +28,10 @@ from reconciler.render.common import (
     unreached_lines,
 )
 from reconciler.textsafe import terminal_safe
-from reconciler.titles import step_title
 
 if TYPE_CHECKING:
-    from reconciler.drift import DriftItem, DriftReport
-    from reconciler.review import PlanReview
+    from reconciler.planning.drift import DriftItem, DriftReport
+    from reconciler.planning.review import PlanReview
 
 
 def _step_header(step: Step) -> str:

@@ -94,7 +94,7 @@ def credential_values(
 ) -> list[Diagnostic]:
     """A diagnostic per ``fromEnv`` whose variable holds one of the tool's credentials
     (``is_credential(value)``): the token read from a token file, copied into another variable."""
-    from reconciler.manifests import label_of
+    from reconciler.manifests.load import label_of
 
     out = []
     for r in resources:

@@ -21,10 +21,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from reconciler.manifests import escape_pointer, label_of
+from reconciler.manifests.load import escape_pointer, label_of
 from reconciler.model import Diagnostic, Resource, SecretRef
-from reconciler.schema import field_name
 from reconciler.textsafe import clip, is_invisible, shown, visible
+from reconciler.validation.schema import field_name
 
 __all__ = ["MAX_INT", "MAX_MESSAGE", "check", "skeleton", "tidy", "unset_env"]
 

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.manifests import escape_pointer, label_of, to_raw
+from reconciler.manifests.load import escape_pointer, label_of, to_raw
 from reconciler.model import API_VERSION, KINDS, Diagnostic, Resource
 from reconciler.textsafe import shown
 
@@ -34,7 +34,7 @@ __all__ = [
     "validator_for",
 ]
 
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 
 MAX_LISTED = 10  # enum values / allowed fields listed in one message
 

@@ -17,13 +17,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from reconciler import envpolicy, imagecheck
-from reconciler.diff import is_secret_field
-from reconciler.discovery import inside, repo_root
-from reconciler.imagecheck import image_problem
 from reconciler.localfiles import UnreadableFile, read_capped
-from reconciler.manifests import escape_pointer, label_of, resolve_manifest_path
+from reconciler.manifests.discovery import inside, repo_root
+from reconciler.manifests.load import escape_pointer, label_of, resolve_manifest_path
 from reconciler.model import Diagnostic, Resource, SecretRef, normalize_mac
+from reconciler.planning.diff import is_secret_field
+from reconciler.validation import envpolicy, imagecheck
+from reconciler.validation.imagecheck import image_problem
 
 __all__ = [
     "IMAGE_MAX_BYTES",

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler import inputs, manifests, parse_cache, schema, semantic
+from reconciler.manifests import load as manifests
+from reconciler.manifests import parse_cache
 from reconciler.model import Diagnostic, Resource
+from reconciler.validation import inputs, schema, semantic
 
 __all__ = [
     "FORMAT_VERSION",

@@ -7,7 +7,7 @@ pushed. ``read_journal`` reads those facts strictly; nothing in a log becomes a 
 - a log written against another API (base URL) or org is refused;
 - the jobs it started are only waited for (read), and only for steps of the manifests planned now;
 - a pending push names a device by MAC: the next plan looks the device up in this org and plans
-  its push itself, and only for a device a manifest manages (``reconciler.pushes``);
+  its push itself, and only for a device a manifest manages (``reconciler.planning.pushes``);
 - anything else a fresh plan of the manifests would not contain is refused, naming the log line.
 
 A log that git tracks is refused (``reconciler.tracked``): local state is never reviewed input.
@@ -284,7 +284,7 @@ def _fold(journal: Journal, records: list[tuple[int, dict[str, Any]]]) -> None:
 def read_journal(path: str, warn: Reporter | None = None) -> Journal | None:
     """The journal of the apply log at ``path`` (None when there is none). A log git tracks, or one
     whose first record is not a complete header, is refused (``ConfigError``)."""
-    from reconciler.apply import numbered_records
+    from reconciler.applying.executor import numbered_records
 
     if not Path(path).exists():
         return None

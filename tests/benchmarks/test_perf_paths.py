@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler import session
-from reconciler.apply import ApplyLog
-from reconciler.diff import (
+from reconciler.applying.executor import ApplyLog
+from reconciler.flows import apply as session
+from reconciler.model import SecretRef
+from reconciler.planning.diff import (
     _MISSING,
     FieldChange,
     _ignored,
@@ -27,11 +28,10 @@ from reconciler.diff import (
     merge_declared,
     set_pointer,
 )
-from reconciler.kinds import context as context_module
-from reconciler.kinds.context import VOLATILE, Context, Policy, answer_digest, strip_volatile
-from reconciler.model import SecretRef
-from reconciler.plan import digest, digest_json
-from reconciler.planner import run_bounded
+from reconciler.planning.kinds import context as context_module
+from reconciler.planning.kinds.context import VOLATILE, Context, Policy, answer_digest, strip_volatile
+from reconciler.planning.plan import digest, digest_json
+from reconciler.planning.planner import run_bounded
 from reconciler.webex import answers as answers_module
 from reconciler.webex.errors import BadAnswer
 
@@ -241,7 +241,7 @@ def test_plans_are_the_same_with_and_without_the_answer_cache(
     from click.testing import CliRunner
 
     from benchmarks import harness
-    from reconciler import cli as cli_module
+    from reconciler.cli import app as cli_module
     from reconciler.cli import main
     from reconciler.sim.app import create_app
 
@@ -309,13 +309,13 @@ def test_load_reuses_unchanged_manifests_and_rereads_changed_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[int] = []
-    real = __import__("reconciler.validate", fromlist=["validate_paths"]).validate_paths
+    real = __import__("reconciler.validation.validate", fromlist=["validate_paths"]).validate_paths
 
     def counting(paths: Any) -> Any:
         calls.append(1)
         return real(paths)
 
-    monkeypatch.setattr("reconciler.validate.validate_paths", counting)
+    monkeypatch.setattr("reconciler.validation.validate.validate_paths", counting)
     session._last_load.clear()
     _write(tmp_path, "a.yaml", DEVICE.format(n="01", value="true"))
     # files written just now may change again within the clock's granularity: never reused
@@ -342,7 +342,7 @@ async def test_apply_log_syncs_job_records_at_once_and_the_rest_in_groups(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     synced: list[int] = []
-    monkeypatch.setattr("reconciler.apply.os.fsync", lambda fd: synced.append(fd))
+    monkeypatch.setattr("reconciler.applying.executor.os.fsync", lambda fd: synced.append(fd))
     log = ApplyLog(tmp_path / "log.jsonl")
     log.open({"plan": "x"})
     assert len(synced) == 1
@@ -404,7 +404,7 @@ def test_simulator_settings_answers_are_unchanged(seed: int | str) -> None:
 
 def _old_values(node: Any, ptr: str, key: str = "") -> Any:
     """The value checks' walk before it skipped plain scalars (a pointer for every scalar)."""
-    from reconciler.manifests import escape_pointer
+    from reconciler.manifests.load import escape_pointer
 
     if isinstance(node, dict):
         for k, v in node.items():
@@ -417,8 +417,7 @@ def _old_values(node: Any, ptr: str, key: str = "") -> Any:
 
 
 def _old_input_check(resources: list[Any]) -> list[Any]:
-    from reconciler import inputs
-
+    from reconciler.validation import inputs
     c = inputs._Checker()
     for res in resources:
         for ptr, key, value in [*_old_values(res.metadata, "/metadata"), *_old_values(res.spec, "/spec")]:
@@ -473,8 +472,8 @@ def test_value_checks_say_what_the_walk_over_every_scalar_said() -> None:
     """``inputs.check`` and ``unset_env`` look only at scalars that could be a problem; on random
     manifests (look-alikes, invisible characters, bad numbers, secrets, keys needing escapes) they
     give exactly the diagnostics of the walk that built a pointer for every scalar."""
-    from reconciler import inputs
     from reconciler.model import Location, Resource
+    from reconciler.validation import inputs
 
     rng = random.Random(7)
     flagged = 0

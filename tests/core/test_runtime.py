@@ -12,10 +12,10 @@ from types import FunctionType
 import pytest
 
 from reconciler import runtime
+from reconciler.flows.apply import Connection, connect, make_plan, run
 from reconciler.model import Resource
-from reconciler.session import Connection, connect, make_plan, run
 from reconciler.sim.app import create_app
-from reconciler.validate import validate_paths
+from reconciler.validation.validate import validate_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 

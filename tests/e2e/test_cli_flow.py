@@ -151,8 +151,8 @@ def test_json_plan_validates_against_the_plan_schema(cli: Cli, tmp_path: Path) -
 def test_policy_concurrency_applies_unless_the_flag_is_given(
     cli: Cli, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reconciler import session
-    from reconciler.apply import Executor
+    from reconciler.applying.executor import Executor
+    from reconciler.flows import apply as session
 
     policy = repo / "policy.yaml"
     policy.write_text(policy.read_text() + "  concurrency: 3\n")

@@ -7,23 +7,23 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reconciler.capabilities import Catalog
-from reconciler.diff import (
+from reconciler.model import Diagnostic, Resource
+from reconciler.planning.capabilities import Catalog
+from reconciler.planning.diff import (
     SECRET_NAME_ENDINGS,
     FieldChange,
     is_secret_field,
     keep_live_secrets,
     with_secret_writes,
 )
-from reconciler.kinds.own_settings import OwnSettings
-from reconciler.model import Diagnostic, Resource
-from reconciler.plan import Step, digest, digest_json
-from reconciler.secret_record import SecretRecord
-from reconciler.secrets import SecretBaseline
+from reconciler.planning.kinds.own_settings import OwnSettings
+from reconciler.planning.plan import Step, digest, digest_json
+from reconciler.planning.secrets import SecretBaseline
+from reconciler.workdir.secret_record import SecretRecord
 
 if TYPE_CHECKING:
-    from reconciler.kinds.inherit import Inheritance
-    from reconciler.push_targets import Reach
+    from reconciler.planning.kinds.inherit import Inheritance
+    from reconciler.planning.kinds.push_targets import Reach
     from reconciler.webex.client import WebexClient
 
 # Fields that change without anyone changing configuration; left out of saved-plan checksums.
@@ -187,9 +187,9 @@ class Context:
     secret_baseline: SecretBaseline | None = None
     secrets_written: set[str] = field(default_factory=set)
     secret_notes: list[dict[str, Any]] = field(default_factory=list)
-    # The secrets this working directory's applies wrote (``reconciler.secret_record``), if known.
+    # The secrets this working directory's applies wrote (``reconciler.workdir.secret_record``), if known.
     secret_record: SecretRecord | None = None
-    # What customized locations and devices follow (``reconciler.kinds.inherit``); None: nothing.
+    # What customized locations and devices follow (``reconciler.planning.kinds.inherit``); None: nothing.
     inheritance: Inheritance | None = None
     # Which locations and devices hold their own settings, each read once (``kinds.own_settings``).
     own_settings: OwnSettings = field(default_factory=OwnSettings)
@@ -200,7 +200,7 @@ class Context:
     changed_devices: dict[str, tuple[str, str | None, list[str]]] = field(default_factory=dict)
     # Changed devices whose model takes no applyChanges (a third-party SIP phone): nothing to push.
     no_push: set[str] = field(default_factory=set)
-    # The devices the plan pushes, by MAC (``reconciler.pushes``); those held by the Policy; the org
+    # The devices the plan pushes, by MAC (``reconciler.planning.pushes``); those held by the Policy; the org
     # the devices looked up belong to (an apply log of another org is refused).
     reached: dict[str, Reach] = field(default_factory=dict)
     listed: dict[str, dict[str, Any]] = field(default_factory=dict)  # MAC -> /devices item a job targets

@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from reconciler.capabilities import ModelCaps
-from reconciler.diff import FieldChange, diff_declared, equal, merge_declared
-from reconciler.kinds.context import Context
-from reconciler.kinds.inherit import Leaf, mark, with_leaves
-from reconciler.kinds.linekeys import compare_kem_keys, compare_line_keys, kem_keys_body, line_keys_body
 from reconciler.model import Resource, mac_with_colons
-from reconciler.plan import Step
-from reconciler.secrets import decide, reference
+from reconciler.planning.capabilities import ModelCaps
+from reconciler.planning.diff import FieldChange, diff_declared, equal, merge_declared
+from reconciler.planning.kinds.context import Context
+from reconciler.planning.kinds.inherit import Leaf, mark, with_leaves
+from reconciler.planning.kinds.linekeys import (
+    compare_kem_keys,
+    compare_line_keys,
+    kem_keys_body,
+    line_keys_body,
+)
+from reconciler.planning.plan import Step
+from reconciler.planning.secrets import decide, reference
 
 DEVICE = "/telephony/config/devices/{id}"
 
@@ -180,7 +185,7 @@ def _fits(
 
 async def _plan_sip_password(ctx: Context, res: Resource, base: str, ids: list[str]) -> list[str]:
     """The write-only secret: only a third-party device takes one (the device details tell); the
-    plan always says whether it is written, and why (``reconciler.secrets.decide``)."""
+    plan always says whether it is written, and why (``reconciler.planning.secrets.decide``)."""
     details = await ctx.get(base)
     maker = str(details.get("manufacturer") or "")
     if maker != "THIRD_PARTY":

@@ -6,12 +6,12 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from reconciler.diff import FieldChange
-from reconciler.discovery import UnreadableFile, inside, read_capped, repo_root
-from reconciler.imagecheck import image_problem
-from reconciler.kinds.context import Context
+from reconciler.manifests.discovery import UnreadableFile, inside, read_capped, repo_root
 from reconciler.model import Resource, normalize_mac
-from reconciler.semantic import IMAGE_MAX_BYTES, image_name
+from reconciler.planning.diff import FieldChange
+from reconciler.planning.kinds.context import Context
+from reconciler.validation.imagecheck import image_problem
+from reconciler.validation.semantic import IMAGE_MAX_BYTES, image_name
 
 IMAGES = "/telephony/config/devices/backgroundImages"
 UPLOAD = "/telephony/config/devices/{id}/actions/backgroundImageUpload/invoke"

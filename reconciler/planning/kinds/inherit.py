@@ -23,11 +23,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from reconciler.diff import FieldChange, escape, get_pointer, leaves, split_pointer
 from reconciler.model import Resource
+from reconciler.planning.diff import FieldChange, escape, get_pointer, leaves, split_pointer
 
 if TYPE_CHECKING:
-    from reconciler.kinds.context import Context
+    from reconciler.planning.kinds.context import Context
 
 ORG_KIND = "OrgDeviceSettings"
 LOCATION_KIND = "LocationDeviceSettings"

@@ -19,12 +19,12 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from reconciler.capabilities import Catalog
-from reconciler.diff import FieldChange, split_pointer
 from reconciler.model import mac_with_colons, normalize_mac
+from reconciler.planning.capabilities import Catalog
+from reconciler.planning.diff import FieldChange, split_pointer
 
 if TYPE_CHECKING:
-    from reconciler.kinds.context import Context
+    from reconciler.planning.kinds.context import Context
 
 SAMPLE = 10  # the objects named per field (all are counted)
 LOCATIONS_PAGE = DEVICES_PAGE = 1000

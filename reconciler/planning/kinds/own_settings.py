@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 
 class PlanReads(Protocol):
-    """What this module needs of ``reconciler.kinds.context.Context`` (no import of it: the
+    """What this module needs of ``reconciler.planning.kinds.context.Context`` (no import of it: the
     Context holds an ``OwnSettings``)."""
 
     reads: dict[str, str]

@@ -3,7 +3,7 @@
 The planners note each device a step changes (``reach``): a device's own writes, the devices whose
 layout a template assignment changes, the owned devices of a person or workspace whose hoteling
 changes, and the devices an org or location settings job reaches (``settings_reach``).
-``reconciler.pushes`` then pushes each of them once, after the last step that changes it.
+``reconciler.planning.pushes`` then pushes each of them once, after the last step that changes it.
 
 A settings job reaches the devices of its scope (the location's, or for the org's job every
 device) whose settings family the job changes, except:
@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from reconciler.model import normalize_mac
-from reconciler.plan import Step
+from reconciler.planning.plan import Step
 
 if TYPE_CHECKING:
-    from reconciler.journal import PendingPush
-    from reconciler.kinds.context import Context
+    from reconciler.planning.kinds.context import Context
+    from reconciler.workdir.journal import PendingPush
 
 SETTINGS_JOB = "callDeviceSettings"
 

@@ -22,12 +22,12 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reconciler.kinds.linekeys import compare_line_keys
 from reconciler.model import Resource, normalize_mac
-from reconciler.push_targets import remember_devices
+from reconciler.planning.kinds.linekeys import compare_line_keys
+from reconciler.planning.kinds.push_targets import remember_devices
 
 if TYPE_CHECKING:
-    from reconciler.kinds.context import Context
+    from reconciler.planning.kinds.context import Context
 
 MEMBERS = "/telephony/config/devices/{id}/members"
 LAYOUT = "/telephony/config/devices/{id}/layout"
@@ -144,7 +144,7 @@ async def assignment_scope(
     """The devices the assignment's job changes, and those in scope it skips (and why)."""
     spec = res.spec
     found = await candidates(ctx, spec, location_ids, tmpl)
-    remember_devices(ctx, found)  # the devices of the job's pushes (``reconciler.push_targets``)
+    remember_devices(ctx, found)  # the devices of the job's pushes (``kinds.push_targets``)
     layouts = await asyncio.gather(*(ctx.get(LAYOUT.format(id=dev["callingDeviceId"])) for dev in found))
     lines = await _shared_lines(ctx, found) if _needs_members(spec) else [(0, 0)] * len(found)
     reset = spec.get("action") == "APPLY_DEFAULT_TEMPLATES"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.diff import FieldChange, diff_declared, merge_declared
-from reconciler.kinds.context import Context
-from reconciler.kinds.inherit import Leaf, mark, with_leaves
-from reconciler.kinds.not_reached import unreached
-from reconciler.kinds.own_settings import LOCATION_SETTINGS
 from reconciler.model import Resource
-from reconciler.push_targets import reach_owned
+from reconciler.planning.diff import FieldChange, diff_declared, merge_declared
+from reconciler.planning.kinds.context import Context
+from reconciler.planning.kinds.inherit import Leaf, mark, with_leaves
+from reconciler.planning.kinds.not_reached import unreached
+from reconciler.planning.kinds.own_settings import LOCATION_SETTINGS
+from reconciler.planning.kinds.push_targets import reach_owned
 
 JOB = "/telephony/config/jobs/devices/callDeviceSettings"
 SETTINGS_JOB = "callDeviceSettings"

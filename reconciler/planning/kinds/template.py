@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.diff import FieldChange, equal
-from reconciler.kinds.context import Context
-from reconciler.kinds.linekeys import compare_line_keys, line_keys_body
-from reconciler.kinds.scope import Scope, assignment_scope
 from reconciler.model import Resource
-from reconciler.push_targets import reach_listed
+from reconciler.planning.diff import FieldChange, equal
+from reconciler.planning.kinds.context import Context
+from reconciler.planning.kinds.linekeys import compare_line_keys, line_keys_body
+from reconciler.planning.kinds.push_targets import reach_listed
+from reconciler.planning.kinds.scope import Scope, assignment_scope
 
 TEMPLATES = "/telephony/config/devices/lineKeyTemplates"
 APPLY_JOB = "/telephony/config/jobs/devices/applyLineKeyTemplate"

@@ -16,10 +16,10 @@ try:  # a Ctrl-C while the program is still loading: nothing was done yet, so no
 
     from reconciler import __version__
     from reconciler.errors import ConfigError, Interrupted, ReconcilerError, ValidationFailed
-    from reconciler.failures import capped, describe, error_document
+    from reconciler.flows.apply import DEFAULT_LOG, DEFAULT_SIM_LOG, DEFAULT_SIM_STATE, Connection, run
     from reconciler.model import API_VERSION
-    from reconciler.plan import FORMAT_VERSION as PLAN_FORMAT_VERSION
-    from reconciler.session import DEFAULT_LOG, DEFAULT_SIM_LOG, DEFAULT_SIM_STATE, Connection, run
+    from reconciler.planning.plan import FORMAT_VERSION as PLAN_FORMAT_VERSION
+    from reconciler.render.failures import capped, describe, error_document
     from reconciler.webex.limiter import DEFAULT_CONCURRENCY
     from reconciler.webex.once import DEFAULT_LISTING_LAG_S
 except KeyboardInterrupt:
@@ -309,7 +309,7 @@ def connection_for(kw: dict[str, Any], paths: list[str] | None) -> Connection:
         click.core.ParameterSource.DEFAULT,
     )
     if paths and not given:
-        from reconciler.session import policy_concurrency
+        from reconciler.flows.apply import policy_concurrency
 
         conn.concurrency = policy_concurrency(paths) or conn.concurrency
     return conn
@@ -360,7 +360,7 @@ def main() -> None:
 @handle_errors
 def validate(paths: tuple[str, ...], fmt: str) -> None:
     """Check manifests offline: YAML, schemas and semantic rules."""
-    from reconciler.validate import render_validation, validate_paths
+    from reconciler.validation.validate import render_validation, validate_paths
 
     result = validate_paths(list(paths))
     click.echo(render_validation(result, fmt), nl=False)
@@ -420,9 +420,9 @@ def plan(
     Example:
       reconciler plan manifests/ --out plan.json --detailed-exitcode
     """
+    from reconciler.flows.apply import PlanRequest, plan_command, save_plan
+    from reconciler.planning.review import PlanReview
     from reconciler.render import render, render_review
-    from reconciler.review import PlanReview
-    from reconciler.session import PlanRequest, plan_command, save_plan
 
     log_path = log_for(log_path, kw)
     request = PlanRequest(list(paths), list(targets), prune, rotate_secrets, baseline, changed_only, log_path)
@@ -459,8 +459,8 @@ def show(plan_file: str, fmt: str, verbose: bool) -> None:
     Example:
       reconciler show plan.json --format markdown
     """
+    from reconciler.flows.apply import read_plan
     from reconciler.render import render
-    from reconciler.session import read_plan
 
     plan = read_plan(plan_file, check_paths=False)  # rendered only: its paths are not read
     click.echo(render(plan, fmt, color=use_color(), artifact=plan_file, verbose=verbose), nl=False)
@@ -502,8 +502,8 @@ def drift(
     Example:
       reconciler drift manifests/ --format json --report drift.md
     """
+    from reconciler.flows.apply import drift_command
     from reconciler.render import render_drift
-    from reconciler.session import drift_command
 
     bot = _notify_token(notify_room)
     with showing_progress(quiet):
@@ -584,8 +584,8 @@ def apply(
     Example:
       reconciler plan manifests/ --out plan.json && reconciler apply --plan plan.json --auto-approve
     """
+    from reconciler.flows.apply import ApplyRequest, apply_command, read_plan
     from reconciler.render import render_text
-    from reconciler.session import ApplyRequest, apply_command, read_plan
 
     if not paths and not plan_file and not resume:
         raise click.UsageError("give manifest PATHs, --plan PLAN or --resume LOG")
@@ -626,7 +626,7 @@ def apply(
     if fmt == "json":
         import json
 
-        from reconciler.results import apply_document
+        from reconciler.applying.results import apply_document
 
         click.echo(json.dumps(apply_document(outcome), indent=2, ensure_ascii=False))
         sys.exit(0 if outcome.succeeded else 1)
@@ -659,8 +659,8 @@ def explain(args: tuple[str, ...], fmt: str, quiet: bool, **kw: Any) -> None:
     Example:
       reconciler explain Device/0A:1B:2C:3D:4E:04 examples/ --simulate
     """
+    from reconciler.flows.apply import explain_command
     from reconciler.render.explain import render_explain
-    from reconciler.session import explain_command
 
     address, paths = _address_and_paths(args)
     with showing_progress(quiet):
@@ -718,8 +718,8 @@ def export(
     Example:
       reconciler export --out manifests/ --location "Branch Office"
     """
+    from reconciler.flows.apply import export_org
     from reconciler.progress import task
-    from reconciler.session import export_org
 
     conn = make_connection(kw)
 
@@ -774,7 +774,7 @@ def push(
     Example:
       reconciler push manifests/ --location "Branch Office" --auto-approve
     """
-    from reconciler.pushing import PushRequest, push_command
+    from reconciler.flows.push import PushRequest, push_command
     from reconciler.render import render_text
 
     def show(p: Any) -> None:
@@ -798,7 +798,7 @@ def push(
 @handle_errors
 def demo(keep_state: str | None) -> None:
     """The whole story on an embedded simulator: validate, plan, apply, plan, drift."""
-    from reconciler.demo import run_demo
+    from reconciler.flows.demo import run_demo
 
     ok = run(run_demo(click.echo, state_file=keep_state, color=use_color()))
     if not ok:
@@ -874,7 +874,7 @@ def sim_serve(
     token: str | None,
 ) -> None:
     """Serve the simulator over HTTP (uvicorn)."""
-    from reconciler.session import check_sim_state
+    from reconciler.flows.apply import check_sim_state
     from reconciler.sim.server import check_port, serve
 
     seed_value = _sim_seed(seed, devices)
@@ -927,7 +927,7 @@ def _notify_token(room: str | None) -> str | None:
     """The bot token --notify-room needs, checked before any work (ConfigError when missing)."""
     if not room:
         return None
-    from reconciler.notify import bot_token
+    from reconciler.flows.notify import bot_token
 
     return bot_token(os.environ)
 
@@ -935,7 +935,6 @@ def _notify_token(room: str | None) -> str | None:
 def console() -> None:
     """The ``reconciler`` command: the CLI, with the process tuned for a run (``runtime``)."""
     from reconciler import runtime
-
     runtime.tune()
     main()
 
