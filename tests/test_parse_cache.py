@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from reconciler.cli import main
 from reconciler.manifests import load as manifests
-from reconciler.manifests import parse_cache
+from reconciler.validation import parse_cache
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parent / "examples"
@@ -176,7 +176,7 @@ def test_a_cache_file_that_git_tracks_is_not_read(tmp_path: Path, monkeypatch: p
     """Local state is never reviewed input: a committed cache is neither read nor written."""
     import subprocess
 
-    from reconciler.manifests.parse_cache import ParseCache
+    from reconciler.validation.parse_cache import ParseCache
 
     monkeypatch.chdir(tmp_path)
     path = tmp_path / ".reconciler" / "parse-cache.bin"

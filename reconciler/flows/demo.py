@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from reconciler.flows.apply import Connection, apply_flow, connect, make_plan
-from reconciler.manifests import parse_cache
 from reconciler.planning.plan import Plan
 from reconciler.render import render_text, summary_line
+from reconciler.validation import parse_cache
 
 
 def _examples() -> Path:

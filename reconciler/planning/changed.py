@@ -101,7 +101,7 @@ def _same_bytes(a: str, b: str) -> bool:
 def baseline_resources(pairs: Sequence[tuple[str, str]], pr_resources: Sequence[Resource]) -> Baseline:
     """The baseline's resources for (PR path, baseline path) ``pairs``: the pull request's own for
     files with the same bytes at the same place, the rest parsed and checked (cached by content)."""
-    from reconciler.manifests.parse_cache import load_checked
+    from reconciler.validation.parse_cache import load_checked
     from reconciler.validation.validate import with_cross_file_checks
 
     same: set[str] = set()

@@ -52,7 +52,7 @@ KEEP_GENERATIONS = 20  # an entry not used by the last 20 writes is dropped
 _SECRET = "\x00fromEnv"  # a tuple tag: parsed manifests hold lists, never tuples
 _CODE = (
     "manifests/load.py", "manifests/discovery.py", "localfiles.py", "validation/schema.py", "model.py",
-    "textsafe.py", "manifests/parse_cache.py",
+    "textsafe.py", "validation/parse_cache.py",
 )  # relative to the package's root
 
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.manifests import load as manifests
-from reconciler.manifests import parse_cache
 from reconciler.model import Diagnostic, Resource
-from reconciler.validation import inputs, schema, semantic
+from reconciler.validation import inputs, parse_cache, schema, semantic
 
 __all__ = [
     "FORMAT_VERSION",
