@@ -42,7 +42,7 @@ from ruamel.yaml import YAML
 
 from reconciler.cli import app as cli_module
 from reconciler.cli import main
-from reconciler.flows.apply import Connection
+from reconciler.flows.connect import Connection
 from reconciler.flows.export import ALL_KINDS
 from reconciler.sim import catalog
 from reconciler.sim.app import create_app

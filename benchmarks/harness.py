@@ -281,8 +281,8 @@ def run_process(
 
 def export_in_process(app: Any, out: Path, concurrency: int = 8) -> Path:
     """``reconciler export`` of an in-process simulator ``app`` (tests): the manifests under ``out``."""
-    from reconciler.flows.apply import Connection, run
-    from reconciler.flows.apply import export_org as export_flow
+    from reconciler.flows.connect import Connection, run
+    from reconciler.flows.export import export_org as export_flow
 
     run(export_flow(Connection(sim_app=app, concurrency=concurrency), str(out), (), EXPORT_KINDS, (), _quiet))
     return out
@@ -659,7 +659,7 @@ def cpu_stage(
     seed: int, devices: int, repo: Path, *, concurrency: int = 32, repeat: int = 1
 ) -> dict[str, Any]:
     """CPU seconds of ``build_plan`` on recorded answers (best of ``repeat``), and of loading the repo."""
-    from reconciler.flows.apply import load
+    from reconciler.flows.load import load
     from reconciler.sim.app import create_app
 
     t0 = time.process_time()

@@ -24,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reconciler.flows.apply import Connection, connect, make_plan
+from reconciler.flows.connect import Connection, connect
+from reconciler.flows.make import make_plan
 from reconciler.sim.app import create_app
 
 ORG = """apiVersion: reconciler/v1

@@ -85,8 +85,10 @@ def left_pending(journal: Journal | None, plan: Plan) -> str | None:
 async def finish_jobs(client: WebexClient, journal: Journal | None, log_path: str, say: Say) -> None:
     """Wait for the jobs an interrupted apply started (found through the job ids it logged before
     each POST when the answer never arrived). Reads only: a job is never started from a log."""
-    from reconciler.applying.executor import ApplyLog, Executor, StepResult
+    from reconciler.applying.executor import Executor
+    from reconciler.applying.results import StepResult
     from reconciler.webex import jobs
+    from reconciler.workdir.applylog import ApplyLog
 
     if journal is None or not journal.unfinished:
         return

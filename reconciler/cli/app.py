@@ -16,7 +16,7 @@ try:  # a Ctrl-C while the program is still loading: nothing was done yet, so no
 
     from reconciler import __version__
     from reconciler.errors import ConfigError, Interrupted, ReconcilerError, ValidationFailed
-    from reconciler.flows.apply import DEFAULT_LOG, DEFAULT_SIM_LOG, DEFAULT_SIM_STATE, Connection, run
+    from reconciler.flows.connect import DEFAULT_LOG, DEFAULT_SIM_LOG, DEFAULT_SIM_STATE, Connection, run
     from reconciler.model import API_VERSION
     from reconciler.planning.plan import FORMAT_VERSION as PLAN_FORMAT_VERSION
     from reconciler.render.failures import capped, describe, error_document
@@ -309,7 +309,7 @@ def connection_for(kw: dict[str, Any], paths: list[str] | None) -> Connection:
         click.core.ParameterSource.DEFAULT,
     )
     if paths and not given:
-        from reconciler.flows.apply import policy_concurrency
+        from reconciler.flows.load import policy_concurrency
 
         conn.concurrency = policy_concurrency(paths) or conn.concurrency
     return conn
@@ -420,7 +420,8 @@ def plan(
     Example:
       reconciler plan manifests/ --out plan.json --detailed-exitcode
     """
-    from reconciler.flows.apply import PlanRequest, plan_command, save_plan
+    from reconciler.flows.plan import PlanRequest, plan_command
+    from reconciler.flows.saved import save_plan
     from reconciler.planning.review import PlanReview
     from reconciler.render import render, render_review
 
@@ -459,7 +460,7 @@ def show(plan_file: str, fmt: str, verbose: bool) -> None:
     Example:
       reconciler show plan.json --format markdown
     """
-    from reconciler.flows.apply import read_plan
+    from reconciler.flows.saved import read_plan
     from reconciler.render import render
 
     plan = read_plan(plan_file, check_paths=False)  # rendered only: its paths are not read
@@ -502,7 +503,7 @@ def drift(
     Example:
       reconciler drift manifests/ --format json --report drift.md
     """
-    from reconciler.flows.apply import drift_command
+    from reconciler.flows.drift import drift_command
     from reconciler.render import render_drift
 
     bot = _notify_token(notify_room)
@@ -584,7 +585,8 @@ def apply(
     Example:
       reconciler plan manifests/ --out plan.json && reconciler apply --plan plan.json --auto-approve
     """
-    from reconciler.flows.apply import ApplyRequest, apply_command, read_plan
+    from reconciler.flows.apply import ApplyRequest, apply_command
+    from reconciler.flows.saved import read_plan
     from reconciler.render import render_text
 
     if not paths and not plan_file and not resume:
@@ -624,11 +626,9 @@ def apply(
         outcome = apply_command(conn, request, confirm=confirm, say=_say, show=show)
     report = outcome.report
     if fmt == "json":
-        import json
+        from reconciler.render.jsonfmt import render_apply_json
 
-        from reconciler.applying.results import apply_document
-
-        click.echo(json.dumps(apply_document(outcome), indent=2, ensure_ascii=False))
+        click.echo(render_apply_json(outcome), nl=False)
         sys.exit(0 if outcome.succeeded else 1)
     if outcome.plan.empty and not report.results:
         click.echo("Nothing to apply.")
@@ -659,7 +659,7 @@ def explain(args: tuple[str, ...], fmt: str, quiet: bool, **kw: Any) -> None:
     Example:
       reconciler explain Device/0A:1B:2C:3D:4E:04 examples/ --simulate
     """
-    from reconciler.flows.apply import explain_command
+    from reconciler.flows.explain import explain_command
     from reconciler.render.explain import render_explain
 
     address, paths = _address_and_paths(args)
@@ -718,7 +718,7 @@ def export(
     Example:
       reconciler export --out manifests/ --location "Branch Office"
     """
-    from reconciler.flows.apply import export_org
+    from reconciler.flows.export import export_org
     from reconciler.progress import task
 
     conn = make_connection(kw)
@@ -874,7 +874,7 @@ def sim_serve(
     token: str | None,
 ) -> None:
     """Serve the simulator over HTTP (uvicorn)."""
-    from reconciler.flows.apply import check_sim_state
+    from reconciler.flows.connect import check_sim_state
     from reconciler.sim.server import check_port, serve
 
     seed_value = _sim_seed(seed, devices)

@@ -6,7 +6,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from reconciler.flows.apply import Connection, apply_flow, connect, make_plan
+from reconciler.flows.apply import apply_flow
+from reconciler.flows.connect import Connection, connect
+from reconciler.flows.make import make_plan
 from reconciler.planning.plan import Plan
 from reconciler.render import render_text, summary_line
 from reconciler.validation import parse_cache

@@ -20,9 +20,11 @@ from typing import Any
 
 from reconciler import __version__
 from reconciler.errors import ConfigError
-from reconciler.model import Resource, mac_with_colons, normalize_mac
+from reconciler.flows.connect import Connection, connect, run
+from reconciler.flows.load import load
+from reconciler.model import Resource, is_secret_field, mac_with_colons, normalize_mac
 from reconciler.planning.capabilities import Catalog
-from reconciler.planning.diff import contains_secret, equal, is_secret_field, leaves
+from reconciler.planning.diff import contains_secret, equal, leaves
 from reconciler.planning.kinds.context import Context, Policy
 from reconciler.planning.kinds.device import MEMBER_DEFAULTS, REF_KEYS
 from reconciler.planning.kinds.inherit import Inheritance, Leaf, declared_leaves
@@ -340,3 +342,16 @@ async def _live_specs(ctx: Context, model: Any) -> list[tuple[str, dict[str, Any
     for n in names:
         await _need_spec(ctx, n)
     return [(n, ctx.template_specs[n]) for n in names if n in ctx.template_specs]
+
+
+def explain_command(conn: Connection, paths: list[str], address: str) -> dict[str, Any]:
+    """``explain``: why the device at ``address`` (``Device/MAC``) has each of its values, from
+    live state and the manifests under ``paths``."""
+    mac = parse_address(address)
+    resources = load(paths)
+
+    async def go() -> dict[str, Any]:
+        async with connect(conn) as client:
+            return await explain(client, resources, mac)
+
+    return run(go())

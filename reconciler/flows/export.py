@@ -21,6 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from reconciler.errors import ConfigError
+from reconciler.flows.connect import Connection, connect
 from reconciler.model import API_VERSION, mac_with_colons, normalize_mac
 from reconciler.planning.capabilities import Catalog
 from reconciler.planning.diff import without_secret_fields
@@ -423,3 +424,18 @@ async def export(
     all_fields: bool = False,
 ) -> ExportReport:
     return await Exporter(client, Path(out), progress, all_fields).run(locations, kinds, macs)
+
+
+async def export_org(
+    conn: Connection,
+    out: str,
+    locations: tuple[str, ...],
+    kinds: tuple[str, ...],
+    macs: tuple[str, ...],
+    progress: Callable[[int, int], None],
+    all_fields: bool = False,
+) -> ExportReport:
+    """``export``: write manifests for the live org under ``out``; an existing file keeps the
+    settings it declares, no more, unless ``all_fields``."""
+    async with connect(conn) as client:
+        return await export(client, out, locations, kinds, macs, progress=progress, all_fields=all_fields)

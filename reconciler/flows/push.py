@@ -12,18 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from reconciler.applying.results import ApplyOutcome
 from reconciler.applying.resume import journal_for, owed_by
 from reconciler.errors import ConfigError
-from reconciler.flows.apply import (
-    DEFAULT_LOG,
-    ApplyOutcome,
-    Connection,
-    apply_flow,
-    connect,
-    load,
-    lock_target,
-    run,
-)
+from reconciler.flows.apply import apply_flow
+from reconciler.flows.connect import DEFAULT_LOG, Connection, connect, lock_target, run
+from reconciler.flows.load import load
 from reconciler.planning.plan import Plan
 from reconciler.planning.pushes import pending_plan
 

@@ -9,13 +9,11 @@ they are left out of the diff and written whenever their object is written.
 from __future__ import annotations
 
 import copy
-import functools
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.model import LiveSecret, SecretRef
+from reconciler.model import LiveSecret, SecretRef, is_secret_field
 
 
 @dataclass(frozen=True)
@@ -44,19 +42,6 @@ class FieldChange:
 
 
 _MISSING = object()
-
-# Settings fields that hold a secret (``httpProxy.password``, ``webAccess.password``, ``ldap.bindPw``,
-# ``phoneSecurityPwd``, and a device's ``sipPassword``): their live values are never shown, hashed
-# into a saved plan, exported, or copied into a plan's body.
-# A key is one when it ends in one of these, in any case.
-SECRET_NAME_ENDINGS = ("password", "pwd", "bindpw")
-_SECRET_FIELD = re.compile(f"(?i)({'|'.join(SECRET_NAME_ENDINGS)})$")
-
-
-@functools.lru_cache(maxsize=4096)
-def is_secret_field(name: str) -> bool:
-    return _SECRET_FIELD.search(name) is not None
-
 
 def escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")

@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 from reconciler.errors import ConfigError
 from reconciler.model import Resource, mac_with_colons
 from reconciler.planning.capabilities import Catalog
-from reconciler.planning.kinds.context import Context, Policy
-from reconciler.planning.kinds.push_targets import Reach, own_writes, reach, settings_reach
+from reconciler.planning.kinds.context import Context, Policy, Reach
+from reconciler.planning.kinds.push_targets import own_writes, reach, settings_reach
 from reconciler.planning.plan import Plan
 from reconciler.workdir.journal import Journal, PendingPush
 

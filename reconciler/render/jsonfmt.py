@@ -1,7 +1,8 @@
-"""JSON for machines (versioned, stable): plans, PR reviews (the plan plus a ``baseline`` section), drift.
+"""JSON for machines (versioned, stable): plans, PR reviews (the plan plus a ``baseline`` section),
+drift reports and apply results (schemas/apply.schema.json).
 
 Named ``jsonfmt`` so that it does not shadow the standard library's ``json``. Depends on the data it
-renders (``planning.plan``, ``planning.drift``, ``planning.review``); none of them imports it.
+renders (``planning``'s plans, reviews and drift, ``applying.results``); none of them imports it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from reconciler.planning.diff import to_jsonable
 from reconciler.planning.plan import Plan
 
 if TYPE_CHECKING:
+    from reconciler.applying.results import ApplyOutcome
     from reconciler.planning.drift import DriftItem, DriftReport
     from reconciler.planning.review import PlanReview
 
 DRIFT_FORMAT_VERSION = 1
+APPLY_FORMAT_VERSION = 1
+STATUSES = ("applied", "failed", "skipped")
 
 
 def dump(doc: dict[str, Any]) -> str:
@@ -125,3 +129,56 @@ def drift_item_document(item: DriftItem) -> dict[str, Any]:
 
 def render_drift_json(report: DriftReport) -> str:
     return dump(drift_document(report))
+
+
+# -- what an apply did ----------------------------------------------------------------------------
+
+
+def apply_document(outcome: ApplyOutcome) -> dict[str, Any]:
+    """What apply did, step by step, and whether live state converged.
+
+    ``converged`` is true when the verification plan is empty (or nothing needed doing), false
+    when it still differs, null when apply executed steps but could not verify (no paths)."""
+    plan, report, remaining = outcome.plan, outcome.report, outcome.remaining
+    steps_by_id = {s.id: s for s in plan.steps}
+    steps = []
+    for r in report.results.values():
+        step = steps_by_id.get(r.step)
+        counts: dict[str, Any] = {k: r.output[k] for k in ("updatedCount", "advisoryCount") if k in r.output}
+        steps.append(
+            {
+                "id": r.step,
+                "address": step.address if step else r.step,
+                "action": step.action if step else None,
+                "status": r.status,
+                "message": r.message,
+                "trackingId": r.tracking_id,
+                "jobId": r.job_id,
+                "jobErrors": list(r.job_errors),
+                **counts,
+            }
+        )
+    if remaining is not None:
+        converged: bool | None = remaining.empty
+    elif not report.results:
+        converged = plan.empty
+    else:
+        converged = None
+    return {
+        "format_version": APPLY_FORMAT_VERSION,
+        "kind": "apply",
+        "tool": {"name": "reconciler", "version": __version__},
+        "ok": outcome.succeeded,
+        "plan": {"checksum": plan.checksum, "paths": list(plan.paths), "steps": len(plan.steps)},
+        "summary": {status: len(report.by_status(status)) for status in STATUSES},
+        "interrupted": report.interrupted,
+        "steps": steps,
+        "converged": converged,
+        "remaining": [
+            {"address": s.address, "action": s.action} for s in (remaining.ordered() if remaining else [])
+        ],
+    }
+
+
+def render_apply_json(outcome: ApplyOutcome) -> str:
+    return dump(apply_document(outcome))

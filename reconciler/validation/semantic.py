@@ -20,8 +20,7 @@ from typing import Any, TypeGuard
 from reconciler.localfiles import UnreadableFile, read_capped
 from reconciler.manifests.discovery import inside, repo_root
 from reconciler.manifests.load import escape_pointer, label_of, resolve_manifest_path
-from reconciler.model import Diagnostic, Resource, SecretRef, normalize_mac
-from reconciler.planning.diff import is_secret_field
+from reconciler.model import Diagnostic, Resource, SecretRef, is_secret_field, normalize_mac
 from reconciler.validation import envpolicy, imagecheck
 from reconciler.validation.imagecheck import image_problem
 

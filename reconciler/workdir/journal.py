@@ -284,7 +284,7 @@ def _fold(journal: Journal, records: list[tuple[int, dict[str, Any]]]) -> None:
 def read_journal(path: str, warn: Reporter | None = None) -> Journal | None:
     """The journal of the apply log at ``path`` (None when there is none). A log git tracks, or one
     whose first record is not a complete header, is refused (``ConfigError``)."""
-    from reconciler.applying.executor import numbered_records
+    from reconciler.workdir.applylog import numbered_records
 
     if not Path(path).exists():
         return None

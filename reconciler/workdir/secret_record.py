@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.manifests.discovery import UnreadableFile, read_capped
+from reconciler.localfiles import UnreadableFile, read_capped
 
 RECORD_NAME = "secrets-written.json"
 RECORD_VERSION = 1

@@ -12,7 +12,8 @@ from types import FunctionType
 import pytest
 
 from reconciler import runtime
-from reconciler.flows.apply import Connection, connect, make_plan, run
+from reconciler.flows.connect import Connection, connect, run
+from reconciler.flows.make import make_plan
 from reconciler.model import Resource
 from reconciler.sim.app import create_app
 from reconciler.validation.validate import validate_paths

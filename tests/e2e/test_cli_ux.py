@@ -207,7 +207,7 @@ def test_apply_json_result_lists_steps_and_convergence(cli: Cli, sim_state: Path
 
 def test_apply_json_reports_a_failed_step(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from reconciler.cli import app as cli_module
-    from reconciler.flows.apply import Connection
+    from reconciler.flows.connect import Connection
     from reconciler.sim.app import create_app
 
     monkeypatch.chdir(tmp_path)
@@ -384,7 +384,9 @@ def test_bash_completion_script_is_generated() -> None:
 
 
 def test_plan_and_drift_are_one_session_call_each(tmp_path: Path) -> None:
-    from reconciler.flows.apply import Connection, PlanRequest, drift_command, plan_command
+    from reconciler.flows.connect import Connection
+    from reconciler.flows.drift import drift_command
+    from reconciler.flows.plan import PlanRequest, plan_command
     from reconciler.planning.review import PlanReview
     from reconciler.sim.app import create_app
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import app as cli_module
 from reconciler.cli import main
-from reconciler.flows.apply import Connection
+from reconciler.flows.connect import Connection
 from reconciler.sim.app import create_app
 
 # MAC -> (owner reference, model)

@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 
 from reconciler.cli import app as cli_module
 from reconciler.cli import main
-from reconciler.flows.apply import Connection
+from reconciler.flows.connect import Connection
 from reconciler.sim.app import create_app
 
 ALL_KINDS = [

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import app as cli_module
 from reconciler.cli import main
-from reconciler.flows.apply import Connection
+from reconciler.flows.connect import Connection
 from reconciler.model import mac_with_colons
 from reconciler.sim.app import create_app
 from reconciler.sim.faults import SimulatedDrop

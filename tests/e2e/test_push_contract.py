@@ -249,7 +249,7 @@ def test_an_org_change_reads_each_settings_answer_once_for_its_reach_and_its_pus
     demo_org: Any, repo: Path, monkeypatch: Any
 ) -> None:
     from reconciler.cli import app as cli_module
-    from reconciler.flows.apply import Connection
+    from reconciler.flows.connect import Connection
 
     before = converged(repo, demo_org)
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import app as cli_module
 from reconciler.cli import main
-from reconciler.flows.apply import Connection
+from reconciler.flows.connect import Connection
 from reconciler.sim.app import create_app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.flows.notify import MESSAGE_LIMIT, fit_message, run_link
+from reconciler.flows.notify import run_link
+from reconciler.render.notify import MESSAGE_LIMIT, fit_message
 
 from .conftest import EXAMPLES, ROOM, run, set_backlight
 

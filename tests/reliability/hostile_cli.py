@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 from reconciler.cli import app as cli_module
 from reconciler.cli import main
-from reconciler.flows.apply import Connection
+from reconciler.flows.connect import Connection
 from reconciler.sim.app import create_app
 
 GOOD = (Path(__file__).resolve().parents[2] / "examples" / "people" / "alice.yaml").read_text(

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from reconciler.cli import app as cli_module
 from reconciler.cli import main
-from reconciler.flows.apply import Connection
+from reconciler.flows.connect import Connection
 from reconciler.manifests.load import MAX_FILE_BYTES, load_paths, to_raw
 from reconciler.sim.app import create_app
 from reconciler.validation.validate import validate_text

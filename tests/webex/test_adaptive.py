@@ -8,7 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from reconciler.flows.apply import Connection, connect, make_plan
+from reconciler.flows.connect import Connection, connect
+from reconciler.flows.make import make_plan
 from reconciler.sim.app import create_app
 from reconciler.webex import Auth, WebexClient
 from reconciler.webex.limiter import DEFAULT_CONCURRENCY, START_LIMIT, AdaptiveLimit

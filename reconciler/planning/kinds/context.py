@@ -7,15 +7,9 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reconciler.model import Diagnostic, Resource
+from reconciler.model import SECRET_NAME_ENDINGS, Diagnostic, Resource, is_secret_field
 from reconciler.planning.capabilities import Catalog
-from reconciler.planning.diff import (
-    SECRET_NAME_ENDINGS,
-    FieldChange,
-    is_secret_field,
-    keep_live_secrets,
-    with_secret_writes,
-)
+from reconciler.planning.diff import FieldChange, keep_live_secrets, with_secret_writes
 from reconciler.planning.kinds.own_settings import OwnSettings
 from reconciler.planning.plan import Step, digest, digest_json
 from reconciler.planning.secrets import SecretBaseline
@@ -23,8 +17,8 @@ from reconciler.workdir.secret_record import SecretRecord
 
 if TYPE_CHECKING:
     from reconciler.planning.kinds.inherit import Inheritance
-    from reconciler.planning.kinds.push_targets import Reach
     from reconciler.webex.client import WebexClient
+    from reconciler.workdir.journal import PendingPush
 
 # Fields that change without anyone changing configuration; left out of saved-plan checksums.
 VOLATILE = frozenset(
@@ -157,6 +151,26 @@ class Policy:
                     push=str(s.get("push", "auto")),
                 )
         return cls()
+
+
+@dataclass
+class Reach:
+    """A device the plan pushes: what changes it and why."""
+
+    mac: str
+    cid: str
+    location: str | None
+    after: list[str] = field(default_factory=list)  # the steps that change it
+    reasons: list[str] = field(default_factory=list)
+    pending: PendingPush | None = None
+
+    @property
+    def address(self) -> str:
+        return f"Device/{self.mac}"
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(dict.fromkeys(self.reasons))
 
 
 @dataclass

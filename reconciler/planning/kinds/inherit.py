@@ -21,16 +21,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reconciler.model import Resource
 from reconciler.planning.diff import FieldChange, escape, get_pointer, leaves, split_pointer
+from reconciler.planning.kinds.own_settings import OwnSettings, PlanReads
 
 if TYPE_CHECKING:
-    from reconciler.planning.kinds.context import Context
+    from reconciler.planning.plan import Step
 
 ORG_KIND = "OrgDeviceSettings"
 LOCATION_KIND = "LocationDeviceSettings"
+
+
+class PlanState(PlanReads, Protocol):
+    """What this module needs of ``kinds.context.Context`` (no import of it: the Context holds an
+    ``Inheritance``)."""
+
+    locations: dict[str, dict[str, Any]]
+    own_settings: OwnSettings
+    steps: list[Step]
 
 
 @dataclass(frozen=True)
@@ -162,7 +172,7 @@ class Inheritance:
         return of_family(follow(self.org, own, res.ignore_under("/customizations")), families)
 
     async def for_device(
-        self, ctx: Context, res: Resource, location_id: str | None, family: str
+        self, ctx: PlanState, res: Resource, location_id: str | None, family: str
     ) -> list[Leaf]:
         """The declared fields a customized device (of settings ``family``) in ``location_id``
         follows: its location's when the location is customized, else the org's."""
@@ -189,7 +199,7 @@ class Inheritance:
             found = self._followed[key] = of_family(follow(parent, own, key[2]), [family])
         return found
 
-    async def _manifest_of(self, ctx: Context, location_id: str) -> str | None:
+    async def _manifest_of(self, ctx: PlanState, location_id: str) -> str | None:
         """The name of the location manifest for ``location_id`` (None: no manifest declares it)."""
         async with self._lock:
             if self._by_id is None:
@@ -201,13 +211,13 @@ class Inheritance:
         return self._by_id.get(location_id)
 
     @staticmethod
-    async def _live_custom(ctx: Context, location_id: str) -> bool:
+    async def _live_custom(ctx: PlanState, location_id: str) -> bool:
         """Whether the location has its own settings now (``kinds.own_settings``: read once in a
         plan, recorded: a device's body depends on it)."""
         return (await ctx.own_settings.location(ctx, location_id, record=True)).custom
 
 
-def order_settings_jobs(ctx: Context) -> None:
+def order_settings_jobs(ctx: PlanState) -> None:
     """The org's settings job before every location's (the locations' bodies carry the org's new
     values already; the API runs one settings job of an org at a time)."""
     org = [s for s in ctx.steps if s.resource.startswith(f"{ORG_KIND}/") and s.job_type]

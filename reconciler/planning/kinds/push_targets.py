@@ -26,37 +26,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from reconciler.model import normalize_mac
+from reconciler.planning.kinds.context import Reach
 from reconciler.planning.plan import Step
 
 if TYPE_CHECKING:
     from reconciler.planning.kinds.context import Context
-    from reconciler.workdir.journal import PendingPush
 
 SETTINGS_JOB = "callDeviceSettings"
-
-
-@dataclass
-class Reach:
-    """A device the plan pushes: what changes it and why."""
-
-    mac: str
-    cid: str
-    location: str | None
-    after: list[str] = field(default_factory=list)  # the steps that change it
-    reasons: list[str] = field(default_factory=list)
-    pending: PendingPush | None = None
-
-    @property
-    def address(self) -> str:
-        return f"Device/{self.mac}"
-
-    @property
-    def reason(self) -> str:
-        return "; ".join(dict.fromkeys(self.reasons))
 
 
 def reach(ctx: Context, device: dict[str, Any], step: Step | None, reason: str) -> None:
