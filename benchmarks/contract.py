@@ -40,8 +40,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from reconciler.cli import app as cli_module
 from reconciler.cli import main
+from reconciler.cli import options as cli_module
 from reconciler.flows.connect import Connection
 from reconciler.flows.export import ALL_KINDS
 from reconciler.sim import catalog

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from reconciler.manifests.load import available_backends, load_paths, to_raw
 from reconciler.model import KINDS
-from reconciler.validation.validate import render_validation, validate_text
+from reconciler.render.formats import result_renderer
+from reconciler.validation.validate import validate_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -85,8 +86,8 @@ def _check(text: str) -> None:
     for d in result.diagnostics:
         assert d.location is None or d.location.file == "fuzz.yaml"
         assert d.location is None or (d.location.line >= 1 and d.location.col >= 1)
-    render_validation(result, "text")
-    render_validation(result, "json")
+    result_renderer("text").validation(result)
+    result_renderer("json").validation(result)
 
 
 @pytest.mark.parametrize("backend", available_backends())

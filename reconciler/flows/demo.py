@@ -30,8 +30,9 @@ def _banner(echo: Callable[[str], None], text: str) -> None:
 
 
 async def run_demo(echo: Callable[[str], None], state_file: str | None = None, color: bool = False) -> bool:
+    from reconciler.render.text import render_validation_text
     from reconciler.sim.app import create_app
-    from reconciler.validation.validate import render_validation, validate_paths
+    from reconciler.validation.validate import validate_paths
 
     # Everything the demo writes (simulator state, apply log, parse cache) goes in a temporary
     # directory: it leaves nothing behind.
@@ -47,7 +48,7 @@ async def run_demo(echo: Callable[[str], None], state_file: str | None = None, c
 
         _banner(echo, f"1. validate {EXAMPLES.name}/ (offline)")
         result = validate_paths(paths)
-        echo(render_validation(result, "text").rstrip())
+        echo(render_validation_text(result).rstrip())
         if not result.ok:
             return False
 

@@ -15,6 +15,7 @@ from reconciler.planning.entries import entry_pairs
 from reconciler.planning.plan import Plan, Step, canonical
 from reconciler.planning.titles import title_for
 from reconciler.textsafe import visible
+from reconciler.webex.redact import redact
 
 if TYPE_CHECKING:
     from reconciler.planning.drift import DriftItem, DriftReport
@@ -32,6 +33,12 @@ PREEXISTING_NOTE = (
 
 def paint(text: str, code: str, color: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+
+def shown(what: object) -> str:
+    """Text as a terminal shows it: every registered secret masked, each line's invisible
+    characters escaped (a CR in a token or a name cannot rewrite the terminal line)."""
+    return "\n".join(visible(line) for line in redact(str(what)).split("\n"))
 
 
 def plural(n: int, word: str) -> str:

@@ -8,16 +8,21 @@ renders (``planning``'s plans, reviews and drift, ``applying.results``); none of
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from reconciler import __version__
 from reconciler.planning.diff import to_jsonable
 from reconciler.planning.plan import Plan
+from reconciler.render.failures import error_document
+from reconciler.validation.validate import FORMAT_VERSION as VALIDATION_FORMAT_VERSION
+from reconciler.webex.redact import redact
 
 if TYPE_CHECKING:
     from reconciler.applying.results import ApplyOutcome
     from reconciler.planning.drift import DriftItem, DriftReport
     from reconciler.planning.review import PlanReview
+    from reconciler.validation.validate import ValidationResult
 
 DRIFT_FORMAT_VERSION = 1
 APPLY_FORMAT_VERSION = 1
@@ -182,3 +187,62 @@ def apply_document(outcome: ApplyOutcome) -> dict[str, Any]:
 
 def render_apply_json(outcome: ApplyOutcome) -> str:
     return dump(apply_document(outcome))
+
+
+# -- validation, explanations, errors ------------------------------------------------------------
+
+
+def render_validation_json(result: ValidationResult) -> str:
+    """A versioned document with every diagnostic (non-ASCII text escaped, as it always was)."""
+    doc = {
+        "format_version": VALIDATION_FORMAT_VERSION,
+        "valid": result.ok,
+        "files": result.files,
+        "manifests": len(result.resources),
+        "errors": len(result.errors),
+        "warnings": len(result.warnings),
+        "diagnostics": [d.to_json() for d in result.diagnostics],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def render_error_json(exc: BaseException, base_url: str | None) -> str:
+    """The error document (schemas/error.schema.json), masked as the text output is: an API error
+    may echo a secret value back."""
+    return redact(json.dumps(error_document(exc, base_url), indent=2, ensure_ascii=False)) + "\n"
+
+
+@dataclass(frozen=True)
+class JsonRenderer:
+    """The JSON format: one versioned document per command, for machines (never a prompt)."""
+
+    @property
+    def prompts(self) -> bool:
+        return False
+
+    def plan(self, plan: Plan, *, artifact: str | None = None) -> str:
+        return render_json(plan)
+
+    def review(self, review: PlanReview, *, artifact: str | None = None) -> str:
+        return render_review_json(review)
+
+    def drift(self, report: DriftReport, *, artifact: str | None = None) -> str:
+        return render_drift_json(report)
+
+    def saved(self, path: str) -> str:
+        return ""
+
+    def error(self, exc: BaseException, base_url: str | None) -> str:
+        return render_error_json(exc, base_url)
+
+    def validation(self, result: ValidationResult) -> str:
+        return render_validation_json(result)
+
+    def explain(self, doc: dict[str, Any]) -> str:
+        return dump(doc)
+
+    def preview(self, plan: Plan) -> str:
+        return ""  # the result document, at the end, holds everything
+
+    def applied(self, outcome: ApplyOutcome) -> str:
+        return render_apply_json(outcome)

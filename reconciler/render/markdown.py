@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reconciler.planning.drift import KINDS
@@ -392,3 +393,29 @@ def _drift_block(resource: str, groups: dict[str, list[DriftItem]], files: list[
             lines.append(f"| {md_text(label)} | {_cell(item_where(i))} | {_cell(live)} | {_cell(declared)} |")
     lines += ["", "</details>"]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class MarkdownRenderer:
+    """The markdown format: a pull-request comment (``verbose``: each step's API call too)."""
+
+    verbose: bool = False
+
+    @property
+    def prompts(self) -> bool:
+        return False
+
+    def plan(self, plan: Plan, *, artifact: str | None = None) -> str:
+        return render_markdown(plan, artifact=artifact, verbose=self.verbose)
+
+    def review(self, review: PlanReview, *, artifact: str | None = None) -> str:
+        return render_review_markdown(review, artifact=artifact, verbose=self.verbose)
+
+    def drift(self, report: DriftReport, *, artifact: str | None = None) -> str:
+        return render_drift_markdown(report, artifact=artifact)
+
+    def saved(self, path: str) -> str:
+        return ""
+
+    def error(self, exc: BaseException, base_url: str | None) -> str:
+        return ""

@@ -1,12 +1,11 @@
-"""``reconciler validate``: load + schema + semantic checks, and their rendering.
+"""``reconciler validate``: load + schema + semantic checks, as one result.
 
-The CLI stays thin: it calls ``validate_paths`` and prints ``render_validation(result, fmt)``,
-exiting 1 when ``result.ok`` is false.
+The CLI stays thin: it calls ``validate_paths`` and prints the result with its format's renderer
+(``reconciler.render``), exiting 1 when ``result.ok`` is false.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,6 @@ from reconciler.validation import inputs, parse_cache, schema, semantic
 __all__ = [
     "FORMAT_VERSION",
     "ValidationResult",
-    "render_validation",
     "sort_diagnostics",
     "validate_paths",
     "validate_resources",
@@ -97,40 +95,3 @@ def validate_text(text: str, file: str = "<string>") -> ValidationResult:
     return ValidationResult(resources, validate_resources(resources, diags), 1)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def summary(result: ValidationResult) -> str:
-    """The one-line summary, e.g. ``12 manifests in 9 files: valid``."""
-    where = f"{_plural(len(result.resources), 'manifest')} in {_plural(result.files, 'file')}"
-    warn = f", {_plural(len(result.warnings), 'warning')}" if result.warnings else ""
-    if result.ok:
-        return f"{where}: valid{warn}"
-    return f"{where}: {_plural(len(result.errors), 'error')}{warn}"
-
-
-def render_validation(result: ValidationResult, fmt: str = "text") -> str:
-    """``text``: one line per problem (``file:line:col: Kind/name: message``) then the summary;
-    ``json``: a versioned document with every diagnostic. Ends with a newline."""
-    if fmt == "json":
-        doc = {
-            "format_version": FORMAT_VERSION,
-            "valid": result.ok,
-            "files": result.files,
-            "manifests": len(result.resources),
-            "errors": len(result.errors),
-            "warnings": len(result.warnings),
-            "diagnostics": [d.to_json() for d in result.diagnostics],
-        }
-        return json.dumps(doc, indent=2) + "\n"
-    if fmt != "text":
-        raise ValueError(f"unknown format {fmt!r}: expected text or json")
-    lines = []
-    for d in result.diagnostics:
-        prefix = "" if d.severity == "error" else f"{d.severity}: "
-        where = f"{d.location}: " if d.location else ""
-        who = f"{d.resource}: " if d.resource else ""
-        lines.append(f"{where}{who}{prefix}{d.message}")
-    lines.append(summary(result))
-    return "\n".join(lines) + "\n"

@@ -243,8 +243,8 @@ def test_plans_are_the_same_with_and_without_the_answer_cache(
     from click.testing import CliRunner
 
     from benchmarks import harness
-    from reconciler.cli import app as cli_module
     from reconciler.cli import main
+    from reconciler.cli import options as cli_module
     from reconciler.sim.app import create_app
 
     app = create_app(seed=2, devices=150, job_duration_s=0)

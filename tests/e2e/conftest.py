@@ -68,7 +68,7 @@ def device_id(sim_state: Path, mac: str) -> str:
 @pytest.fixture
 def demo_org(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     """A fresh demo org, in process, behind the CLI's connection (the app, for its counters)."""
-    from reconciler.cli import app as cli_module
+    from reconciler.cli import options as cli_module
     from reconciler.flows.connect import Connection
     from reconciler.sim.app import create_app
 

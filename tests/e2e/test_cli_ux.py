@@ -206,7 +206,7 @@ def test_apply_json_result_lists_steps_and_convergence(cli: Cli, sim_state: Path
 
 
 def test_apply_json_reports_a_failed_step(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from reconciler.cli import app as cli_module
+    from reconciler.cli import options as cli_module
     from reconciler.flows.connect import Connection
     from reconciler.sim.app import create_app
 
@@ -360,7 +360,7 @@ def test_help_shows_an_example(command: str) -> None:
 
 
 def test_every_sim_serve_option_has_help() -> None:
-    from reconciler.cli.app import sim_serve
+    from reconciler.cli.sim import sim_serve
 
     missing = [p.name for p in sim_serve.params if isinstance(p, __import__("click").Option) and not p.help]
     assert missing == []

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner, Result
 from ruamel.yaml import YAML
 
-from reconciler.cli import app as cli_module
 from reconciler.cli import main
+from reconciler.cli import options as cli_module
 from reconciler.flows.connect import Connection
 from reconciler.sim.app import create_app
 

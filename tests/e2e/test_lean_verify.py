@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from reconciler.cli import app as cli_module
 from reconciler.cli import main
+from reconciler.cli import options as cli_module
 from reconciler.flows.connect import Connection
 from reconciler.model import mac_with_colons
 from reconciler.sim.app import create_app

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-from reconciler.cli import app as cli_module
 from reconciler.cli import main
+from reconciler.cli import options as cli_module
 from reconciler.flows.connect import Connection
 from reconciler.sim.app import create_app
 

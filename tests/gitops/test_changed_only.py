@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.cli import app as cli_module
+from reconciler.cli import options as cli_module
 from reconciler.flows.connect import Connection
 from reconciler.planning.changed import changed_addresses
 from reconciler.sim.app import create_app

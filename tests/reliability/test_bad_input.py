@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.cli import app as cli_module
 from reconciler.cli import main
+from reconciler.cli import options as cli_module
 from reconciler.flows.connect import Connection
 from reconciler.manifests.load import MAX_FILE_BYTES, load_paths, to_raw
 from reconciler.sim.app import create_app
