@@ -97,6 +97,24 @@ def step_problem(step: Any) -> str | None:
     return None
 
 
+def _objects(data: dict[str, Any], key: str) -> None:
+    """``key``: a list of objects, or null."""
+    _want(data, key, (list, type(None)), "", False)
+    for i, item in enumerate(data.get(key) or []):
+        if not isinstance(item, dict):
+            raise _Bad(f"{key}[{i}]", f"expected an object, got {_typename(item)}")
+
+
+def _check_reads(data: dict[str, Any]) -> None:
+    """What the plan read: a digest per GET of an API path (a saved plan's reads only read)."""
+    _want(data, "reads", dict, "", False)
+    for key, value in data.get("reads", {}).items():
+        if not _READ.match(key):
+            raise _Bad("reads", f"{key!r} is not a GET of an API path (a saved plan's reads only read)")
+        if not isinstance(value, str):
+            raise _Bad(f"reads[{key!r}]", f"expected str, got {_typename(value)}")
+
+
 def _check(data: Any) -> None:
     if not isinstance(data, dict):
         raise _Bad("the file", f"expected a JSON object, got {_typename(data)}")
@@ -113,20 +131,9 @@ def _check(data: Any) -> None:
         _want(data, key, (str, type(None)), "", False)
     _want(data, "managed", int, "", False)
     _want(data, "safety", (dict, type(None)), "", False)
-    _want(data, "secrets", (list, type(None)), "", False)
-    for i, note in enumerate(data.get("secrets") or []):
-        if not isinstance(note, dict):
-            raise _Bad(f"secrets[{i}]", f"expected an object, got {_typename(note)}")
-    _want(data, "held", (list, type(None)), "", False)
-    for i, item in enumerate(data.get("held") or []):
-        if not isinstance(item, dict):
-            raise _Bad(f"held[{i}]", f"expected an object, got {_typename(item)}")
-    _want(data, "reads", dict, "", False)
-    for key, value in data.get("reads", {}).items():
-        if not _READ.match(key):
-            raise _Bad("reads", f"{key!r} is not a GET of an API path (a saved plan's reads only read)")
-        if not isinstance(value, str):
-            raise _Bad(f"reads[{key!r}]", f"expected str, got {_typename(value)}")
+    for key in ("secrets", "held"):
+        _objects(data, key)
+    _check_reads(data)
     _want(data, "steps", list, "", True)
     seen: set[str] = set()
     for i, step in enumerate(data["steps"]):

@@ -59,13 +59,7 @@ def verification_scope(
         else:
             whole.add(res.address)
     if settings_locations:
-        every = None in settings_locations
-        for res in resources:
-            if res.kind != "Device" or "settings" not in res.spec:
-                continue
-            where = location_of(res) if location_of and not every else None
-            if every or where is None or where in settings_locations:
-                parts.setdefault(res.address, set()).add("settings")
+        _reached_settings(resources, settings_locations, location_of, parts)
     scope: list[Resource] = []
     for res in resources:
         if res.address in whole or res.kind == "Policy" or (plan.prune and res.kind == "LineKeyTemplate"):
@@ -75,6 +69,23 @@ def verification_scope(
             spec = {k: v for k, v in res.spec.items() if k in keep}
             scope.append(replace(res, spec=spec))
     return scope
+
+
+def _reached_settings(
+    resources: list[Resource],
+    settings_locations: set[str | None],
+    location_of: Callable[[Resource], str | None] | None,
+    parts: dict[str, set[str]],
+) -> None:
+    """Add the settings of every declared device a settings job of those locations may have
+    changed (None among them: the org's job, every location)."""
+    every = None in settings_locations
+    for res in resources:
+        if res.kind != "Device" or "settings" not in res.spec:
+            continue
+        where = location_of(res) if location_of and not every else None
+        if every or where is None or where in settings_locations:
+            parts.setdefault(res.address, set()).add("settings")
 
 
 async def verify_apply(

@@ -25,11 +25,12 @@ from reconciler.progress import task
 from reconciler.render.notify import apply_message, error_message
 from reconciler.webex.limiter import DEFAULT_CONCURRENCY
 from reconciler.workdir.applylog import ApplyLog
-from reconciler.workdir.journal import PendingPush, clean_base_url
+from reconciler.workdir.journal import Journal, PendingPush, clean_base_url
 
 if TYPE_CHECKING:
     from reconciler.planning.listings import Listings
     from reconciler.webex.client import WebexClient
+
 
 @dataclass
 class ApplyRequest:
@@ -49,6 +50,7 @@ class ApplyRequest:
     room: str | None = None
     bot: str | None = None
     lock_timeout: float = 0.0  # seconds to wait for another apply of the same org
+
 
 def apply_command(
     conn: Connection,
@@ -76,6 +78,7 @@ def apply_command(
         post_to_room(conn, req.room, req.bot, apply_message(outcome, run_link(os.environ)), say)
     return outcome
 
+
 def _apply_locked(
     conn: Connection,
     req: ApplyRequest,
@@ -85,25 +88,13 @@ def _apply_locked(
 ) -> ApplyOutcome:
     """``apply_command`` once it holds the lock: the apply log is read only then (another apply
     may be writing it until the lock is ours)."""
-    from reconciler.applying.saved import check_target, contained_paths
-
-    # Where the manifests are: a saved plan's or an apply log's paths only inside the repository,
-    # shown before they are read (here, before any request).
-    journal = journal_for(req.log_path, None, say)
-    source = req.paths
-    if req.saved is not None:
-        source = contained_paths(req.saved.paths, f"saved plan {req.plan_file}", say)
-        if not source:
-            raise ConfigError(f"saved plan {req.plan_file} names no manifest paths; plan again")
-    elif not source and req.resume and journal is not None:
-        source = contained_paths(journal.paths, f"apply log {req.log_path}", say)
-    if not source:
-        raise ConfigError(f"{req.log_path} names no manifest paths; give the PATHs too")
+    source, journal = _sources(req, say)
     require_env(source)
     if journal is not None:
         journal.check_steps(load(source))
 
     async def go() -> ApplyOutcome:
+        from reconciler.applying.saved import check_target
         from reconciler.planning.listings import Listings
 
         async with connect(conn) as client:
@@ -115,23 +106,7 @@ def _apply_locked(
             await finish_jobs(client, journal, req.log_path, say)
             await wait_for_jobs(client, say)
             listings = Listings(client)  # the plan's lookups, reused by the verification
-            if req.saved is not None:
-                owed = owed_by_saved(req.saved, req.plan_file, journal)
-                plan = await replan_saved(client, req.saved, source, req.plan_file, listings, owed)
-            else:
-                # a sipPassword the last apply planned but did not write is planned again
-                left = set(journal.unwritten_secrets) if journal is not None else set()
-                plan = await make_plan(
-                    client,
-                    source,
-                    req.targets,
-                    req.prune,
-                    rotate_secrets=req.rotate_secrets,
-                    rewrite_secrets=left,
-                    listings=listings,
-                    log_path=req.log_path,
-                    owed=owed_by(journal),
-                )
+            plan = await _plan_to_apply(client, req, source, journal, listings)
             show(plan)
             note = left_pending(journal, plan)
             if note:
@@ -150,6 +125,48 @@ def _apply_locked(
             )
 
     return run(go())
+
+
+def _sources(req: ApplyRequest, say: Callable[[str], None]) -> tuple[list[str], Journal | None]:
+    """Where the manifests are (the PATHs, a saved plan's or a resumed apply log's paths, only
+    inside the repository, shown before they are read) and the apply log's journal."""
+    from reconciler.applying.saved import contained_paths
+
+    journal = journal_for(req.log_path, None, say)
+    source = req.paths
+    if req.saved is not None:
+        source = contained_paths(req.saved.paths, f"saved plan {req.plan_file}", say)
+        if not source:
+            raise ConfigError(f"saved plan {req.plan_file} names no manifest paths; plan again")
+    elif not source and req.resume and journal is not None:
+        source = contained_paths(journal.paths, f"apply log {req.log_path}", say)
+    if not source:
+        raise ConfigError(f"{req.log_path} names no manifest paths; give the PATHs too")
+    return source, journal
+
+
+async def _plan_to_apply(
+    client: WebexClient, req: ApplyRequest, source: list[str], journal: Journal | None, listings: Listings
+) -> Plan:
+    """The plan this apply runs: the saved plan planned again (it must come out the same), or a
+    fresh plan of ``source`` with the pending pushes and unwritten secrets of the apply log."""
+    if req.saved is not None:
+        owed = owed_by_saved(req.saved, req.plan_file, journal)
+        return await replan_saved(client, req.saved, source, req.plan_file, listings, owed)
+    # a sipPassword the last apply planned but did not write is planned again
+    left = set(journal.unwritten_secrets) if journal is not None else set()
+    return await make_plan(
+        client,
+        source,
+        req.targets,
+        req.prune,
+        rotate_secrets=req.rotate_secrets,
+        rewrite_secrets=left,
+        listings=listings,
+        log_path=req.log_path,
+        owed=owed_by(journal),
+    )
+
 
 async def apply_flow(
     client: WebexClient,
@@ -183,21 +200,7 @@ async def apply_flow(
         return ApplyOutcome(plan, report, None)
     if not confirm(plan):
         raise PlanRefused("apply cancelled: the plan was not approved")
-    log = ApplyLog(Path(log_path))
-    secrets = [
-        {"step": s.id, "resource": s.resource} for s in plan.steps if s.address.endswith(SIP_PASSWORD_STEP)
-    ]
-    log.open(
-        {
-            "base_url": clean_base_url(client.base_url),
-            "org_id": client.org_id or plan.org_seen,
-            "plan": plan.checksum,
-            "paths": plan.paths,
-            "steps": len(plan.steps),
-            "secret_writes": secrets,
-        },
-        carried=[p.to_json() for p in carried or []],
-    )
+    log = _open_log(client, plan, log_path, carried)
     executor = Executor(client, log, say, environ=environ, concurrency=concurrency)
     finished = False
     try:
@@ -215,9 +218,31 @@ async def apply_flow(
             remaining = await verify_apply(client, plan, load(plan.paths), kept)
     return ApplyOutcome(plan, report, remaining)
 
+
+def _open_log(client: WebexClient, plan: Plan, log_path: str, carried: list[PendingPush] | None) -> ApplyLog:
+    """The apply log of this run, begun with what it runs against and what it carries over."""
+    log = ApplyLog(Path(log_path))
+    secrets = [
+        {"step": s.id, "resource": s.resource} for s in plan.steps if s.address.endswith(SIP_PASSWORD_STEP)
+    ]
+    log.open(
+        {
+            "base_url": clean_base_url(client.base_url),
+            "org_id": client.org_id or plan.org_seen,
+            "plan": plan.checksum,
+            "paths": plan.paths,
+            "steps": len(plan.steps),
+            "secret_writes": secrets,
+        },
+        carried=[p.to_json() for p in carried or []],
+    )
+    return log
+
+
 def report_applied(report: ApplyReport, step_id: str) -> bool:
     result = report.results.get(step_id)
     return result is not None and result.status == "applied"
+
 
 async def wait_for_jobs(client: WebexClient, say: Callable[[str], None]) -> None:
     """A plan made while a bulk job runs is stale at once: let running jobs finish first."""

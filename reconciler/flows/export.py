@@ -197,21 +197,39 @@ class Exporter:
         self.caps = Catalog()  # what each model takes (from ``models``)
 
     async def run(self, locations: Iterable[str], kinds: Iterable[str], macs: Iterable[str]) -> ExportReport:
-        kinds = set(kinds) or set(DEFAULT_KINDS)
-        unknown = kinds - set(ALL_KINDS)
-        if unknown:
-            raise ConfigError(
-                f"--kind: cannot export {', '.join(sorted(unknown))}; choose from {', '.join(ALL_KINDS)}"
-            )
+        kinds = _kinds(kinds)
         wanted_macs = _wanted_macs(macs)
-        c = self.client
-        all_locations = await c.paginate("/locations", {"max": 1000}, "items")
+        all_locations = await self.client.paginate("/locations", {"max": 1000}, "items")
         wanted_locs = set(locations)
         missing = wanted_locs - {str(loc.get("name")) for loc in all_locations}
         if missing:
             raise ConfigError(f"--location: no location named {', '.join(sorted(missing))}")
         locs = [loc for loc in all_locations if not wanted_locs or loc.get("name") in wanted_locs]
         loc_names = {str(loc["id"]): str(loc["name"]) for loc in all_locations}
+        await self._directory()
+        # the devices first: an unknown --mac fails before any file is written
+        devices: list[dict[str, Any]] = []
+        if kinds & {"Device", "PersonDevices", "WorkspaceDevices"}:
+            devices = await self._devices(locs, wanted_macs, wanted_locs)
+        if "LineKeyTemplate" in kinds:
+            self._write_templates()
+        if "OrgDeviceSettings" in kinds and not wanted_locs:
+            await self._write_org()
+        if "LocationDeviceSettings" in kinds:
+            await self._write_locations(locs)
+        if "Device" in kinds:
+            await self._write_devices(devices, loc_names)
+        if "PersonDevices" in kinds:
+            owners = sorted({str(d["personId"]) for d in devices if d.get("personId")})
+            await asyncio.gather(*(self._owner("person", o) for o in owners))
+        if "WorkspaceDevices" in kinds:
+            owners = sorted({str(d["workspaceId"]) for d in devices if d.get("workspaceId")})
+            await asyncio.gather(*(self._owner("workspace", o) for o in owners))
+        return self.report
+
+    async def _directory(self) -> None:
+        """People, workspaces, line key templates (with their details) and device models."""
+        c = self.client
         people, spaces, listing, models = await asyncio.gather(
             c.paginate("/people", {"max": 1000, "callingData": "true"}, "items"),
             c.paginate("/workspaces", {"max": 1000}, "items"),
@@ -223,75 +241,77 @@ class Exporter:
         self.people = {str(p["id"]): str((p.get("emails") or [""])[0]).lower() for p in people}
         self.workspaces = {str(w["id"]): str(w.get("displayName")) for w in spaces}
         self.templates = list(await asyncio.gather(*(c.get_line_key_template(str(t["id"])) for t in listing)))
-        # the devices first: an unknown --mac fails before any file is written
+
+    async def _devices(
+        self, locs: list[dict[str, Any]], wanted_macs: set[str], wanted_locs: set[str]
+    ) -> list[dict[str, Any]]:
+        """The calling devices of the locations (those of ``--mac`` only, each of which must be found)."""
         devices: list[dict[str, Any]] = []
-        if kinds & {"Device", "PersonDevices", "WorkspaceDevices"}:
-            for loc in locs:
-                for d in await c.list_devices(locationId=str(loc["id"]), max=1000):
-                    if d.get("callingDeviceId") and (
-                        not wanted_macs or normalize_mac(str(d.get("mac"))) in wanted_macs
-                    ):
-                        devices.append(d)
-            found = {normalize_mac(str(d.get("mac"))) for d in devices}
-            absent = sorted(mac_with_colons(m) for m in wanted_macs - found)
-            if absent:
-                where = f" in location {', '.join(sorted(wanted_locs))}" if wanted_locs else ""
-                raise ConfigError(f"--mac: no calling device with MAC {', '.join(absent)}{where}")
-        if "LineKeyTemplate" in kinds:
-            for t in self.templates:
-                spec = {
-                    "deviceModel": t["deviceModel"],
-                    "userReorderEnabled": bool(t.get("userReorderEnabled")),
-                    "lineKeys": _keys(t.get("lineKeys", []), "lineKeyType"),
-                }
-                write_doc(
-                    self.out / "templates" / f"{slug(t['templateName'])}.yaml",
-                    envelope("LineKeyTemplate", {"name": t["templateName"]}, spec),
-                    f"Line key template for {t.get('modelDisplayName') or t['deviceModel']}",
-                    self.report,
-                    all_fields=self.all_fields,
-                )
-        if "OrgDeviceSettings" in kinds and not wanted_locs:
-            org = await c.get_org_device_settings()
+        for loc in locs:
+            for d in await self.client.list_devices(locationId=str(loc["id"]), max=1000):
+                if d.get("callingDeviceId") and (
+                    not wanted_macs or normalize_mac(str(d.get("mac"))) in wanted_macs
+                ):
+                    devices.append(d)
+        found = {normalize_mac(str(d.get("mac"))) for d in devices}
+        absent = sorted(mac_with_colons(m) for m in wanted_macs - found)
+        if absent:
+            where = f" in location {', '.join(sorted(wanted_locs))}" if wanted_locs else ""
+            raise ConfigError(f"--mac: no calling device with MAC {', '.join(absent)}{where}")
+        return devices
+
+    def _write_templates(self) -> None:
+        for t in self.templates:
+            spec = {
+                "deviceModel": t["deviceModel"],
+                "userReorderEnabled": bool(t.get("userReorderEnabled")),
+                "lineKeys": _keys(t.get("lineKeys", []), "lineKeyType"),
+            }
             write_doc(
-                self.out / "org" / "device-settings.yaml",
-                envelope(
-                    "OrgDeviceSettings",
-                    {"name": "org"},
-                    {"customizations": without_secret_fields(org.get("customizations", {}))},
-                ),
-                "Org-wide device settings",
+                self.out / "templates" / f"{slug(t['templateName'])}.yaml",
+                envelope("LineKeyTemplate", {"name": t["templateName"]}, spec),
+                f"Line key template for {t.get('modelDisplayName') or t['deviceModel']}",
                 self.report,
                 all_fields=self.all_fields,
             )
-        if "LocationDeviceSettings" in kinds:
-            settings = await asyncio.gather(*(c.get_location_device_settings(str(loc["id"])) for loc in locs))
-            for loc, s in zip(locs, settings, strict=True):
-                loc_spec: dict[str, Any] = {"customEnabled": bool(s.get("customEnabled"))}
-                if s.get("customEnabled"):
-                    loc_spec["customizations"] = without_secret_fields(s.get("customizations", {}))
-                write_doc(
-                    self.out / "locations" / slug(str(loc["name"])) / "settings.yaml",
-                    envelope("LocationDeviceSettings", {"location": loc["name"]}, loc_spec),
-                    f"Device settings of location {loc['name']}",
-                    self.report,
-                    all_fields=self.all_fields,
-                )
-        if "Device" in kinds:
-            done = 0
-            for i in range(0, len(devices), CHUNK):
-                chunk = devices[i : i + CHUNK]
-                await asyncio.gather(*(self._device(d, loc_names) for d in chunk))
-                done += len(chunk)
-                if self.progress:
-                    self.progress(done, len(devices))
-        if "PersonDevices" in kinds:
-            owners = sorted({str(d["personId"]) for d in devices if d.get("personId")})
-            await asyncio.gather(*(self._owner("person", o) for o in owners))
-        if "WorkspaceDevices" in kinds:
-            owners = sorted({str(d["workspaceId"]) for d in devices if d.get("workspaceId")})
-            await asyncio.gather(*(self._owner("workspace", o) for o in owners))
-        return self.report
+
+    async def _write_org(self) -> None:
+        org = await self.client.get_org_device_settings()
+        write_doc(
+            self.out / "org" / "device-settings.yaml",
+            envelope(
+                "OrgDeviceSettings",
+                {"name": "org"},
+                {"customizations": without_secret_fields(org.get("customizations", {}))},
+            ),
+            "Org-wide device settings",
+            self.report,
+            all_fields=self.all_fields,
+        )
+
+    async def _write_locations(self, locs: list[dict[str, Any]]) -> None:
+        c = self.client
+        settings = await asyncio.gather(*(c.get_location_device_settings(str(loc["id"])) for loc in locs))
+        for loc, s in zip(locs, settings, strict=True):
+            loc_spec: dict[str, Any] = {"customEnabled": bool(s.get("customEnabled"))}
+            if s.get("customEnabled"):
+                loc_spec["customizations"] = without_secret_fields(s.get("customizations", {}))
+            write_doc(
+                self.out / "locations" / slug(str(loc["name"])) / "settings.yaml",
+                envelope("LocationDeviceSettings", {"location": loc["name"]}, loc_spec),
+                f"Device settings of location {loc['name']}",
+                self.report,
+                all_fields=self.all_fields,
+            )
+
+    async def _write_devices(self, devices: list[dict[str, Any]], loc_names: dict[str, str]) -> None:
+        done = 0
+        for i in range(0, len(devices), CHUNK):
+            chunk = devices[i : i + CHUNK]
+            await asyncio.gather(*(self._device(d, loc_names) for d in chunk))
+            done += len(chunk)
+            if self.progress:
+                self.progress(done, len(devices))
 
     def _member(self, m: dict[str, Any]) -> dict[str, Any]:
         ident = str(m.get("id"))
@@ -396,6 +416,17 @@ class Exporter:
             self.report,
             all_fields=self.all_fields,
         )
+
+
+def _kinds(kinds: Iterable[str]) -> set[str]:
+    """The kinds to export (``--kind``; the default ones when none is given)."""
+    chosen = set(kinds) or set(DEFAULT_KINDS)
+    unknown = chosen - set(ALL_KINDS)
+    if unknown:
+        raise ConfigError(
+            f"--kind: cannot export {', '.join(sorted(unknown))}; choose from {', '.join(ALL_KINDS)}"
+        )
+    return chosen
 
 
 def _wanted_macs(macs: Iterable[str]) -> set[str]:

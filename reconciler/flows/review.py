@@ -63,7 +63,6 @@ async def plan_with_baseline(
     ``changed_only``: plan only the objects whose manifests the PR changes and what depends on
     them (``reconciler.planning.changed``), in both plans."""
     from reconciler.planning import secrets
-    from reconciler.planning.planner import build_plan, select_targets
     from reconciler.webex.shared import shared_reads
 
     warnings: list[str] = []
@@ -93,20 +92,10 @@ async def plan_with_baseline(
             )
         else:
             try:
-                if base_problem is not None:
-                    raise ValidationFailed([], base_problem)
-                resources = base_resources if changed_only else load(base_paths)
-                base_targets = [t for t in targets or [] if _names_something(select_targets, resources, t)]
-                if not targets or base_targets:  # targets only new in the PR: nothing to compare with
-                    baseline = await build_plan(
-                        client,
-                        resources,
-                        paths=base_paths,
-                        targets=base_targets or None,
-                        prune=prune,
-                        rotate_secrets=rotate_secrets,
-                        only=only,
-                    )
+                loaded = base_resources if changed_only else None
+                baseline = await _baseline_plan(
+                    client, base_paths, loaded, base_problem, targets, prune, rotate_secrets, only
+                )
             except ValidationFailed as exc:
                 warnings.append(
                     f"the baseline's manifests could not be planned ({exc}); every change is shown as "
@@ -114,6 +103,37 @@ async def plan_with_baseline(
                 )
     introduced, preexisting = split_plan(plan, baseline)
     return PlanReview(plan, introduced, preexisting, base_paths, warnings)
+
+async def _baseline_plan(
+    client: WebexClient,
+    base_paths: list[str],
+    loaded: list[Any] | None,
+    problem: str | None,
+    targets: list[str] | None,
+    prune: bool | None,
+    rotate_secrets: bool,
+    only: set[str] | None,
+) -> Plan:
+    """The baseline's plan (``ValidationFailed`` when its manifests cannot be planned; ``loaded``:
+    its resources, when already loaded); empty when the PR's targets are all new in the PR."""
+    from reconciler.planning.planner import build_plan, select_targets
+
+    if problem is not None:
+        raise ValidationFailed([], problem)
+    resources = loaded if loaded is not None else load(base_paths)
+    base_targets = [t for t in targets or [] if _names_something(select_targets, resources, t)]
+    if targets and not base_targets:  # targets only new in the PR: nothing to compare with
+        return Plan(steps=[])
+    return await build_plan(
+        client,
+        resources,
+        paths=base_paths,
+        targets=base_targets or None,
+        prune=prune,
+        rotate_secrets=rotate_secrets,
+        only=only,
+    )
+
 
 def _changed_scope(
     paths: list[str], baseline_dir: str, warnings: list[str]

@@ -9,10 +9,11 @@ value next to the declared one. Depends on ``reconciler.planning.plan``, ``recon
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.planning.diff import to_jsonable
+from reconciler.planning.diff import FieldChange, to_jsonable
 from reconciler.planning.entries import entry_pairs
 from reconciler.planning.plan import Plan, Step
 from reconciler.workdir.journal import pending_origin
@@ -132,29 +133,29 @@ def step_items(step: Step) -> list[DriftItem]:
         if step.action == "delete":
             return [item("extra", "object", "", step.summary or "exists", None)]
         return []
-    out: list[DriftItem] = []
-    for change in step.changes:
-        path = _human_path(change.path)
-        if change.sensitive:
-            if change.before is None:  # write-only (a password): never read back, not drift
-                continue
-            out.append(item("changed", "field", path, None, None, sensitive=True))
-            continue
-        entries = entry_pairs(change)
-        if entries is not None:
-            what = ENTRY_NAMES.get(change.path.rstrip("/").rsplit("/", 1)[-1], "entry")
-            for key, (b, a) in entries.items():
-                label = str((a or b).get("member", "")) if isinstance(a or b, dict) else ""
-                kind = "missing" if b is None else "extra" if a is None else "changed"
-                out.append(item(kind, what, f"{path}[{key}]", b, a, label=label))
-            continue
-        if change.path.startswith("/images/"):
-            kind = "missing" if change.before is None else "extra" if change.after is None else "changed"
-            out.append(item(kind, "image", path.partition(".")[2], change.before, change.after))
-            continue
-        kind = "missing" if change.before is None else "extra" if change.after is None else "changed"
-        out.append(item(kind, "field", path, change.before, change.after))
-    return out
+    return [found for change in step.changes for found in _change_items(change, item)]
+
+
+def _change_items(change: FieldChange, item: Callable[..., DriftItem]) -> list[DriftItem]:
+    """The differences one field change stands for: the field, each list entry, or an image."""
+    path = _human_path(change.path)
+    if change.sensitive:
+        if change.before is None:  # write-only (a password): never read back, not drift
+            return []
+        return [item("changed", "field", path, None, None, sensitive=True)]
+    entries = entry_pairs(change)
+    if entries is not None:
+        what = ENTRY_NAMES.get(change.path.rstrip("/").rsplit("/", 1)[-1], "entry")
+        out = []
+        for key, (b, a) in entries.items():
+            label = str((a or b).get("member", "")) if isinstance(a or b, dict) else ""
+            kind = "missing" if b is None else "extra" if a is None else "changed"
+            out.append(item(kind, what, f"{path}[{key}]", b, a, label=label))
+        return out
+    kind = "missing" if change.before is None else "extra" if change.after is None else "changed"
+    if change.path.startswith("/images/"):
+        return [item(kind, "image", path.partition(".")[2], change.before, change.after)]
+    return [item(kind, "field", path, change.before, change.after)]
 
 
 def _pending_items(step: Step) -> list[DriftItem]:

@@ -6,11 +6,10 @@ import asyncio
 import functools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from reconciler.errors import ConfigError, ValidationFailed
 from reconciler.model import Resource, normalize_mac
-from reconciler.planning.capabilities import Catalog
 from reconciler.planning.kinds.context import Context, Policy
 from reconciler.planning.kinds.device import plan_device
 from reconciler.planning.kinds.images import plan_images
@@ -22,6 +21,7 @@ from reconciler.planning.kinds.settings import (
     plan_workspace,
 )
 from reconciler.planning.kinds.template import TEMPLATES, plan_assignment, plan_template
+from reconciler.planning.lookups import lookups
 from reconciler.planning.plan import Plan, check_dependencies, safety_of
 from reconciler.planning.pushes import Owed, plan_pushes
 from reconciler.planning.secrets import SecretBaseline
@@ -99,11 +99,7 @@ async def build_plan(
     are made (and kept, for a later plan of the same run: ``reconciler.planning.listings``). ``owed``: the
     pending pushes of an earlier apply (``reconciler.planning.pushes``)."""
     policy = Policy.from_resources(resources)
-    managed = [r for r in resources if r.kind != "Policy"]
-    if targets:
-        managed = select_targets(managed, targets)
-    if only is not None:
-        managed = [r for r in managed if r.address in only]
+    managed = _managed(resources, targets, only)
     do_prune = (policy.prune if prune is None else prune) and not targets
     ctx = Context(
         client=client,
@@ -118,14 +114,59 @@ async def build_plan(
         inheritance=Inheritance(resources),
     )
     with task("looking up devices, people, workspaces and locations"):
-        await _lookups(ctx, managed, all_resources=resources, listings=listings)
+        await lookups(ctx, managed, all_resources=resources, listings=listings)
     if ctx.diagnostics:
         raise ValidationFailed(list(ctx.diagnostics))
+    await _plan_kinds(ctx, client, managed)
+    await _across_kinds(ctx, resources, managed, owed)
+    return Plan(
+        objects=read_objects(ctx.reads, _known_objects(ctx)),
+        steps=ctx.steps,
+        reads=ctx.reads,
+        paths=list(paths or []),
+        managed=managed_objects(ctx, resources),
+        warnings=sorted(set(ctx.warnings)),
+        targets=list(targets or []),
+        prune=do_prune,
+        safety=safety_of(policy.max_changes, policy.max_changes_percent),
+        secrets=sorted(ctx.secret_notes, key=lambda n: str(n["address"])),
+        held=list(ctx.held),
+        org_seen=ctx.org_seen,
+    )
 
+
+def _managed(resources: list[Resource], targets: list[str] | None, only: set[str] | None) -> list[Resource]:
+    """The resources a plan plans: every manifest but the Policy, narrowed by ``--target`` and
+    ``--changed-only``."""
+    managed = [r for r in resources if r.kind != "Policy"]
+    if targets:
+        managed = select_targets(managed, targets)
+    if only is not None:
+        managed = [r for r in managed if r.address in only]
+    return managed
+
+
+async def _across_kinds(
+    ctx: Context, resources: list[Resource], managed: list[Resource], owed: Owed | None
+) -> None:
+    """What follows from every kind's steps together: the org's settings job first, the pushes,
+    the templates to prune, the order of the steps checked, and their names."""
+    order_settings_jobs(ctx)
+    await plan_pushes(ctx, owed, resources, managed)
+    if ctx.prune and any(r.kind == "LineKeyTemplate" for r in resources):
+        _plan_template_prunes(
+            ctx, {r.name for r in resources if r.kind == "LineKeyTemplate"}, template_references(resources)
+        )
+    check_dependencies(ctx.steps)
+    name_steps(ctx.steps, ctx.devices, ctx.labels)
+
+
+async def _plan_kinds(ctx: Context, client: WebexClient, managed: list[Resource]) -> None:
+    """Every managed resource's planner, templates first (assignments refer to the steps that
+    create them), the rest bounded by the client's request slots; the problems they find raise."""
     by_kind: dict[str, list[Resource]] = defaultdict(list)
     for r in managed:
         by_kind[r.kind].append(r)
-    # Templates first: assignments refer to the steps that create them.
     jobs: list[Callable[[], Awaitable[None]]] = [
         *(functools.partial(PLANNERS[r.kind], ctx, r) for r in managed if r.kind in PLANNERS),
         *(functools.partial(plan_assignment, ctx, r) for r in by_kind["LineKeyTemplateAssignment"]),
@@ -146,29 +187,6 @@ async def build_plan(
     _check_double_ownership(ctx, by_kind)
     if ctx.diagnostics:
         raise ValidationFailed(list(ctx.diagnostics))
-    order_settings_jobs(ctx)
-    await plan_pushes(ctx, owed, resources, managed)
-    if do_prune and any(r.kind == "LineKeyTemplate" for r in resources):
-        _plan_template_prunes(
-            ctx, {r.name for r in resources if r.kind == "LineKeyTemplate"}, template_references(resources)
-        )
-    check_dependencies(ctx.steps)
-    name_steps(ctx.steps, ctx.devices, ctx.labels)
-    objects = read_objects(ctx.reads, _known_objects(ctx))
-    return Plan(
-        objects=objects,
-        steps=ctx.steps,
-        reads=ctx.reads,
-        paths=list(paths or []),
-        managed=managed_objects(ctx, resources),
-        warnings=sorted(set(ctx.warnings)),
-        targets=list(targets or []),
-        prune=do_prune,
-        safety=safety_of(policy.max_changes, policy.max_changes_percent),
-        secrets=sorted(ctx.secret_notes, key=lambda n: str(n["address"])),
-        held=list(ctx.held),
-        org_seen=ctx.org_seen,
-    )
 
 
 def managed_objects(ctx: Context, resources: list[Resource]) -> int:
@@ -213,88 +231,6 @@ async def _counted(shown: Task, ctx: Context, job: Callable[[], Awaitable[None]]
     await job()
     shown.update(description=f"reading live state ({len(ctx.steps):,} steps planned)")
     shown.advance()
-
-
-async def _lookups(
-    ctx: Context, managed: list[Resource], all_resources: list[Resource], listings: Listings | None = None
-) -> None:
-    from reconciler.planning.listings import Listings
-
-    macs: set[str] = set()
-    emails: set[str] = set()
-    workspaces: set[str] = set()
-    locations: set[str] = set()
-    template_names: set[str] = set()
-    need_templates = ctx.prune and any(r.kind == "LineKeyTemplate" for r in all_resources)
-    need_models = False
-    for r in managed:
-        spec = r.spec
-        if r.kind == "Device":
-            macs.add(r.name)
-            need_models = True
-            for m in spec.get("members", []):
-                if "person" in m:
-                    emails.add(str(m["person"]).lower())
-                if "workspace" in m:
-                    workspaces.add(str(m["workspace"]))
-            if "template" in spec.get("layout", {}):
-                template_names.add(spec["layout"]["template"])
-        elif r.kind == "PersonDevices":
-            emails.add(r.name)
-            need_models = need_models or "hoteling" in spec
-        elif r.kind == "WorkspaceDevices":
-            workspaces.add(r.name)
-            need_models = need_models or "hoteling" in spec
-        elif r.kind == "LocationDeviceSettings":
-            locations.add(r.name)
-            need_models = True  # which devices its job reaches (``reconciler.planning.kinds.push_targets``)
-        elif r.kind == "OrgDeviceSettings":
-            need_models = True
-        elif r.kind == "LineKeyTemplateAssignment":
-            locations.update(spec.get("locations", []))
-            template_names.add(spec["template"])
-            need_models = True
-        elif r.kind == "LineKeyTemplate":
-            need_templates = need_models = True
-        elif r.kind == "BackgroundImages" and spec.get("uploadDevice"):
-            macs.add(normalize_mac(str(spec["uploadDevice"])) or "")
-    if any(r.kind == "BackgroundImages" for r in managed) and not macs:
-        ctx.devices.update(
-            {normalize_mac(str(d.get("mac", ""))) or "": d for d in await ctx.client.list_devices(max=10)}
-        )
-    need_templates = need_templates or bool(template_names)
-    client = listings if listings is not None else Listings(ctx.client)
-
-    async def none() -> Any:
-        return {}
-
-    results = await asyncio.gather(
-        client.devices_by_mac(sorted(macs)) if macs else none(),
-        client.people_by_email(sorted(emails)) if emails else none(),
-        client.workspaces_by_name(sorted(workspaces)) if workspaces else none(),
-        client.locations_by_name(sorted(locations)) if locations else none(),
-        client.list_line_key_templates() if need_templates else none(),
-        client.get_supported_devices() if need_models else none(),
-    )
-    devices, people, spaces, locs, templates, models = results
-    ctx.devices.update(devices)
-    ctx.people.update({k.lower(): v for k, v in people.items()})
-    ctx.workspaces.update(spaces)
-    ctx.locations.update(locs)
-    ctx.templates.update({str(t.get("templateName")): t for t in (templates or [])})
-    ctx.models.update({str(m.get("model")): m for m in (models or [])})
-    ctx.caps = Catalog(ctx.models)
-    for email, p in ctx.people.items():
-        ctx.labels[str(p.get("id"))] = f"person {email}"
-    for name, w in ctx.workspaces.items():
-        ctx.labels[str(w.get("id"))] = f"workspace {name}"
-    # The definition of every template a layout or an assignment names: the repo's, else the org's.
-    for r in all_resources:
-        if r.kind == "LineKeyTemplate":
-            ctx.template_specs[r.name] = dict(r.spec)
-    live_needed = [n for n in template_names if n not in ctx.template_specs and n in ctx.templates]
-    details = await asyncio.gather(*(ctx.get(f"{TEMPLATES}/{ctx.templates[n]['id']}") for n in live_needed))
-    ctx.template_specs.update(dict(zip(live_needed, details, strict=True)))
 
 
 def _check_double_ownership(ctx: Context, by_kind: dict[str, list[Resource]]) -> None:

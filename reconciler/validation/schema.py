@@ -197,53 +197,19 @@ class _Compiler:
         unknown = set(s) - known - _ANNOTATIONS
         if unknown:
             raise _Unsupported(", ".join(sorted(unknown)))
-        checks: list[Check] = []
-        if "type" in s:
-            types = s["type"] if isinstance(s["type"], list) else [s["type"]]
-            preds = [_TYPE_CHECKS[t] for t in types]
-            checks.append(preds[0] if len(preds) == 1 else (lambda v: any(p(v) for p in preds)))
-        if "enum" in s:
-            if not all(isinstance(e, str) for e in s["enum"]):
-                raise _Unsupported("non-string enum")
-            allowed = frozenset(s["enum"])
-            checks.append(lambda v: isinstance(v, str) and v in allowed)
-        if "const" in s:
-            if not isinstance(s["const"], str):
-                raise _Unsupported("non-string const")
-            const = s["const"]
-            checks.append(lambda v: isinstance(v, str) and v == const)
+        checks = _value_checks(s)
         if {"properties", "additionalProperties", "required", "minProperties"} & set(s):
             checks.append(self._object(s))
         if "items" in s or "minItems" in s:
             item = self.compile(s["items"]) if "items" in s else None
-            min_items = s.get("minItems", 0)
+            checks.append(_array_check(item, s.get("minItems", 0)))
+        checks += _bound_checks(s)
+        checks += self._combined(s)
+        return _all(checks)
 
-            def array(v: Any) -> bool:
-                if not isinstance(v, list):
-                    return True
-                if len(v) < min_items:
-                    return False
-                return item is None or all(item(x) for x in v)
-
-            checks.append(array)
-        if "minLength" in s or "maxLength" in s or "pattern" in s:
-            min_len, max_len = s.get("minLength", 0), s.get("maxLength")
-            pattern = re.compile(s["pattern"]) if "pattern" in s else None
-            checks.append(
-                lambda v: (
-                    not isinstance(v, str)
-                    or (
-                        min_len <= len(v)
-                        and (max_len is None or len(v) <= max_len)
-                        and (pattern is None or bool(pattern.search(v)))
-                    )
-                )
-            )
-        if "minimum" in s or "maximum" in s:
-            lo, hi = s.get("minimum"), s.get("maximum")
-            checks.append(
-                lambda v: not _is_number(v) or ((lo is None or v >= lo) and (hi is None or v <= hi))
-            )
+    def _combined(self, s: dict[str, Any]) -> list[Check]:
+        """``anyOf``, ``oneOf``, ``allOf`` and ``if``/``then``/``else``."""
+        checks: list[Check] = []
         if "anyOf" in s:
             subs = [self.compile(x) for x in s["anyOf"]]
             checks.append(lambda v: any(c(v) for c in subs))
@@ -263,7 +229,7 @@ class _Compiler:
                 return other is None or other(v)
 
             checks.append(if_then_else)
-        return _all(checks)
+        return checks
 
     def _object(self, s: dict[str, Any]) -> Check:
         props = {k: self.compile(v) for k, v in s.get("properties", {}).items()}
@@ -365,54 +331,14 @@ def _messages(error: ValidationError) -> list[tuple[str, str]]:
     custom = schema.get("errorMessage") if isinstance(schema.get("errorMessage"), str) else None
 
     if kw == "additionalProperties" and isinstance(inst, dict):
-        allowed = list(schema.get("properties", {}))
-        out = []
-        for key in inst:
-            if key in allowed:
-                continue
-            msg = f"unknown field {key!r}" + (f" in {field_name(ptr)}" if ptr else "")
-            hint = _suggest(key, allowed)
-            if hint:
-                msg += hint
-            elif 0 < len(allowed) <= 8:
-                msg += f" (allowed here: {', '.join(allowed)})"
-            out.append((f"{ptr}/{escape_pointer(str(key))}", msg))
-        return out
+        return _unknown_fields(ptr, inst, list(schema.get("properties", {})))
     if kw == "required" and isinstance(inst, dict):
         missing = [k for k in value if k not in inst]
         where = f" in {field_name(ptr)}" if ptr else ""
         return [(ptr, f"missing required field {k!r}{where}") for k in missing]
-    if kw == "enum":
-        return [(ptr, f"{shown(inst)} is not one of: {_short(list(value))}{_suggest(inst, value)}")]
-    if kw == "const":
-        return [(ptr, f"must be {value!r}, not {shown(inst)}")]
-    if kw == "type":
-        expected = value if isinstance(value, list) else [value]
-        words = " or ".join(str(_TYPE_WORDS.get(t, t)) for t in expected)
-        msg = f"expected {words}, got {_json_type(inst)}"
-        if not isinstance(inst, dict | list):
-            msg += f" {shown(inst)}"
-        if "integer" in expected and isinstance(inst, float) and inst.is_integer():
-            msg += f" (write {int(inst)})"
-        elif "string" in expected and isinstance(inst, int | float) and not isinstance(inst, bool):
-            msg += f' (quote it: "{shown(inst)}")'
-        elif "string" in expected and isinstance(inst, bool):
-            msg += " (quote it if a string is meant)"
-        elif "boolean" in expected and isinstance(inst, str) and inst.lower() in _YAML11_BOOLS:
-            msg += " (write true or false)"
-        elif "string" in expected and isinstance(inst, dict) and "fromEnv" in inst:
-            msg += " ({fromEnv: NAME} is allowed only for settings strings and sipPassword)"
-        return [(ptr, msg)]
-    if kw == "minimum":
-        return [(ptr, f"must be at least {value}, got {shown(inst)}")]
-    if kw == "maximum":
-        return [(ptr, f"must be at most {value}, got {shown(inst)}")]
-    if kw == "minLength":
-        return [(ptr, "must not be empty" if value == 1 else f"must be at least {value} characters")]
-    if kw == "maxLength" and isinstance(inst, str):
-        return [(ptr, f"{shown(inst)} is {len(inst):,} characters: at most {value}")]
-    if kw == "minItems":
-        return [(ptr, f"needs at least {value} item{'s' if value != 1 else ''}")]
+    said = _KEYWORD_MESSAGES[kw](inst, value) if kw in _KEYWORD_MESSAGES else None
+    if said is not None:
+        return [(ptr, said)]
     if custom:
         if kw == "anyOf" and not isinstance(inst, dict | list):
             custom += f", got {_json_type(inst)} {shown(inst)}"
@@ -420,6 +346,59 @@ def _messages(error: ValidationError) -> list[tuple[str, str]]:
     if kw == "pattern":
         return [(ptr, f"{shown(inst)} does not match the pattern {value}")]
     return [(ptr, error.message)]
+
+
+def _unknown_fields(ptr: str, inst: dict[str, Any], allowed: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for key in inst:
+        if key in allowed:
+            continue
+        msg = f"unknown field {key!r}" + (f" in {field_name(ptr)}" if ptr else "")
+        hint = _suggest(key, allowed)
+        if hint:
+            msg += hint
+        elif 0 < len(allowed) <= 8:
+            msg += f" (allowed here: {', '.join(allowed)})"
+        out.append((f"{ptr}/{escape_pointer(str(key))}", msg))
+    return out
+
+
+def _type_message(inst: Any, value: Any) -> str:
+    """``expected a string, got a number 7 (quote it: "7")``: the types, and how to write it."""
+    expected = value if isinstance(value, list) else [value]
+    words = " or ".join(str(_TYPE_WORDS.get(t, t)) for t in expected)
+    msg = f"expected {words}, got {_json_type(inst)}"
+    if not isinstance(inst, dict | list):
+        msg += f" {shown(inst)}"
+    if "integer" in expected and isinstance(inst, float) and inst.is_integer():
+        msg += f" (write {int(inst)})"
+    elif "string" in expected and isinstance(inst, int | float) and not isinstance(inst, bool):
+        msg += f' (quote it: "{shown(inst)}")'
+    elif "string" in expected and isinstance(inst, bool):
+        msg += " (quote it if a string is meant)"
+    elif "boolean" in expected and isinstance(inst, str) and inst.lower() in _YAML11_BOOLS:
+        msg += " (write true or false)"
+    elif "string" in expected and isinstance(inst, dict) and "fromEnv" in inst:
+        msg += " ({fromEnv: NAME} is allowed only for settings strings and sipPassword)"
+    return msg
+
+
+# The message of each keyword whose message depends only on the value and the keyword's argument
+# (None: the schema's own errorMessage, else jsonschema's, is used).
+_KEYWORD_MESSAGES: dict[str, Callable[[Any, Any], str | None]] = {
+    "enum": lambda inst, value: f"{shown(inst)} is not one of: {_short(list(value))}{_suggest(inst, value)}",
+    "const": lambda inst, value: f"must be {value!r}, not {shown(inst)}",
+    "type": _type_message,
+    "minimum": lambda inst, value: f"must be at least {value}, got {shown(inst)}",
+    "maximum": lambda inst, value: f"must be at most {value}, got {shown(inst)}",
+    "minLength": lambda inst, value: (
+        "must not be empty" if value == 1 else f"must be at least {value} characters"
+    ),
+    "maxLength": lambda inst, value: (
+        f"{shown(inst)} is {len(inst):,} characters: at most {value}" if isinstance(inst, str) else None
+    ),
+    "minItems": lambda inst, value: f"needs at least {value} item{'s' if value != 1 else ''}",
+}
 
 
 def _sort_key(error: ValidationError) -> tuple[int, str]:
@@ -479,3 +458,56 @@ def validate_resources(resources: Iterable[Resource]) -> list[Diagnostic]:
     for res in resources:
         out.extend(validate_resource(res))
     return out
+
+
+def _value_checks(s: dict[str, Any]) -> list[Check]:
+    """``type``, ``enum`` and ``const`` (string enums and constants only)."""
+    checks: list[Check] = []
+    if "type" in s:
+        types = s["type"] if isinstance(s["type"], list) else [s["type"]]
+        preds = [_TYPE_CHECKS[t] for t in types]
+        checks.append(preds[0] if len(preds) == 1 else (lambda v: any(p(v) for p in preds)))
+    if "enum" in s:
+        if not all(isinstance(e, str) for e in s["enum"]):
+            raise _Unsupported("non-string enum")
+        allowed = frozenset(s["enum"])
+        checks.append(lambda v: isinstance(v, str) and v in allowed)
+    if "const" in s:
+        if not isinstance(s["const"], str):
+            raise _Unsupported("non-string const")
+        const = s["const"]
+        checks.append(lambda v: isinstance(v, str) and v == const)
+    return checks
+
+
+def _array_check(item: Check | None, min_items: int) -> Check:
+    def array(v: Any) -> bool:
+        if not isinstance(v, list):
+            return True
+        if len(v) < min_items:
+            return False
+        return item is None or all(item(x) for x in v)
+
+    return array
+
+
+def _bound_checks(s: dict[str, Any]) -> list[Check]:
+    """String lengths and patterns, number bounds."""
+    checks: list[Check] = []
+    if "minLength" in s or "maxLength" in s or "pattern" in s:
+        min_len, max_len = s.get("minLength", 0), s.get("maxLength")
+        pattern = re.compile(s["pattern"]) if "pattern" in s else None
+        checks.append(
+            lambda v: (
+                not isinstance(v, str)
+                or (
+                    min_len <= len(v)
+                    and (max_len is None or len(v) <= max_len)
+                    and (pattern is None or bool(pattern.search(v)))
+                )
+            )
+        )
+    if "minimum" in s or "maximum" in s:
+        lo, hi = s.get("minimum"), s.get("maximum")
+        checks.append(lambda v: not _is_number(v) or ((lo is None or v >= lo) and (hi is None or v <= hi)))
+    return checks

@@ -235,50 +235,96 @@ def _mac_of(value: Any) -> str | None:
 
 def _fold(journal: Journal, records: list[tuple[int, dict[str, Any]]]) -> None:
     """Every record after the header, in order."""
-    ended: set[str] = set()
-    failed: set[str] = set()  # steps that failed: a job start among them may have started its job
-    answered: set[str] = set()  # steps whose job start was answered (the job id is known)
-    carried: set[int] = set()  # lines of pending pushes carried from an earlier run
+    folding = _Folding(journal)
     for number, r in records:
-        event, step = r.get("event"), _text(r, "step")
-        if event == "end":
-            journal.finished = True
-        elif event == "start" and step and isinstance(r.get("pushes"), list):
-            journal.pushes_of[step] = [m for m in map(_mac_of, r["pushes"]) if m]
-        elif event == "applied" and step:
-            journal.done.add(step)
-            ended.add(step)
-        elif event in ("failed", "skipped") and step:
-            ended.add(step)
-            if event == "failed":
-                failed.add(step)
-        elif event == "job_started" and step:
-            job_id = str(r.get("job_id"))
-            if not _JOB_ID.match(job_id):
-                raise journal.refuse(number, f"names a job id {clip(visible(job_id))!r} that is not one")
-            journal.running_jobs[step] = (str(r["job_type"]), job_id, number)
-            answered.add(step)
-        elif event == "job_posting" and step:
+        event = r.get("event")
+        fold = _FOLDS.get(event) if isinstance(event, str) else None
+        if fold is not None:
+            fold(folding, number, r, _text(r, "step"))
+    folding.settle()
+
+
+@dataclass
+class _Folding:
+    """What folding the records learns beside the journal itself."""
+
+    journal: Journal
+    ended: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)  # a job start among them may have started its job
+    answered: set[str] = field(default_factory=set)  # steps whose job start was answered (id known)
+    carried: set[int] = field(default_factory=set)  # lines of pending pushes carried from an earlier run
+
+    def end(self, number: int, r: dict[str, Any], step: str | None) -> None:
+        self.journal.finished = True
+
+    def start(self, number: int, r: dict[str, Any], step: str | None) -> None:
+        if step and isinstance(r.get("pushes"), list):
+            self.journal.pushes_of[step] = [m for m in map(_mac_of, r["pushes"]) if m]
+
+    def applied(self, number: int, r: dict[str, Any], step: str | None) -> None:
+        if step:
+            self.journal.done.add(step)
+            self.ended.add(step)
+
+    def stopped(self, number: int, r: dict[str, Any], step: str | None) -> None:
+        """A step that failed or was skipped."""
+        if step:
+            self.ended.add(step)
+            if r.get("event") == "failed":
+                self.failed.add(step)
+
+    def job_started(self, number: int, r: dict[str, Any], step: str | None) -> None:
+        if not step:
+            return
+        job_id = str(r.get("job_id"))
+        if not _JOB_ID.match(job_id):
+            raise self.journal.refuse(number, f"names a job id {clip(visible(job_id))!r} that is not one")
+        self.journal.running_jobs[step] = (str(r["job_type"]), job_id, number)
+        self.answered.add(step)
+
+    def job_posting(self, number: int, r: dict[str, Any], step: str | None) -> None:
+        if step:
             known = {str(k) for k in r.get("known", [])}
-            journal.posting[step] = (str(r["job_type"]), known, dict(r.get("body") or {}), number)
-        elif event == "written":
-            _pending(journal, number, r)
-            if r.get("carried") is True:
-                carried.add(number)
-        elif event == "pushed":
-            for mac in map(_mac_of, r.get("devices") or []):
-                if mac:
-                    journal.pending.pop(mac, None)
-    for step in ended:
-        journal.running_jobs.pop(step, None)
-        if step not in failed or step in answered:
-            journal.posting.pop(step, None)  # a failed start may have started its job: looked for
-    for step in answered:
-        journal.posting.pop(step, None)
-    if journal.finished:  # its own writes were not interrupted: a push failed (or was held)
-        for mac, item in list(journal.pending.items()):
-            if item.line not in carried:
-                journal.pending[mac] = replace(item, interrupted=False)
+            self.journal.posting[step] = (str(r["job_type"]), known, dict(r.get("body") or {}), number)
+
+    def written(self, number: int, r: dict[str, Any], step: str | None) -> None:
+        _pending(self.journal, number, r)
+        if r.get("carried") is True:
+            self.carried.add(number)
+
+    def pushed(self, number: int, r: dict[str, Any], step: str | None) -> None:
+        for mac in map(_mac_of, r.get("devices") or []):
+            if mac:
+                self.journal.pending.pop(mac, None)
+
+    def settle(self) -> None:
+        """What the whole log says: jobs that ended are not running, answered starts not posting,
+        and the pending pushes of a run that finished were not interrupted (a push failed or was
+        held)."""
+        journal = self.journal
+        for step in self.ended:
+            journal.running_jobs.pop(step, None)
+            if step not in self.failed or step in self.answered:
+                journal.posting.pop(step, None)  # a failed start may have started its job: looked for
+        for step in self.answered:
+            journal.posting.pop(step, None)
+        if journal.finished:
+            for mac, item in list(journal.pending.items()):
+                if item.line not in self.carried:
+                    journal.pending[mac] = replace(item, interrupted=False)
+
+
+_FOLDS: dict[str, Callable[[_Folding, int, dict[str, Any], str | None], None]] = {
+    "end": _Folding.end,
+    "start": _Folding.start,
+    "applied": _Folding.applied,
+    "failed": _Folding.stopped,
+    "skipped": _Folding.stopped,
+    "job_started": _Folding.job_started,
+    "job_posting": _Folding.job_posting,
+    "written": _Folding.written,
+    "pushed": _Folding.pushed,
+}
 
 
 def read_journal(path: str, warn: Reporter | None = None) -> Journal | None:

@@ -54,6 +54,58 @@ async def plan_device(ctx: Context, res: Resource) -> None:
         return
     spec = res.spec
     base = DEVICE.format(id=cid)
+    reads = await _read_parts(ctx, spec, base)
+    if "settings" in reads:  # what push_targets and not_reached would otherwise read again
+        ctx.own_settings.note_device(ctx, cid, reads["settings"])
+    model = ctx.caps.of_device(ctx.devices.get(res.name, {}), reads.get("members"))
+    layout = desired_layout(ctx, res) if "layout" in spec else None
+    if "layout" in spec and layout is None:
+        return
+    if model is not None and not _fits(ctx, res, model, layout, reads.get("layout")):
+        return
+    ids = await _plan_lines(ctx, res, cid, reads, layout, model)
+    if "settings" in spec:
+        step = await _plan_settings(ctx, res, base, reads["settings"], model, ids[-1] if ids else None)
+        if step:
+            ids.append(step.id)
+    if "sipPassword" in spec:
+        ids.extend(await _plan_sip_password(ctx, res, base, ids))
+    if ids:
+        _changed(ctx, res, cid, ids, model)
+
+
+async def _plan_lines(
+    ctx: Context,
+    res: Resource,
+    cid: str,
+    reads: dict[str, Any],
+    layout: dict[str, Any] | None,
+    model: ModelCaps | None,
+) -> list[str]:
+    """The members, then the layout (after the members): the ids of the steps planned."""
+    ids: list[str] = []
+    if "members" in res.spec:
+        step = await _plan_members(ctx, res, cid, reads["members"])
+        if step:
+            ids.append(step.id)
+    if layout is not None:
+        step = _plan_layout(ctx, res, cid, layout, reads["layout"], model)
+        if step:
+            step.depends_on = ids[-1:]
+            ids.append(step.id)
+    return ids
+
+
+def _changed(ctx: Context, res: Resource, cid: str, ids: list[str], model: ModelCaps | None) -> None:
+    """Note a device whose configuration the steps ``ids`` change (to be pushed, when it can be)."""
+    location_id = ctx.devices.get(res.name, {}).get("locationId")
+    ctx.changed_devices[cid] = (res.address, location_id, ids)
+    if model is not None and not model.apply_changes:
+        ctx.no_push.add(cid)
+
+
+async def _read_parts(ctx: Context, spec: dict[str, Any], base: str) -> dict[str, Any]:
+    """The live parts of a device its manifest declares (members also for a layout), by part."""
     reads: dict[str, Any] = {}
 
     async def read(part: str, path: str) -> None:
@@ -71,72 +123,49 @@ async def plan_device(ctx: Context, res: Resource) -> None:
     else:
         for part, path in wanted:
             await read(part, path)
-    if "settings" in reads:  # what push_targets and not_reached would otherwise read again
-        ctx.own_settings.note_device(ctx, cid, reads["settings"])
-    model = ctx.caps.of_device(ctx.devices.get(res.name, {}), reads.get("members"))
-    layout = desired_layout(ctx, res) if "layout" in spec else None
-    if "layout" in spec and layout is None:
-        return
-    if model is not None and not _fits(ctx, res, model, layout, reads.get("layout")):
-        return
-    ids: list[str] = []
-    prev: str | None = None
-    if "members" in spec:
-        step = await _plan_members(ctx, res, cid, reads["members"])
-        if step:
-            ids.append(step.id)
-            prev = step.id
-    if layout is not None:
-        step = _plan_layout(ctx, res, cid, layout, reads["layout"], model)
-        if step:
-            step.depends_on = [prev] if prev else []
-            ids.append(step.id)
-            prev = step.id
-    if "settings" in spec:
-        live = reads["settings"]
-        rel_ignore = res.ignore_under("/settings")
-        enabled = spec["settings"].get("customEnabled", live.get("customEnabled", False))
-        # A customized device follows its location's (else the org's) declared values.
-        inherited = await _inherited(ctx, res, model, live) if enabled else []
-        desired = dict(spec["settings"])
-        if inherited:
-            desired["customizations"] = with_leaves(desired.get("customizations"), inherited)
-        changes = mark(
-            diff_declared(desired, live, rel_ignore, prefix="/settings"),
-            inherited,
-            "/settings/customizations",
+    return reads
+
+
+async def _plan_settings(
+    ctx: Context, res: Resource, base: str, live: dict[str, Any], model: ModelCaps | None, prev: str | None
+) -> Step | None:
+    """The device's own settings: the declared fields, and (customized) what it follows."""
+    spec = res.spec
+    rel_ignore = res.ignore_under("/settings")
+    enabled = spec["settings"].get("customEnabled", live.get("customEnabled", False))
+    # A customized device follows its location's (else the org's) declared values.
+    inherited = await _inherited(ctx, res, model, live) if enabled else []
+    desired = dict(spec["settings"])
+    if inherited:
+        desired["customizations"] = with_leaves(desired.get("customizations"), inherited)
+    changes = mark(
+        diff_declared(desired, live, rel_ignore, prefix="/settings"),
+        inherited,
+        "/settings/customizations",
+    )
+    dropped = [c.path for c in changes if c.path.startswith("/settings/customizations/")]
+    if desired.get("customEnabled") is False and desired.get("customizations"):
+        dropped = ["/settings/customizations"]  # the location's settings will show instead
+    if changes and not enabled and dropped:
+        # Without its own settings the device shows its location's: the change would not stick.
+        ctx.error(
+            res,
+            "/spec" + dropped[0],
+            "customizations are not kept while customEnabled is false (the device shows its "
+            "location's settings): set customEnabled: true, or drop the customizations",
         )
-        dropped = [c.path for c in changes if c.path.startswith("/settings/customizations/")]
-        if desired.get("customEnabled") is False and desired.get("customizations"):
-            dropped = ["/settings/customizations"]  # the location's settings will show instead
-        if changes and not enabled and dropped:
-            # Without its own settings the device shows its location's: the change would not stick.
-            ctx.error(
-                res,
-                "/spec" + dropped[0],
-                "customizations are not kept while customEnabled is false (the device shows its "
-                "location's settings): set customEnabled: true, or drop the customizations",
-            )
-        elif changes:
-            current = ctx.without_live_secrets(
-                {
-                    "customEnabled": live.get("customEnabled", False),
-                    "customizations": live.get("customizations", {}),
-                },
-                f"{base}/settings",
-            )
-            body = merge_declared(current, desired, rel_ignore)
-            step = ctx.update(
-                res, "settings", 4, f"{base}/settings", body, changes, "device settings", after=prev
-            )
-            ids.append(step.id)
-    if "sipPassword" in spec:
-        ids.extend(await _plan_sip_password(ctx, res, base, ids))
-    if ids:
-        location_id = ctx.devices.get(res.name, {}).get("locationId")
-        ctx.changed_devices[cid] = (res.address, location_id, ids)
-        if model is not None and not model.apply_changes:
-            ctx.no_push.add(cid)
+        return None
+    if not changes:
+        return None
+    current = ctx.without_live_secrets(
+        {
+            "customEnabled": live.get("customEnabled", False),
+            "customizations": live.get("customizations", {}),
+        },
+        f"{base}/settings",
+    )
+    body = merge_declared(current, desired, rel_ignore)
+    return ctx.update(res, "settings", 4, f"{base}/settings", body, changes, "device settings", after=prev)
 
 
 async def _inherited(
@@ -367,6 +396,21 @@ def _human(ref: str, m: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     return out
 
 
+def _member_body(m: dict[str, Any], ident: str, want: dict[str, Any], keep: dict[str, Any]) -> dict[str, Any]:
+    """One member of the PUT: the declared fields (defaults filled in), the optional ones declared
+    or else kept from its live entry ``keep``."""
+    body = {"id": ident, "port": int(m["port"])}
+    for f in MEMBER_DEFAULTS:
+        body[f] = want[f]
+    for f in MEMBER_OPTIONAL:
+        if f in m:
+            body[f] = m[f]
+        elif f in keep:
+            body[f] = keep[f]
+    body.setdefault("hotlineDestination", "")
+    return body
+
+
 async def _plan_members(ctx: Context, res: Resource, cid: str, live: dict[str, Any]) -> Step | None:
     desired: list[dict[str, Any]] = res.spec["members"]
     ids = await _resolve_member_ids(ctx, res, cid, desired, list(live.get("members") or []))
@@ -402,17 +446,7 @@ async def _plan_members(ctx: Context, res: Resource, cid: str, live: dict[str, A
     body_members = []
     after_h: list[dict[str, Any]] = []
     for m, ident, kind, ref, want, fields, have in compared:
-        keep = have or live_by_id.get(ident) or {}
-        body = {"id": ident, "port": int(m["port"])}
-        for f in MEMBER_DEFAULTS:
-            body[f] = want[f]
-        for f in MEMBER_OPTIONAL:
-            if f in m:
-                body[f] = m[f]
-            elif f in keep:
-                body[f] = keep[f]
-        body.setdefault("hotlineDestination", "")
-        body_members.append(body)
+        body_members.append(_member_body(m, ident, want, have or live_by_id.get(ident) or {}))
         after_h.append(_human(f"{kind} {ref}", want, fields))
     before_h = [
         _human(

@@ -33,66 +33,74 @@ async def plan_images(ctx: Context, res: Resource) -> None:
         if device_id is None:
             return
     for i, img in missing:
-        f = image_file(res, img["path"])
-        root = repo_root(res.source.file)
-        if not inside(f, root):
-            ctx.error(res, f"/spec/images/{i}/path", f"{f} resolves outside the repository ({root}): refused")
-            continue
-        try:
-            content = read_capped(f, IMAGE_MAX_BYTES)
-        except UnreadableFile as exc:
-            ctx.error(res, f"/spec/images/{i}/path", f"{f}: {exc}")
-            continue
-        info, problem = image_problem(content, f.suffix)  # by content: what the API will check
-        if problem or info is None:
-            ctx.error(res, f"/spec/images/{i}/path", f"image {str(f)!r} {problem}")
-            continue
-        ctype = info.content_type
-        name = img["fileName"]
-        ctx.step(
-            res,
-            "create",
-            1,
-            UPLOAD.format(id=device_id),
-            {"fileName": name},
-            part=name,
-            at=f"/spec/images/{i}",
-            changes=[FieldChange(f"/images/{name}", None, str(f))],
-            summary=f"upload background image {name!r}",
-            meta={
-                "file": str(f),
-                "sha256": hashlib.sha256(content).hexdigest(),
-                "contentType": ctype,
-                "object": f"{res.address}.{name}",
-            },
-        )
+        _plan_upload(ctx, res, i, img, device_id)
     if ctx.prune:
-        declared = {image_name(img["fileName"]) for img in wanted}
-        used = image_references(ctx.resources)
-        extra = []
-        for item in sorted(data.get("backgroundImages", []), key=lambda i: str(i.get("fileName"))):
-            name = str(item.get("fileName"))
-            if name in declared:
-                continue
-            where = _referenced_at(item, used)
-            if where:
-                ctx.warnings.append(
-                    f"{res.address}: background image {name!r} is not pruned although no manifest declares "
-                    f"it: a background.customUrl uses it at {where}"
-                )
-                continue
-            extra.append(name)
-        force = bool(res.spec.get("forceDelete", ctx.policy.force_delete_images))
-        if extra:
-            body = {"backgroundImages": [{"fileName": n, "forceDelete": force} for n in extra]}
-            changes = [FieldChange(f"/images/{n}", n, None) for n in extra]
-            summary = f"delete {len(extra)} unmanaged background image(s)" + (
-                " (forceDelete: also from the devices that show them)" if force else ""
+        _plan_prune(ctx, res, data, wanted)
+
+
+def _plan_upload(ctx: Context, res: Resource, i: int, img: dict[str, Any], device_id: str | None) -> None:
+    """Upload image ``i`` of the manifest, checked first by its content as the API will."""
+    f = image_file(res, img["path"])
+    root = repo_root(res.source.file)
+    if not inside(f, root):
+        ctx.error(res, f"/spec/images/{i}/path", f"{f} resolves outside the repository ({root}): refused")
+        return
+    try:
+        content = read_capped(f, IMAGE_MAX_BYTES)
+    except UnreadableFile as exc:
+        ctx.error(res, f"/spec/images/{i}/path", f"{f}: {exc}")
+        return
+    info, problem = image_problem(content, f.suffix)  # by content: what the API will check
+    if problem or info is None:
+        ctx.error(res, f"/spec/images/{i}/path", f"image {str(f)!r} {problem}")
+        return
+    ctype = info.content_type
+    name = img["fileName"]
+    ctx.step(
+        res,
+        "create",
+        1,
+        UPLOAD.format(id=device_id),
+        {"fileName": name},
+        part=name,
+        at=f"/spec/images/{i}",
+        changes=[FieldChange(f"/images/{name}", None, str(f))],
+        summary=f"upload background image {name!r}",
+        meta={
+            "file": str(f),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "contentType": ctype,
+            "object": f"{res.address}.{name}",
+        },
+    )
+
+
+def _plan_prune(ctx: Context, res: Resource, data: dict[str, Any], wanted: list[dict[str, Any]]) -> None:
+    """Delete the org's images no manifest declares, but those a background setting still uses."""
+    declared = {image_name(img["fileName"]) for img in wanted}
+    used = image_references(ctx.resources)
+    extra = []
+    for item in sorted(data.get("backgroundImages", []), key=lambda i: str(i.get("fileName"))):
+        name = str(item.get("fileName"))
+        if name in declared:
+            continue
+        where = _referenced_at(item, used)
+        if where:
+            ctx.warnings.append(
+                f"{res.address}: background image {name!r} is not pruned although no manifest declares "
+                f"it: a background.customUrl uses it at {where}"
             )
-            meta = {"objects": len(extra)}
-            ctx.step(
-                res, "delete", 8, IMAGES, body, part="prune", changes=changes, summary=summary, meta=meta
-            )
+            continue
+        extra.append(name)
+    force = bool(res.spec.get("forceDelete", ctx.policy.force_delete_images))
+    if extra:
+        body = {"backgroundImages": [{"fileName": n, "forceDelete": force} for n in extra]}
+        changes = [FieldChange(f"/images/{n}", n, None) for n in extra]
+        summary = f"delete {len(extra)} unmanaged background image(s)" + (
+            " (forceDelete: also from the devices that show them)" if force else ""
+        )
+        meta = {"objects": len(extra)}
+        ctx.step(res, "delete", 8, IMAGES, body, part="prune", changes=changes, summary=summary, meta=meta)
 
 
 # The resource kinds whose spec can set a phone background, and where their settings start.

@@ -77,22 +77,9 @@ async def plan_location_settings(ctx: Context, res: Resource) -> None:
         return
     body: dict[str, Any] = {"locationId": loc_id, "locationCustomizationsEnabled": enabled}
     if enabled:
-        current = dict(ctx.without_live_secrets(live_custom, read, "/customizations"))
-        if unseen:
-            org = await ctx.get(ORG_SETTINGS)
-            org_custom = ctx.without_live_secrets(
-                org.get("customizations") or {}, ORG_SETTINGS, "/customizations"
-            )
-            for family in unseen:
-                if not isinstance(org_custom.get(family), dict):
-                    ctx.error(
-                        res,
-                        f"/spec/customizations/{family}",
-                        f"neither the location nor the org settings return the {family} family, so "
-                        "a complete body for it cannot be built; leave it out",
-                    )
-                    return
-                current[family] = org_custom[family]
+        current = await _current_customizations(ctx, res, live_custom, read, unseen)
+        if current is None:
+            return
         body["customizations"] = merge_declared(current, declared, res.ignore_under("/customizations"))
     summary = "location device settings (job)"
     ctx.step(res, "job", 3, JOB, body, changes=changes, job_type=SETTINGS_JOB, summary=summary)
@@ -190,3 +177,26 @@ async def plan_workspace(ctx: Context, res: Resource) -> None:
     if wid is not None:
         base = WORKSPACE.format(id=wid)
         await _plan_owner(ctx, res, base, base, hoteling_wrap=False)
+
+
+async def _current_customizations(
+    ctx: Context, res: Resource, live_custom: dict[str, Any], read: str, unseen: list[str]
+) -> dict[str, Any] | None:
+    """What a customized location's job body starts from: its live customizations, and for the
+    families its GET does not return, the org's (None, with an error, when neither has one)."""
+    current = dict(ctx.without_live_secrets(live_custom, read, "/customizations"))
+    if not unseen:
+        return current
+    org = await ctx.get(ORG_SETTINGS)
+    org_custom = ctx.without_live_secrets(org.get("customizations") or {}, ORG_SETTINGS, "/customizations")
+    for family in unseen:
+        if not isinstance(org_custom.get(family), dict):
+            ctx.error(
+                res,
+                f"/spec/customizations/{family}",
+                f"neither the location nor the org settings return the {family} family, so "
+                "a complete body for it cannot be built; leave it out",
+            )
+            return None
+        current[family] = org_custom[family]
+    return current
