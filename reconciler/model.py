@@ -68,6 +68,7 @@ class Diagnostic:
     message: str
     resource: str | None = None  # "Kind/name"
     severity: str = "error"
+    code: str = ""  # the check that found it (``reconciler.errors.DIAGNOSTIC_CODES``)
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
@@ -81,6 +82,7 @@ class Diagnostic:
             "col": self.location.col if self.location else None,
             "resource": self.resource,
             "severity": self.severity,
+            "code": self.code,
             "message": self.message,
         }
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from reconciler.errors import ConfigError, PlanRefused
+from reconciler.errors import ConfigError, PlanMismatch
 from reconciler.planning.diff import to_jsonable
 from reconciler.planning.plan import ACTIONS, FORMAT_VERSION, PHASES, Plan, Step
 from reconciler.webex.untrusted import api_text, without_userinfo
@@ -22,10 +22,6 @@ from reconciler.webex.untrusted import api_text, without_userinfo
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH")
 _READ = re.compile(r"^GET /(?!/)\S*$")
 _MAC = re.compile(r"^[0-9A-Fa-f]{12}$")
-
-
-class PlanMismatch(PlanRefused):
-    """A saved plan differs from what the manifests and live state call for now."""
 
 
 class _Bad(Exception):

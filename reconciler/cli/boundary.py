@@ -18,7 +18,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from reconciler.errors import ConfigError, Interrupted, ReconcilerError, ValidationFailed
-from reconciler.render.failures import capped, describe
+from reconciler.render.failures import capped, describe, hint
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,21 +68,23 @@ def echo_error(exc: BaseException, fmt: str | None, base_url: str | None) -> Non
 
 
 def _error_lines(exc: BaseException, kwargs: dict[str, Any]) -> list[str]:
-    """What stderr says about ``exc``: every problem (capped) for manifests that did not validate, a
-    hint where one helps, and never a secret or a raw control character."""
+    """What stderr says about ``exc``, its code last on its line: every problem (capped) for
+    manifests that did not validate, the error's hint where it has one, and never a secret or a
+    raw control character."""
     if isinstance(exc, ValidationFailed):
         lines = [_shown(d) for d in exc.diagnostics]
         more = f" ({_lists_every_one(kwargs)} lists every one)"
-        return [*capped(lines, more=more), f"Error: {_shown(exc)}"]
-    if isinstance(exc, Interrupted):
-        return [f"\nInterrupted: {_shown(exc)}"]
+        return [*capped(lines, more=more), f"Error: {_shown(exc)} [{exc.code}]"]
     if isinstance(exc, ReconcilerError):
-        return [f"Error: {_shown(describe(exc, kwargs.get('base_url')))}"]
+        said = f"\nInterrupted: {_shown(exc)}" if isinstance(exc, Interrupted) else None
+        said = said or f"Error: {_shown(describe(exc, kwargs.get('base_url')))}"
+        has_hint = exc.hint is not None and hint(exc, kwargs.get("base_url")) is None
+        return [f"{said} [{exc.code}]", *([f"Hint: {_shown(exc.hint)}"] if has_hint else [])]
     if isinstance(exc, OSError):  # a file that cannot be read or written, a full disk
-        return [f"Error: {_redacted(exc)}"]
+        return [f"Error: {_redacted(exc)} [{ConfigError.code}]"]
     return [  # a bug: still one clean line (never a secret)
         f"Error: internal error ({type(exc).__name__}: {_redacted(exc)}); please report it "
-        "(RECONCILER_TRACEBACK=1 shows the traceback). The apply log holds what was done."
+        "(RECONCILER_TRACEBACK=1 shows the traceback). The apply log holds what was done. [internal]"
     ]
 
 

@@ -135,14 +135,14 @@ def _compose(text: str, file: str, loader_cls: Any) -> tuple[list[Document], lis
     except _Stop:
         pass  # runaway nesting: the rest of the file is not parsed
     except RecursionError:
-        diags.append(Diagnostic(Location(file, 1, 1), NESTING_MESSAGE))
+        diags.append(Diagnostic(Location(file, 1, 1), NESTING_MESSAGE, code="yaml"))
     except Exception as exc:  # every parser error becomes a diagnostic, never a traceback
         pure = issubclass(loader_cls, _PureLoader)
         if not pure and str(getattr(exc, "context", "")).startswith("found duplicate anchor"):
             return docs, diags, _PureLoader
         if loader_cls is not _ExactDepthLoader and "nesting depth" in str(getattr(exc, "problem", "")):
             return docs, diags, _ExactDepthLoader
-        diags.append(Diagnostic(*_error_location(exc, file, text)))
+        diags.append(Diagnostic(*_error_location(exc, file, text), code="yaml"))
     finally:
         loader.dispose()
     return docs, diags, None

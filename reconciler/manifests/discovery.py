@@ -101,6 +101,7 @@ def _outside(dirpath: str, name: str, root: str, diags: list[Diagnostic]) -> boo
         Diagnostic(
             Location(os.path.normpath(full), 1, 1),
             f"symbolic link to {os.path.realpath(full)!r}, outside {root}: refused",
+            code="file",
         )
     )
     return True
@@ -163,13 +164,13 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[str], list[Diagnostic]]:
             before = len(diags)
             found = _walk(p, diags)
             if not found and len(diags) == before:
-                diags.append(Diagnostic(None, f"{p}: no *.yaml or *.yml files found"))
+                diags.append(Diagnostic(None, f"{p}: no *.yaml or *.yml files found", code="file"))
             for f, real in found:
                 add(f, real)
         elif os.path.lexists(p):  # a FIFO, a device, a dangling link: read_manifest says why
             add(os.path.normpath(p))
         else:
-            diags.append(Diagnostic(None, f"{p}: no such file or directory"))
+            diags.append(Diagnostic(None, f"{p}: no such file or directory", code="file"))
     return files, diags
 
 
@@ -190,10 +191,10 @@ def read_manifest(file: str) -> tuple[str | None, Diagnostic | None]:
     try:
         raw = read_capped(file, MAX_FILE_BYTES)
     except UnreadableFile as exc:
-        return None, Diagnostic(Location(file, 1, 1), str(exc))
+        return None, Diagnostic(Location(file, 1, 1), str(exc), code="file")
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, Diagnostic(Location(file, line, col), "not UTF-8 text")
+        return None, Diagnostic(Location(file, line, col), "not UTF-8 text", code="file")

@@ -89,7 +89,7 @@ def _to_resource(doc: Document) -> tuple[Resource | None, list[Diagnostic]]:
     if not isinstance(data, dict):
         what = "a list" if isinstance(data, list) else f"the value {data!r}"
         msg = f"a manifest must be a mapping with apiVersion, kind, metadata and spec, not {what}"
-        return None, [Diagnostic(src, msg)]
+        return None, [Diagnostic(src, msg, code="manifest")]
 
     for key in data:
         if key not in ENVELOPE_KEYS:
@@ -115,7 +115,7 @@ def _to_resource(doc: Document) -> tuple[Resource | None, list[Diagnostic]]:
             problems.append(
                 (at("/kind"), f"unknown kind {kind!r}{hint}; expected one of: " + ", ".join(KINDS))
             )
-        return None, [Diagnostic(loc, msg) for loc, msg in problems]
+        return None, [Diagnostic(loc, msg, code="manifest") for loc, msg in problems]
 
     parts: dict[str, dict[str, Any]] = {}
     for key in ("metadata", "spec"):
@@ -133,7 +133,7 @@ def _to_resource(doc: Document) -> tuple[Resource | None, list[Diagnostic]]:
         kind=kind, name=name, metadata=parts["metadata"], spec=parts["spec"], source=src, positions=pos
     )
     label = label_of(resource)
-    return resource, [Diagnostic(loc, msg, label) for loc, msg in problems]
+    return resource, [Diagnostic(loc, msg, label, code="manifest") for loc, msg in problems]
 
 def label_of(resource: Resource) -> str:
     """``Kind/name`` for messages (just ``Kind`` while the name is unknown)."""

@@ -200,7 +200,7 @@ class _Builder:
         return Location(self.file, mark.line + 1, mark.column + 1)
 
     def error(self, loc: Location, message: str) -> None:
-        self.diagnostics.append(Diagnostic(loc, message))
+        self.diagnostics.append(Diagnostic(loc, message, code="yaml"))
 
     def fail(self, loc: Location, message: str) -> None:
         self.error(loc, message)

@@ -41,6 +41,19 @@ def hint(exc: BaseException, base_url: str | None) -> str | None:
     return None
 
 
+def code_of(exc: BaseException) -> str:
+    """The stable code of ``exc`` (``reconciler.errors``); ``internal`` for a bug."""
+    return exc.code if isinstance(exc, ReconcilerError) else "internal"
+
+
+def hint_for(exc: BaseException, base_url: str | None) -> str | None:
+    """What to do about ``exc``: a hint drawn from the base URL first, else the error's own."""
+    found = hint(exc, base_url)
+    if found is None and isinstance(exc, ReconcilerError):
+        return exc.hint
+    return found
+
+
 def describe(exc: ReconcilerError, base_url: str | None = None) -> str:
     """The one line shown for ``exc``, its hint first when there is one."""
     found = hint(exc, base_url)
@@ -57,7 +70,7 @@ def error_entries(exc: BaseException, base_url: str | None = None) -> list[dict[
             entry.setdefault("type", "validation")
             entries.append(entry)
         return entries
-    entry = {"type": _error_type(exc), "message": str(exc)}
+    entry = {"type": _error_type(exc), "code": code_of(exc), "message": str(exc)}
     if isinstance(exc, ApiError):
         entry.update(
             method=exc.method,
@@ -66,7 +79,7 @@ def error_entries(exc: BaseException, base_url: str | None = None) -> list[dict[
             trackingId=exc.tracking_id,
             attempts=exc.attempts,
         )
-    found = hint(exc, base_url)
+    found = hint_for(exc, base_url)
     if found:
         entry["hint"] = found
     return [entry]
@@ -80,6 +93,7 @@ def error_document(exc: BaseException, base_url: str | None = None) -> dict[str,
         "kind": "error",
         "tool": {"name": "reconciler", "version": __version__},
         "ok": False,
+        "code": code_of(exc),
         "message": message,
         "exit_code": getattr(exc, "exit_code", 1),
         "errors": error_entries(exc, base_url),

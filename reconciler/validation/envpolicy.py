@@ -105,5 +105,5 @@ def credential_values(
                     f"the value of {ref.env} (fromEnv) is one of the tool's own credentials: "
                     "refusing to send it to the API"
                 )
-                out.append(Diagnostic(r.loc(pointer), message, label_of(r)))
+                out.append(Diagnostic(r.loc(pointer), message, label_of(r), code="env"))
     return out

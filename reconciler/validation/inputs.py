@@ -161,7 +161,8 @@ class _Checker:
         self.mixed: list[Seen] = []
 
     def add(self, res: Resource, ptr: str, message: str, severity: str = "error") -> None:
-        self.out.append(Diagnostic(res.loc(ptr), f"{field_name(ptr)}: {message}", label_of(res), severity))
+        text = f"{field_name(ptr)}: {message}"
+        self.out.append(Diagnostic(res.loc(ptr), text, label_of(res), severity, code="input"))
 
     def number(self, res: Resource, ptr: str, value: Any) -> None:
         if isinstance(value, float) and not math.isfinite(value):
@@ -254,10 +255,12 @@ def unset_env(
                 weak = weak_sip_password(environ[value.env])
                 problem = f"the value of {value.env}: {weak}" if weak else None
                 if problem:  # set and refused by the API: an error even where unset is a warning
-                    out.append(Diagnostic(res.loc(ptr), f"{field_name(ptr)}: {problem}", label_of(res)))
+                    text = f"{field_name(ptr)}: {problem}"
+                    out.append(Diagnostic(res.loc(ptr), text, label_of(res), code="input"))
                     continue
             if problem:
-                out.append(Diagnostic(res.loc(ptr), f"{field_name(ptr)}: {problem}", label_of(res), severity))
+                text = f"{field_name(ptr)}: {problem}"
+                out.append(Diagnostic(res.loc(ptr), text, label_of(res), severity, code="input"))
     return out
 
 

@@ -44,7 +44,7 @@ from reconciler.localfiles import LIMITS, UnreadableFile, read_capped
 from reconciler.model import Diagnostic, Location, Resource, SecretRef
 from reconciler.tracked import is_tracked
 
-FORMAT = 1
+FORMAT = 2  # 2: diagnostics carry their code
 MAGIC = b"RECONCILER-PARSE-CACHE\n"
 DEFAULT_PATH = ".reconciler/parse-cache.bin"
 ENV = "RECONCILER_PARSE_CACHE"
@@ -250,7 +250,7 @@ def encode(file: str, resources: list[Resource], diags: list[Diagnostic], checke
         res.append((r.kind, r.name, meta, spec, secret, _loc(r.source, file), positions))
 
     def diag(d: Diagnostic) -> Any:
-        return (_loc(d.location, file), d.message, d.resource, d.severity)
+        return (_loc(d.location, file), d.message, d.resource, d.severity, d.code)
 
     try:
         return marshal.dumps((res, [diag(d) for d in diags], [diag(d) for d in checked]))
@@ -270,7 +270,7 @@ def decode(file: str, data: bytes) -> tuple[list[Resource], list[Diagnostic], li
         resources.append(Resource(kind=kind, name=name, metadata=meta, spec=spec, source=src, positions=pos))
 
     def diag(v: Any) -> Diagnostic:
-        return Diagnostic(_unloc(v[0], file), v[1], v[2], v[3])
+        return Diagnostic(_unloc(v[0], file), v[1], v[2], v[3], v[4])
 
     return resources, [diag(d) for d in diags], [diag(d) for d in checked]
 

@@ -410,7 +410,9 @@ def validate_resource(resource: Resource) -> list[Diagnostic]:
     if resource.kind not in KINDS:
         return [
             Diagnostic(
-                resource.loc("/kind"), f"unknown kind {resource.kind!r}; expected one of: " + ", ".join(KINDS)
+                resource.loc("/kind"),
+                f"unknown kind {resource.kind!r}; expected one of: " + ", ".join(KINDS),
+                code="schema",
             )
         ]
     raw = raw_document(resource)
@@ -430,7 +432,7 @@ def validate_resource(resource: Resource) -> list[Diagnostic]:
             if (ptr, msg) in seen:
                 continue
             seen.add((ptr, msg))
-            out.append(Diagnostic(resource.loc(ptr), _naming_the_field(ptr, msg), label))
+            out.append(Diagnostic(resource.loc(ptr), _naming_the_field(ptr, msg), label, code="schema"))
     return out
 
 

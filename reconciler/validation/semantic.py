@@ -66,7 +66,7 @@ class _Checker:
         self.allowed_env: frozenset[str] = frozenset()  # envpolicy.allowed_names
 
     def add(self, res: Resource, ptr: str, message: str) -> None:
-        self.out.append(Diagnostic(res.loc(ptr), message, label_of(res)))
+        self.out.append(Diagnostic(res.loc(ptr), message, label_of(res), code="semantic"))
 
     # -- across resources --------------------------------------------------------------------
 
@@ -353,6 +353,7 @@ class _Checker:
                             "to keep secrets out of git",
                             label_of(res),
                             "warning",
+                            code="semantic",
                         )
                     )
             elif isinstance(value, dict | list):
@@ -397,7 +398,13 @@ def check(resources: Sequence[Resource]) -> list[Diagnostic]:
             c.secrets(res)
         except Exception as exc:  # a check must never take validation down
             c.out.append(
-                Diagnostic(res.source, f"internal error in semantic checks: {exc!r}", label_of(res), "error")
+                Diagnostic(
+                    res.source,
+                    f"internal error in semantic checks: {exc!r}",
+                    label_of(res),
+                    "error",
+                    code="semantic",
+                )
             )
     c.layout_owned_twice(resources)
     return c.out

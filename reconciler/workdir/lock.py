@@ -31,15 +31,11 @@ from typing import Any
 
 import filelock
 
-from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.errors import ConfigError, LockHeld, ReconcilerError
 from reconciler.localfiles import read_local
 
 LOCK_DIR = Path(".reconciler") / "locks"
 POLL_S = 0.1
-
-
-class LockHeld(ReconcilerError):
-    """Another apply holds the lock of this org."""
 
 
 def lock_key(base_url: str, org_id: str | None) -> str:

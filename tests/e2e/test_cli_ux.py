@@ -317,7 +317,7 @@ def test_port_in_use_is_one_clear_line(served: int) -> None:
     assert r.exit_code == 1
     assert r.stderr.strip().splitlines() == [
         f"Error: cannot listen on 127.0.0.1:{served}: Address already in use; another server may be "
-        "using it: pick another with --port"
+        "using it: pick another with --port [config]"  # the error's code last
     ]
 
 

@@ -306,7 +306,7 @@ class Context:
         return keep_live_secrets(live, path, pointer) if path in self.secret_reads else live
 
     def error(self, resource: Resource, pointer: str, message: str) -> None:
-        self.diagnostics.append(Diagnostic(resource.loc(pointer), message, resource.address))
+        self.diagnostics.append(Diagnostic(resource.loc(pointer), message, resource.address, code="live"))
 
     def refuse(self, resource: Resource, problems: list[tuple[str, str]]) -> bool:
         """Report each (pointer, message) problem; whether there was any."""
