@@ -40,10 +40,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from reconciler import cli as cli_module
 from reconciler.cli import main
-from reconciler.export import ALL_KINDS
-from reconciler.session import Connection
+from reconciler.cli import options as cli_module
+from reconciler.flows.connect import Connection
+from reconciler.flows.export import ALL_KINDS
 from reconciler.sim import catalog
 from reconciler.sim.app import create_app
 

@@ -43,8 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from reconciler.diff import diff_declared  # noqa: E402
 from reconciler.model import mac_with_colons, normalize_mac  # noqa: E402
+from reconciler.planning.diff import diff_declared  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache"
 TOKEN = "bench-token"
@@ -281,8 +281,8 @@ def run_process(
 
 def export_in_process(app: Any, out: Path, concurrency: int = 8) -> Path:
     """``reconciler export`` of an in-process simulator ``app`` (tests): the manifests under ``out``."""
-    from reconciler.session import Connection, run
-    from reconciler.session import export_org as export_flow
+    from reconciler.flows.connect import Connection, run
+    from reconciler.flows.export import export_org as export_flow
 
     run(export_flow(Connection(sim_app=app, concurrency=concurrency), str(out), (), EXPORT_KINDS, (), _quiet))
     return out
@@ -590,7 +590,7 @@ def _client(transport: httpx.AsyncBaseTransport, concurrency: int) -> Any:
 
 
 async def _record(app: Any, resources: list[Any], concurrency: int) -> tuple[dict[Key, Answer], Any]:
-    from reconciler.planner import build_plan
+    from reconciler.planning.planner import build_plan
 
     recorder = _Recorder(httpx.ASGITransport(app=app))
     async with _client(recorder, concurrency) as client:
@@ -600,7 +600,7 @@ async def _record(app: Any, resources: list[Any], concurrency: int) -> tuple[dic
 
 async def _replay_http(answers: dict[Key, Answer], resources: list[Any], concurrency: int) -> Any:
     """Every request goes through the client's whole HTTP stack to an ``httpx.MockTransport``."""
-    from reconciler.planner import build_plan
+    from reconciler.planning.planner import build_plan
 
     def handler(request: httpx.Request) -> httpx.Response:
         return _response(answers.get(_key_of_url(request.method, request.url)), request)
@@ -619,7 +619,7 @@ def _prebuilt(answers: dict[Key, Answer]) -> dict[Key, httpx.Response]:
 
 async def _replay_direct(responses: dict[Key, httpx.Response], resources: list[Any], concurrency: int) -> Any:
     """The client's ``request`` hands back the recorded answer at once: no HTTP stack, no URL parsing."""
-    from reconciler.planner import build_plan
+    from reconciler.planning.planner import build_plan
 
     async with _client(httpx.MockTransport(lambda r: httpx.Response(500)), concurrency) as client:
 
@@ -659,7 +659,7 @@ def cpu_stage(
     seed: int, devices: int, repo: Path, *, concurrency: int = 32, repeat: int = 1
 ) -> dict[str, Any]:
     """CPU seconds of ``build_plan`` on recorded answers (best of ``repeat``), and of loading the repo."""
-    from reconciler.session import load
+    from reconciler.flows.load import load
     from reconciler.sim.app import create_app
 
     t0 = time.process_time()

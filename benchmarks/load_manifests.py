@@ -5,7 +5,7 @@ Run from the repository root::
     python benchmarks/load_manifests.py [--devices 10000] [--repeat 3] [--backend NAME]
 
 Writes N device manifests (members, layout, settings, a comment, flow and block style) into a
-temporary directory, then loads them ``--repeat`` times with ``reconciler.manifests.load_paths``
+temporary directory, then loads them ``--repeat`` times with ``reconciler.manifests.load.load_paths``
 and prints the best wall time and the best CPU time of this process (less disturbed by other work
 on a shared machine), per backend named (default: the one the loader picks).
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reconciler import manifests
+from reconciler.manifests import load as manifests
 
 DEVICE = """\
 # Desk phone {i} (Cisco 8851), with a shared line on key 2.

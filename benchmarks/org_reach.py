@@ -1,10 +1,10 @@
 """What a plan of an org settings change costs in requests, finding where the change does not reach.
 
-A plan whose org settings change reads the org's locations and devices (``reconciler.kinds.not_reached``)
-to name those that hold their own settings outside any manifest. This counts the requests of such a
-plan on a generated org (no manifest but the org's: every location and phone is read), and of the
-same plan with the org unchanged (none of those reads). Requests are counted by the simulator, in
-process: the numbers do not depend on the machine.
+A plan whose org settings change reads the org's locations and devices
+(``reconciler.planning.kinds.not_reached``) to name those that hold their own settings outside any
+manifest. This counts the requests of such a plan on a generated org (no manifest but the org's:
+every location and phone is read), and of the same plan with the org unchanged (none of those
+reads). Requests are counted by the simulator, in process: the numbers do not depend on the machine.
 
 Run from the repository root::
 
@@ -24,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reconciler.session import Connection, connect, make_plan
+from reconciler.flows.connect import Connection, connect
+from reconciler.flows.make import make_plan
 from reconciler.sim.app import create_app
 
 ORG = """apiVersion: reconciler/v1

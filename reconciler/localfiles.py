@@ -17,6 +17,7 @@ import stat
 from pathlib import Path
 
 from reconciler.errors import ConfigError
+from reconciler.errors import UnreadableFile as UnreadableFile
 
 __all__ = ["LIMITS", "UnreadableFile", "read_capped", "read_local", "read_local_text"]
 
@@ -37,10 +38,6 @@ LIMITS: dict[str, int] = {
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _CHUNK = MIB
-
-
-class UnreadableFile(Exception):
-    """Why a file is not read: not a regular file, too large, or an OS error."""
 
 
 def _kind(mode: int) -> str:

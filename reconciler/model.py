@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,7 @@ class Diagnostic:
     message: str
     resource: str | None = None  # "Kind/name"
     severity: str = "error"
+    code: str = ""  # the check that found it (``reconciler.errors.DIAGNOSTIC_CODES``)
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
@@ -80,6 +82,7 @@ class Diagnostic:
             "col": self.location.col if self.location else None,
             "resource": self.resource,
             "severity": self.severity,
+            "code": self.code,
             "message": self.message,
         }
 
@@ -138,3 +141,16 @@ def mac_with_colons(mac: str) -> str:
     """``AABBCCDDEEFF`` to ``AA:BB:CC:DD:EE:FF`` (the form ``/v1/devices`` uses)."""
     m = normalize_mac(mac) or mac
     return ":".join(m[i : i + 2] for i in range(0, 12, 2))
+
+
+# Settings fields that hold a secret (``httpProxy.password``, ``webAccess.password``, ``ldap.bindPw``,
+# ``phoneSecurityPwd``, and a device's ``sipPassword``): their live values are never shown, hashed
+# into a saved plan, exported, or copied into a plan's body.
+# A key is one when it ends in one of these, in any case.
+SECRET_NAME_ENDINGS = ("password", "pwd", "bindpw")
+_SECRET_FIELD = re.compile(f"(?i)({'|'.join(SECRET_NAME_ENDINGS)})$")
+
+
+@functools.lru_cache(maxsize=4096)
+def is_secret_field(name: str) -> bool:
+    return _SECRET_FIELD.search(name) is not None

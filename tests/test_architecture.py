@@ -1,15 +1,19 @@
-"""The rooms of docs/architecture.md stay as drawn: no import cycles, one network room, a
-simulator that stands apart, rendering only at the command layer."""
+"""The rooms of docs/architecture.md stay as drawn: no import cycles (counting every import, inside
+functions and under TYPE_CHECKING too), one network room, a simulator that stands apart, rendering
+only at the command layer. The stages' order is import-linter's (tests/test_layers.py)."""
 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "reconciler"
 NETWORK_LIBS = ("httpx", "httpcore", "socket", "urllib.request", "http.client")
-# modules that may import reconciler.render: the command layer and what it calls to print
-RENDER_USERS = ("reconciler.cli", "reconciler.session", "reconciler.demo", "reconciler.notify")
+# packages that may import reconciler.render: the command layer and the flows it calls
+RENDER_USERS = ("reconciler.cli", "reconciler.flows")
 
 
 def _module_name(path: Path) -> str:
@@ -57,10 +61,29 @@ def _internal(imported: set[str], modules: dict[str, Path]) -> set[str]:
     return {name for name in imported if name in modules}
 
 
-def test_no_import_cycles_at_import_time() -> None:
+def test_no_import_cycles_counting_every_import() -> None:
+    assert _cycles(module_level_only=False) == []
+
+
+def test_a_cycle_through_an_import_inside_a_function_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = _imports
+
+    def with_a_cycle(path: Path, *, module_level_only: bool) -> set[str]:
+        found = real(path, module_level_only=module_level_only)
+        if _module_name(path) == "reconciler.planning.diff" and not module_level_only:
+            found.add("reconciler.planning.plan")  # plan imports diff: a circle via a function
+        return found
+
+    monkeypatch.setattr(sys.modules[__name__], "_imports", with_a_cycle)
+    assert _cycles(module_level_only=True) == []
+    found = _cycles(module_level_only=False)
+    assert [set(cycle) for cycle in found] == [{"reconciler.planning.diff", "reconciler.planning.plan"}]
+
+
+def _cycles(*, module_level_only: bool) -> list[list[str]]:
     modules = _modules()
     graph = {
-        name: _internal(_imports(path, module_level_only=True), modules) - {name}
+        name: _internal(_imports(path, module_level_only=module_level_only), modules) - {name}
         for name, path in modules.items()
     }
     # a package's __init__ importing its own submodules is not a cycle of rooms
@@ -83,7 +106,7 @@ def test_no_import_cycles_at_import_time() -> None:
     for name in sorted(graph):
         if name not in state:
             walk(name, [])
-    assert cycles == []
+    return cycles
 
 
 def test_only_the_webex_package_talks_http() -> None:
@@ -115,7 +138,7 @@ def test_the_simulator_imports_nothing_of_the_core() -> None:
 def test_rendering_happens_only_at_the_command_layer() -> None:
     offenders = []
     for name, path in _modules().items():
-        if name.startswith("reconciler.render") or name in RENDER_USERS:
+        if name.startswith(("reconciler.render", *RENDER_USERS)):
             continue
         if any(i.startswith("reconciler.render") for i in _imports(path, module_level_only=False)):
             offenders.append(name)

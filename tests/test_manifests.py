@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import discovery
-from reconciler.manifests import (
+from reconciler.manifests import discovery
+from reconciler.manifests.load import (
     available_backends,
     discover,
     identity,
@@ -326,7 +326,7 @@ def test_recursive_alias_is_an_error(backend: str) -> None:
 
 
 def test_reconcilerignore_skips_files_and_directories(tmp_path: Path) -> None:
-    from reconciler.manifests import discover
+    from reconciler.manifests.load import discover
 
     (tmp_path / "ci").mkdir()
     (tmp_path / "ci" / "workflow.yml").write_text("on: push\n")

@@ -18,8 +18,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from reconciler import manifests, parse_cache
 from reconciler.cli import main
+from reconciler.manifests import load as manifests
+from reconciler.validation import parse_cache
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parent / "examples"
@@ -175,7 +176,7 @@ def test_a_cache_file_that_git_tracks_is_not_read(tmp_path: Path, monkeypatch: p
     """Local state is never reviewed input: a committed cache is neither read nor written."""
     import subprocess
 
-    from reconciler.parse_cache import ParseCache
+    from reconciler.validation.parse_cache import ParseCache
 
     monkeypatch.chdir(tmp_path)
     path = tmp_path / ".reconciler" / "parse-cache.bin"

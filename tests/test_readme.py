@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.model import KINDS
-from reconciler.validate import render_validation, validate_text
+from reconciler.render.text import render_validation_text
+from reconciler.validation.validate import validate_text
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -35,5 +36,5 @@ def test_readme_quick_start() -> None:
 @pytest.mark.parametrize("block", blocks(), ids=lambda b: re.findall(r"^kind: (\w+)$", b, re.M)[0])
 def test_readme_example_is_valid(block: str) -> None:
     result = validate_text(block, str(AS_IF_IN))
-    assert result.diagnostics == [], render_validation(result, "text")
+    assert result.diagnostics == [], render_validation_text(result)
     assert len(result.resources) == 1

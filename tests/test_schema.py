@@ -11,9 +11,9 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from reconciler.manifests import load_paths
+from reconciler.manifests.load import load_paths
 from reconciler.model import KINDS
-from reconciler.schema import SCHEMA_DIR, raw_document, validator_for
+from reconciler.validation.schema import SCHEMA_DIR, raw_document, validator_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "third_party" / "webex-openapi" / "webex-device.json"
@@ -190,7 +190,7 @@ FAST_CASES = [
 
 @pytest.mark.parametrize(("kind", "spec"), FAST_CASES)
 def test_fast_check_agrees_with_jsonschema_on_edge_cases(kind: str, spec: dict[str, Any]) -> None:
-    from reconciler.schema import fast_check
+    from reconciler.validation.schema import fast_check
 
     metadata = {
         "Device": {"mac": "0A1B2C3D4E01"},

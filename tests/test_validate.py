@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.manifests import available_backends
-from reconciler.validate import render_validation, validate_paths, validate_text
+from reconciler.manifests.load import available_backends
+from reconciler.render.formats import result_renderer
+from reconciler.render.text import render_validation_text
+from reconciler.validation.validate import validate_paths, validate_text
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path("tests/manifests")  # relative to ROOT: the paths printed in messages
@@ -53,24 +55,24 @@ def test_invalid_fixture(case: Path, backend: str, monkeypatch: pytest.MonkeyPat
     ]
     for file, line, col, text in wanted:
         assert any(f == file and ln == line and c == col and text in m for f, ln, c, m in got), (
-            f"expected {file}:{line}:{col}: ...{text}... in:\n" + render_validation(result, "text")
+            f"expected {file}:{line}:{col}: ...{text}... in:\n" + render_validation_text(result)
         )
     # one mistake per file: exactly one problem reported
-    assert len(result.errors) == len(wanted), render_validation(result, "text")
+    assert len(result.errors) == len(wanted), render_validation_text(result)
 
 
 def test_valid_fixtures() -> None:
     result = validate_paths([FIXTURES / "valid"])
-    assert result.diagnostics == [], render_validation(result, "text")
+    assert result.diagnostics == [], render_validation_text(result)
     assert result.ok and result.exit_code == 0
     assert len({r.kind for r in result.resources}) == 9  # every kind appears
 
 
 def test_examples_validate() -> None:
     result = validate_paths(["examples/"])
-    assert result.diagnostics == [], render_validation(result, "text")
+    assert result.diagnostics == [], render_validation_text(result)
     assert result.files >= 20
-    text = render_validation(result, "text")
+    text = render_validation_text(result)
     assert text == f"{len(result.resources)} manifests in {result.files} files: valid\n"
 
 
@@ -88,7 +90,7 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
         "    customizations: {mpp: {backlightTimer: 5, vlna: {}}}\n",
         "many.yaml",
     )
-    lines = render_validation(result, "text").splitlines()
+    lines = render_validation_text(result).splitlines()
     assert lines[-1] == "1 manifest in 1 file: 7 errors"
     assert lines[:-1] == [
         "many.yaml:3:12: Device/nope: invalid MAC address 'nope': expected 12 hex digits written "
@@ -111,7 +113,7 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
 
 def test_json_format() -> None:
     result = validate_paths([FIXTURES / "invalid" / "wrong-enum.yaml"])
-    doc = json.loads(render_validation(result, "json"))
+    doc = json.loads(result_renderer("json").validation(result))
     assert doc["format_version"] == 1
     assert doc["valid"] is False
     assert (doc["files"], doc["manifests"], doc["errors"], doc["warnings"]) == (1, 1, 1, 0)
@@ -124,20 +126,22 @@ def test_json_format() -> None:
 
 def test_text_format_line_shape_and_sorting() -> None:
     result = validate_paths([FIXTURES / "invalid" / "wrong-type.yaml", FIXTURES / "invalid" / "bad-mac.yaml"])
-    lines = render_validation(result, "text").splitlines()
+    lines = render_validation_text(result).splitlines()
     assert lines[0].startswith("tests/manifests/invalid/bad-mac.yaml:5:3: Device/0A:1B:2C:3D:4E: invalid MAC")
     assert lines[1].startswith(
         "tests/manifests/invalid/wrong-type.yaml:10:7: Device/0A1B2C3D4E01: spec.members[0].port: expected"
     )
     assert lines[2] == "2 manifests in 2 files: 2 errors"
-    with pytest.raises(ValueError):
-        render_validation(result, "yaml")
+    assert result_renderer("text").validation(result) == render_validation_text(result)
+    for unknown in ("yaml", "markdown"):  # markdown renders plans, reviews and drift only
+        with pytest.raises(ValueError, match="unknown format"):
+            result_renderer(unknown)
 
 
 def test_missing_path_is_an_error() -> None:
     result = validate_paths(["does/not/exist"])
     assert result.exit_code == 1
-    assert render_validation(result, "text").splitlines() == [
+    assert render_validation_text(result).splitlines() == [
         "does/not/exist: no such file or directory",
         "0 manifests in 0 files: 1 error",
     ]
@@ -149,7 +153,7 @@ def test_unresolvable_from_env_is_not_a_validate_error(monkeypatch: pytest.Monke
         "apiVersion: reconciler/v1\nkind: Device\nmetadata: {mac: 0A1B2C3D4E01}\n"
         "spec: {sipPassword: {fromEnv: RECONCILER_SECRET_NOT_SET_ANYWHERE}}\n"
     )
-    assert result.ok, render_validation(result, "text")
+    assert result.ok, render_validation_text(result)
 
 
 def test_from_env_where_secrets_are_not_allowed() -> None:
@@ -179,7 +183,7 @@ POLICY_DOC = (
 def test_from_env_never_reads_the_tools_own_credentials(name: str) -> None:
     # not even when a Policy lists it: the Policy's line is an error too
     result = validate_text(PROXY_DOC % name + POLICY_DOC % name)
-    lines = render_validation(result, "text").splitlines()
+    lines = render_validation_text(result).splitlines()
     assert not result.ok
     assert any(ln.startswith("<string>:8:9: ") and "tool's own credentials" in ln for ln in lines), lines
     assert any(ln.startswith("<string>:14:") and "fromEnv never reads it" in ln for ln in lines), lines
@@ -193,7 +197,7 @@ def test_from_env_reads_only_the_prefix_or_what_a_policy_allows() -> None:
     assert "RECONCILER_SECRET_*" in d.message and "spec.allowFromEnv" in d.message
     assert validate_text(PROXY_DOC % "RECONCILER_SECRET_PROXY").ok
     allowed = validate_text(PROXY_DOC % "CI_DEPLOY_KEY" + POLICY_DOC % "CI_DEPLOY_KEY")
-    assert allowed.ok, render_validation(allowed, "text")
+    assert allowed.ok, render_validation_text(allowed)
 
 
 @pytest.mark.parametrize(
@@ -235,7 +239,7 @@ def test_device_messages(body: str, message: str) -> None:
         f"apiVersion: reconciler/v1\nkind: Device\nmetadata: {{mac: 0A1B2C3D4E01}}\nspec:\n  {body}\n"
     )
     assert not result.ok
-    assert any(message in d.message for d in result.diagnostics), render_validation(result, "text")
+    assert any(message in d.message for d in result.diagnostics), render_validation_text(result)
 
 
 @pytest.mark.parametrize(
@@ -278,7 +282,7 @@ def test_device_messages(body: str, message: str) -> None:
 def test_other_kind_messages(doc: str, message: str) -> None:
     result = validate_text(f"apiVersion: reconciler/v1\n{doc}\n")
     assert not result.ok
-    assert any(message in d.message for d in result.diagnostics), render_validation(result, "text")
+    assert any(message in d.message for d in result.diagnostics), render_validation_text(result)
 
 
 # A whole 32x16 JPEG as far as its structure goes: SOI, a frame header, a scan, EOI.
@@ -311,7 +315,7 @@ def test_template_assignment_with_filters_does_not_claim_a_layout() -> None:
         "---\napiVersion: reconciler/v1\nkind: LineKeyTemplateAssignment\nmetadata: {name: a}\n"
         "spec: {template: T, locations: [Branch]}\n"
     )
-    assert result.ok, render_validation(result, "text")
+    assert result.ok, render_validation_text(result)
 
 
 def test_cli_validate_exit_codes() -> None:
@@ -337,7 +341,7 @@ def test_plain_text_passwords_are_warnings() -> None:
         "w.yaml",
     )
     assert result.ok and result.exit_code == 0
-    lines = render_validation(result, "text").splitlines()
+    lines = render_validation_text(result).splitlines()
     assert lines[0] == (
         "w.yaml:5:3: Device/0A1B2C3D4E01: warning: sipPassword is written in plain text: "
         "use {fromEnv: NAME} to keep secrets out of git"

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.manifests import available_backends, load_paths, to_raw
+from reconciler.manifests.load import available_backends, load_paths, to_raw
 from reconciler.model import KINDS
-from reconciler.validate import render_validation, validate_text
+from reconciler.render.formats import result_renderer
+from reconciler.validation.validate import validate_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -85,8 +86,8 @@ def _check(text: str) -> None:
     for d in result.diagnostics:
         assert d.location is None or d.location.file == "fuzz.yaml"
         assert d.location is None or (d.location.line >= 1 and d.location.col >= 1)
-    render_validation(result, "text")
-    render_validation(result, "json")
+    result_renderer("text").validation(result)
+    result_renderer("json").validation(result)
 
 
 @pytest.mark.parametrize("backend", available_backends())
@@ -165,7 +166,7 @@ def test_arbitrary_text_never_raises(text: str) -> None:
 @SETTINGS
 @given(doc=mutated_manifests())
 def test_fast_schema_check_agrees_with_jsonschema(doc: dict[str, Any]) -> None:
-    from reconciler.schema import fast_check, validator_for
+    from reconciler.validation.schema import fast_check, validator_for
 
     kind = doc.get("kind")
     if kind not in KINDS:
@@ -177,7 +178,7 @@ def test_fast_schema_check_agrees_with_jsonschema(doc: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("seed", range(len(SEEDS)))
 def test_fast_schema_check_accepts_the_valid_seeds(seed: int) -> None:
-    from reconciler.schema import fast_check
+    from reconciler.validation.schema import fast_check
 
     doc = SEEDS[seed]
     check = fast_check(doc["kind"])

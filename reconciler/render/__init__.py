@@ -1,14 +1,13 @@
-"""Rendering, in one place: plans, PR reviews and drift reports as text, JSON and markdown.
+"""Rendering, in one place: plans, PR reviews, drift reports and command results as text, JSON and
+markdown, and the texts of notifications.
 
-One module per format (``text``, ``jsonfmt``, ``markdown``) plus what they share (``common``).
-Dependencies point one way: ``reconciler.render`` reads the data of ``reconciler.plan``,
-``reconciler.review`` and ``reconciler.drift``; those never import ``reconciler.render``.
-A new format is a new module here and a line in each ``render*`` below.
+One module per format (``text``, ``jsonfmt``, ``markdown``) with its renderer class, plus what they
+share (``common``, ``failures``); ``formats.renderer(fmt)`` picks one, once, at the command layer.
+Dependencies point one way: ``reconciler.render`` reads the data of ``planning``, ``applying`` and
+``validation``; none of those imports ``reconciler.render``.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from reconciler.render.common import (
     change_lines,
@@ -17,6 +16,7 @@ from reconciler.render.common import (
     plural,
     summary_line,
 )
+from reconciler.render.formats import Renderer, ResultRenderer, renderer, result_renderer
 from reconciler.render.jsonfmt import (
     drift_document,
     render_drift_json,
@@ -34,13 +34,10 @@ from reconciler.render.markdown import (
 )
 from reconciler.render.text import render_drift_text, render_review_text, render_text
 
-if TYPE_CHECKING:
-    from reconciler.drift import DriftReport
-    from reconciler.plan import Plan
-    from reconciler.review import PlanReview
-
 __all__ = [
     "MARKDOWN_LIMIT",
+    "Renderer",
+    "ResultRenderer",
     "change_lines",
     "drift_document",
     "drift_summary_line",
@@ -48,47 +45,17 @@ __all__ = [
     "group_phrase",
     "markdown_warnings",
     "plural",
-    "render",
-    "render_drift",
     "render_drift_json",
     "render_drift_markdown",
     "render_drift_text",
     "render_json",
     "render_markdown",
-    "render_review",
     "render_review_json",
     "render_review_markdown",
     "render_review_text",
     "render_text",
+    "renderer",
+    "result_renderer",
     "review_document",
     "summary_line",
 ]
-
-
-def render(
-    plan: Plan, fmt: str, color: bool = False, artifact: str | None = None, verbose: bool = False
-) -> str:
-    """``verbose``: each step's API call too (JSON always has it)."""
-    if fmt == "json":
-        return render_json(plan)
-    if fmt == "markdown":
-        return render_markdown(plan, artifact=artifact, verbose=verbose)
-    return render_text(plan, color=color, verbose=verbose)
-
-
-def render_review(
-    review: PlanReview, fmt: str, color: bool = False, artifact: str | None = None, verbose: bool = False
-) -> str:
-    if fmt == "json":
-        return render_review_json(review)
-    if fmt == "markdown":
-        return render_review_markdown(review, artifact=artifact, verbose=verbose)
-    return render_review_text(review, color=color, verbose=verbose)
-
-
-def render_drift(report: DriftReport, fmt: str, color: bool = False, artifact: str | None = None) -> str:
-    if fmt == "json":
-        return render_drift_json(report)
-    if fmt == "markdown":
-        return render_drift_markdown(report, artifact=artifact)
-    return render_drift_text(report, color=color)

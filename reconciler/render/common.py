@@ -1,7 +1,7 @@
 """What every format shares: step symbols, field-change lines, counts and summary sentences.
 
-Depends on the data modules (``reconciler.plan``, ``reconciler.diff``, ``reconciler.entries``,
-``reconciler.drift``); none of them imports ``reconciler.render``.
+Depends on the data modules (``planning.plan``, ``planning.diff``, ``planning.entries``,
+``planning.drift``); none of them imports ``reconciler.render``.
 """
 
 from __future__ import annotations
@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from reconciler.diff import FieldChange, to_jsonable
-from reconciler.entries import entry_pairs
 from reconciler.model import SecretRef
-from reconciler.plan import Plan, Step, canonical
+from reconciler.planning.diff import FieldChange, to_jsonable
+from reconciler.planning.entries import entry_pairs
+from reconciler.planning.plan import Plan, Step, canonical
+from reconciler.planning.titles import title_for
 from reconciler.textsafe import visible
-from reconciler.titles import title_for
+from reconciler.webex.redact import redact
 
 if TYPE_CHECKING:
-    from reconciler.drift import DriftItem, DriftReport
+    from reconciler.planning.drift import DriftItem, DriftReport
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "job": "*", "invoke": ">"}
 COLOR = {"create": "32", "update": "33", "delete": "31", "job": "36", "invoke": "35"}
@@ -32,6 +33,12 @@ PREEXISTING_NOTE = (
 
 def paint(text: str, code: str, color: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+
+def shown(what: object) -> str:
+    """Text as a terminal shows it: every registered secret masked, each line's invisible
+    characters escaped (a CR in a token or a name cannot rewrite the terminal line)."""
+    return "\n".join(visible(line) for line in redact(str(what)).split("\n"))
 
 
 def plural(n: int, word: str) -> str:
@@ -225,7 +232,7 @@ def step_change_lines(step: Step) -> list[str]:
 
 
 def unreached_lines(step: Step) -> list[str]:
-    """Where an org settings change does not reach (``reconciler.kinds.not_reached``), a line for the
+    """Where an org settings change does not reach (``reconciler.planning.kinds.not_reached``), a line for the
     fields alike: ``! mpp.cdpEnabled, mpp.phoneLanguage: 1 location and 2 devices keep their own
     settings, set outside any manifest: Lab, 0A:1B:2C:3D:4E:03, ...``."""
     found = step.meta.get("notReached")

@@ -1,7 +1,8 @@
-"""``reconciler explain``: the explanation of one device as text or JSON (schemas/explain.schema.json).
+"""``reconciler explain``: the explanation of one device as text (its JSON is the document itself,
+schemas/explain.schema.json, written by ``render.jsonfmt``).
 
-Depends on the explanation document (``reconciler.explain``) only; text escapes nothing it does not
-need to (values are JSON, names are cut to printable characters by ``textsafe``).
+Depends on the explanation document (``reconciler.flows.explain``) only; text escapes nothing it
+does not need to (values are JSON, names are cut to printable characters by ``textsafe``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ SOURCES = {
 }
 
 
-def render_explain(doc: dict[str, Any], fmt: str, color: bool = False) -> str:
-    if fmt == "json":
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+def render_explain_text(doc: dict[str, Any], color: bool = False) -> str:
     out = _head(doc, color)
     out += _settings(doc["settings"], color)
     out += _members(doc["members"], color)

@@ -1,23 +1,32 @@
-"""JSON for machines (versioned, stable): plans, PR reviews (the plan plus a ``baseline`` section), drift.
+"""JSON for machines (versioned, stable): plans, PR reviews (the plan plus a ``baseline`` section),
+drift reports and apply results (schemas/apply.schema.json).
 
 Named ``jsonfmt`` so that it does not shadow the standard library's ``json``. Depends on the data it
-renders (``reconciler.plan``, ``reconciler.drift``, ``reconciler.review``); none of them imports it.
+renders (``planning``'s plans, reviews and drift, ``applying.results``); none of them imports it.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from reconciler import __version__
-from reconciler.diff import to_jsonable
-from reconciler.plan import Plan
+from reconciler.planning.diff import to_jsonable
+from reconciler.planning.plan import Plan
+from reconciler.render.failures import error_document
+from reconciler.validation.validate import FORMAT_VERSION as VALIDATION_FORMAT_VERSION
+from reconciler.webex.redact import redact
 
 if TYPE_CHECKING:
-    from reconciler.drift import DriftItem, DriftReport
-    from reconciler.review import PlanReview
+    from reconciler.applying.results import ApplyOutcome
+    from reconciler.planning.drift import DriftItem, DriftReport
+    from reconciler.planning.review import PlanReview
+    from reconciler.validation.validate import ValidationResult
 
 DRIFT_FORMAT_VERSION = 1
+APPLY_FORMAT_VERSION = 1
+STATUSES = ("applied", "failed", "skipped")
 
 
 def dump(doc: dict[str, Any]) -> str:
@@ -125,3 +134,115 @@ def drift_item_document(item: DriftItem) -> dict[str, Any]:
 
 def render_drift_json(report: DriftReport) -> str:
     return dump(drift_document(report))
+
+
+# -- what an apply did ----------------------------------------------------------------------------
+
+
+def apply_document(outcome: ApplyOutcome) -> dict[str, Any]:
+    """What apply did, step by step, and whether live state converged.
+
+    ``converged`` is true when the verification plan is empty (or nothing needed doing), false
+    when it still differs, null when apply executed steps but could not verify (no paths)."""
+    plan, report, remaining = outcome.plan, outcome.report, outcome.remaining
+    steps_by_id = {s.id: s for s in plan.steps}
+    steps = []
+    for r in report.results.values():
+        step = steps_by_id.get(r.step)
+        counts: dict[str, Any] = {k: r.output[k] for k in ("updatedCount", "advisoryCount") if k in r.output}
+        steps.append(
+            {
+                "id": r.step,
+                "address": step.address if step else r.step,
+                "action": step.action if step else None,
+                "status": r.status,
+                "message": r.message,
+                "trackingId": r.tracking_id,
+                "jobId": r.job_id,
+                "jobErrors": list(r.job_errors),
+                **counts,
+            }
+        )
+    if remaining is not None:
+        converged: bool | None = remaining.empty
+    elif not report.results:
+        converged = plan.empty
+    else:
+        converged = None
+    return {
+        "format_version": APPLY_FORMAT_VERSION,
+        "kind": "apply",
+        "tool": {"name": "reconciler", "version": __version__},
+        "ok": outcome.succeeded,
+        "plan": {"checksum": plan.checksum, "paths": list(plan.paths), "steps": len(plan.steps)},
+        "summary": {status: len(report.by_status(status)) for status in STATUSES},
+        "interrupted": report.interrupted,
+        "steps": steps,
+        "converged": converged,
+        "remaining": [
+            {"address": s.address, "action": s.action} for s in (remaining.ordered() if remaining else [])
+        ],
+    }
+
+
+def render_apply_json(outcome: ApplyOutcome) -> str:
+    return dump(apply_document(outcome))
+
+
+# -- validation, explanations, errors ------------------------------------------------------------
+
+
+def render_validation_json(result: ValidationResult) -> str:
+    """A versioned document with every diagnostic (non-ASCII text escaped, as it always was)."""
+    doc = {
+        "format_version": VALIDATION_FORMAT_VERSION,
+        "valid": result.ok,
+        "files": result.files,
+        "manifests": len(result.resources),
+        "errors": len(result.errors),
+        "warnings": len(result.warnings),
+        "diagnostics": [d.to_json() for d in result.diagnostics],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def render_error_json(exc: BaseException, base_url: str | None) -> str:
+    """The error document (schemas/error.schema.json), masked as the text output is: an API error
+    may echo a secret value back."""
+    return redact(json.dumps(error_document(exc, base_url), indent=2, ensure_ascii=False)) + "\n"
+
+
+@dataclass(frozen=True)
+class JsonRenderer:
+    """The JSON format: one versioned document per command, for machines (never a prompt)."""
+
+    @property
+    def prompts(self) -> bool:
+        return False
+
+    def plan(self, plan: Plan, *, artifact: str | None = None) -> str:
+        return render_json(plan)
+
+    def review(self, review: PlanReview, *, artifact: str | None = None) -> str:
+        return render_review_json(review)
+
+    def drift(self, report: DriftReport, *, artifact: str | None = None) -> str:
+        return render_drift_json(report)
+
+    def saved(self, path: str) -> str:
+        return ""
+
+    def error(self, exc: BaseException, base_url: str | None) -> str:
+        return render_error_json(exc, base_url)
+
+    def validation(self, result: ValidationResult) -> str:
+        return render_validation_json(result)
+
+    def explain(self, doc: dict[str, Any]) -> str:
+        return dump(doc)
+
+    def preview(self, plan: Plan) -> str:
+        return ""  # the result document, at the end, holds everything
+
+    def applied(self, outcome: ApplyOutcome) -> str:
+        return render_apply_json(outcome)

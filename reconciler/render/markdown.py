@@ -2,7 +2,7 @@
 
 Each comment puts its summary first, collapses the details, and stays within ``limit`` characters,
 saying what it left out and where the whole is. Depends on ``reconciler.render.common`` and the data
-it renders (``reconciler.plan``, ``reconciler.drift``, ``reconciler.review``); none of them imports it.
+it renders (``planning.plan``, ``planning.drift``, ``planning.review``); none of them imports it.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reconciler.drift import KINDS
-from reconciler.plan import ACTIONS, PHASES, Plan, Step, secret_lines, threshold_line
+from reconciler.planning.drift import KINDS
+from reconciler.planning.plan import ACTIONS, PHASES, Plan, Step, secret_lines, threshold_line
+from reconciler.planning.titles import step_title
 from reconciler.render.common import (
     INTRODUCED_TITLE,
     PREEXISTING_NOTE,
@@ -31,12 +33,11 @@ from reconciler.render.common import (
     unreached_lines,
 )
 from reconciler.textsafe import visible
-from reconciler.titles import step_title
 from reconciler.webex.redact import redact
 
 if TYPE_CHECKING:
-    from reconciler.drift import DriftItem, DriftReport
-    from reconciler.review import PlanReview
+    from reconciler.planning.drift import DriftItem, DriftReport
+    from reconciler.planning.review import PlanReview
 
 MARKDOWN_LIMIT = 60_000
 WARNINGS_SHOWN = 10
@@ -392,3 +393,29 @@ def _drift_block(resource: str, groups: dict[str, list[DriftItem]], files: list[
             lines.append(f"| {md_text(label)} | {_cell(item_where(i))} | {_cell(live)} | {_cell(declared)} |")
     lines += ["", "</details>"]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class MarkdownRenderer:
+    """The markdown format: a pull-request comment (``verbose``: each step's API call too)."""
+
+    verbose: bool = False
+
+    @property
+    def prompts(self) -> bool:
+        return False
+
+    def plan(self, plan: Plan, *, artifact: str | None = None) -> str:
+        return render_markdown(plan, artifact=artifact, verbose=self.verbose)
+
+    def review(self, review: PlanReview, *, artifact: str | None = None) -> str:
+        return render_review_markdown(review, artifact=artifact, verbose=self.verbose)
+
+    def drift(self, report: DriftReport, *, artifact: str | None = None) -> str:
+        return render_drift_markdown(report, artifact=artifact)
+
+    def saved(self, path: str) -> str:
+        return ""
+
+    def error(self, exc: BaseException, base_url: str | None) -> str:
+        return ""

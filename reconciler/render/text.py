@@ -1,4 +1,5 @@
-"""Text for a terminal (Terraform-like, optionally in color): plans, PR reviews and drift reports.
+"""Text for a terminal (Terraform-like, optionally in color): plans, PR reviews, drift reports,
+validation results, explanations and what an apply did. ``TextRenderer`` is the text format.
 
 Depends on ``reconciler.render.common`` and the data it renders; nothing below imports it back.
 """
@@ -6,9 +7,11 @@ Depends on ``reconciler.render.common`` and the data it renders; nothing below i
 from __future__ import annotations
 
 import textwrap
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from reconciler.plan import PHASES, Plan, Step, secret_lines, threshold_line
+from reconciler.planning.plan import PHASES, Plan, Step, secret_lines, threshold_line
+from reconciler.planning.titles import step_title
 from reconciler.render.common import (
     COLOR,
     INTRODUCED_TITLE,
@@ -21,17 +24,21 @@ from reconciler.render.common import (
     held_lines,
     item_where,
     paint,
+    shown,
     shown_values,
     step_change_lines,
     summary_line,
     unreached_lines,
 )
+from reconciler.render.explain import render_explain_text
+from reconciler.render.failures import capped
 from reconciler.textsafe import terminal_safe
-from reconciler.titles import step_title
 
 if TYPE_CHECKING:
-    from reconciler.drift import DriftItem, DriftReport
-    from reconciler.review import PlanReview
+    from reconciler.applying.results import ApplyOutcome, ApplyReport
+    from reconciler.planning.drift import DriftItem, DriftReport
+    from reconciler.planning.review import PlanReview
+    from reconciler.validation.validate import ValidationResult
 
 
 def _step_header(step: Step) -> str:
@@ -132,3 +139,101 @@ def item_line(i: DriftItem) -> str:
     live, declared = shown_values(i)
     where = item_where(i)
     return f"{where}: live {live}; repo {declared}" if where else f"live {live}; repo {declared}"
+
+
+# -- validation ----------------------------------------------------------------------------------
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+def summary(result: ValidationResult) -> str:
+    """The one-line summary, e.g. ``12 manifests in 9 files: valid``."""
+    where = f"{_plural(len(result.resources), 'manifest')} in {_plural(result.files, 'file')}"
+    warn = f", {_plural(len(result.warnings), 'warning')}" if result.warnings else ""
+    if result.ok:
+        return f"{where}: valid{warn}"
+    return f"{where}: {_plural(len(result.errors), 'error')}{warn}"
+
+def render_validation_text(result: ValidationResult) -> str:
+    """One line per problem (``file:line:col: Kind/name: message``), then the summary."""
+    lines = []
+    for d in result.diagnostics:
+        prefix = "" if d.severity == "error" else f"{d.severity}: "
+        where = f"{d.location}: " if d.location else ""
+        who = f"{d.resource}: " if d.resource else ""
+        lines.append(f"{where}{who}{prefix}{d.message}")
+    lines.append(summary(result))
+    return "\n".join(lines) + "\n"
+
+
+# -- what an apply did -----------------------------------------------------------------------------
+
+
+def report_text(report: ApplyReport, what: str) -> str:
+    """``Apply: 3 applied, 1 failed, 0 skipped.`` and each failed or skipped step (masked, escaped)."""
+    applied, failed, skipped = (report.by_status(s) for s in ("applied", "failed", "skipped"))
+    out = [f"\n{what}: {len(applied)} applied, {len(failed)} failed, {len(skipped)} skipped."]
+    lines = []
+    for r in failed:
+        lines.append(
+            f"  failed  {r.step}: {r.message}"
+            + (f" [trackingId {r.tracking_id}]" if r.tracking_id and r.tracking_id not in r.message else "")
+        )
+        lines.extend(f"          {line}" for line in capped(r.job_errors))
+    lines.extend(f"  skipped {r.step}: {r.message}" for r in skipped)
+    out += [shown(line) for line in capped(lines, more=" (apply --format json lists every one)")]
+    return "\n".join(out) + "\n"
+
+
+def applied_text(outcome: ApplyOutcome) -> str:
+    """What an apply did, and whether live state converged (the rest of the plan when not)."""
+    if outcome.plan.empty and not outcome.report.results:
+        return "Nothing to apply.\n"
+    out = report_text(outcome.report, "Apply")
+    if outcome.remaining is not None:
+        if outcome.remaining.empty:
+            out += "Converged: live state matches the manifests.\n"
+        else:
+            out += "Not converged; still different:\n" + render_text(outcome.remaining)
+    return out
+
+
+@dataclass(frozen=True)
+class TextRenderer:
+    """The text format: for a person at a terminal (``color``: ANSI colors; ``verbose``: each
+    step's API call too)."""
+
+    color: bool = False
+    verbose: bool = False
+
+    @property
+    def prompts(self) -> bool:
+        return True
+
+    def plan(self, plan: Plan, *, artifact: str | None = None) -> str:
+        return render_text(plan, color=self.color, verbose=self.verbose)
+
+    def review(self, review: PlanReview, *, artifact: str | None = None) -> str:
+        return render_review_text(review, color=self.color, verbose=self.verbose)
+
+    def drift(self, report: DriftReport, *, artifact: str | None = None) -> str:
+        return render_drift_text(report, color=self.color)
+
+    def saved(self, path: str) -> str:
+        return f"Saved the plan to {path}. Apply exactly it with: reconciler apply --plan {path}\n"
+
+    def error(self, exc: BaseException, base_url: str | None) -> str:
+        return ""  # the error's lines go to stderr, in every format
+
+    def validation(self, result: ValidationResult) -> str:
+        return render_validation_text(result)
+
+    def explain(self, doc: dict[str, Any]) -> str:
+        return render_explain_text(doc, color=self.color)
+
+    def preview(self, plan: Plan) -> str:
+        return self.plan(plan)
+
+    def applied(self, outcome: ApplyOutcome) -> str:
+        return applied_text(outcome)

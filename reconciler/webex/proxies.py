@@ -23,14 +23,10 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.errors import ConfigError
+from reconciler.errors import ProxyConfigError as ProxyConfigError
 from reconciler.webex.redact import register_secret
 
 SUPPORTED_SCHEMES = ("http", "https")
-
-
-class ProxyConfigError(ConfigError):
-    """A proxy variable that cannot be used (unsupported scheme, no host, not a URL)."""
 
 
 @dataclass(frozen=True)

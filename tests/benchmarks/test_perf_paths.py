@@ -13,9 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler import session
-from reconciler.apply import ApplyLog
-from reconciler.diff import (
+from reconciler.flows import connect as flows_connect
+from reconciler.flows import load as flows_load
+from reconciler.flows import make as flows_make
+from reconciler.model import SecretRef
+from reconciler.planning.diff import (
     _MISSING,
     FieldChange,
     _ignored,
@@ -27,13 +29,13 @@ from reconciler.diff import (
     merge_declared,
     set_pointer,
 )
-from reconciler.kinds import context as context_module
-from reconciler.kinds.context import VOLATILE, Context, Policy, answer_digest, strip_volatile
-from reconciler.model import SecretRef
-from reconciler.plan import digest, digest_json
-from reconciler.planner import run_bounded
+from reconciler.planning.kinds import context as context_module
+from reconciler.planning.kinds.context import VOLATILE, Context, Policy, answer_digest, strip_volatile
+from reconciler.planning.plan import digest, digest_json
+from reconciler.planning.planner import run_bounded
 from reconciler.webex import answers as answers_module
 from reconciler.webex.errors import BadAnswer
+from reconciler.workdir.applylog import ApplyLog
 
 
 def _values(rng: random.Random, depth: int = 0, secrets: bool = True) -> Any:
@@ -241,12 +243,12 @@ def test_plans_are_the_same_with_and_without_the_answer_cache(
     from click.testing import CliRunner
 
     from benchmarks import harness
-    from reconciler import cli as cli_module
     from reconciler.cli import main
+    from reconciler.cli import options as cli_module
     from reconciler.sim.app import create_app
 
     app = create_app(seed=2, devices=150, job_duration_s=0)
-    monkeypatch.setattr(cli_module, "make_connection", lambda kw: session.Connection(sim_app=app))
+    monkeypatch.setattr(cli_module, "make_connection", lambda kw: flows_connect.Connection(sim_app=app))
     kinds = ["LineKeyTemplate", "Device", "LocationDeviceSettings", "OrgDeviceSettings"]
     args = ["export", "--out", str(tmp_path / "org")] + [a for k in kinds for a in ("--kind", k)]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
@@ -259,8 +261,8 @@ def test_plans_are_the_same_with_and_without_the_answer_cache(
         parsed.clear()
 
         async def go() -> Any:
-            async with session.connect(session.Connection(sim_app=app)) as client:
-                return await session.make_plan(client, [str(change_repo)])
+            async with flows_connect.connect(flows_connect.Connection(sim_app=app)) as client:
+                return await flows_make.make_plan(client, [str(change_repo)])
 
         plan = asyncio.run(go())
         assert len([s for s in plan.steps if s.address.endswith(".settings")]) == devices
@@ -309,40 +311,40 @@ def test_load_reuses_unchanged_manifests_and_rereads_changed_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[int] = []
-    real = __import__("reconciler.validate", fromlist=["validate_paths"]).validate_paths
+    real = __import__("reconciler.validation.validate", fromlist=["validate_paths"]).validate_paths
 
     def counting(paths: Any) -> Any:
         calls.append(1)
         return real(paths)
 
-    monkeypatch.setattr("reconciler.validate.validate_paths", counting)
-    session._last_load.clear()
+    monkeypatch.setattr("reconciler.validation.validate.validate_paths", counting)
+    flows_load._last_load.clear()
     _write(tmp_path, "a.yaml", DEVICE.format(n="01", value="true"))
     # files written just now may change again within the clock's granularity: never reused
-    session.load([str(tmp_path)])
-    session.load([str(tmp_path)])
+    flows_load.load([str(tmp_path)])
+    flows_load.load([str(tmp_path)])
     assert len(calls) == 2
     # seen from a few seconds later, the same files are reused
-    later = session.time.time_ns() + 5_000_000_000
-    monkeypatch.setattr(session.time, "time_ns", lambda: later)
-    first = session.load([str(tmp_path)])
-    again = session.load([str(tmp_path)])
+    later = flows_load.time.time_ns() + 5_000_000_000
+    monkeypatch.setattr(flows_load.time, "time_ns", lambda: later)
+    first = flows_load.load([str(tmp_path)])
+    again = flows_load.load([str(tmp_path)])
     assert len(calls) == 3 and again == first and again is not first
     _write(tmp_path, "a.yaml", DEVICE.format(n="01", value="false"))
     later += 5_000_000_000
-    changed = session.load([str(tmp_path)])
+    changed = flows_load.load([str(tmp_path)])
     assert len(calls) == 4 and changed[0].spec["settings"]["customEnabled"] is False
     _write(tmp_path, "b.yaml", DEVICE.format(n="02", value="false"))
     later += 5_000_000_000
-    assert len(session.load([str(tmp_path)])) == 2 and len(calls) == 5
-    session._last_load.clear()
+    assert len(flows_load.load([str(tmp_path)])) == 2 and len(calls) == 5
+    flows_load._last_load.clear()
 
 
 async def test_apply_log_syncs_job_records_at_once_and_the_rest_in_groups(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     synced: list[int] = []
-    monkeypatch.setattr("reconciler.apply.os.fsync", lambda fd: synced.append(fd))
+    monkeypatch.setattr("reconciler.workdir.applylog.os.fsync", lambda fd: synced.append(fd))
     log = ApplyLog(tmp_path / "log.jsonl")
     log.open({"plan": "x"})
     assert len(synced) == 1
@@ -404,7 +406,7 @@ def test_simulator_settings_answers_are_unchanged(seed: int | str) -> None:
 
 def _old_values(node: Any, ptr: str, key: str = "") -> Any:
     """The value checks' walk before it skipped plain scalars (a pointer for every scalar)."""
-    from reconciler.manifests import escape_pointer
+    from reconciler.manifests.load import escape_pointer
 
     if isinstance(node, dict):
         for k, v in node.items():
@@ -417,8 +419,7 @@ def _old_values(node: Any, ptr: str, key: str = "") -> Any:
 
 
 def _old_input_check(resources: list[Any]) -> list[Any]:
-    from reconciler import inputs
-
+    from reconciler.validation import inputs
     c = inputs._Checker()
     for res in resources:
         for ptr, key, value in [*_old_values(res.metadata, "/metadata"), *_old_values(res.spec, "/spec")]:
@@ -473,8 +474,8 @@ def test_value_checks_say_what_the_walk_over_every_scalar_said() -> None:
     """``inputs.check`` and ``unset_env`` look only at scalars that could be a problem; on random
     manifests (look-alikes, invisible characters, bad numbers, secrets, keys needing escapes) they
     give exactly the diagnostics of the walk that built a pointer for every scalar."""
-    from reconciler import inputs
     from reconciler.model import Location, Resource
+    from reconciler.validation import inputs
 
     rng = random.Random(7)
     flagged = 0

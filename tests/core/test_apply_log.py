@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from reconciler.errors import ConfigError
-from reconciler.journal import clean_base_url, read_journal
+from reconciler.workdir.journal import clean_base_url, read_journal
 
 URL = "https://webexapis.com/v1"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.capabilities import Catalog, ModelCaps, kem_keys_per_module
+from reconciler.planning.capabilities import Catalog, ModelCaps, kem_keys_per_module
 
 ENTRY = {
     "model": "DMS Cisco 8851",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from reconciler.diff import (
+from reconciler.model import LiveSecret, SecretRef
+from reconciler.planning.diff import (
     diff_declared,
     equal,
     from_jsonable,
@@ -9,7 +10,6 @@ from reconciler.diff import (
     to_jsonable,
     without_secret_fields,
 )
-from reconciler.model import LiveSecret, SecretRef
 
 LIVE = {
     "customEnabled": False,
@@ -105,7 +105,7 @@ def test_a_declared_password_differs_as_a_sensitive_change() -> None:
 def test_answers_with_live_secrets_are_recognised_and_hashed_without_them() -> None:
     import json
 
-    from reconciler.kinds.context import answer_digest, may_hold_secret
+    from reconciler.planning.kinds.context import answer_digest, may_hold_secret
 
     def answer(password: object) -> dict[str, object]:
         return {"customizations": {"mpp": {"webAccess": {"enabled": True, "password": password}}}}

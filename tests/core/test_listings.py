@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from reconciler.listings import Listings, changed_lookups
-from reconciler.plan import Step
+from reconciler.planning.listings import Listings, changed_lookups
+from reconciler.planning.plan import Step
 from reconciler.sim.app import create_app
 from reconciler.webex import Auth, WebexClient
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from reconciler.diff import FieldChange
 from reconciler.errors import ConfigError, PlanRefused
 from reconciler.model import SecretRef
-from reconciler.plan import Plan, Step, enforce_threshold
+from reconciler.planning.diff import FieldChange
+from reconciler.planning.plan import Plan, Step, enforce_threshold
 from reconciler.render import render_markdown, render_text
 
 

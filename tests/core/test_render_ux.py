@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from reconciler.diff import FieldChange
-from reconciler.plan import Plan, Step
+from reconciler.planning.diff import FieldChange
+from reconciler.planning.plan import Plan, Step
+from reconciler.planning.titles import name_steps, object_names, title_for
 from reconciler.render import change_lines, render_markdown, render_text, summary_line
-from reconciler.titles import name_steps, object_names, title_for
 
 DEV = "Y2lzY29zcGFyazovL3VzL0RFVklDRS8wYzZkMDY3Ny1kMWMyLTQ0ODYtYjhhMy0wYzY1NjhkYmNkMDY"
 PERSON = "Y2lzY29zcGFyazovL3VzL1BFT1BMRS83MGQzYzBmZS1iYWE2LTRmNzctOGZjMi03MzU5OWJmMTIwZjU"

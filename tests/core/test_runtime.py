@@ -12,10 +12,11 @@ from types import FunctionType
 import pytest
 
 from reconciler import runtime
+from reconciler.flows.connect import Connection, connect, run
+from reconciler.flows.make import make_plan
 from reconciler.model import Resource
-from reconciler.session import Connection, connect, make_plan, run
 from reconciler.sim.app import create_app
-from reconciler.validate import validate_paths
+from reconciler.validation.validate import validate_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 

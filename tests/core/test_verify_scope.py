@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from reconciler.applying.verify import verification_scope
 from reconciler.model import Location, Resource
-from reconciler.plan import Plan, Step
-from reconciler.verify import verification_scope
+from reconciler.planning.plan import Plan, Step
 
 SPEC = {"members": [{"person": "a@example.com", "port": 1}], "layout": {"template": "T"}, "settings": {}}
 

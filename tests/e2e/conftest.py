@@ -68,8 +68,8 @@ def device_id(sim_state: Path, mac: str) -> str:
 @pytest.fixture
 def demo_org(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     """A fresh demo org, in process, behind the CLI's connection (the app, for its counters)."""
-    from reconciler import cli as cli_module
-    from reconciler.session import Connection
+    from reconciler.cli import options as cli_module
+    from reconciler.flows.connect import Connection
     from reconciler.sim.app import create_app
 
     monkeypatch.chdir(tmp_path)

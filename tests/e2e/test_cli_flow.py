@@ -151,17 +151,17 @@ def test_json_plan_validates_against_the_plan_schema(cli: Cli, tmp_path: Path) -
 def test_policy_concurrency_applies_unless_the_flag_is_given(
     cli: Cli, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reconciler import session
-    from reconciler.apply import Executor
+    from reconciler.applying.executor import Executor
+    from reconciler.webex import client as client_module
 
     policy = repo / "policy.yaml"
     policy.write_text(policy.read_text() + "  concurrency: 3\n")
     made: list[int] = []
-    real = session.connect
+    real = client_module.make_client
 
-    def spy(conn: session.Connection) -> Any:
-        made.append(conn.concurrency)
-        return real(conn)
+    def spy(base: str | None, token_file: str | None, org: str | None, concurrency: int, **kw: Any) -> Any:
+        made.append(concurrency)  # every connection a command opens
+        return real(base, token_file, org, concurrency, **kw)
 
     executors: list[int] = []
     real_init = Executor.__init__
@@ -170,7 +170,7 @@ def test_policy_concurrency_applies_unless_the_flag_is_given(
         real_init(self, *args, **kw)  # type: ignore[arg-type]
         executors.append(self.workers)
 
-    monkeypatch.setattr(session, "connect", spy)
+    monkeypatch.setattr(client_module, "make_client", spy)
     monkeypatch.setattr(Executor, "__init__", spy_init)
     assert cli("plan", str(repo)).exit_code == 0
     assert cli("plan", str(repo), "--concurrency", "5").exit_code == 0

@@ -206,8 +206,8 @@ def test_apply_json_result_lists_steps_and_convergence(cli: Cli, sim_state: Path
 
 
 def test_apply_json_reports_a_failed_step(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from reconciler import cli as cli_module
-    from reconciler.session import Connection
+    from reconciler.cli import options as cli_module
+    from reconciler.flows.connect import Connection
     from reconciler.sim.app import create_app
 
     monkeypatch.chdir(tmp_path)
@@ -317,7 +317,7 @@ def test_port_in_use_is_one_clear_line(served: int) -> None:
     assert r.exit_code == 1
     assert r.stderr.strip().splitlines() == [
         f"Error: cannot listen on 127.0.0.1:{served}: Address already in use; another server may be "
-        "using it: pick another with --port"
+        "using it: pick another with --port [config]"  # the error's code last
     ]
 
 
@@ -360,7 +360,7 @@ def test_help_shows_an_example(command: str) -> None:
 
 
 def test_every_sim_serve_option_has_help() -> None:
-    from reconciler.cli import sim_serve
+    from reconciler.cli.sim import sim_serve
 
     missing = [p.name for p in sim_serve.params if isinstance(p, __import__("click").Option) and not p.help]
     assert missing == []
@@ -384,8 +384,10 @@ def test_bash_completion_script_is_generated() -> None:
 
 
 def test_plan_and_drift_are_one_session_call_each(tmp_path: Path) -> None:
-    from reconciler.review import PlanReview
-    from reconciler.session import Connection, PlanRequest, drift_command, plan_command
+    from reconciler.flows.connect import Connection
+    from reconciler.flows.drift import drift_command
+    from reconciler.flows.plan import PlanRequest, plan_command
+    from reconciler.planning.review import PlanReview
     from reconciler.sim.app import create_app
 
     conn = Connection(sim_app=create_app(seed="demo", job_duration_s=0))
@@ -399,7 +401,7 @@ def test_plan_and_drift_are_one_session_call_each(tmp_path: Path) -> None:
 
 
 def test_capped_keeps_the_first_lines_and_counts_the_rest() -> None:
-    from reconciler.failures import capped
+    from reconciler.render.failures import capped
 
     assert capped(["a", "b"], limit=2) == ["a", "b"]
     assert capped([str(i) for i in range(120)], limit=50, more=" (see x)")[-2:] == [

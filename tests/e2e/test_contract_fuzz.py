@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from reconciler import cli as cli_module
 from reconciler.cli import main
-from reconciler.session import Connection
+from reconciler.cli import options as cli_module
+from reconciler.flows.connect import Connection
 from reconciler.sim.app import create_app
 
 # MAC -> (owner reference, model)

@@ -88,7 +88,7 @@ def test_values_yaml_1_1_would_misread_are_quoted(cli: Cli, sim_state: Path, tmp
 
 def test_sexagesimal_looking_strings_are_quoted(tmp_path: Path) -> None:
     yaml = pytest.importorskip("yaml")
-    from reconciler.export import ExportReport, envelope, write_doc
+    from reconciler.flows.export import ExportReport, envelope, write_doc
 
     path = tmp_path / "d.yaml"
     write_doc(path, envelope("Device", {"mac": "12:34:56:11:22:33"}, {"x": "yes"}), None, ExportReport())

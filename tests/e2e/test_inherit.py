@@ -282,7 +282,7 @@ def test_a_changed_only_plan_of_an_org_edit_includes_its_followers(
 
 
 def test_a_declaration_takes_the_fields_it_holds_and_those_that_hold_it() -> None:
-    from reconciler.kinds.inherit import Cover
+    from reconciler.planning.kinds.inherit import Cover
 
     cover = Cover(["/mpp/vlan/value", "/mpp/backlightTimer", "/ata/"])
     assert cover.takes("/mpp/vlan/value") and cover.takes("/mpp/backlightTimer")

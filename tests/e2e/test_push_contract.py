@@ -248,8 +248,8 @@ class CountingGets:
 def test_an_org_change_reads_each_settings_answer_once_for_its_reach_and_its_pushes(
     demo_org: Any, repo: Path, monkeypatch: Any
 ) -> None:
-    from reconciler import cli as cli_module
-    from reconciler.session import Connection
+    from reconciler.cli import options as cli_module
+    from reconciler.flows.connect import Connection
 
     before = converged(repo, demo_org)
 

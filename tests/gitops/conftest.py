@@ -12,9 +12,9 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-from reconciler import cli as cli_module
 from reconciler.cli import main
-from reconciler.session import Connection
+from reconciler.cli import options as cli_module
+from reconciler.flows.connect import Connection
 from reconciler.sim.app import create_app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

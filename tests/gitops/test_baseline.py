@@ -10,13 +10,16 @@ from typing import Any
 
 import pytest
 
-from reconciler import secrets
-from reconciler.diff import FieldChange
 from reconciler.errors import ConfigError
-from reconciler.plan import Plan, Step
-from reconciler.planner import build_plan
-from reconciler.review import PlanReview, baseline_paths, plan_with_baseline, split_change, split_plan
-from reconciler.session import Connection, connect, load, make_plan
+from reconciler.flows.connect import Connection, connect
+from reconciler.flows.load import load
+from reconciler.flows.make import make_plan
+from reconciler.flows.review import baseline_paths, plan_with_baseline
+from reconciler.planning import secrets
+from reconciler.planning.diff import FieldChange
+from reconciler.planning.plan import Plan, Step
+from reconciler.planning.planner import build_plan
+from reconciler.planning.review import PlanReview, split_change, split_plan
 
 from .conftest import copy_examples, keep_members, run, set_backlight
 

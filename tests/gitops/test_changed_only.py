@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from reconciler import cli as cli_module
-from reconciler.changed import changed_addresses
-from reconciler.session import Connection
+from reconciler.cli import options as cli_module
+from reconciler.flows.connect import Connection
+from reconciler.planning.changed import changed_addresses
 from reconciler.sim.app import create_app
-from reconciler.validate import validate_text
+from reconciler.validation.validate import validate_text
 
 from .conftest import run
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reconciler.diff import FieldChange
-from reconciler.drift import drift_report
 from reconciler.model import SecretRef
-from reconciler.plan import Plan, Step
+from reconciler.planning.diff import FieldChange
+from reconciler.planning.drift import drift_report
+from reconciler.planning.plan import Plan, Step
 from reconciler.render import (
     drift_document,
     drift_summary_line,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from reconciler.diff import FieldChange
-from reconciler.drift import drift_report
-from reconciler.notify import MESSAGE_LIMIT, drift_message
-from reconciler.plan import Plan, Step
+from reconciler.planning.diff import FieldChange
+from reconciler.planning.drift import drift_report
+from reconciler.planning.plan import Plan, Step
+from reconciler.planning.review import PlanReview, split_plan
 from reconciler.render import render_drift_markdown, render_markdown, render_review_markdown
-from reconciler.review import PlanReview, split_plan
+from reconciler.render.notify import MESSAGE_LIMIT, drift_message
 
 DEVICES = 5000
 LIMIT = 60_000

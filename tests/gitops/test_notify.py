@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.notify import MESSAGE_LIMIT, fit_message, run_link
+from reconciler.flows.notify import run_link
+from reconciler.render.notify import MESSAGE_LIMIT, fit_message
 
 from .conftest import EXAMPLES, ROOM, run, set_backlight
 
@@ -91,8 +92,7 @@ def test_a_failed_post_is_a_warning_not_the_outcome(
     r = run("drift", str(applied), "--notify-room", "", "--format", "json")  # empty room: no notification
     assert r.exit_code == 2 and json.loads(r.output)["drift"] is True
 
-    from reconciler import notify
-
+    from reconciler.flows import notify
     async def refuse(client: Any, room_id: str, markdown: str, token: str) -> str | None:
         return "the notification to room x was not posted: POST /messages -> 404: not a member"
 

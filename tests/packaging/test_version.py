@@ -14,7 +14,7 @@ from click.testing import CliRunner
 import reconciler
 from reconciler.cli import main
 from reconciler.model import API_VERSION
-from reconciler.plan import FORMAT_VERSION
+from reconciler.planning.plan import FORMAT_VERSION
 
 SCHEMAS = Path(reconciler.__file__).parent / "schemas"
 

@@ -20,12 +20,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import cli as cli_module
 from reconciler.cli import main
-from reconciler.manifests import MAX_FILE_BYTES, load_paths, to_raw
-from reconciler.session import Connection
+from reconciler.cli import options as cli_module
+from reconciler.flows.connect import Connection
+from reconciler.manifests.load import MAX_FILE_BYTES, load_paths, to_raw
 from reconciler.sim.app import create_app
-from reconciler.validate import validate_text
+from reconciler.validation.validate import validate_text
 
 from .conftest import EXAMPLES, tally
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.discovery import UnreadableFile, read_capped
+from reconciler.manifests.discovery import UnreadableFile, read_capped
 
 from .conftest import EXAMPLES, tally
 from .hostile_cli import SimCli, refused, sim_cli

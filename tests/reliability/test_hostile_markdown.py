@@ -86,7 +86,7 @@ def test_escapes_hold_for_every_markdown_context() -> None:
 
 def test_room_notifications_escape_user_text() -> None:
     from reconciler.errors import ConfigError
-    from reconciler.notify import error_message
+    from reconciler.render.notify import error_message
 
     msg = error_message("apply", ConfigError("template 'x [l](http://evil.example) </details> `y`' refused"))
     assert msg.startswith("**reconciler apply** did not run to the end: template 'x ")

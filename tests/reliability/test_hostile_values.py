@@ -160,7 +160,7 @@ def test_names_differing_only_in_case_are_no_look_alikes(sim_cli: SimCli) -> Non
     (sim_cli.repo / "b.yaml").write_text(device, encoding="utf-8")
     run = sim_cli("validate", "repo")
     assert run.result.exit_code == 0 and "looks like" not in run.output, run.output
-    from reconciler.inputs import skeleton
+    from reconciler.validation.inputs import skeleton
 
     assert skeleton("Sales") == skeleton("\u0405\u0430\u04cf\u0435\u0455") != skeleton("Sale5")
 

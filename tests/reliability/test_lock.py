@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from reconciler.lock import apply_lock, lock_path
+from reconciler.workdir.lock import apply_lock, lock_path
 
 from .conftest import TOKEN, Harness, log_header, record
 

@@ -259,7 +259,7 @@ def test_a_failed_push_stays_pending_until_an_apply_sends_it(
 def test_apply_of_a_reviewed_plan_runs_only_its_steps_and_keeps_other_pending_pushes(
     harness: Callable[..., Harness], repo: Path
 ) -> None:
-    from reconciler.journal import read_journal
+    from reconciler.workdir.journal import read_journal
 
     h = harness()
     assert h.apply("--log", "first.jsonl").exit_code == 0

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from reconciler.session import Connection, connect, make_plan
+from reconciler.flows.connect import Connection, connect
+from reconciler.flows.make import make_plan
 from reconciler.sim.app import create_app
 from reconciler.webex import Auth, WebexClient
 from reconciler.webex.limiter import DEFAULT_CONCURRENCY, START_LIMIT, AdaptiveLimit
@@ -90,7 +91,7 @@ async def test_export_and_plan_succeed_under_a_tight_rate_limit_with_default_set
     conn = Connection(sim_app=app)
     out = tmp_path / "org"
     async with connect(conn) as client:
-        from reconciler.export import export
+        from reconciler.flows.export import export
 
         await export(client, str(out))
         plan = await make_plan(client, [str(out)])

@@ -1,0 +1,1 @@
+"""Load: find the manifest files, read them with bounds, parse them with a position for every key."""

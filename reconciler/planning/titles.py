@@ -1,0 +1,133 @@
+"""Human names of the objects a plan changes: ``Device 0A:1B:2C:3D:4E:01 (Cisco 8851, alice@example.com)``.
+
+Plans name each step's object this way (``Step.title``) so that a reviewer reads what changes, not
+an API path. ``title_for`` builds the name from a resource address alone (saved plans made before
+titles existed); ``name_steps`` adds what the planner learned (the device's model and owner).
+Pure functions over plan data; depends on ``reconciler.model`` and ``reconciler.planning.plan``, and on
+``textsafe`` / ``webex.untrusted`` for names read from the API (escaped, never shown raw).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from reconciler.model import mac_with_colons, normalize_mac
+from reconciler.planning.plan import Plan, Step
+from reconciler.textsafe import visible
+from reconciler.webex.untrusted import api_text
+
+
+def _quoted(name: str) -> str:
+    return json.dumps(name, ensure_ascii=False)
+
+
+# How each kind's objects are named: ``{name}`` as it is, ``{quoted}`` in double quotes.
+_FORMS = {
+    "LocationDeviceSettings": "Location {quoted} device settings",
+    "Location": "Location {quoted}",
+    "OrgDeviceSettings": "Org device settings",
+    "PersonDevices": "Person {name}",
+    "WorkspaceDevices": "Workspace {quoted}",
+    "BackgroundImages": "Background images",
+}
+
+
+def title_for(resource: str, details: Iterable[str] = ()) -> str:
+    """The human name of the object at ``resource`` (``Kind/name``), with optional details."""
+    kind, _, name = resource.partition("/")
+    name = visible(name)  # a name read from the API (an unmanaged template, an image) may hold anything
+    extra = [d for d in details if d]
+    suffix = f" ({', '.join(extra)})" if extra else ""
+    if kind == "Device":
+        mac = normalize_mac(name)
+        return f"Device {mac_with_colons(mac) if mac else name}{suffix}"
+    form = _FORMS.get(kind)
+    if form is not None:
+        return form.format(name=name, quoted=_quoted(name)) + suffix
+    if kind and name:
+        return f"{kind} {_quoted(name)}{suffix}"
+    return resource + suffix
+
+
+def step_title(step: Step) -> str:
+    """The step's object name: what the planner recorded, else built from its resource."""
+    return step.title or title_for(step.resource)
+
+
+def device_details(item: Mapping[str, Any], labels: Mapping[str, str]) -> list[str]:
+    """(model, owner) of a ``/v1/devices`` item: ``Cisco 8851``, ``alice@example.com``."""
+    out = []
+    if item.get("product"):  # from the API: masked, escaped and cut like any text from it
+        out.append(api_text(item["product"], 80))
+    owner = item.get("personId") or item.get("workspaceId")
+    label = labels.get(str(owner)) if owner else None
+    if label:
+        out.append(label.partition(" ")[2] or label)
+    return out
+
+
+def name_steps(
+    steps: Iterable[Step], devices: Mapping[str, Mapping[str, Any]], labels: Mapping[str, str]
+) -> None:
+    """Give every step its object's name; a device's with its model and owner where known."""
+    for step in steps:
+        if step.title:
+            continue
+        kind, _, name = step.resource.partition("/")
+        details: list[str] = []
+        if kind == "Device":
+            item = devices.get(normalize_mac(name) or name)
+            details = device_details(item, labels) if item else []
+        step.title = title_for(step.resource, details)
+
+
+def read_objects(reads: Iterable[str], known: Mapping[str, str]) -> dict[str, str]:
+    """The names of the objects whose ids the ``reads`` (``GET path`` keys) hold."""
+    out: dict[str, str] = {}
+    for key in reads:
+        for ident in _ids(key.partition(" ")[2].partition("?")[0], None):
+            if ident in known:
+                out[ident] = known[ident]
+    return out
+
+
+def object_names(plan: Plan, paths: Iterable[str]) -> list[str]:
+    """The objects of ``plan`` that API ``paths`` (what a saved plan read) belong to, in order.
+
+    A read belongs to the step whose path or body holds the same object id (a device's members and
+    layout are one device; a location's settings, the job for that location); a read of org-wide
+    settings belongs to the org's step. A path no step claims is named as it is.
+    """
+    by_id: dict[str, str] = {}
+    for step in plan.ordered():
+        for ident in _ids(step.path, step.body):
+            by_id.setdefault(ident, step_title(step))
+    org = next((step_title(s) for s in plan.steps if s.resource.startswith("OrgDeviceSettings/")), None)
+    out: list[str] = []
+    for path in paths:
+        ids = _ids(path.partition("?")[0], None)
+        name = next((plan.objects.get(i) or by_id[i] for i in ids if i in plan.objects or i in by_id), None)
+        if name is None:
+            name = org if org and not ids and path.endswith("/devices/settings") else path
+        if name not in out:
+            out.append(name)
+    return out
+
+
+_DIGIT = re.compile(r"\d")
+
+
+def _ids(path: str, body: Any) -> list[str]:
+    """The object ids (long opaque segments) in an API path, and in a request body's ``...Id`` fields."""
+    found = [seg for seg in path.split("/") if _is_id(seg)]
+    if isinstance(body, Mapping):
+        found += [str(v) for k, v in body.items() if k.endswith("Id") and isinstance(v, str) and v]
+    return found
+
+
+def _is_id(segment: str) -> bool:
+    """Webex ids are base64 of a URL: long, with digits, unlike the words of an API path."""
+    return len(segment) >= 20 and _DIGIT.search(segment) is not None

@@ -1,0 +1,1 @@
+"""Check: JSON Schemas, offline semantic rules and hostile values, before anything touches the API."""

@@ -1,0 +1,403 @@
+"""A content-addressed cache of what parsing and schema-checking a manifest file gives.
+
+Loading 10,000 manifests is mostly YAML parsing (with a position for every key) and JSON Schema
+validation, and both depend on nothing but the file's text. ``load_checked`` keeps, per file, the
+resources, the load problems and the schema problems in ``.reconciler/parse-cache.bin``, keyed by
+the sha256 of the file's path and text. The whole cache is keyed by a fingerprint of the code that
+produces it (the reconciler's version, the cache format, the source of the parser and the
+validator and the schemas, and the versions of Python, PyYAML, libyaml and jsonschema): any change
+there and the cache is ignored and rebuilt.
+
+Safe by construction:
+
+- an entry is only ever what the parse would produce for exactly those bytes at that path;
+- the file is authenticated with an HMAC whose key lives outside the repository (in the user's
+  cache directory), so a cache file committed to a repository, or damaged, is ignored; one that
+  git tracks is not even read (``reconciler.tracked``: local state is never reviewed input);
+- its data is ``marshal``-ed plain values (no code runs on load), written to a temporary file and
+  renamed over the old one (a reader never sees half a file);
+- ``RECONCILER_PARSE_CACHE=off`` disables it (any other value is the cache file to use).
+
+Cross-file (semantic) checks are never cached: they run on every load.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import importlib.metadata
+import marshal
+import os
+import secrets
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler import __version__
+from reconciler.localfiles import LIMITS, UnreadableFile, read_capped
+from reconciler.model import Diagnostic, Location, Resource, SecretRef
+from reconciler.tracked import is_tracked
+
+FORMAT = 2  # 2: diagnostics carry their code
+MAGIC = b"RECONCILER-PARSE-CACHE\n"
+DEFAULT_PATH = ".reconciler/parse-cache.bin"
+ENV = "RECONCILER_PARSE_CACHE"
+KEEP_GENERATIONS = 20  # an entry not used by the last 20 writes is dropped
+_SECRET = "\x00fromEnv"  # a tuple tag: parsed manifests hold lists, never tuples
+_CODE = (
+    "manifests/load.py", "manifests/compose.py", "manifests/nodes.py", "manifests/discovery.py",
+    "localfiles.py", "validation/schema.py", "model.py", "textsafe.py", "validation/parse_cache.py",
+)  # relative to the package's root
+
+
+_located: list[Path] = []  # where ``located`` puts the cache for now (innermost last)
+
+
+@contextlib.contextmanager
+def located(path: Path) -> Iterator[None]:
+    """Keep the cache at ``path`` while inside (``reconciler demo`` leaves nothing behind)."""
+    _located.append(path)
+    try:
+        yield
+    finally:
+        _located.pop()
+
+
+def cache_path() -> Path | None:
+    value = os.environ.get(ENV, "")
+    if _located and value.lower() not in ("off", "0", "no", "false"):
+        return _located[-1]
+    if value.lower() in ("off", "0", "no", "false"):
+        return None
+    return Path(value or DEFAULT_PATH)
+
+
+def _key_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "reconciler" / "parse-cache.key"
+
+
+def _secret_key() -> bytes | None:
+    """This user's key for the cache's HMAC (made on first use), or None when it cannot be kept."""
+    path = _key_file()
+    try:
+        key = read_capped(path, LIMITS["cache key"])
+        if len(key) == 32:
+            return key
+    except UnreadableFile:
+        pass
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+        os.replace(tmp, path)
+        key = read_capped(path, LIMITS["cache key"])
+    except (OSError, UnreadableFile):
+        return None
+    return key if len(key) == 32 else None
+
+
+_fingerprint: str | None = None
+
+
+def fingerprint() -> str:
+    """The version of everything a cached entry depends on."""
+    global _fingerprint
+    if _fingerprint is None:
+        from reconciler.manifests.load import available_backends
+
+        here = Path(__file__).resolve().parents[1]  # the package's root
+        h = hashlib.sha256(f"{__version__}\0{FORMAT}\0{','.join(available_backends())}\0".encode())
+        h.update(engines().encode())
+        for name in _CODE:
+            h.update((here / name).read_bytes())
+        for schema in sorted((here / "schemas").glob("*.json")):
+            h.update(schema.name.encode() + b"\0" + schema.read_bytes())
+        _fingerprint = h.hexdigest()
+    return f"{_fingerprint}:{os.environ.get('RECONCILER_YAML_BACKEND', '')}"
+
+
+def engines() -> str:
+    """The versions of what made a cached entry besides our own code: the Python that ran it, PyYAML
+    and libyaml (the parse and its positions), jsonschema (the schema problems are its messages)."""
+    libyaml = yaml._yaml.get_version_string() if getattr(yaml, "__with_libyaml__", False) else "none"
+    try:
+        checker = importlib.metadata.version("jsonschema")
+    except importlib.metadata.PackageNotFoundError:
+        checker = "unknown"
+    python = f"{sys.implementation.name} {sys.version}"
+    return f"{python}\0PyYAML {yaml.__version__}\0libyaml {libyaml}\0jsonschema {checker}\0"
+
+
+# ----------------------------------------------------------------------------------------------
+# entries: plain values only
+
+
+class _NotCacheable(Exception):
+    pass
+
+
+def _walk(value: Any, leaf: Any) -> Any:
+    """``value`` with every scalar (or secret) replaced by ``leaf(scalar)``."""
+    if isinstance(value, dict):
+        return {k: _walk(v, leaf) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, leaf) for v in value]
+    return leaf(value)
+
+
+def _enc_leaf(value: Any) -> Any:
+    if isinstance(value, SecretRef):
+        return (_SECRET, value.env)
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    raise _NotCacheable(type(value).__name__)
+
+
+def _dec_leaf(value: Any) -> Any:
+    return SecretRef(value[1]) if isinstance(value, tuple) else value
+
+
+def _enc(value: Any) -> Any:
+    return _walk(value, _enc_leaf)
+
+
+def _dec(value: Any) -> Any:
+    return _walk(value, _dec_leaf)
+
+
+def _has_secret(value: Any) -> bool:
+    if isinstance(value, SecretRef):
+        return True
+    if isinstance(value, dict):
+        return any(_has_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_secret(v) for v in value)
+    return False
+
+
+class CachedPositions(dict[str, Location]):
+    """``Resource.positions`` from the cache: the positions are kept as ``(line, col)`` and made
+    ``Location`` objects when asked for (most are never asked for: only problems and steps are)."""
+
+    __slots__ = ("file",)
+
+    def __init__(self, file: str, raw: dict[str, Any]) -> None:
+        super().__init__()
+        self.file = file
+        dict.update(self, raw)
+
+    def _made(self, value: Any) -> Location:
+        if isinstance(value, Location):
+            return value
+        loc = _unloc(value, self.file)
+        assert loc is not None
+        return loc
+
+    def __getitem__(self, key: str) -> Location:
+        return self._made(dict.__getitem__(self, key))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = dict.get(self, key, _ABSENT)
+        return default if value is _ABSENT else self._made(value)
+
+    def values(self) -> Any:
+        return [self._made(v) for v in dict.values(self)]
+
+    def items(self) -> Any:
+        return [(k, self._made(v)) for k, v in dict.items(self)]
+
+    def __eq__(self, other: object) -> bool:
+        return dict(self.items()) == (dict(other.items()) if isinstance(other, dict) else other)
+
+    __hash__ = None
+
+    def copy(self) -> dict[str, Location]:
+        return dict(self.items())
+
+
+_ABSENT = object()
+
+
+def _loc(loc: Location | None, file: str) -> Any:
+    if loc is None:
+        return None
+    return (loc.line, loc.col) if loc.file == file else (loc.file, loc.line, loc.col)
+
+
+def _unloc(value: Any, file: str) -> Location | None:
+    if value is None:
+        return None
+    if len(value) == 2:
+        return Location(file, value[0], value[1])
+    return Location(value[0], value[1], value[2])
+
+
+def encode(file: str, resources: list[Resource], diags: list[Diagnostic], checked: list[Diagnostic]) -> bytes:
+    """One file's entry (raises ``_NotCacheable`` for a value that is not plain data)."""
+    res = []
+    for r in resources:
+        secret = _has_secret(r.metadata) or _has_secret(r.spec)
+        meta, spec = (_enc(r.metadata), _enc(r.spec)) if secret else (r.metadata, r.spec)
+        positions = {p: _loc(loc, file) for p, loc in r.positions.items()}
+        res.append((r.kind, r.name, meta, spec, secret, _loc(r.source, file), positions))
+
+    def diag(d: Diagnostic) -> Any:
+        return (_loc(d.location, file), d.message, d.resource, d.severity, d.code)
+
+    try:
+        return marshal.dumps((res, [diag(d) for d in diags], [diag(d) for d in checked]))
+    except ValueError as exc:
+        raise _NotCacheable(str(exc)) from exc
+
+
+def decode(file: str, data: bytes) -> tuple[list[Resource], list[Diagnostic], list[Diagnostic]]:
+    res, diags, checked = marshal.loads(data)
+    resources = []
+    for kind, name, meta, spec, secret, source, positions in res:
+        if secret:
+            meta, spec = _dec(meta), _dec(spec)
+        pos = CachedPositions(file, positions)
+        src = _unloc(source, file)
+        assert src is not None
+        resources.append(Resource(kind=kind, name=name, metadata=meta, spec=spec, source=src, positions=pos))
+
+    def diag(v: Any) -> Diagnostic:
+        return Diagnostic(_unloc(v[0], file), v[1], v[2], v[3], v[4])
+
+    return resources, [diag(d) for d in diags], [diag(d) for d in checked]
+
+
+def entry_key(file: str, text: str) -> str:
+    return hashlib.sha256(file.encode("utf-8", "surrogatepass") + b"\0" + text.encode("utf-8")).hexdigest()
+
+
+# ----------------------------------------------------------------------------------------------
+# the cache file
+
+
+@dataclass
+class ParseCache:
+    path: Path | None
+    key: bytes | None = None
+    generation: int = 0
+    entries: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # key -> (generation, entry)
+    used: set[str] = field(default_factory=set)
+    added: int = 0
+
+    @classmethod
+    def open(cls, path: Path | None) -> ParseCache:
+        """The cache at ``path``; empty when there is none, it is damaged, foreign or outdated."""
+        if path is not None and is_tracked(str(path)):  # local state, never what a commit brings
+            return cls(None, None)
+        key = _secret_key() if path is not None else None
+        cache = cls(path if key is not None else None, key)
+        if cache.path is None:
+            return cache
+        try:
+            # a regular file, size-capped: a FIFO, /dev/zero or a 3 GB file is no cache at all
+            blob = read_capped(cache.path, LIMITS["parse cache"])
+        except UnreadableFile:
+            return cache
+        head = len(MAGIC)
+        mac, body = blob[head : head + 32], blob[head + 32 :]
+        if not blob.startswith(MAGIC) or not hmac.compare_digest(mac, _mac(cache.key, body)):
+            return cache
+        try:
+            stamp, generation, entries = marshal.loads(body)
+        except (ValueError, EOFError, TypeError):
+            return cache
+        if stamp != fingerprint() or not isinstance(entries, dict) or not isinstance(generation, int):
+            return cache
+        cache.generation, cache.entries = generation, entries
+        return cache
+
+    def get(self, file: str, text: str) -> tuple[list[Resource], list[Diagnostic], list[Diagnostic]] | None:
+        k = entry_key(file, text)
+        found = self.entries.get(k)
+        if found is None:
+            return None
+        try:
+            out = decode(file, found[1])
+        except (ValueError, EOFError, TypeError, IndexError, AssertionError):
+            return None
+        self.used.add(k)
+        return out
+
+    def put(
+        self,
+        file: str,
+        text: str,
+        resources: list[Resource],
+        diags: list[Diagnostic],
+        checked: list[Diagnostic],
+    ) -> None:
+        if self.path is None:
+            return
+        try:
+            data = encode(file, resources, diags, checked)
+        except _NotCacheable:
+            return
+        k = entry_key(file, text)
+        self.entries[k] = (self.generation + 1, data)
+        self.used.add(k)
+        self.added += 1
+
+    def save(self) -> None:
+        """Write the cache when this load added to it (atomically; a failure only costs speed)."""
+        if self.path is None or self.key is None or not self.added:
+            return
+        gen = self.generation + 1
+        kept = {
+            k: (gen if k in self.used else g, data)
+            for k, (g, data) in self.entries.items()
+            if k in self.used or g > gen - KEEP_GENERATIONS
+        }
+        body = marshal.dumps((fingerprint(), gen, kept))
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".parse-cache-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(MAGIC + _mac(self.key, body) + body)
+                os.replace(tmp, self.path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        self.generation, self.entries, self.added = gen, kept, 0
+
+
+def _mac(key: bytes | None, body: bytes) -> bytes:
+    return hmac.new(key or b"", body, hashlib.sha256).digest()
+
+
+def load_checked(files: Sequence[str]) -> tuple[list[Resource], list[Diagnostic], list[Diagnostic]]:
+    """(resources, load problems, schema problems) of ``files``, in file order, from the cache where
+    a file's text is unchanged; the rest parsed and checked, and the cache updated."""
+    from reconciler.manifests import load as manifests
+    from reconciler.manifests.discovery import read_manifests
+    from reconciler.validation import schema
+
+    cache = ParseCache.open(cache_path())
+    resources: list[Resource] = []
+    diags: list[Diagnostic] = []
+    checked: list[Diagnostic] = []
+    for file, text in read_manifests(files, diags):
+        hit = cache.get(file, text) if cache.path is not None else None
+        if hit is None:
+            res, more = manifests.load_text(text, file)
+            found = schema.validate_resources(res)
+            cache.put(file, text, res, more, found)
+            hit = (res, more, found)
+        resources.extend(hit[0])
+        diags.extend(hit[1])
+        checked.extend(hit[2])
+    cache.save()
+    return resources, diags, checked
