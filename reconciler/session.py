@@ -748,6 +748,9 @@ async def apply_flow(
         from reconciler.verify import verify_apply
 
         with task("verifying that live state converged"):
+            from reconciler.listed import wait_until_listed
+
+            await wait_until_listed(client, [s for s in plan.steps if report_applied(report, s.id)])
             kept = listings.after(plan.steps) if listings is not None else None
             remaining = await verify_apply(client, plan, load(plan.paths), kept)
     return ApplyOutcome(plan, report, remaining)
