@@ -615,6 +615,7 @@ def _apply_locked(
                 journal.check_api(client.base_url)
             if req.saved is not None:  # checked before the first request
                 check_target(req.saved, client.base_url, client.org_id, req.plan_file)
+            settled = journal is not None and journal.unfinished
             await finish_jobs(client, journal, req.log_path, say)
             await wait_for_jobs(client, say)
             listings = Listings(client)  # the plan's lookups, reused by the verification
@@ -650,6 +651,7 @@ def _apply_locked(
                 concurrency=conn.concurrency,
                 carried=list(journal.pending.values()) if journal is not None else [],
                 listings=listings,
+                settled=settled,
             )
 
     return run(go())
@@ -688,38 +690,8 @@ async def export_org(
         return await export(client, out, locations, kinds, macs, progress=progress, all_fields=all_fields)
 
 
-async def apply_flow(
-    client: WebexClient,
-    plan: Plan,
-    *,
-    confirm: Callable[[Plan], bool],
-    say: Callable[[str], None],
-    log_path: str = DEFAULT_LOG,
-    max_changes: int | None = None,
-    force: bool = False,
-    verify: bool = True,
-    environ: Mapping[str, str] | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    carried: list[PendingPush] | None = None,
-    listings: Listings | None = None,
-) -> ApplyOutcome:
-    """Threshold, confirmation, execution with a log, and verification by a second plan of what
-    the first one wrote (``reconciler.verify``). ``listings``: the lookups ``plan`` was made with;
-    the verification reuses those that no step of the plan can have changed. ``carried``: the
-    pending pushes of the earlier apply log, kept pending in the new one until pushed. Only the
-    steps of ``plan`` run: nothing is added to it here."""
-    from reconciler.kinds.context import Policy
-
-    resources = load(plan.paths) if plan.paths else []
-    policy = Policy.from_resources(resources)
-    if not plan.safety:  # a plan saved by an older version: the policy's limits
-        plan.safety = safety_of(policy.max_changes, policy.max_changes_percent)
-    enforce_threshold(plan, max_changes, None, force)
-    report = ApplyReport()
-    if plan.empty:
-        return ApplyOutcome(plan, report, None)
-    if not confirm(plan):
-        raise PlanRefused("apply cancelled: the plan was not approved")
+def _open_log(client: WebexClient, plan: Plan, log_path: str, carried: list[PendingPush] | None) -> ApplyLog:
+    """A new apply log for ``plan`` (the earlier one kept beside it), its header and carried pushes."""
     log = ApplyLog(Path(log_path))
     secrets = [
         {"step": s.id, "resource": s.resource} for s in plan.steps if s.address.endswith(SIP_PASSWORD_STEP)
@@ -735,6 +707,46 @@ async def apply_flow(
         },
         carried=[p.to_json() for p in carried or []],
     )
+    return log
+
+
+async def apply_flow(
+    client: WebexClient,
+    plan: Plan,
+    *,
+    confirm: Callable[[Plan], bool],
+    say: Callable[[str], None],
+    log_path: str = DEFAULT_LOG,
+    max_changes: int | None = None,
+    force: bool = False,
+    verify: bool = True,
+    environ: Mapping[str, str] | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    carried: list[PendingPush] | None = None,
+    listings: Listings | None = None,
+    settled: bool = False,
+) -> ApplyOutcome:
+    """Threshold, confirmation, execution with a log, and verification by a second plan of what
+    the first one wrote (``reconciler.verify``). ``listings``: the lookups ``plan`` was made with;
+    the verification reuses those that no step of the plan can have changed. ``carried``: the
+    pending pushes of the earlier apply log, kept pending in the new one until pushed (``settled``:
+    the earlier log's jobs were waited for, so even an empty plan writes a new log). Only the
+    steps of ``plan`` run: nothing is added to it here."""
+    from reconciler.kinds.context import Policy
+
+    resources = load(plan.paths) if plan.paths else []
+    policy = Policy.from_resources(resources)
+    if not plan.safety:  # a plan saved by an older version: the policy's limits
+        plan.safety = safety_of(policy.max_changes, policy.max_changes_percent)
+    enforce_threshold(plan, max_changes, None, force)
+    report = ApplyReport()
+    if plan.empty:
+        if settled:  # the earlier log's jobs ended since: its pending pushes are out of date
+            _open_log(client, plan, log_path, carried).close(finished=True)
+        return ApplyOutcome(plan, report, None)
+    if not confirm(plan):
+        raise PlanRefused("apply cancelled: the plan was not approved")
+    log = _open_log(client, plan, log_path, carried)
     executor = Executor(client, log, say, environ=environ, concurrency=concurrency)
     finished = False
     try:
