@@ -504,6 +504,8 @@ def _member_problems(
         if have is None:
             continue
         for name in MEMBER_FIELDS:
+            if name == "hotlineDestination" and m.get("hotlineEnabled") is not True:
+                continue  # the number a hotline calls: meaningless while it is off
             if name in m and (m[name] or None) != (have.get(name) or None):
                 problems.append(
                     f"{mac}.members[{m['id']}].{name}: expected {m[name]!r}, found {have.get(name)!r}"
