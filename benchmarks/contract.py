@@ -40,7 +40,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from benchmarks import contract_mix, oracle
+from benchmarks import contract_mix, explain_check, oracle
 from reconciler import cli as cli_module
 from reconciler.cli import main
 from reconciler.export import ALL_KINDS
@@ -618,7 +618,41 @@ def check(org: Org, chosen: list[Edit], workdir: Path) -> Outcome:
         again = cli("plan", "repo", "--detailed-exitcode")
         if again.exit_code != 0:
             return Outcome("violation", f"not converged: second plan exit {again.exit_code}\n{again.output}")
-    return on_the_phones(app.state.sim.store, before, repo, env, f"{plan.output}\n{apply.output}")
+        explained = explain_some(before, chosen)
+    outcome = on_the_phones(app.state.sim.store, before, repo, env, f"{plan.output}\n{apply.output}")
+    if outcome.kind == "converged":
+        outcome = explain_agrees(app.state.sim.store, before, repo, env, explained)
+    return outcome
+
+
+def explain_some(before: oracle.Live, chosen: list[Edit]) -> dict[str, Any]:
+    """``explain --format json`` of two devices (which two depends on the edits), by MAC."""
+    macs = sorted(before.devices)
+    start = sum(len(e.note) for e in chosen) % len(macs)
+    out = {}
+    for mac in (macs[start], macs[(start + 7) % len(macs)]):
+        result = cli("explain", f"Device/{mac}", "repo", "--format", "json")
+        out[mac] = json.loads(result.output) if result.exit_code == 0 else {"error": result.output}
+    return out
+
+
+def explain_agrees(
+    store: Any, before: oracle.Live, repo: Repo, env: dict[str, str], explained: dict[str, Any]
+) -> Outcome:
+    after = oracle.snapshot(store)
+    try:
+        judge = oracle.Oracle(before, repo, env)
+    except oracle.Unmodelled:
+        return Outcome("converged")
+    found: list[str] = []
+    for mac, doc in explained.items():
+        if "error" in doc:
+            found.append(f"explain {mac} failed: {doc['error'][-500:]}")
+        else:
+            found += explain_check.problems(doc, after.devices[mac], judge)
+    if found:
+        return Outcome("violation", "explain disagrees:\n" + "\n".join(f"  {p}" for p in found[:20]))
+    return Outcome("converged")
 
 
 def on_the_phones(store: Any, before: oracle.Live, repo: Repo, env: dict[str, str], output: str) -> Outcome:

@@ -281,6 +281,35 @@ class Oracle:
                 values = _overlay(values, (loc_spec.get("customizations") or {}).get(family), self.env)
         return True, _overlay(values, (spec.get("customizations") or {}).get(family), self.env)
 
+    def claims(self, dev: LiveDevice) -> dict[str, str]:
+        """``family.path`` -> who declares the value the device shows (``device``, ``location
+        NAME``, ``org``), for each value a manifest declares: what ``explain`` must name."""
+        family = catalog.MODELS[dev.model].family
+        if family not in defaults.FAMILIES:
+            return {}
+        names = {v: k for k, v in self.live.location_names.items()}
+        loc_spec = self.loc_docs.get(dev.location)
+        loc_label = f"location {names[dev.location]}"
+        out: dict[str, str] = {}
+
+        def claim(declared: dict[str, Any] | None, label: str) -> None:
+            for path, _ in _leaves(declared or {}):
+                if path:
+                    out[".".join((family, *path))] = label
+
+        spec = (self.dev_docs.get(dev.mac) or {}).get("settings")
+        custom = bool(spec["customEnabled"]) if spec and "customEnabled" in spec else dev.custom
+        if custom and not spec:
+            return {}  # its own settings, no manifest declares them
+        by_location = family in LOCATION_FAMILIES and self.location_custom(dev.location)
+        if not (by_location and loc_spec is None):  # a location customized outside the manifests
+            claim(self.org_declared.get(family), "org")
+        if by_location and loc_spec is not None:
+            claim((loc_spec.get("customizations") or {}).get(family), loc_label)
+        if custom and spec:
+            claim((spec.get("customizations") or {}).get(family), "device")
+        return out
+
     # -- templates and layouts -------------------------------------------------------------------
     def _templates(self, docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         out = {name: copy.deepcopy(t) for name, t in self.live.templates.items()}

@@ -99,3 +99,22 @@ def test_the_oracle_compares_the_org_it_is_given(demo: contract.Org) -> None:
     problems = oracle.judge(before, demo.files, {}, oracle.snapshot(store))
     assert any(p.startswith("0A1B2C3D4E07.layout.mode") for p in problems), problems
     assert any("configuration changed and it was not pushed" in p for p in problems), problems
+
+
+def test_explain_is_held_to_the_oracle(
+    demo: contract.Org, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Explain's sources are checked against the oracle's reading of the manifests: an explain that
+    forgets the chain of declarations (every value 'default') is a violation."""
+    from reconciler import explain
+
+    edit = contract.Edit("overrides", _overrides)
+    assert contract.check(demo, [edit], tmp_path / "a").kind == "converged"
+
+    async def nothing_declared(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {}
+
+    monkeypatch.setattr(explain, "_declared_chain", nothing_declared)
+    outcome = contract.check(demo, [edit], tmp_path / "b")
+    assert outcome.kind == "violation" and "explain disagrees" in outcome.detail, outcome
+    assert "declared by 'org'" in outcome.detail or "declared by 'location" in outcome.detail, outcome.detail
