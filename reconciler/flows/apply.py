@@ -103,6 +103,7 @@ def _apply_locked(
                 journal.check_api(client.base_url)
             if req.saved is not None:  # checked before the first request
                 check_target(req.saved, client.base_url, client.org_id, req.plan_file)
+            settled = journal is not None and journal.unfinished
             await finish_jobs(client, journal, req.log_path, say)
             await wait_for_jobs(client, say)
             listings = Listings(client)  # the plan's lookups, reused by the verification
@@ -122,6 +123,7 @@ def _apply_locked(
                 concurrency=conn.concurrency,
                 carried=list(journal.pending.values()) if journal is not None else [],
                 listings=listings,
+                settled=settled,
             )
 
     return run(go())
@@ -182,11 +184,13 @@ async def apply_flow(
     concurrency: int = DEFAULT_CONCURRENCY,
     carried: list[PendingPush] | None = None,
     listings: Listings | None = None,
+    settled: bool = False,
 ) -> ApplyOutcome:
     """Threshold, confirmation, execution with a log, and verification by a second plan of what
     the first one wrote (``reconciler.applying.verify``). ``listings``: the lookups ``plan`` was made with;
     the verification reuses those that no step of the plan can have changed. ``carried``: the
-    pending pushes of the earlier apply log, kept pending in the new one until pushed. Only the
+    pending pushes of the earlier apply log, kept pending in the new one until pushed (``settled``:
+    the earlier log's jobs were waited for, so even an empty plan writes a new log). Only the
     steps of ``plan`` run: nothing is added to it here."""
     from reconciler.planning.kinds.context import Policy
 
@@ -197,6 +201,8 @@ async def apply_flow(
     enforce_threshold(plan, max_changes, None, force)
     report = ApplyReport()
     if plan.empty:
+        if settled:  # the earlier log's jobs ended since: its pending pushes are out of date
+            _open_log(client, plan, log_path, carried).close(finished=True)
         return ApplyOutcome(plan, report, None)
     if not confirm(plan):
         raise PlanRefused("apply cancelled: the plan was not approved")
@@ -214,6 +220,9 @@ async def apply_flow(
         from reconciler.applying.verify import verify_apply
 
         with task("verifying that live state converged"):
+            from reconciler.applying.listed import wait_until_listed
+
+            await wait_until_listed(client, [s for s in plan.steps if report_applied(report, s.id)])
             kept = listings.after(plan.steps) if listings is not None else None
             remaining = await verify_apply(client, plan, load(plan.paths), kept)
     return ApplyOutcome(plan, report, remaining)
