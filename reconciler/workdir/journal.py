@@ -266,8 +266,13 @@ class _Folding:
         self.journal.finished = True
 
     def start(self, number: int, r: dict[str, Any], step: str | None) -> None:
-        if step and isinstance(r.get("pushes"), list):
-            self.journal.pushes_of[step] = [m for m in map(_mac_of, r["pushes"]) if m]
+        pushes = r.get("pushes")
+        if pushes is None:
+            return
+        if not isinstance(pushes, list):
+            raise self.journal.refuse(number, "is a 'start' record whose 'pushes' is not a list of devices")
+        if step:
+            self.journal.pushes_of[step] = [m for m in map(_mac_of, pushes) if m]
 
     def applied(self, number: int, r: dict[str, Any], step: str | None) -> None:
         if step:
@@ -301,7 +306,10 @@ class _Folding:
             self.carried.add(number)
 
     def pushed(self, number: int, r: dict[str, Any], step: str | None) -> None:
-        for mac in map(_mac_of, r.get("devices") or []):
+        devices = r.get("devices")
+        if not isinstance(devices, list):
+            raise self.journal.refuse(number, "is a 'pushed' record without a list of devices")
+        for mac in map(_mac_of, devices):
             if mac:
                 self.journal.pending.pop(mac, None)
 

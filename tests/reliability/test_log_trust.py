@@ -303,3 +303,28 @@ def test_a_simulated_apply_keeps_its_own_log(harness: Callable[..., Harness], re
     assert r.exit_code == 2 and "Error" not in r.output, r.output  # the API's org still differs
     r = h.run("plan", "repo", "--log", ".reconciler/sim-apply-log.jsonl")
     assert r.exit_code == 1 and "was written by an apply against http://sim.invalid/v1" in r.output
+
+
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        ({"event": "pushed", "devices": 5}, "line 2 is a 'pushed' record without a list of devices"),
+        ({"event": "pushed", "devices": "0A1B2C3D4E01"}, "line 2 is a 'pushed' record without a list"),
+        ({"event": "start", "step": "Device/x.settings", "pushes": {"a": 1}}, "line 2 is a 'start' record"),
+        ({"event": "written", "devices": 7, "step": "Device/x.settings"}, "line 2 is a 'written' record"),
+    ],
+)
+def test_a_record_of_the_wrong_shape_is_refused_naming_its_line(
+    harness: Callable[..., Harness], repo: Path, bad: dict[str, Any], says: str
+) -> None:
+    """Every record the journal folds is checked for its shape: a damaged one is one error naming the
+    line, for plan, drift and apply alike, never an internal error."""
+    h = harness()
+    logged(h, bad)
+    seen = len(h.perturb.seen)
+    for args in (["plan", "repo"], ["drift", "repo"], ["apply", "repo", "--auto-approve"]):
+        r = h.run(*args, "--log", "log.jsonl")
+        clean(r.output)
+        assert r.exit_code == 1, r.output
+        assert "apply log log.jsonl: " + says in r.output, r.output
+    assert not writes(h, seen)
