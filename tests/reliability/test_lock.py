@@ -201,9 +201,12 @@ def test_the_lock_is_keyed_by_the_api_as_the_server_sees_it(tmp_path: Path) -> N
     assert lock_path(base, None) != lock_path("https://webexapis.com:8443/v1", None)
     assert lock_path(base, None) != lock_path("https://api.example.com/v1", None)
     assert lock_path(base, None) != lock_path("https://webexapis.com/v2", None)
-    with apply_lock(base, None, directory=tmp_path), pytest.raises(LockHeld):
-        with apply_lock("https://webexapis.com/v1", "ORG-A", directory=tmp_path):
-            pass
+    with (
+        apply_lock(base, None, directory=tmp_path),
+        pytest.raises(LockHeld),
+        apply_lock("https://webexapis.com/v1", "ORG-A", directory=tmp_path),
+    ):
+        pass
 
 
 def test_a_symlink_or_hard_link_at_the_lock_path_is_refused_and_its_target_kept(
