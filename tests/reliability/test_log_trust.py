@@ -328,3 +328,31 @@ def test_a_record_of_the_wrong_shape_is_refused_naming_its_line(
         assert r.exit_code == 1, r.output
         assert "apply log log.jsonl: " + says in r.output, r.output
     assert not writes(h, seen)
+
+
+def test_a_reviewed_plan_never_pushes_a_device_pushed_since_it_was_saved(
+    harness: Callable[..., Harness], repo: Path
+) -> None:
+    """A saved plan shows two pending pushes; one of them is sent by ``reconciler push`` before the
+    plan is applied. ``apply --plan`` must not push that device a second time (a phone resync the
+    log no longer owes): the saved plan is refused as out of date, and nothing is sent."""
+    h = harness()
+    assert h.apply("--log", "first.jsonl").exit_code == 0
+    logged(h, written("0A1B2C3D4E05", "0A1B2C3D4E01"))
+    r = h.run("plan", "repo", "--out", "plan.json", "--log", "log.jsonl")
+    assert "Device 0A:1B:2C:3D:4E:05" in r.output and "Device 0A:1B:2C:3D:4E:01" in r.output, r.output
+    push = ("push", "repo", "--target", "Device/0A1B2C3D4E05", "--auto-approve", "--log", "log.jsonl")
+    r = h.run(*push, "--base-url", h.url)
+    assert r.exit_code == 0, r.output
+    cid = next(d.calling_id for d in h.sim.store.devices.values() if d.mac == "0A1B2C3D4E05")
+    push_05 = ("POST", f"/v1/telephony/config/devices/{cid}/actions/applyChanges/invoke")
+    seen = len(h.perturb.seen)
+    r = h.run("apply", "--plan", "plan.json", "--auto-approve", "--log", "log.jsonl")
+    clean(r.output)
+    assert push_05 not in writes(h, seen), r.output
+    assert r.exit_code == 1 and "plan.json" in r.output, r.output
+    assert not writes(h, seen)
+    r = h.run("apply", "repo", "--auto-approve", "--log", "log.jsonl")  # a fresh plan pushes the other
+    assert r.exit_code == 0 and "Converged" in r.output, r.output
+    assert push_05 not in writes(h, seen)
+    assert not h.unpushed_writes()
