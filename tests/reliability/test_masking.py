@@ -160,7 +160,8 @@ def test_a_secret_a_server_quotes_in_its_json_form_is_masked(
     org.write_text(
         text.replace(
             "      backlightTimer: THIRTY_MIN\n",
-            "      backlightTimer: THIRTY_MIN\n      httpProxy:\n        password: {fromEnv: RECONCILER_SECRET_P}\n",
+            "      backlightTimer: THIRTY_MIN\n"
+            "      httpProxy:\n        password: {fromEnv: RECONCILER_SECRET_P}\n",
         )
     )
     h.perturb.add(Rule(route("POST", r"/jobs/devices/callDeviceSettings$"), "echo"))
