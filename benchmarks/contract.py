@@ -11,7 +11,7 @@ writes the edited repo and runs the CLI against a fresh in-process simulator:
   exits 0: **converged**;
 - anything else is a **violation**, reported with the edits.
 
-The test suite runs a small budget (tests/reliability/test_contract.py); this script runs a large
+The test suite runs a small budget (tests/contract/test_contract.py); this script runs a large
 one and prints the counts::
 
     python -m benchmarks.contract --examples 2000 --seed 1
