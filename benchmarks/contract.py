@@ -40,6 +40,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from benchmarks.harness import SIM_SECRETS
 from reconciler.cli import main
 from reconciler.cli import options as cli_module
 from reconciler.flows.connect import Connection
@@ -546,7 +547,8 @@ def check(org: Org, chosen: list[Edit], workdir: Path) -> Outcome:
     write_repo(repo, root)
     app = org.app()
     stats = app.state.sim.stats
-    env = {SECRET_ENV: "Contract-Secret-1"}
+    # the simulator's SNMP communities, which export wrote as fromEnv placeholders
+    env = {SECRET_ENV: "Contract-Secret-1", **SIM_SECRETS}
     flags: list[str] = []
     for edit in chosen:
         env.update(edit.env)

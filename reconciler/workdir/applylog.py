@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError
-from reconciler.localfiles import read_local
+from reconciler.localfiles import make_parent, read_local
 
 Reporter = Callable[[str], None]
 LOG_FORMAT = 2  # the apply log's records (``reconciler.workdir.journal`` reads them)
@@ -41,7 +41,7 @@ class ApplyLog:
         """Start the log of a run (an earlier log is kept beside it, renamed): its ``begin`` record
         (``header``: the run's API, org, plan...), then every device an earlier run wrote and did not
         push (``carried``: ``PendingPush.to_json()`` each), still pending until pushed."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_parent(self.path)
         if self.path.exists():
             self.path.replace(self.path.with_name(f"{self.path.stem}.{int(time.time())}{self.path.suffix}"))
         self._fh = self.path.open("a", encoding="utf-8")
