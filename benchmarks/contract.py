@@ -40,12 +40,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from benchmarks import contract_mix, explain_check, oracle
 from benchmarks.harness import SIM_SECRETS
 from reconciler.cli import main
 from reconciler.cli import options as cli_module
 from reconciler.flows.connect import Connection
 from reconciler.flows.export import ALL_KINDS
-from reconciler.sim import catalog
+from reconciler.sim import catalog, telephony
 from reconciler.sim.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,6 +87,22 @@ class Org:
     locations: list[str]
     templates: dict[str, str]  # name -> model
     tags: list[str]
+    device_location: dict[str, str] = field(default_factory=dict)  # device file -> location name
+    device_tags: dict[str, list[str]] = field(default_factory=dict)
+
+    def shape(self) -> contract_mix.Shape:
+        return contract_mix.Shape(
+            files=self.files,
+            models=self.models,
+            device_location=self.device_location,
+            device_tags=self.device_tags,
+            locations=self.locations,
+            tags=self.tags,
+            templates=self.templates,
+            people=self.people,
+            workspaces=self.workspaces,
+            virtual_lines=self.virtual_lines,
+        )
 
     def app(self) -> Any:
         return create_app(seed=self.seed, devices=self.devices, job_duration_s=0)
@@ -121,11 +138,13 @@ def load_org(seed: str | int = "demo", devices: int | None = None) -> Org:
             str(p.relative_to("repo")): YAML12.load(p.read_text(encoding="utf-8"))
             for p in sorted(Path("repo").rglob("*.yaml"))
         }
-    models = {}
+    models, device_location, device_tags = {}, {}, {}
     for rel, doc in files.items():
         if doc.get("kind") == "Device":
-            mac = str(doc["metadata"]["mac"]).replace(":", "").upper()
-            models[rel] = store.device_by_mac(mac).model
+            device = store.device_by_mac(str(doc["metadata"]["mac"]).replace(":", "").upper())
+            models[rel] = device.model
+            device_location[rel] = store.locations[device.location_id].name
+            device_tags[rel] = list(device.tags)
     tags = sorted({t for d in store.devices.values() for t in d.tags} | {"contract-none"})
     return Org(
         seed=seed,
@@ -138,6 +157,8 @@ def load_org(seed: str | int = "demo", devices: int | None = None) -> Org:
         locations=sorted(loc.name for loc in store.locations.values()),
         templates={t.name: t.model for t in store.templates.values()},
         tags=tags,
+        device_location=device_location,
+        device_tags=device_tags,
     )
 
 
@@ -204,6 +225,8 @@ class Edit:
     apply: Callable[[Repo], None] = field(repr=False)
     flags: tuple[str, ...] = ()  # for plan and apply (the second plan goes without)
     env: dict[str, str] = field(default_factory=dict)
+    live: Callable[[Any], None] | None = field(default=None, repr=False)  # out of band, on the store
+    mixed: bool = False  # part of a multi-kind scenario
 
 
 def _of_kind(org: Org, kind: str) -> list[str]:
@@ -509,7 +532,25 @@ def secret_edit(draw: Any, org: Org, weak: bool = False) -> Edit:
     )
 
 
+@st.composite
+def mixed_edits(draw: Any, org: Org) -> list[Edit]:
+    """A multi-kind scenario (``contract_mix``): org, location, template, assignment, devices and
+    an owner changed in one apply, after out-of-band changes to the org."""
+    scenario = draw(contract_mix.mix(org.shape()))
+    out = [Edit(note, lambda repo: None, mixed=True) for note in scenario.notes]
+    out += [Edit("", change, mixed=True) for change in scenario.repo]
+    out += [Edit("", lambda repo: None, live=change, mixed=True) for change in scenario.live]
+    out[0].env = dict(scenario.env)
+    return out
+
+
 def edits(org: Org, weak_secrets: bool = False) -> st.SearchStrategy[list[Edit]]:
+    """Two in three examples a multi-kind scenario, else one to three edits of any kind (valid
+    values or not)."""
+    return st.one_of(mixed_edits(org), mixed_edits(org), single_edits(org, weak_secrets))
+
+
+def single_edits(org: Org, weak_secrets: bool = False) -> st.SearchStrategy[list[Edit]]:
     one = st.one_of(
         member_edit(org),
         layout_edit(org),
@@ -546,7 +587,11 @@ def check(org: Org, chosen: list[Edit], workdir: Path) -> Outcome:
     root = workdir / "repo"
     write_repo(repo, root)
     app = org.app()
+    for edit in chosen:
+        if edit.live is not None:
+            edit.live(app.state.sim.store)
     stats = app.state.sim.stats
+    before = oracle.snapshot(app.state.sim.store)
     # the simulator's SNMP communities, which export wrote as fromEnv placeholders
     env = {SECRET_ENV: "Contract-Secret-1", **SIM_SECRETS}
     flags: list[str] = []
@@ -575,6 +620,57 @@ def check(org: Org, chosen: list[Edit], workdir: Path) -> Outcome:
         again = cli("plan", "repo", "--detailed-exitcode")
         if again.exit_code != 0:
             return Outcome("violation", f"not converged: second plan exit {again.exit_code}\n{again.output}")
+        explained = explain_some(before, chosen)
+    outcome = on_the_phones(app.state.sim.store, before, repo, env, f"{plan.output}\n{apply.output}")
+    if outcome.kind == "converged":
+        outcome = explain_agrees(app.state.sim.store, before, repo, env, explained)
+    return outcome
+
+
+def explain_some(before: oracle.Live, chosen: list[Edit]) -> dict[str, Any]:
+    """``explain --format json`` of two devices (which two depends on the edits), by MAC."""
+    macs = sorted(before.devices)
+    start = sum(len(e.note) for e in chosen) % len(macs)
+    out = {}
+    for mac in (macs[start], macs[(start + 7) % len(macs)]):
+        result = cli("explain", f"Device/{mac}", "repo", "--format", "json")
+        out[mac] = json.loads(result.output) if result.exit_code == 0 else {"error": result.output}
+    return out
+
+
+def explain_agrees(
+    store: Any, before: oracle.Live, repo: Repo, env: dict[str, str], explained: dict[str, Any]
+) -> Outcome:
+    after = oracle.snapshot(store)
+    try:
+        judge = oracle.Oracle(before, repo, env)
+    except oracle.Unmodelled:
+        return Outcome("converged")
+    found: list[str] = []
+    for mac, doc in explained.items():
+        if "error" in doc:
+            found.append(f"explain {mac} failed: {doc['error'][-500:]}")
+        else:
+            found += explain_check.problems(doc, after.devices[mac], judge)
+    if found:
+        return Outcome("violation", "explain disagrees:\n" + "\n".join(f"  {p}" for p in found[:20]))
+    return Outcome("converged")
+
+
+def on_the_phones(store: Any, before: oracle.Live, repo: Repo, env: dict[str, str], output: str) -> Outcome:
+    """After a converged apply: no device is left pending, and every device shows what the
+    manifests mean (the oracle, computed apart from the planner)."""
+    pending = telephony.pending_view(store)
+    if pending["count"]:
+        macs = ", ".join(item["mac"] for item in pending["items"])
+        return Outcome("violation", f"{pending['count']} device(s) left pending: {macs}\n{output}")
+    try:
+        problems = oracle.judge(before, repo, env, oracle.snapshot(store))
+    except oracle.Unmodelled:
+        return Outcome("converged")
+    if problems:
+        shown = "\n".join(f"  oracle: {p}" for p in problems[:20])
+        return Outcome("violation", f"the phones differ from the manifests:\n{shown}\n{output}")
     return Outcome("converged")
 
 
@@ -593,7 +689,7 @@ def _env(values: dict[str, str]) -> Iterator[None]:
 
 
 def describe(chosen: list[Edit]) -> str:
-    return "\n".join(f"  - {e.note}" for e in chosen)
+    return "\n".join(f"  - {e.note}" for e in chosen if e.note)
 
 
 # -- the runs --------------------------------------------------------------------------------------
@@ -604,6 +700,8 @@ class Tally:
     refused: int = 0
     converged: int = 0
     violations: list[str] = field(default_factory=list)
+    mixed_refused: int = 0  # of which multi-kind scenarios
+    mixed_converged: int = 0
 
     @property
     def total(self) -> int:
@@ -634,10 +732,13 @@ def explore(
         chosen = data.draw(edits(org, weak_secrets))
         with tempfile.TemporaryDirectory(dir=workdir) as tmp:
             outcome = check(org, chosen, Path(tmp))
+        mixed = any(e.mixed for e in chosen)
         if outcome.kind == "refused":
             tally.refused += 1
+            tally.mixed_refused += mixed
         elif outcome.kind == "converged":
             tally.converged += 1
+            tally.mixed_converged += mixed
         else:
             tally.violations.append(f"{describe(chosen)}\n{outcome.detail}")
             if progress:
@@ -680,7 +781,9 @@ def main_cli(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - start
     print(
         f"org={args.org} seed={args.seed} examples={tally.total}: refused by plan {tally.refused}, "
-        f"applied+converged {tally.converged}, violations {len(tally.violations)} "
+        f"applied+converged {tally.converged}, violations {len(tally.violations)}; multi-kind "
+        f"scenarios {tally.mixed_refused + tally.mixed_converged} (refused {tally.mixed_refused}, "
+        f"applied+converged {tally.mixed_converged}) "
         f"({elapsed:.0f} s, {platform.python_implementation()} {platform.python_version()}, "
         f"{os.cpu_count()} CPUs)"
     )

@@ -9,6 +9,7 @@ floods a log. Every message that echoes such a string goes through ``shown()`` o
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -42,6 +43,18 @@ def visible(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def json_visible(document: str) -> str:
+    """A JSON document (``json.dumps(..., ensure_ascii=False)``) with each character a reader cannot
+    see (C1 controls such as U+009B, bidirectional overrides, zero-width marks) written as its
+    ``\\uXXXX`` escape: the same JSON value, and nothing in it a terminal acts on. Newlines (the
+    document's own layout) are kept."""
+    if document.replace("\n", "").isprintable():
+        return document
+    return "".join(
+        ch if ch.isprintable() or ch == "\n" else json.dumps(ch, ensure_ascii=True)[1:-1] for ch in document
+    )
 
 
 # The only escape sequence the tool itself prints: SGR (colour), ``ESC [ digits;... m``.

@@ -39,12 +39,15 @@ def owed_by(journal: Journal | None) -> Owed | None:
 
 
 def owed_by_saved(saved: Plan, source: str, journal: Journal | None) -> Owed:
-    """The pending pushes a saved plan shows (and no other): ``apply --plan`` runs those at most."""
+    """The pending pushes a saved plan shows (and no other): ``apply --plan`` runs those at most, and
+    of those only the ones ``journal`` (the apply log now) still owes: a device pushed since the
+    plan was saved (``reconciler push``, another apply) is not pushed again; the plan made now lacks
+    its push, and the saved plan is refused as out of date."""
     items: dict[str, PendingPush] = {}
     for step in saved.steps:
         for entry in step.meta.get("pending") or []:
             item = _pending_of(entry)
-            if item is not None:
+            if item is not None and (journal is None or item.mac in journal.pending):
                 items[item.mac] = item
     return Owed(sorted(items.values(), key=lambda p: p.mac), f"saved plan {source}", journal)
 

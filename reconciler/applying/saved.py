@@ -17,6 +17,7 @@ from typing import Any
 from reconciler.errors import ConfigError, PlanMismatch
 from reconciler.planning.diff import to_jsonable
 from reconciler.planning.plan import ACTIONS, FORMAT_VERSION, PHASES, Plan, Step
+from reconciler.textsafe import clip, visible
 from reconciler.webex.untrusted import api_text, without_userinfo
 
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH")
@@ -171,11 +172,17 @@ def check_contained(paths: list[str], origin: str) -> None:
             )
 
 
+SHOWN_PATHS = 10  # manifest paths of a saved plan or log shown before they are read
+
+
 def contained_paths(paths: list[str], origin: str, say: Callable[[str], None]) -> list[str]:
     """``check_contained``, then show the paths through ``say`` before they are read."""
     check_contained(paths, origin)
+    paths = list(dict.fromkeys(paths))  # each once: a log may repeat one a hundred thousand times
     if paths:
-        say(f"Manifest paths from {origin}: {', '.join(paths)}")
+        shown = ", ".join(clip(visible(p), 200) for p in paths[:SHOWN_PATHS])
+        more = f" and {len(paths) - SHOWN_PATHS} more" if len(paths) > SHOWN_PATHS else ""
+        say(f"Manifest paths from {origin}: {shown}{more}")
     return paths
 
 

@@ -107,6 +107,7 @@ def _apply_locked(
                 journal.check_api(client.base_url)
             if req.saved is not None:  # checked before the first request
                 check_target(req.saved, client.base_url, client.org_id, req.plan_file)
+            settled = journal is not None and journal.unfinished
             await finish_jobs(client, journal, req.log_path, say)
             await wait_for_jobs(client, say)
             listings = Listings(client)  # the plan's lookups, reused by the verification
@@ -127,6 +128,7 @@ def _apply_locked(
                 carried=list(journal.pending.values()) if journal is not None else [],
                 listings=listings,
                 resume=req.resume_command,
+                settled=settled,
             )
 
     return run(go())
@@ -188,11 +190,13 @@ async def apply_flow(
     carried: list[PendingPush] | None = None,
     listings: Listings | None = None,
     resume: str | None = None,
+    settled: bool = False,
 ) -> ApplyOutcome:
     """Threshold, confirmation, execution with a log, and verification by a second plan of what
     the first one wrote (``reconciler.applying.verify``). ``listings``: the lookups ``plan`` was made with;
     the verification reuses those that no step of the plan can have changed. ``carried``: the
-    pending pushes of the earlier apply log, kept pending in the new one until pushed. Only the
+    pending pushes of the earlier apply log, kept pending in the new one until pushed (``settled``:
+    the earlier log's jobs were waited for, so even an empty plan writes a new log). Only the
     steps of ``plan`` run: nothing is added to it here. A Ctrl-C while it writes stops it cleanly
     (``flows.stopping``): ``Interrupted`` names the log and ``resume``, the command that finishes."""
     from reconciler.planning.kinds.context import Policy
@@ -203,6 +207,8 @@ async def apply_flow(
         plan.safety = safety_of(policy.max_changes, policy.max_changes_percent)
     enforce_threshold(plan, max_changes, None, force)
     if plan.empty:
+        if settled:  # the earlier log's jobs ended since: its pending pushes are out of date
+            _open_log(client, plan, log_path, carried).close(finished=True)
         return ApplyOutcome(plan, ApplyReport(), None)
     if not confirm(plan):
         raise PlanRefused("apply cancelled: the plan was not approved")
@@ -212,7 +218,7 @@ async def apply_flow(
         report = await _execute(client, plan, executor, log, log_path, stop, resume)
         remaining = None
         if verify and plan.paths:
-            remaining = await _verified(client, plan, listings, stop)
+            remaining = await _verified(client, plan, report, listings, stop)
     return ApplyOutcome(plan, report, remaining)
 
 
@@ -244,13 +250,20 @@ async def _execute(
     return report
 
 
-async def _verified(client: WebexClient, plan: Plan, listings: Listings | None, stop: Stop) -> Plan | None:
+async def _verified(
+    client: WebexClient, plan: Plan, report: ApplyReport, listings: Listings | None, stop: Stop
+) -> Plan | None:
     """The plan of what is left after the apply (empty: converged); a Ctrl-C ends the check."""
+    from reconciler.applying.listed import wait_until_listed
     from reconciler.applying.verify import verify_apply
 
-    with task("verifying that live state converged"):
+    async def check() -> Plan:
+        await wait_until_listed(client, [s for s in plan.steps if report_applied(report, s.id)])
         kept = listings.after(plan.steps) if listings is not None else None
-        ended, remaining = await first_of(verify_apply(client, plan, load(plan.paths), kept), stop.event)
+        return await verify_apply(client, plan, load(plan.paths), kept)
+
+    with task("verifying that live state converged"):
+        ended, remaining = await first_of(check(), stop.event)
     if not ended:
         raise Interrupted(
             "every step was done; the check that live state converged was interrupted",

@@ -31,6 +31,7 @@ from reconciler.planning.kinds.inherit import Inheritance, Leaf, declared_leaves
 from reconciler.planning.kinds.linekeys import compare_line_keys
 from reconciler.planning.kinds.scope import assignment_scope
 from reconciler.planning.kinds.template import TEMPLATES
+from reconciler.webex.untrusted import api_text
 
 FORMAT_VERSION = 1
 SENSITIVE = "(sensitive)"  # what is shown for a live secret (a password field): never its value
@@ -199,7 +200,7 @@ def _member_name(m: dict[str, Any]) -> str:
         str(m.get("memberType")), "member"
     )
     name = " ".join(str(x) for x in (m.get("firstName"), m.get("lastName")) if x)
-    return f"{kind} {name or m.get('id')}"
+    return f"{kind} {api_text(name or m.get('id'))}"
 
 
 def _members(own: Resource | None, live: dict[str, Any]) -> dict[str, Any]:

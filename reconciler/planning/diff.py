@@ -2,8 +2,9 @@
 
 Paths are JSON pointers relative to the object being compared (``/customizations/mpp/vlan``).
 Mappings are walked; lists and scalars are leaves, so a declared list is owned whole.
-Secret references (``SecretRef``) cannot be compared with a live value the API never returns:
-they are left out of the diff and written whenever their object is written.
+A secret reference (``SecretRef``) is compared by the value of its variable when that is set
+(``secret_values``: a difference is a sensitive change, the value never kept); otherwise it is
+left out of the diff and written whenever its object is written.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.model import LiveSecret, SecretRef, is_secret_field
+from reconciler.planning.secret_values import live_differs
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,10 @@ def _diff_walk(
         return
     if ignore and _ignored(pointer, ignore):
         return
+    if isinstance(want, SecretRef):
+        if live_differs(want, None if have is _MISSING else have):
+            changes.append(FieldChange(prefix + pointer, None, want, sensitive=True))
+        return
     if contains_secret(want):
         return
     if have is _MISSING:
@@ -237,7 +243,7 @@ def with_secret_writes(changes: list[FieldChange], body: Any) -> list[FieldChang
     added = [
         FieldChange(pointer, None, ref, sensitive=True)
         for pointer, ref in _secret_refs(body, "")
-        if not any(pointer == p or pointer.endswith(p) for p in shown)
+        if not any(pointer == p or pointer.endswith(p) or p.endswith(pointer) for p in shown)
     ]
     return [*changes, *added]
 

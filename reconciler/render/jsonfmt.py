@@ -15,6 +15,7 @@ from reconciler import __version__
 from reconciler.planning.diff import to_jsonable
 from reconciler.planning.plan import Plan
 from reconciler.render.failures import error_document
+from reconciler.textsafe import json_visible
 from reconciler.validation.validate import FORMAT_VERSION as VALIDATION_FORMAT_VERSION
 from reconciler.webex.redact import redact
 
@@ -30,7 +31,7 @@ STATUSES = ("applied", "failed", "skipped")
 
 
 def dump(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json_visible(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
 
 
 def render_json(plan: Plan) -> str:
@@ -209,7 +210,8 @@ def render_validation_json(result: ValidationResult) -> str:
 def render_error_json(exc: BaseException, base_url: str | None) -> str:
     """The error document (schemas/error.schema.json), masked as the text output is: an API error
     may echo a secret value back."""
-    return redact(json.dumps(error_document(exc, base_url), indent=2, ensure_ascii=False)) + "\n"
+    document = json.dumps(error_document(exc, base_url), indent=2, ensure_ascii=False)
+    return json_visible(redact(document)) + "\n"
 
 
 @dataclass(frozen=True)

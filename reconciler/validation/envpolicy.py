@@ -45,6 +45,14 @@ TOOL_VARIABLES = frozenset(
     }
 )
 POLICY_FIELD = "allowFromEnv"
+# Those of them that hold a secret.
+SECRET_VARIABLES = (
+    "WEBEX_ACCESS_TOKEN",
+    "WEBEX_CLIENT_SECRET",
+    "WEBEX_REFRESH_TOKEN",
+    "WEBEX_BOT_TOKEN",
+    "RECONCILER_SIM_TOKEN",
+)
 
 
 def is_tool_variable(name: str) -> bool:
@@ -96,11 +104,14 @@ def credential_values(
     (``is_credential(value)``): the token read from a token file, copied into another variable."""
     from reconciler.manifests.load import label_of
 
+    # the tool's secret variables hold credentials too, whether or not this run uses them (the bot
+    # token is read only to notify)
+    held = {environ[v].strip() for v in SECRET_VARIABLES if environ.get(v, "").strip()}
     out = []
     for r in resources:
         for pointer, ref in secret_refs(r.spec, "/spec"):
             value = environ.get(ref.env)
-            if value and is_credential(value):
+            if value and (is_credential(value) or value.strip() in held):
                 message = (
                     f"the value of {ref.env} (fromEnv) is one of the tool's own credentials: "
                     "refusing to send it to the API"

@@ -268,8 +268,8 @@ class _Checker:
         if not isinstance(settings, dict) or not settings.get("customizations"):
             return
         enabled = settings.get("customEnabled")
-        if enabled is True:
-            return
+        if enabled is True or (enabled is not None and not isinstance(enabled, bool)):
+            return  # on, or not a boolean (the schema's error says so)
         where, said = (f"{ptr}/customizations", "without customEnabled")
         if enabled is not None:
             where, said = (f"{ptr}/customEnabled", f"with customEnabled: {enabled}")

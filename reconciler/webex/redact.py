@@ -8,8 +8,10 @@ handlers so that no record from any library can carry a secret to the terminal.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+from urllib.parse import quote
 
 MASK = "***"
 LOGGER_NAME = "reconciler.webex"
@@ -59,6 +61,11 @@ def register_secret(value: str | None, *, any_length: bool = False, credential: 
         # header value is reported as repr() of its bytes) or percent-free UTF-8 escapes
         forms = {value, value.encode("unicode_escape").decode("ascii")}
         forms.add(repr(value.encode("utf-8", "backslashreplace"))[2:-1])
+        # and as a server that quotes the request's body shows it: a JSON string's text, escaped
+        # the way the body was sent (ASCII or not), and percent-encoded as in a query string
+        forms.add(json.dumps(value)[1:-1])
+        forms.add(json.dumps(value, ensure_ascii=False)[1:-1])
+        forms.add(quote(value, safe=""))
         with _lock:
             _secrets.update(forms)
 

@@ -42,9 +42,10 @@ class ApplyLog:
         (``header``: the run's API, org, plan...), then every device an earlier run wrote and did not
         push (``carried``: ``PendingPush.to_json()`` each), still pending until pushed."""
         make_parent(self.path)
-        if self.path.exists():
+        if os.path.lexists(self.path):  # a link too, dangling or not: moved aside, never followed
             self.path.replace(self.path.with_name(f"{self.path.stem}.{int(time.time())}{self.path.suffix}"))
-        self._fh = self.path.open("a", encoding="utf-8")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+        self._fh = os.fdopen(os.open(self.path, flags, 0o644), "a", encoding="utf-8")
         self.write({"event": "begin", "format": LOG_FORMAT, **header})
         for item in carried or []:
             self.write(

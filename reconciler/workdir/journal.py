@@ -15,6 +15,7 @@ A log that git tracks is refused (``reconciler.tracked``): local state is never 
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -32,6 +33,7 @@ LOG_FORMAT = 2
 _JOB_ID = re.compile(r"^[A-Za-z0-9+/=_-]{1,512}$")
 _REBUILD = re.compile(r"^Location/.+\.rebuildPhones$")
 REASON_LIMIT = 120  # characters of a logged reason shown in a plan
+_LAST_TIME = 253402300799.0  # 9999-12-31 23:59:59 UTC
 
 
 def clean_base_url(url: str) -> str:
@@ -48,7 +50,18 @@ def clean_base_url(url: str) -> str:
 
 def when(ts: float) -> str:
     """A log timestamp as people read it (UTC)."""
+    if log_time(ts) is None:
+        return "an unknown time"
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+
+
+def log_time(value: Any) -> float | None:
+    """``value`` as a time a log may hold (seconds since 1970, finite, before the year 10000), else
+    None: a hand-edited ``1e300`` is no time (``time.gmtime`` cannot even show it)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    seconds = float(value)
+    return seconds if math.isfinite(seconds) and 0 <= seconds <= _LAST_TIME else None
 
 
 @dataclass(frozen=True)
@@ -198,8 +211,7 @@ def _header(path: str, number: int, record: dict[str, Any]) -> Journal:
         raise bad("names no plan ('plan')")
     if not (isinstance(paths, list) and all(isinstance(p, str) for p in paths)):
         raise bad("has 'paths' that are not a list of strings")
-    ts = record.get("ts")
-    began = float(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else 0.0
+    began = log_time(record.get("ts")) or 0.0
     return Journal(path, began, org, clean_base_url(base_url), plan, list(paths), finished=False)
 
 
@@ -212,14 +224,10 @@ def _pending(journal: Journal, number: int, record: dict[str, Any]) -> None:
     carried = record.get("carried") is True
     since, interrupted = journal.began, True
     if carried:
-        ts = record.get("since")
-        if (
-            not isinstance(ts, int | float)
-            or isinstance(ts, bool)
-            or not isinstance(record.get("interrupted"), bool)
-        ):
+        ts = log_time(record.get("since"))
+        if ts is None or not isinstance(record.get("interrupted"), bool):
             raise journal.refuse(number, "is a carried 'written' record without 'since' and 'interrupted'")
-        since, interrupted = float(ts), bool(record["interrupted"])
+        since, interrupted = ts, bool(record["interrupted"])
     for device in devices:
         mac = normalize_mac(device) if isinstance(device, str) else None
         if mac is None:
@@ -258,8 +266,13 @@ class _Folding:
         self.journal.finished = True
 
     def start(self, number: int, r: dict[str, Any], step: str | None) -> None:
-        if step and isinstance(r.get("pushes"), list):
-            self.journal.pushes_of[step] = [m for m in map(_mac_of, r["pushes"]) if m]
+        pushes = r.get("pushes")
+        if pushes is None:
+            return
+        if not isinstance(pushes, list):
+            raise self.journal.refuse(number, "is a 'start' record whose 'pushes' is not a list of devices")
+        if step:
+            self.journal.pushes_of[step] = [m for m in map(_mac_of, pushes) if m]
 
     def applied(self, number: int, r: dict[str, Any], step: str | None) -> None:
         if step:
@@ -293,7 +306,10 @@ class _Folding:
             self.carried.add(number)
 
     def pushed(self, number: int, r: dict[str, Any], step: str | None) -> None:
-        for mac in map(_mac_of, r.get("devices") or []):
+        devices = r.get("devices")
+        if not isinstance(devices, list):
+            raise self.journal.refuse(number, "is a 'pushed' record without a list of devices")
+        for mac in map(_mac_of, devices):
             if mac:
                 self.journal.pending.pop(mac, None)
 

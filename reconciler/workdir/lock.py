@@ -2,11 +2,14 @@
 
 Two applies against the same org must never run together (each would start the other's jobs
 again), whatever apply log each writes: so the lock is not beside the log but in the working
-directory's ``.reconciler/locks/``, named after a digest of the base URL and the org
+directory's ``.reconciler/locks/``, named after a digest of the API's base URL
 (``apply-<digest>.lock``). Two applies in one directory with different ``--log`` paths exclude each
-other; so do ``apply`` and ``apply --resume``. Without ``--org-id`` the org is "the token's own",
-so two tokens of different orgs at the same base URL also take turns (never wrong, only
-cautious). Across machines, the CI workflows' ``concurrency:`` groups do the same.
+other; so do ``apply`` and ``apply --resume``. The org is not part of the key: before the first
+request it is not known for sure (without ``--org-id`` it is "the token's own", and the same org
+named with ``--org-id`` must not get a second lock), so every apply through one API from one
+working directory takes its turn (never wrong, only cautious). The base URL is keyed as the
+server sees it: scheme and host lower-cased, no ``user:password@``, no default port, no trailing
+slash. Across machines, the CI workflows' ``concurrency:`` groups do the same.
 
 The lock itself is ``filelock`` (the operating system's lock: ``flock`` on Unix, ``msvcrt`` locking
 on Windows), released when its holder exits or is killed, so a lock file left by a killed run
@@ -28,6 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import filelock
 
@@ -38,13 +42,25 @@ LOCK_DIR = Path(".reconciler") / "locks"
 POLL_S = 0.1
 
 
-def lock_key(base_url: str, org_id: str | None) -> str:
-    """What one lock covers: the base URL (scheme and host lower-cased, no trailing slash) and
-    the org (``-`` for the token's own org)."""
-    scheme, sep, rest = base_url.strip().partition("://")
-    host, slash, path = rest.partition("/")
-    normal = f"{scheme.lower()}{sep}{host.lower()}{slash}{path}".rstrip("/")
-    return f"{normal} {org_id or '-'}"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def lock_key(base_url: str, org_id: str | None = None) -> str:
+    """What one lock covers: the API at ``base_url`` (scheme and host lower-cased, no userinfo, no
+    default port, no trailing slash), whatever the org (``org_id`` is not part of it: see above)."""
+    parts = urlsplit(base_url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    if not parts.scheme:  # not a URL (an embedded simulator's key): as given
+        return base_url.strip().rstrip("/")
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), parts.query, parts.fragment))
 
 
 def lock_path(base_url: str, org_id: str | None, directory: Path = LOCK_DIR) -> Path:

@@ -1,7 +1,10 @@
 """Plan is a contract, property-based: on the exported demo org and on a generated org, random
 edits (members, layouts, device/location/org settings, templates, assignments, hoteling, secrets;
-values at and beyond the limits) are either refused by ``plan`` with ``file:line`` and no write, or
-applied by ``apply`` without a failed step and converged (a second plan is empty).
+values at and beyond the limits), and multi-kind scenarios (org, location, template, assignment,
+devices and an owner changed in one apply, after out-of-band changes), are either refused by
+``plan`` with ``file:line`` and no write, or applied by ``apply`` without a failed step, converged
+(a second plan is empty), with no phone left pending and every phone showing what the manifests
+mean (``benchmarks/oracle.py``, computed apart from the planner).
 
 A small budget here (the ``contract-small`` settings profile); ``python -m benchmarks.contract``
 runs thousands of examples (docs/reliability.md has the numbers)."""
@@ -36,6 +39,7 @@ def test_every_random_edit_is_refused_by_plan_or_applied_and_converged(
     if seed == "demo":
         assert tally.refused and tally.converged, tally
     assert tally.refused + tally.converged == SMALL, tally
+    assert tally.mixed_converged, tally  # multi-kind scenarios applied, and judged by the oracle
 
 
 def test_a_violation_is_caught(tmp_path: Path) -> None:

@@ -23,6 +23,9 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from reconciler.errors import LockHeld
 from reconciler.workdir.lock import apply_lock, lock_path
 
 from .conftest import TOKEN, Harness, log_header, record
@@ -170,21 +173,40 @@ def test_applies_with_different_logs_exclude_each_other(harness: Callable[..., H
         assert f"is held by PID {os.getpid()} on host {platform.node()}" in r.output
         assert "internal error" not in r.output
         assert not h.perturb.seen  # refused before any request
+        org = h.sim.store.org_id
+        named = h.run("apply", "repo", "--auto-approve", "--log", "third-log.jsonl", "--org-id", org)
+        assert named.exit_code == 1, named.output  # the same org, named: the same lock
+        assert f"is held by PID {os.getpid()} on host {platform.node()}" in named.output
+        assert not h.perturb.seen
     record(
-        "concurrency: two applies of one org with different --log paths",
-        result="the second refused before any request (the lock is keyed by org and base URL)",
+        "concurrency: two applies of one org with different --log paths, or one naming the org",
+        result="the second refused before any request (the lock is keyed by the API's base URL)",
     )
 
 
-def test_the_lock_is_keyed_by_base_url_and_org(tmp_path: Path) -> None:
+def test_the_lock_is_keyed_by_the_api_as_the_server_sees_it(tmp_path: Path) -> None:
+    """One lock per API, whatever the org is called: the token's own org and the same org named with
+    --org-id must not hold two locks (each apply would start the other's jobs again); nor may a
+    spelling of the same URL (case, userinfo, default port, trailing slash)."""
     base = "https://WebexAPIs.com/v1/"
-    assert lock_path(base, None) == lock_path("https://webexapis.com/v1", None)
-    assert lock_path(base, None) != lock_path(base, "ORG-B")
-    assert lock_path(base, "ORG-A") != lock_path(base, "ORG-B")
+    same = [
+        "https://webexapis.com/v1",
+        "https://webexapis.com:443/v1",
+        "https://user:pw@webexapis.com/v1",
+        "HTTPS://WEBEXAPIS.COM/v1//",
+    ]
+    for spelling in same:
+        assert lock_path(base, None) == lock_path(spelling, None), spelling
+    assert lock_path(base, None) == lock_path(base, "ORG-B")
+    assert lock_path(base, None) != lock_path("https://webexapis.com:8443/v1", None)
     assert lock_path(base, None) != lock_path("https://api.example.com/v1", None)
-    # different orgs hold their locks together
-    with apply_lock(base, "ORG-A", directory=tmp_path), apply_lock(base, "ORG-B", directory=tmp_path):
-        assert len(list(tmp_path.glob("apply-*.lock"))) == 2
+    assert lock_path(base, None) != lock_path("https://webexapis.com/v2", None)
+    with (
+        apply_lock(base, None, directory=tmp_path),
+        pytest.raises(LockHeld),
+        apply_lock("https://webexapis.com/v1", "ORG-A", directory=tmp_path),
+    ):
+        pass
 
 
 def test_a_symlink_or_hard_link_at_the_lock_path_is_refused_and_its_target_kept(

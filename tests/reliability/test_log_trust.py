@@ -246,7 +246,8 @@ def test_a_failed_push_stays_pending_until_an_apply_sends_it(
     h = harness()
     h.perturb.add(Rule(route("POST", r"/jobs/devices/rebuildPhones$"), "status", status=400, times=1))
     r = h.apply("--log", "log.jsonl")
-    assert r.exit_code == 1 and ".rebuildPhones: failed" in r.output, r.output
+    failed = "rebuild the phones of the location (4 changed devices): failed"
+    assert r.exit_code == 1 and failed in r.output, r.output
     r = h.run("plan", "repo", "--detailed-exitcode", "--log", "log.jsonl")
     assert r.exit_code == 2, r.output
     assert "written by the apply of " in r.output and "interrupted" not in r.output, r.output
@@ -303,3 +304,56 @@ def test_a_simulated_apply_keeps_its_own_log(harness: Callable[..., Harness], re
     assert r.exit_code == 2 and "Error" not in r.output, r.output  # the API's org still differs
     r = h.run("plan", "repo", "--log", ".reconciler/sim-apply-log.jsonl")
     assert r.exit_code == 1 and "was written by an apply against http://sim.invalid/v1" in r.output
+
+
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        ({"event": "pushed", "devices": 5}, "line 2 is a 'pushed' record without a list of devices"),
+        ({"event": "pushed", "devices": "0A1B2C3D4E01"}, "line 2 is a 'pushed' record without a list"),
+        ({"event": "start", "step": "Device/x.settings", "pushes": {"a": 1}}, "line 2 is a 'start' record"),
+        ({"event": "written", "devices": 7, "step": "Device/x.settings"}, "line 2 is a 'written' record"),
+    ],
+)
+def test_a_record_of_the_wrong_shape_is_refused_naming_its_line(
+    harness: Callable[..., Harness], repo: Path, bad: dict[str, Any], says: str
+) -> None:
+    """Every record the journal folds is checked for its shape: a damaged one is one error naming the
+    line, for plan, drift and apply alike, never an internal error."""
+    h = harness()
+    logged(h, bad)
+    seen = len(h.perturb.seen)
+    for args in (["plan", "repo"], ["drift", "repo"], ["apply", "repo", "--auto-approve"]):
+        r = h.run(*args, "--log", "log.jsonl")
+        clean(r.output)
+        assert r.exit_code == 1, r.output
+        assert "apply log log.jsonl: " + says in r.output, r.output
+    assert not writes(h, seen)
+
+
+def test_a_reviewed_plan_never_pushes_a_device_pushed_since_it_was_saved(
+    harness: Callable[..., Harness], repo: Path
+) -> None:
+    """A saved plan shows two pending pushes; one of them is sent by ``reconciler push`` before the
+    plan is applied. ``apply --plan`` must not push that device a second time (a phone resync the
+    log no longer owes): the saved plan is refused as out of date, and nothing is sent."""
+    h = harness()
+    assert h.apply("--log", "first.jsonl").exit_code == 0
+    logged(h, written("0A1B2C3D4E05", "0A1B2C3D4E01"))
+    r = h.run("plan", "repo", "--out", "plan.json", "--log", "log.jsonl")
+    assert "Device 0A:1B:2C:3D:4E:05" in r.output and "Device 0A:1B:2C:3D:4E:01" in r.output, r.output
+    push = ("push", "repo", "--target", "Device/0A1B2C3D4E05", "--auto-approve", "--log", "log.jsonl")
+    r = h.run(*push, "--base-url", h.url)
+    assert r.exit_code == 0, r.output
+    cid = next(d.calling_id for d in h.sim.store.devices.values() if d.mac == "0A1B2C3D4E05")
+    push_05 = ("POST", f"/v1/telephony/config/devices/{cid}/actions/applyChanges/invoke")
+    seen = len(h.perturb.seen)
+    r = h.run("apply", "--plan", "plan.json", "--auto-approve", "--log", "log.jsonl")
+    clean(r.output)
+    assert push_05 not in writes(h, seen), r.output
+    assert r.exit_code == 1 and "plan.json" in r.output, r.output
+    assert not writes(h, seen)
+    r = h.run("apply", "repo", "--auto-approve", "--log", "log.jsonl")  # a fresh plan pushes the other
+    assert r.exit_code == 0 and "Converged" in r.output, r.output
+    assert push_05 not in writes(h, seen)
+    assert not h.unpushed_writes()

@@ -140,3 +140,37 @@ def test_an_error_prints_no_raw_control_character(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["plan", str(EXAMPLES), "--token-file", bad], env={"NO_COLOR": "1"})
     assert r.exit_code == 1, r.output
     assert "\r" not in r.output and "token\\rfile" in r.output, repr(r.output)
+
+
+def test_a_secret_a_server_quotes_in_its_json_form_is_masked(
+    harness: Callable[..., Harness], tmp_path: Path
+) -> None:
+    """A server that quotes the request's body in its error shows a secret as the JSON text it was
+    sent in (``\\"`` for a quote, ``\\\\`` for a backslash, ``\\u00f6`` for ö): masked like the value
+    itself, on stdout, in ``--format json`` and in the apply log."""
+    value = 'Super"Secret\\Pass<w\u00f6rd>'
+    register_secret(value, any_length=True)
+    for form in (json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]):
+        assert redact(f"body {form} tail") == f"body {MASK} tail", form
+    h = harness()
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLES, repo)
+    org = repo / "org" / "device-settings.yaml"
+    text = org.read_text()
+    org.write_text(
+        text.replace(
+            "      backlightTimer: THIRTY_MIN\n",
+            "      backlightTimer: THIRTY_MIN\n"
+            "      httpProxy:\n        password: {fromEnv: RECONCILER_SECRET_P}\n",
+        )
+    )
+    h.perturb.add(Rule(route("POST", r"/jobs/devices/callDeviceSettings$"), "echo"))
+    env = {"RECONCILER_SECRET_P": value}
+    outputs = []
+    for fmt in ("text", "json"):
+        r = h.run("apply", str(repo), "--auto-approve", "--format", fmt, "--log", f"{fmt}.jsonl", env=env)
+        assert r.exit_code == 1 and "Rejected POST" in r.output, r.output
+        outputs += [r.output, Path(f"{fmt}.jsonl").read_text(encoding="utf-8")]
+    for text in outputs:
+        found = [text[max(0, i - 150) : i + 50] for i in (text.find("Super"), text.find("Pass<")) if i >= 0]
+        assert not found, found

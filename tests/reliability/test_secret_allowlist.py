@@ -120,13 +120,21 @@ def test_every_secret_write_is_a_plan_line_naming_its_variable(
     }
     # the org's write, and those of the customized location and devices that follow the org's value
     assert "OrgDeviceSettings/org" in changes and "LocationDeviceSettings/Headquarters" in changes
-    for change in changes.values():
+    for address, change in changes.items():
+        # the followers' values come from the org (a device's through its customized location)
+        follows = {} if address == "OrgDeviceSettings/org" else {"follows": change.get("follows")}
+        assert address == "OrgDeviceSettings/org" or str(change.get("follows")).startswith(
+            ("org", "location")
+        )
+        # a device's change is under its settings, like its other lines
+        prefix = "/settings" if address.startswith("Device/") else ""
         assert change == {
-            "path": "/customizations/mpp/httpProxy/password",
+            "path": prefix + "/customizations/mpp/httpProxy/password",
             "before": "(sensitive)",
             "after": "(sensitive)",
             "sensitive": True,
             "fromEnv": "RECONCILER_SECRET_PROXY",
+            **follows,
         }
     shown = h.run("show", "plan.json")
     assert shown.exit_code == 0 and line in shown.output, shown.output

@@ -5,6 +5,7 @@
 - JSON nested 100,000 (or 500) levels deep, in a 200 or a 400, is a clean error naming the endpoint;
 - product names and job error items carrying ``ESC ] ... BEL``, a bare CR, C1 controls and a
   secret are escaped and masked in the text output, ``--format json`` and the apply log;
+- names in ``explain`` (text and JSON, the JSON's bytes too) and ``push`` are escaped likewise;
 - a long error message is masked before it is cut: no part of a secret shows;
 - a base URL with ``user:password@`` is refused, and the password is never printed.
 """
@@ -239,3 +240,36 @@ def test_a_base_url_with_a_password_is_refused_and_never_printed(
         assert "holds a user name or password" in r.output and "S3cretPW9" not in r.output, r.output
     assert not server.requests
     shutil.rmtree(tmp_path / ".reconciler", ignore_errors=True)
+
+
+def hostile_people(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    data = json.loads(body)
+    for item in data.get("members", []):
+        item["firstName"] = HOSTILE
+        item["lastName"] = HOSTILE + "L" * 5000
+    return json.dumps(data).encode(), headers
+
+
+def test_explain_and_push_never_print_what_the_server_hides_in_names(
+    harness: Callable[..., Harness], repo: Path
+) -> None:
+    """Names the server returns (device products and names, members' names) reach neither
+    ``explain`` (text and JSON, which must still parse) nor ``push`` raw: every control and bidi
+    character is escaped, in the text and in the JSON document's bytes alike."""
+    h = harness()
+    h.perturb.add(Rule(route("GET", r"/v1/devices$"), "rewrite", rewrite=hostile_products))
+    h.perturb.add(Rule(route("GET", r"/members$"), "rewrite", rewrite=hostile_people))
+    for args in (
+        ["explain", "Device/0A1B2C3D4E07", str(repo)],
+        ["explain", "Device/0A1B2C3D4E07", str(repo), "--format", "json"],
+        ["explain", "Device/FFFFFFFFFFFF", str(repo)],
+        ["push", str(repo), "--target", "Device/0A1B2C3D4E07", "--auto-approve"],
+        ["push", str(repo), "--location", "Nowhere", "--auto-approve"],
+    ):
+        result = h.run(*args, "--base-url", h.url)
+        assert "Traceback" not in result.output and "internal error" not in result.output, result.output
+        no_raw_control(result.output)
+        if "0A1B2C3D4E07" in args[1]:
+            assert result.exit_code == 0, result.output
+        if "json" in args:
+            no_raw_control(json.dumps(json.loads(result.output), ensure_ascii=False))
