@@ -41,6 +41,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from benchmarks import contract_mix, explain_check, oracle
+from benchmarks.harness import SIM_SECRETS
 from reconciler.cli import main
 from reconciler.cli import options as cli_module
 from reconciler.flows.connect import Connection
@@ -591,7 +592,8 @@ def check(org: Org, chosen: list[Edit], workdir: Path) -> Outcome:
             edit.live(app.state.sim.store)
     stats = app.state.sim.stats
     before = oracle.snapshot(app.state.sim.store)
-    env = {SECRET_ENV: "Contract-Secret-1"}
+    # the simulator's SNMP communities, which export wrote as fromEnv placeholders
+    env = {SECRET_ENV: "Contract-Secret-1", **SIM_SECRETS}
     flags: list[str] = []
     for edit in chosen:
         env.update(edit.env)

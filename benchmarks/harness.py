@@ -48,6 +48,12 @@ from reconciler.planning.diff import diff_declared  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache"
 TOKEN = "bench-token"
+# The simulator's SNMP communities, which `export` writes as fromEnv placeholders (never in clear):
+# an apply of an exported repo reads them from these variables.
+SIM_SECRETS = {
+    "RECONCILER_SECRET_SNMP_GET_COMMUNITY": "public",
+    "RECONCILER_SECRET_SNMP_SET_COMMUNITY": "private",
+}
 DEVICE_GLOB = "locations/*/devices/*.yaml"
 EXPORT_KINDS = ("LineKeyTemplate", "Device", "LocationDeviceSettings", "OrgDeviceSettings")
 
@@ -206,6 +212,7 @@ class RunResult:
 def cli_env(base_url: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBEX_")}
     env["WEBEX_ACCESS_TOKEN"] = TOKEN
+    env.update(SIM_SECRETS)
     env["NO_COLOR"] = "1"
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     if base_url:

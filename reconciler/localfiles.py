@@ -19,7 +19,15 @@ from pathlib import Path
 from reconciler.errors import ConfigError
 from reconciler.errors import UnreadableFile as UnreadableFile
 
-__all__ = ["LIMITS", "UnreadableFile", "read_capped", "read_local", "read_local_text"]
+__all__ = [
+    "LIMITS",
+    "WORKDIR",
+    "UnreadableFile",
+    "make_parent",
+    "read_capped",
+    "read_local",
+    "read_local_text",
+]
 
 MIB = 1024 * 1024
 
@@ -35,6 +43,11 @@ LIMITS: dict[str, int] = {
     "image": 625 * 1024,  # the API's upload limit
     "simulator state": 512 * MIB,
 }
+
+# What a working directory keeps between runs (parse cache, apply logs, locks, the simulator's
+# state): it ignores itself in git, so that a plain `plan` leaves `git status` clean.
+WORKDIR = ".reconciler"
+_WORKDIR_IGNORE = b"# reconciler's local state (parse cache, apply logs, locks): never committed\n*\n"
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _CHUNK = MIB
@@ -112,3 +125,20 @@ def read_local_text(path: str | Path, what: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"cannot read {what} {path}: not UTF-8 text (byte {exc.start:,})") from None
+
+
+def make_parent(path: str | Path) -> None:
+    """Make the directory ``path`` goes into; a ``.reconciler`` directory on the way gets a
+    ``.gitignore`` of ``*`` (written once, never through a link), so git never lists its files."""
+    parent = Path(path).parent
+    parent.mkdir(parents=True, exist_ok=True)
+    workdir = next((d for d in (parent, *parent.parents) if d.name == WORKDIR), None)
+    if workdir is None:
+        return
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(workdir / ".gitignore", flags, 0o644)
+    except OSError:  # there already (or not writable: the files are still written)
+        return
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(_WORKDIR_IGNORE)

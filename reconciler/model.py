@@ -144,10 +144,10 @@ def mac_with_colons(mac: str) -> str:
 
 
 # Settings fields that hold a secret (``httpProxy.password``, ``webAccess.password``, ``ldap.bindPw``,
-# ``phoneSecurityPwd``, and a device's ``sipPassword``): their live values are never shown, hashed
-# into a saved plan, exported, or copied into a plan's body.
-# A key is one when it ends in one of these, in any case.
-SECRET_NAME_ENDINGS = ("password", "pwd", "bindpw")
+# ``phoneSecurityPwd``, ``snmp.getCommunity`` and ``setCommunity``, and a device's ``sipPassword``):
+# their live values are never shown, hashed into a saved plan, exported (a ``fromEnv`` placeholder
+# instead), or copied into a plan's body. A key is one when it ends in one of these, in any case.
+SECRET_NAME_ENDINGS = ("password", "pwd", "bindpw", "community")
 _SECRET_FIELD = re.compile(f"(?i)({'|'.join(SECRET_NAME_ENDINGS)})$")
 
 

@@ -8,12 +8,24 @@ floods a log. Every message that echoes such a string goes through ``shown()`` o
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["ECHO_LIMIT", "clip", "is_invisible", "shown", "terminal_safe", "visible"]
+__all__ = [
+    "ECHO_LIMIT",
+    "MAC_CUTOFF",
+    "clip",
+    "did_you_mean",
+    "is_invisible",
+    "mac_key",
+    "shown",
+    "terminal_safe",
+    "visible",
+]
 
 ECHO_LIMIT = 80  # characters of a user value echoed in a message
 ELLIPSIS = "…"
@@ -74,3 +86,35 @@ def shown(value: Any, limit: int = ECHO_LIMIT) -> str:
     if isinstance(value, str):
         return repr(clip(value, limit))
     return clip(repr(value), limit)
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def did_you_mean(
+    word: Any, choices: Iterable[Any], key: Callable[[str], str] = _plain, cutoff: float = 0.6
+) -> str:
+    """`` (did you mean 'X'?)`` for the choice closest to ``word``, or ``""`` when none is close.
+    ``key`` is how both are compared: case, spacing (by default) or a MAC's separators aside;
+    what is suggested is the choice as written. A MAC passes ``mac_key`` and a higher ``cutoff``
+    (every MAC of one vendor looks alike)."""
+    if not isinstance(word, str):
+        return ""
+    by_key: dict[str, str] = {}
+    for choice in choices:
+        if isinstance(choice, str):
+            by_key.setdefault(key(choice), choice)
+    wanted = key(word)
+    close = (
+        [wanted] if wanted in by_key else difflib.get_close_matches(wanted, list(by_key), n=1, cutoff=cutoff)
+    )
+    return f" (did you mean {shown(by_key[close[0]])}?)" if close else ""
+
+
+def mac_key(text: str) -> str:
+    """A MAC compared by its hex digits only: ``0a:1b-2C3d.4e5f`` -> ``0A1B2C3D4E5F``."""
+    return re.sub(r"[^0-9A-Fa-f]", "", text).upper()
+
+
+MAC_CUTOFF = 0.8  # two hex digits of twelve wrong at most

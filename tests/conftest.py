@@ -13,6 +13,11 @@ from pathlib import Path
 
 import pytest
 
+# Output is checked as it reads where stdout is not a terminal (100 columns): a width inherited from
+# the shell, or the 80 that pytest-xdist's workers are started with, would wrap it elsewhere.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 
 def _ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")

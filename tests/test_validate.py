@@ -336,7 +336,7 @@ def test_plain_text_passwords_are_warnings() -> None:
     result = validate_text(
         "apiVersion: reconciler/v1\nkind: Device\nmetadata: {mac: 0A1B2C3D4E01}\n"
         "spec:\n  sipPassword: hunter2hunter2\n"
-        "  settings: {customizations: {wifi: {phoneSecurityPwd: x,\n"
+        "  settings: {customEnabled: true, customizations: {wifi: {phoneSecurityPwd: x,\n"
         "    ldap: {bindPw: {fromEnv: RECONCILER_SECRET_LDAP}}}}}\n",
         "w.yaml",
     )

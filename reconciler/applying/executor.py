@@ -9,6 +9,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +89,13 @@ class Executor:
         self.events: dict[str, asyncio.Event] = {}
         self.known: KnownJobs | None = None  # the jobs that exist, listed once a phase
         self.watchers: dict[str, JobWatcher] = {}  # per job type: its running jobs, watched together
+        # Set by the first Ctrl-C (``flows.stopping``): no step starts any more, a job's wait is
+        # left (the job runs on; the log names it, a resume waits for it), requests in flight end.
+        self.stop: asyncio.Event | None = None
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
     async def run(self, plan: Plan, skip: set[str] | None = None) -> ApplyReport:
         missing = missing_secrets(plan, self.environ)
@@ -105,6 +113,8 @@ class Executor:
         with task("applying steps", total=total) as self.shown:
             self.shown.advance(len(self.results))
             for phase in sorted({s.phase for s in steps}):
+                if self.stopping:
+                    break
                 batch = [s for s in steps if s.phase == phase and s.id not in self.results]
                 self.known = None  # the job starts of a phase share one listing per job type
                 await self._run_batch(batch, total)
@@ -142,12 +152,17 @@ class Executor:
             bad = [d for d in step.depends_on if d in self.results and self.results[d].status != "applied"]
             # A push (applyChanges, rebuildPhones) still runs for the devices whose writes applied.
             partial_ok = step.phase == 7 and len(bad) < len([d for d in step.depends_on if d in self.results])
+            if self.stopping:
+                return  # not started: a later run plans it again
             if bad and not partial_ok:
                 self._finish(
                     step, StepResult(step.id, "skipped", f"depends on {bad[0]}, which did not apply")
                 )
                 return
-            async with self.sem:
+            one_at_a_time = self.settings_lock if step.job_type == "callDeviceSettings" else nullcontext()
+            async with self.sem, one_at_a_time:
+                if self.stopping:
+                    return
                 started = {
                     "event": "start",
                     "step": step.id,
@@ -165,6 +180,8 @@ class Executor:
                     self.log.write(record)
                 try:
                     result = await self._execute(step)
+                except _Abandoned:
+                    return  # its job runs on in the org; the log holds its id
                 except ApiError as exc:
                     result = StepResult(step.id, "failed", str(exc), tracking_id=exc.tracking_id)
                 except ReconcilerError as exc:
@@ -172,7 +189,7 @@ class Executor:
             self._finish(step, result)
             done = len(self.results)
             self.say(
-                f"[{done}/{total}] {step.address}: {result.status}"
+                f"[{done}/{total}] {step_title(step)}: {step.summary or step.address}: {result.status}"
                 + (
                     f" ({result.message})"
                     if result.message and (result.status != "applied" or result.job_id)
@@ -249,9 +266,6 @@ class Executor:
     async def _execute(self, step: Step) -> StepResult:
         body = await self._read_live_secrets(self._body(step))
         if step.job_type:
-            if step.job_type == "callDeviceSettings":
-                async with self.settings_lock:
-                    return await self._job(step, body)
             return await self._job(step, body)
         if "file" in step.meta:
             return await self._upload(step, body)
@@ -339,7 +353,7 @@ class Executor:
                 job = await jobs.start_job_once(self.client, step.job_type, body, known=known)
                 break
             except JobConflict:
-                self.say(f"{step.address}: another {step.job_type} job is running; waiting for it")
+                self.say(f"{step_title(step)}: another {step.job_type} job is running; waiting for it")
                 self.known.add(step.job_type, await jobs.wait_for_running_jobs(self.client, step.job_type))
         else:
             raise ConfigError(f"{step.id}: a {step.job_type} job kept running; try again later")
@@ -347,6 +361,15 @@ class Executor:
         self.known.add(step.job_type, [job_id])
         self.log.write({"event": "job_started", "step": step.id, "job_type": step.job_type, "job_id": job_id})
         return await self.wait(step, step.job_type, job_id)
+
+    async def _unless_stopped(self, work: Any) -> Any:
+        """``work``'s result, or ``_Abandoned`` once a stop is asked for first."""
+        if self.stop is None:
+            return await work
+        ended, result = await first_of(work, self.stop)
+        if not ended:
+            raise _Abandoned
+        return result
 
     async def wait(self, step: Step, job_type: str, job_id: str) -> StepResult:
         from reconciler.webex import jobs
@@ -359,12 +382,12 @@ class Executor:
                 shown.update(completed=pct)
                 if pct // 25 != last[0] // 25:
                     last[0] = pct
-                    self.say(f"  {step.address}: job {status} {pct}%")
+                    self.say(f"  {step_title(step)}: job {status} {pct}%")
 
             watcher = self.watchers.get(job_type)
             if watcher is None:
                 watcher = self.watchers[job_type] = jobs.JobWatcher(self.client, job_type)
-            final = await watcher.wait(job_id, progress)
+            final = await self._unless_stopped(watcher.wait(job_id, progress))
         code = str(final.get("latestExecutionExitCode") or final.get("latestExecutionStatus"))
         counts, said = job_counts(final)
         if code == "COMPLETED":
@@ -381,6 +404,26 @@ class Executor:
             job_errors=lines,
             output=counts,
         )
+
+
+async def first_of(work: Any, stop: asyncio.Event) -> tuple[bool, Any]:
+    """(True, its result) when ``work`` ends first, (False, None) when ``stop`` is set first (then
+    ``work`` is cancelled)."""
+    waiting = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not waiting.done():
+            waiting.cancel()
+    if waiting.cancelled():
+        return False, None
+    return True, waiting.result()
+
+
+class _Abandoned(Exception):
+    """A job's wait left at the first Ctrl-C: the job runs on in the org (the log has its id)."""
 
 
 def job_counts(final: dict[str, Any]) -> tuple[dict[str, int], str]:

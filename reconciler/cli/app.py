@@ -14,6 +14,7 @@ try:  # a Ctrl-C while the program is still loading: nothing was done yet, so no
     from reconciler import __version__
     from reconciler.cli.apply import apply, push
     from reconciler.cli.boundary import USAGE_EXIT, echo_error, wants_json
+    from reconciler.cli.helptext import MAIN_EPILOG
     from reconciler.cli.org import explain, export
     from reconciler.cli.plan import drift, plan, show, validate
     from reconciler.cli.sim import demo, sim
@@ -60,10 +61,15 @@ class ReconcilerGroup(click.Group):
 VERSION_MESSAGE = f"%(prog)s %(version)s (plan format {PLAN_FORMAT_VERSION}, manifest schema {API_VERSION})"
 
 
-@click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=MAIN_EPILOG
+)
 @click.version_option(__version__, prog_name="reconciler", message=VERSION_MESSAGE)
 def main() -> None:
-    """Declarative plan/apply for Webex Calling device configuration."""
+    """Declarative plan/apply for Webex Calling device configuration.
+
+    Keep YAML manifests in git; `plan` shows what differs from the live org, `apply` makes it so.
+    """
 
 
 for _command in (validate, plan, show, drift, apply, explain, export, push, demo, sim):

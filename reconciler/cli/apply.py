@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from typing import Any
 
 import click
 
 from reconciler.cli.boundary import handle_errors
+from reconciler.cli.helptext import env_epilog
 from reconciler.cli.options import (
     confirmer,
     connection_for,
@@ -17,15 +19,17 @@ from reconciler.cli.options import (
     log_option,
     notify_token,
     quiet_option,
-    say,
+    sayer,
     showing_progress,
+    target_option,
     use_color,
     verbose_option,
+    warn_targeting,
 )
 from reconciler.flows.connect import DEFAULT_LOG
 
 
-@click.command()
+@click.command(epilog=env_epilog("apply"))
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option(
     "--plan", "plan_file", type=click.Path(exists=True, dir_okay=False), help="Apply this saved plan."
@@ -33,9 +37,7 @@ from reconciler.flows.connect import DEFAULT_LOG
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--max-changes", type=click.IntRange(0), help="Refuse a plan changing more objects than this.")
 @click.option("--force", is_flag=True, help="Apply even above the safety threshold.")
-@click.option(
-    "--target", "targets", multiple=True, metavar="KIND/NAME", help="Apply only these (repeatable)."
-)
+@target_option("Apply only these")
 @click.option(
     "--prune/--no-prune", default=None, help="Delete unmanaged templates and images (default: Policy)."
 )
@@ -84,9 +86,14 @@ def apply(
 ) -> None:
     """Plan, confirm, execute, and verify that live state converged.
 
+    The first Ctrl-C lets the requests in flight finish and stops; a second one stops at once.
+    Either way the apply log keeps what was done, and `apply --resume LOG` finishes it.
+
     \b
-    Example:
-      reconciler plan manifests/ --out plan.json && reconciler apply --plan plan.json --auto-approve
+    Examples:
+      reconciler apply .                    # shows the plan, asks, applies, checks convergence
+      reconciler plan manifests/ -o plan.json && reconciler apply --plan plan.json --auto-approve
+      reconciler apply --resume .reconciler/apply-log.jsonl
     """
     from reconciler.flows.apply import ApplyRequest, apply_command
     from reconciler.flows.saved import read_plan
@@ -100,29 +107,50 @@ def apply(
         conn = connection_for(kw, list(paths) or (saved.paths if saved else None))
     confirm = confirmer(auto_approve, view.prompts, "apply")
 
-    def show(p: Any) -> None:
-        click.echo(view.preview(p), nl=False)
-
+    log = resume or log_for(log_path, kw)
     request = ApplyRequest(
-        paths=list(paths),
-        saved=saved,
-        plan_file=plan_file or "",
-        targets=list(targets),
-        prune=prune,
-        log_path=resume or log_for(log_path, kw),
-        resume=bool(resume),
-        max_changes=max_changes,
-        force=force,
+        *(list(paths), saved, plan_file or "", list(targets), prune, log, bool(resume), max_changes, force),
         rotate_secrets=rotate_secrets,
         room=notify_room,
         bot=bot,
         lock_timeout=lock_timeout,
+        resume_command=resume_command(log),
     )
+    warn_targeting(targets, quiet or fmt != "text")
+    show = previewer(view, silent=quiet and auto_approve)  # nothing to approve: -q prints only the summary
     with showing_progress(quiet):
-        outcome = apply_command(conn, request, confirm=confirm, say=say, show=show)
+        outcome = apply_command(conn, request, confirm=confirm, say=sayer(quiet), show=show)
     click.echo(view.applied(outcome), nl=False)
     if not outcome.succeeded:
         sys.exit(1)
+
+
+def previewer(view: Any, silent: bool) -> Any:
+    """What shows the plan before apply asks for approval (``silent``: nothing)."""
+
+    def show(p: Any) -> None:
+        if not silent:
+            click.echo(view.preview(p), nl=False)
+
+    return show
+
+
+# What an interrupted apply's resume needs again from this command line (the rest is in the log,
+# or in the environment as it was).
+_RESUME_OPTIONS = ("simulate", "sim_state", "base_url", "token_file", "org_id")
+
+
+def resume_command(log: str) -> str:
+    """``reconciler apply --resume LOG`` with the connection options given on this command line."""
+    ctx = click.get_current_context()
+    argv = ["reconciler", "apply", "--resume", log]
+    for name in _RESUME_OPTIONS:
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.COMMANDLINE:
+            continue
+        flag = "--" + name.replace("_", "-")
+        value = ctx.params.get(name)
+        argv += [flag] if value is True else [flag, str(value)]
+    return shlex.join(argv)
 
 
 def _refuse_usage(paths: tuple[str, ...], plan_file: str | None, resume: str | None, rotate: bool) -> None:
@@ -138,12 +166,10 @@ def _refuse_usage(paths: tuple[str, ...], plan_file: str | None, resume: str | N
         )
 
 
-@click.command()
+@click.command(epilog=env_epilog("push"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--location", "locations", multiple=True, metavar="NAME", help="Only this location's devices.")
-@click.option(
-    "--target", "targets", multiple=True, metavar="KIND/NAME", help="Only devices these manifests manage."
-)
+@target_option("Only devices these manifests manage")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @lock_timeout_option
 @log_option
@@ -183,7 +209,7 @@ def push(
     with showing_progress(quiet):
         conn = connection_for(kw, list(paths))
         confirm = confirmer(auto_approve, view.prompts, "push")
-        outcome = push_command(conn, request, confirm=confirm, say=say, show=show)
+        outcome = push_command(conn, request, confirm=confirm, say=sayer(quiet), show=show)
     if outcome is None:
         click.echo(f"Nothing to push: {log_path} owes no push.")
         return

@@ -40,14 +40,31 @@ def handle_errors(fn: F) -> F:
         except click.ClickException:
             raise
         except KeyboardInterrupt:
-            click.echo("\nInterrupted. The apply log holds what was done; re-run to finish.", err=True)
-            sys.exit(130)
+            click.echo(f"\nInterrupted: {_interrupted(kwargs)} [{Interrupted.code}]", err=True)
+            sys.exit(Interrupted.exit_code)
         except Exception as exc:
             if not isinstance(exc, ReconcilerError | OSError) and os.environ.get("RECONCILER_TRACEBACK"):
                 raise  # a bug, shown whole on request
             fail(exc, kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _interrupted(kwargs: dict[str, Any]) -> str:
+    """What a Ctrl-C outside an apply's writes stopped, and that nothing was written."""
+    ctx = click.get_current_context(silent=True)
+    name = ctx.info_name if ctx is not None else None
+    nothing = "nothing was sent to the API"
+    if name == "plan":
+        saved = f", no plan was saved to {kwargs['out']}" if kwargs.get("out") else ""
+        return f"the plan was not finished{saved}; {nothing} (plan only reads)"
+    if name == "drift":
+        return f"the drift report was not finished, no report was written; {nothing} (drift only reads)"
+    if name == "export":
+        return f"the export was not finished; nothing was written to {kwargs.get('out')}: run it again"
+    if name in ("apply", "push"):
+        return f"before any change was sent ({nothing}); run it again"
+    return f"nothing was written and {nothing}"
 
 
 def fail(exc: BaseException, kwargs: dict[str, Any]) -> NoReturn:

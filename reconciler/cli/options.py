@@ -21,12 +21,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 def connection_options(fn: F) -> F:
     opts = [
         click.option(
-            "--base-url", envvar="WEBEX_BASE_URL", help="API base URL (default https://webexapis.com/v1)."
+            "--base-url",
+            envvar="WEBEX_BASE_URL",
+            show_envvar=True,
+            help="API base URL (default https://webexapis.com/v1).",
         ),
         click.option(
-            "--token-file", type=click.Path(dir_okay=False), help="Read the access token from this file."
+            "--token-file",
+            envvar="WEBEX_TOKEN_FILE",
+            show_envvar=True,
+            type=click.Path(dir_okay=False),
+            help="Read the access token from this file (else WEBEX_ACCESS_TOKEN).",
         ),
-        click.option("--org-id", help="Act on this org (partner administrators)."),
+        click.option(
+            "--org-id",
+            envvar="WEBEX_ORG_ID",
+            show_envvar=True,
+            help="Act on this org (partner administrators).",
+        ),
         click.option(
             "--concurrency",
             type=click.IntRange(1, 128),
@@ -67,8 +79,43 @@ def connection_options(fn: F) -> F:
 
 def quiet_option(fn: F) -> F:
     return click.option(
-        "--quiet", "-q", is_flag=True, help="No progress on stderr (shown only when stderr is a terminal)."
+        "--quiet",
+        "-q",
+        is_flag=True,
+        help="Print only the summary and errors: no progress, no step lines, no warnings.",
     )(fn)
+
+
+class _OutOption(click.Option):
+    """``--out``, short ``-o``; Terraform's ``-out FILE`` (one dash) is accepted too, though not
+    shown: otherwise click would read it as ``-o ut``."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        return None if record is None else (record[0].replace("-out, ", ""), record[1])
+
+
+def out_option(what: str, *, dir_okay: bool, required: bool = False) -> Callable[[F], F]:
+    """``-o/--out``: where ``what`` is written."""
+    kind = click.Path(dir_okay=dir_okay, file_okay=not dir_okay)
+    return click.option("--out", "-o", "-out", "out", cls=_OutOption, type=kind, required=required, help=what)
+
+
+def target_option(what: str) -> Callable[[F], F]:
+    """``--target KIND/NAME`` (repeatable; the kind in any case), completed from the manifests."""
+    from reconciler.cli.helptext import complete_target
+
+    def decorate(fn: F) -> F:
+        return click.option(
+            "--target",
+            "targets",
+            multiple=True,
+            metavar="KIND/NAME",
+            shell_complete=complete_target,
+            help=f"{what} (repeatable; e.g. Device/0A1B2C3D4E5F, LineKeyTemplate/'Sales 8851').",
+        )(fn)
+
+    return decorate
 
 
 def lock_timeout_option(fn: F) -> F:
@@ -180,6 +227,26 @@ def say(line: str) -> None:
         shown.print(line)
     else:
         click.echo(line, err=True)
+
+
+def sayer(quiet: bool) -> Callable[[str], None]:
+    """``say``; with ``--quiet``, only what a Ctrl-C is doing (the summary and errors come after)."""
+    if not quiet:
+        return say
+
+    def quietly(line: str) -> None:
+        if line.startswith("Ctrl-C"):
+            say(line)
+
+    return quietly
+
+
+def warn_targeting(targets: tuple[str, ...], quiet: bool) -> None:
+    """The "targeting is in effect" warning of a ``--target`` run (not with ``--quiet``)."""
+    if targets and not quiet:
+        from reconciler.planning.targets import targeting_warning
+
+        say(targeting_warning(targets))
 
 
 def notify_token(room: str | None) -> str | None:

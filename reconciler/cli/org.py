@@ -9,17 +9,18 @@ from typing import Any
 import click
 
 from reconciler.cli.boundary import handle_errors
+from reconciler.cli.helptext import env_epilog
 from reconciler.cli.options import (
     connection_for,
     connection_options,
+    out_option,
     quiet_option,
     showing_progress,
     use_color,
 )
-from reconciler.flows.connect import run
 
 
-@click.command()
+@click.command(epilog=env_epilog("explain"))
 @click.argument("args", nargs=-1, required=True, metavar="Device/MAC [PATH]...")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @quiet_option
@@ -60,8 +61,8 @@ def _address_and_paths(args: tuple[str, ...]) -> tuple[str, list[str]]:
     return addresses[0], paths
 
 
-@click.command()
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Write manifests here.")
+@click.command(epilog=env_epilog("export"))
+@out_option("Write manifests here (a new or an exported directory).", dir_okay=True, required=True)
 @click.option("--location", "locations", multiple=True, help="Only this location (repeatable).")
 @click.option(
     "--kind",
@@ -93,24 +94,24 @@ def export(
     Example:
       reconciler export --out manifests/ --location "Branch Office"
     """
-    from reconciler.flows.export import export_org
+    from reconciler.flows.export import export_command
+    from reconciler.flows.export_files import secret_lines
     from reconciler.progress import task
 
     conn = connection_for(kw, None)  # no manifests: no Policy to read
+    with showing_progress(quiet), task("reading devices", total=None) as shown:
 
-    async def go() -> Any:
-        with task("reading devices", total=None) as shown:
+        def progress(done: int, total: int) -> None:
+            shown.update(completed=done, total=total)
 
-            def progress(done: int, total: int) -> None:
-                shown.update(completed=done, total=total)
-
-            return await export_org(conn, out, locations, kinds, macs, progress, all_fields)
-
-    with showing_progress(quiet):
-        report = run(go())
-    for w in report.warnings:
+        report = export_command(
+            conn, out, locations=locations, kinds=kinds, macs=macs, progress=progress, all_fields=all_fields
+        )
+    for w in [] if quiet else report.warnings:
         click.echo(f"Warning: {w}", err=True)
     click.echo(
         f"Exported to {out}: {report.written} new, {report.updated} updated, {report.unchanged} unchanged "
         f"file(s); {report.devices} device(s)."
     )
+    for line in secret_lines(report.secrets):
+        click.echo(line)

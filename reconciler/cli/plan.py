@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Any
@@ -9,25 +10,34 @@ from typing import Any
 import click
 
 from reconciler.cli.boundary import handle_errors
+from reconciler.cli.helptext import env_epilog
 from reconciler.cli.options import (
     connection_for,
     connection_options,
     log_for,
     log_option,
     notify_token,
+    out_option,
     quiet_option,
     showing_progress,
+    target_option,
     use_color,
     verbose_option,
+    warn_targeting,
 )
 
 
-@click.command()
+@click.command(epilog=env_epilog("validate"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @handle_errors
 def validate(paths: tuple[str, ...], fmt: str) -> None:
-    """Check manifests offline: YAML, schemas and semantic rules."""
+    """Check manifests offline: YAML, schemas and semantic rules (no token, no API call).
+
+    \b
+    Example:
+      reconciler validate .                 # every problem as file:line:col, exit 1 if any
+    """
     from reconciler.render.formats import result_renderer
     from reconciler.validation.validate import validate_paths
 
@@ -37,14 +47,14 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
         sys.exit(1)
 
 
-@click.command()
+@click.command(epilog=env_epilog("plan"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--out", "out", type=click.Path(dir_okay=False), help="Save the plan (JSON) for apply --plan.")
+@out_option("Save the plan (JSON) for apply --plan.", dir_okay=False)
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when none.")
-@click.option("--target", "targets", multiple=True, metavar="KIND/NAME", help="Plan only these (repeatable).")
+@target_option("Plan only these")
 @click.option(
     "--prune/--no-prune", default=None, help="Delete unmanaged templates and images (default: Policy)."
 )
@@ -83,11 +93,13 @@ def plan(
     quiet: bool,
     **kw: Any,
 ) -> None:
-    """Show what apply would change.
+    """Show what apply would change (reads live state; writes nothing to the API).
 
     \b
-    Example:
-      reconciler plan manifests/ --out plan.json --detailed-exitcode
+    Examples:
+      reconciler plan .                     # against WEBEX_BASE_URL with WEBEX_ACCESS_TOKEN
+      reconciler plan . --simulate          # against an embedded simulator of the demo org
+      reconciler plan manifests/ -o plan.json --detailed-exitcode
     """
     from reconciler.flows.plan import PlanRequest, plan_command
     from reconciler.flows.saved import save_plan
@@ -98,14 +110,13 @@ def plan(
     view = renderer(fmt, color=use_color(), verbose=verbose)
     log_path = log_for(log_path, kw)
     request = PlanRequest(list(paths), list(targets), prune, rotate_secrets, baseline, changed_only, log_path)
+    warn_targeting(targets, quiet or fmt != "text")
     with showing_progress(quiet):  # from the first second: loading the manifests comes first
         result = plan_command(connection_for(kw, list(paths)), request)
     if isinstance(result, PlanReview):
         review, result = result, result.plan
-        if out:
-            save_plan(result, out)
-            with open(out, "w", encoding="utf-8") as fh:  # the plan plus its additive baseline section
-                fh.write(JsonRenderer().review(review))
+        if out:  # the plan plus its additive baseline section
+            save_plan(result, out, json.loads(JsonRenderer().review(review)))
         click.echo(view.review(review, artifact=out), nl=False)
     else:
         if out:
@@ -117,7 +128,7 @@ def plan(
         sys.exit(2)
 
 
-@click.command()
+@click.command(epilog=env_epilog("show"))
 @click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False))
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
@@ -139,7 +150,7 @@ def show(plan_file: str, fmt: str, verbose: bool) -> None:
     click.echo(view.plan(plan, artifact=plan_file), nl=False)
 
 
-@click.command()
+@click.command(epilog=env_epilog("drift"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from reconciler.cli.boundary import handle_errors
+from reconciler.cli.helptext import SIM_SERVE_ENV, env_epilog
 from reconciler.cli.options import use_color
 from reconciler.errors import ConfigError
 from reconciler.flows.connect import run
@@ -15,11 +16,19 @@ from reconciler.flows.connect import run
 SIM_MAX_DEVICES = 1_000_000  # a generated org larger than this is a usage error, not hours of work
 
 
-@click.command()
+@click.command(epilog=env_epilog("demo"))
 @click.option("--keep-state", type=click.Path(dir_okay=False), help="Keep the demo org in this file.")
 @handle_errors
 def demo(keep_state: str | None) -> None:
-    """The whole story on an embedded simulator: validate, plan, apply, plan, drift."""
+    """The whole story on an embedded simulator: validate, plan, apply, plan, drift.
+
+    It runs the examples shipped with the package, in a temporary directory it removes
+    afterwards: nothing is written where you run it.
+
+    \b
+    Example:
+      reconciler demo
+    """
     from reconciler.flows.demo import run_demo
 
     ok = run(run_demo(click.echo, state_file=keep_state, color=use_color()))
@@ -29,7 +38,12 @@ def demo(keep_state: str | None) -> None:
 
 @click.group()
 def sim() -> None:
-    """The Webex API simulator."""
+    """The Webex API simulator: a local stand-in for webexapis.com to try the CLI against.
+
+    \b
+    Example:
+      reconciler sim serve --port 8765     # then run the two export lines it prints
+    """
 
 
 class FiniteFloat(click.FloatRange):
@@ -44,7 +58,7 @@ class FiniteFloat(click.FloatRange):
         return number
 
 
-@sim.command("serve")
+@sim.command("serve", epilog=SIM_SERVE_ENV)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
     "--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on."
@@ -95,7 +109,13 @@ def sim_serve(
     state_file: str | None,
     token: str | None,
 ) -> None:
-    """Serve the simulator over HTTP (uvicorn)."""
+    """Serve the simulator over HTTP until Ctrl-C; it prints how to point the CLI at it.
+
+    \b
+    Examples:
+      reconciler sim serve                  # the demo org on http://127.0.0.1:8765/v1
+      reconciler sim serve --seed 1 --devices 400 --state org.json
+    """
     from reconciler.flows.connect import check_sim_state
     from reconciler.sim.server import check_port, serve
 
@@ -109,7 +129,8 @@ def sim_serve(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}; another server may be using it: "
             "pick another with --port"
         ) from exc
-    click.echo(f"Simulated Webex API on http://{host}:{port}/v1 (seed {seed})", err=True)
+    for line in serve_banner(host, port, seed, token):
+        click.echo(line, err=True)
     serve(
         host=host,
         port=port,
@@ -122,6 +143,21 @@ def sim_serve(
         token=token,
         listing_lag_s=sim_listing_lag,
     )
+
+
+def serve_banner(host: str, port: int, seed: str, token: str | None) -> list[str]:
+    """What ``sim serve`` says first: where it listens, and the two lines that point the CLI at it
+    (never the ``--token`` value itself)."""
+    shown = f"[{host}]" if ":" in host else host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else "[::1]" if host == "::" else shown
+    url = f"http://{shown}:{port}/v1"
+    value = "<the --token value>" if token else "sim-token   # any token will do"
+    return [
+        f"Simulated Webex API on {url} (seed {seed}). Point the CLI at it, in another shell:",
+        f"  export WEBEX_BASE_URL={url}",
+        f"  export WEBEX_ACCESS_TOKEN={value}",
+        "Ctrl-C stops it.",
+    ]
 
 
 def _sim_seed(seed: str, devices: int | None) -> str | int:

@@ -4,13 +4,15 @@ a second plan, and post the outcome when asked."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.applying.executor import Executor
+from reconciler.applying.executor import Executor, first_of
 from reconciler.applying.results import ApplyOutcome, ApplyReport
 from reconciler.applying.resume import finish_jobs, journal_for, left_pending, owed_by, owed_by_saved
 from reconciler.errors import ConfigError, Interrupted, PlanRefused, ReconcilerError
@@ -19,6 +21,7 @@ from reconciler.flows.load import load, refuse_credential_values, require_env
 from reconciler.flows.make import make_plan, remember_secrets
 from reconciler.flows.notify import post_to_room, run_link
 from reconciler.flows.saved import replan_saved
+from reconciler.flows.stopping import Stop, first_interrupt_stops, interrupted
 from reconciler.planning.kinds.device import SIP_PASSWORD_STEP
 from reconciler.planning.plan import Plan, enforce_threshold, safety_of
 from reconciler.progress import task
@@ -50,6 +53,7 @@ class ApplyRequest:
     room: str | None = None
     bot: str | None = None
     lock_timeout: float = 0.0  # seconds to wait for another apply of the same org
+    resume_command: str | None = None  # what finishes this apply once interrupted (shown then)
 
 
 def apply_command(
@@ -123,6 +127,7 @@ def _apply_locked(
                 concurrency=conn.concurrency,
                 carried=list(journal.pending.values()) if journal is not None else [],
                 listings=listings,
+                resume=req.resume_command,
                 settled=settled,
             )
 
@@ -184,6 +189,7 @@ async def apply_flow(
     concurrency: int = DEFAULT_CONCURRENCY,
     carried: list[PendingPush] | None = None,
     listings: Listings | None = None,
+    resume: str | None = None,
     settled: bool = False,
 ) -> ApplyOutcome:
     """Threshold, confirmation, execution with a log, and verification by a second plan of what
@@ -191,7 +197,8 @@ async def apply_flow(
     the verification reuses those that no step of the plan can have changed. ``carried``: the
     pending pushes of the earlier apply log, kept pending in the new one until pushed (``settled``:
     the earlier log's jobs were waited for, so even an empty plan writes a new log). Only the
-    steps of ``plan`` run: nothing is added to it here."""
+    steps of ``plan`` run: nothing is added to it here. A Ctrl-C while it writes stops it cleanly
+    (``flows.stopping``): ``Interrupted`` names the log and ``resume``, the command that finishes."""
     from reconciler.planning.kinds.context import Policy
 
     resources = load(plan.paths) if plan.paths else []
@@ -199,33 +206,70 @@ async def apply_flow(
     if not plan.safety:  # a plan saved by an older version: the policy's limits
         plan.safety = safety_of(policy.max_changes, policy.max_changes_percent)
     enforce_threshold(plan, max_changes, None, force)
-    report = ApplyReport()
     if plan.empty:
         if settled:  # the earlier log's jobs ended since: its pending pushes are out of date
             _open_log(client, plan, log_path, carried).close(finished=True)
-        return ApplyOutcome(plan, report, None)
+        return ApplyOutcome(plan, ApplyReport(), None)
     if not confirm(plan):
         raise PlanRefused("apply cancelled: the plan was not approved")
     log = _open_log(client, plan, log_path, carried)
     executor = Executor(client, log, say, environ=environ, concurrency=concurrency)
+    with first_interrupt_stops(say) as stop:
+        report = await _execute(client, plan, executor, log, log_path, stop, resume)
+        remaining = None
+        if verify and plan.paths:
+            remaining = await _verified(client, plan, report, listings, stop)
+    return ApplyOutcome(plan, report, remaining)
+
+
+async def _execute(
+    client: WebexClient,
+    plan: Plan,
+    executor: Executor,
+    log: ApplyLog,
+    log_path: str,
+    stop: Stop,
+    resume: str | None,
+) -> ApplyReport:
+    """Run the plan, its log closed as finished only when every step ran; ``Interrupted`` when a
+    Ctrl-C stopped it (after the requests in flight, or at once for a second one)."""
+    executor.stop = stop.event
     finished = False
     try:
         report = await executor.run(plan)
-        finished = True
+        finished = not stop.requested or len(executor.results) == len(plan.steps)
+    except asyncio.CancelledError:
+        if not stop.requested:
+            raise
+        raise interrupted(log_path, resume, len(executor.results), len(plan.steps), at_once=True) from None
     finally:
         log.close(finished=finished)
         remember_secrets(client, plan, ApplyReport(executor.results), log_path)
-    remaining = None
-    if verify and plan.paths:
-        from reconciler.applying.verify import verify_apply
+    if not finished:
+        raise interrupted(log_path, resume, len(executor.results), len(plan.steps), at_once=False)
+    return report
 
-        with task("verifying that live state converged"):
-            from reconciler.applying.listed import wait_until_listed
 
-            await wait_until_listed(client, [s for s in plan.steps if report_applied(report, s.id)])
-            kept = listings.after(plan.steps) if listings is not None else None
-            remaining = await verify_apply(client, plan, load(plan.paths), kept)
-    return ApplyOutcome(plan, report, remaining)
+async def _verified(
+    client: WebexClient, plan: Plan, report: ApplyReport, listings: Listings | None, stop: Stop
+) -> Plan | None:
+    """The plan of what is left after the apply (empty: converged); a Ctrl-C ends the check."""
+    from reconciler.applying.listed import wait_until_listed
+    from reconciler.applying.verify import verify_apply
+
+    async def check() -> Plan:
+        await wait_until_listed(client, [s for s in plan.steps if report_applied(report, s.id)])
+        kept = listings.after(plan.steps) if listings is not None else None
+        return await verify_apply(client, plan, load(plan.paths), kept)
+
+    with task("verifying that live state converged"):
+        ended, remaining = await first_of(check(), stop.event)
+    if not ended:
+        raise Interrupted(
+            "every step was done; the check that live state converged was interrupted",
+            hint=f"run `reconciler plan {shlex.join(plan.paths)}` to check it",
+        )
+    return remaining if isinstance(remaining, Plan) else None
 
 
 def _open_log(client: WebexClient, plan: Plan, log_path: str, carried: list[PendingPush] | None) -> ApplyLog:

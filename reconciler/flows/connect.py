@@ -10,10 +10,10 @@ import warnings
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from reconciler.errors import ConfigError
+from reconciler.localfiles import make_parent
 from reconciler.webex.limiter import DEFAULT_CONCURRENCY
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
         if app is None:
             from reconciler.sim.app import create_app
 
-            Path(conn.sim_state).parent.mkdir(parents=True, exist_ok=True)
+            make_parent(conn.sim_state)
             if os.path.lexists(conn.sim_state):
                 check_sim_state(conn.sim_state)
             app = create_app(seed="demo", state_file=conn.sim_state, job_duration_s=0.2)

@@ -21,10 +21,10 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from reconciler.errors import ConfigError
-from reconciler.flows.connect import Connection, connect
+from reconciler.flows.connect import Connection, connect, run
+from reconciler.flows.export_files import SecretNames, Staging, references
 from reconciler.model import API_VERSION, mac_with_colons, normalize_mac
 from reconciler.planning.capabilities import Catalog
-from reconciler.planning.diff import without_secret_fields
 from reconciler.planning.kinds.linekeys import compare_line_keys
 from reconciler.webex.untrusted import api_text
 
@@ -54,6 +54,7 @@ class ExportReport:
     unchanged: int = 0
     devices: int = 0
     warnings: list[str] = field(default_factory=list)
+    secrets: dict[str, list[str]] = field(default_factory=dict)  # fromEnv variable -> files using it
 
 
 def slug(text: str) -> str:
@@ -71,6 +72,8 @@ def _yaml() -> YAML:
 def _merge(node: Any, value: Any) -> Any:
     """Update a round-trip node in place with plain data; keeps comments and key order."""
     if isinstance(node, CommentedMap) and isinstance(value, dict):
+        if set(node) == {"fromEnv"} and set(value) == {"fromEnv"}:
+            return node  # a secret's reference: the variable the file names stays
         for k in [k for k in node if k not in value]:
             del node[k]
         for k, v in value.items():
@@ -86,6 +89,8 @@ def _plain_to_rt(value: Any) -> Any:
         m = CommentedMap()
         for k, v in value.items():
             m[k] = _plain_to_rt(v)
+        if set(value) == {"fromEnv"}:
+            m.fa.set_flow_style()  # a secret's reference, on its field's line
         return m
     if isinstance(value, list):
         s = CommentedSeq(_plain_to_rt(v) for v in value)
@@ -128,28 +133,41 @@ def _scalar(value: Any) -> Any:
 
 
 def write_doc(
-    path: Path, doc: dict[str, Any], comment: str | None, report: ExportReport, all_fields: bool = False
-) -> None:
-    """Write ``doc`` to ``path``; an existing file of the same kind keeps its comments and key
-    order and (unless ``all_fields``) the settings it declares, no more (``_narrowed``)."""
+    path: Path,
+    doc: dict[str, Any],
+    comment: str | None,
+    report: ExportReport,
+    all_fields: bool = False,
+    staged: Path | None = None,
+) -> Any:
+    """Write ``doc`` for ``path`` (to ``staged`` when given, which is moved there later); an
+    existing file of the same kind keeps its comments and key order and (unless ``all_fields``)
+    the settings it declares, no more (``_narrowed``). Returns the document as written."""
     y = _yaml()
+    target = staged or path
     if path.exists():
-        existing = y.load(path.read_text(encoding="utf-8"))
+        before = path.read_text(encoding="utf-8")
+        existing = y.load(before)
         if isinstance(existing, CommentedMap) and existing.get("kind") == doc["kind"]:
-            before = path.read_text(encoding="utf-8")
             _merge(existing, doc if all_fields else _narrowed(doc, existing))
-            path.write_text(_dump(y, existing), encoding="utf-8")
-            if path.read_text(encoding="utf-8") == before:
+            text = _dump(y, existing)
+            if text == before:
                 report.unchanged += 1
             else:
+                _write_text(target, text)
                 report.updated += 1
-            return
+            return existing
     node = _plain_to_rt(doc)
     if comment:
         node.yaml_set_start_comment(comment)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_dump(y, node), encoding="utf-8")
+    _write_text(target, _dump(y, node))
     report.written += 1
+    return node
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def _dump(y: YAML, node: Any) -> str:
@@ -195,6 +213,16 @@ class Exporter:
         self.templates: list[dict[str, Any]] = []  # details
         self.models: dict[str, dict[str, Any]] = {}  # supportedDevices by model
         self.caps = Catalog()  # what each model takes (from ``models``)
+        self.stage: Staging | None = None  # where the files go until the export is complete
+        self.secret_names = SecretNames()  # {fromEnv: NAME} for each secret value met
+
+    def _write(self, path: Path, doc: dict[str, Any], comment: str | None) -> None:
+        """``write_doc`` (staged when staging), noting the secrets the file references."""
+        staged = self.stage.path_for(path) if self.stage is not None else None
+        written = write_doc(path, doc, comment, self.report, self.all_fields, staged)
+        where = path.relative_to(self.out).as_posix()
+        for name in references(written):
+            self.report.secrets.setdefault(name, []).append(where)
 
     async def run(self, locations: Iterable[str], kinds: Iterable[str], macs: Iterable[str]) -> ExportReport:
         kinds = _kinds(kinds)
@@ -267,26 +295,22 @@ class Exporter:
                 "userReorderEnabled": bool(t.get("userReorderEnabled")),
                 "lineKeys": _keys(t.get("lineKeys", []), "lineKeyType"),
             }
-            write_doc(
+            self._write(
                 self.out / "templates" / f"{slug(t['templateName'])}.yaml",
                 envelope("LineKeyTemplate", {"name": t["templateName"]}, spec),
                 f"Line key template for {t.get('modelDisplayName') or t['deviceModel']}",
-                self.report,
-                all_fields=self.all_fields,
             )
 
     async def _write_org(self) -> None:
         org = await self.client.get_org_device_settings()
-        write_doc(
+        self._write(
             self.out / "org" / "device-settings.yaml",
             envelope(
                 "OrgDeviceSettings",
                 {"name": "org"},
-                {"customizations": without_secret_fields(org.get("customizations", {}))},
+                {"customizations": self.secret_names.placeholders(org.get("customizations", {}))},
             ),
             "Org-wide device settings",
-            self.report,
-            all_fields=self.all_fields,
         )
 
     async def _write_locations(self, locs: list[dict[str, Any]]) -> None:
@@ -295,20 +319,20 @@ class Exporter:
         for loc, s in zip(locs, settings, strict=True):
             loc_spec: dict[str, Any] = {"customEnabled": bool(s.get("customEnabled"))}
             if s.get("customEnabled"):
-                loc_spec["customizations"] = without_secret_fields(s.get("customizations", {}))
-            write_doc(
+                loc_spec["customizations"] = self.secret_names.placeholders(s.get("customizations", {}))
+            self._write(
                 self.out / "locations" / slug(str(loc["name"])) / "settings.yaml",
                 envelope("LocationDeviceSettings", {"location": loc["name"]}, loc_spec),
                 f"Device settings of location {loc['name']}",
-                self.report,
-                all_fields=self.all_fields,
             )
 
     async def _write_devices(self, devices: list[dict[str, Any]], loc_names: dict[str, str]) -> None:
         done = 0
         for i in range(0, len(devices), CHUNK):
             chunk = devices[i : i + CHUNK]
-            await asyncio.gather(*(self._device(d, loc_names) for d in chunk))
+            read = await asyncio.gather(*(self._read_device(d) for d in chunk))
+            for dev, parts in zip(chunk, read, strict=True):  # written in the listing's order
+                self._device(dev, parts, loc_names)
             done += len(chunk)
             if self.progress:
                 self.progress(done, len(devices))
@@ -330,12 +354,14 @@ class Exporter:
                 out[f] = m[f]
         return out
 
-    async def _device(self, dev: dict[str, Any], loc_names: dict[str, str]) -> None:
+    async def _read_device(self, dev: dict[str, Any]) -> tuple[Any, ...]:
+        """A device's members, layout and settings."""
         c = self.client
         cid = str(dev["callingDeviceId"])
-        members, layout, settings = await asyncio.gather(
-            c.get_members(cid), c.get_layout(cid), c.get_device_settings(cid)
-        )
+        return tuple(await asyncio.gather(c.get_members(cid), c.get_layout(cid), c.get_device_settings(cid)))
+
+    def _device(self, dev: dict[str, Any], parts: tuple[Any, ...], loc_names: dict[str, str]) -> None:
+        members, layout, settings = parts
         spec: dict[str, Any] = {"members": [self._member(m) for m in members.get("members") or []]}
         model = members.get("model")
         caps = self.caps.model(str(model))
@@ -370,7 +396,7 @@ class Exporter:
         if settings.get("customEnabled"):
             spec["settings"] = {
                 "customEnabled": True,
-                "customizations": without_secret_fields(settings.get("customizations", {})),
+                "customizations": self.secret_names.placeholders(settings.get("customizations", {})),
             }
         mac = normalize_mac(str(dev.get("mac"))) or str(dev.get("mac"))
         loc = loc_names.get(str(dev.get("locationId")), "unassigned")
@@ -378,12 +404,10 @@ class Exporter:
         who = owner.get("person") or owner.get("workspace") or owner.get("virtualLine") or "no owner"
         # from the API: one line, masked and escaped (a newline would write YAML of its own)
         comment = api_text(f"{model or dev.get('product')}, owner {who}", 200)
-        write_doc(
+        self._write(
             self.out / "locations" / slug(loc) / "devices" / f"{mac}.yaml",
             envelope("Device", {"mac": mac_with_colons(mac)}, spec),
             comment,
-            self.report,
-            all_fields=self.all_fields,
         )
         self.report.devices += 1
 
@@ -409,13 +433,7 @@ class Exporter:
         if owned and owned[0].get("hoteling"):
             spec["hoteling"] = {k: v for k, v in owned[0]["hoteling"].items() if v is not None}
         label = next(iter(name.values()))
-        write_doc(
-            self.out / file / f"{slug(label)}.yaml",
-            envelope(key, name, spec),
-            None,
-            self.report,
-            all_fields=self.all_fields,
-        )
+        self._write(self.out / file / f"{slug(label)}.yaml", envelope(key, name, spec), None)
 
 
 def _kinds(kinds: Iterable[str]) -> set[str]:
@@ -453,8 +471,11 @@ async def export(
     macs: Iterable[str] = (),
     progress: Callable[[int, int], None] | None = None,
     all_fields: bool = False,
+    stage: Staging | None = None,
 ) -> ExportReport:
-    return await Exporter(client, Path(out), progress, all_fields).run(locations, kinds, macs)
+    exporter = Exporter(client, Path(out), progress, all_fields)
+    exporter.stage = stage
+    return await exporter.run(locations, kinds, macs)
 
 
 async def export_org(
@@ -465,8 +486,22 @@ async def export_org(
     macs: tuple[str, ...],
     progress: Callable[[int, int], None],
     all_fields: bool = False,
+    stage: Staging | None = None,
 ) -> ExportReport:
-    """``export``: write manifests for the live org under ``out``; an existing file keeps the
-    settings it declares, no more, unless ``all_fields``."""
+    """Write manifests for the live org under ``out`` (to ``stage`` first, when given); an existing
+    file keeps the settings it declares, no more, unless ``all_fields``."""
     async with connect(conn) as client:
-        return await export(client, out, locations, kinds, macs, progress=progress, all_fields=all_fields)
+        return await export(client, out, locations, kinds, macs, progress, all_fields, stage)
+
+
+def export_command(conn: Connection, out: str, **options: Any) -> ExportReport:
+    """``export``: ``export_org`` (``options``: its own) with every file staged and moved into
+    place together at the end, with a ``.gitignore``: interrupted, it leaves ``out`` as it was."""
+    stage = Staging(Path(out))
+    stage.begin()
+    try:
+        report = run(export_org(conn, out, **options, stage=stage))
+        stage.commit()
+    finally:
+        stage.discard()
+    return report

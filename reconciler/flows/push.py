@@ -41,7 +41,7 @@ def push_command(
 ) -> ApplyOutcome | None:
     """Holding the org's apply lock: plan the pending pushes (scoped by location and target), show
     them, send them once confirmed. None when nothing is pending."""
-    from reconciler.planning.planner import select_targets
+    from reconciler.planning.targets import select_targets
     from reconciler.workdir.lock import apply_lock
 
     resources = load(req.paths)

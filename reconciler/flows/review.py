@@ -116,7 +116,8 @@ async def _baseline_plan(
 ) -> Plan:
     """The baseline's plan (``ValidationFailed`` when its manifests cannot be planned; ``loaded``:
     its resources, when already loaded); empty when the PR's targets are all new in the PR."""
-    from reconciler.planning.planner import build_plan, select_targets
+    from reconciler.planning.planner import build_plan
+    from reconciler.planning.targets import select_targets
 
     if problem is not None:
         raise ValidationFailed([], problem)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler.applying.resume import owed_by_saved
 from reconciler.errors import ConfigError, StalePlan
@@ -16,6 +18,7 @@ from reconciler.planning.kinds.context import answer_digest
 from reconciler.planning.plan import Plan
 from reconciler.planning.titles import object_names
 from reconciler.progress import task
+from reconciler.webex.untrusted import api_text
 
 if TYPE_CHECKING:
     from reconciler.planning.listings import Listings
@@ -89,9 +92,39 @@ async def replan_saved(
     check_same(saved, fresh, source)
     return fresh
 
-def save_plan(plan: Plan, path: str) -> None:
+def save_plan(plan: Plan, path: str, document: dict[str, Any] | None = None) -> None:
+    """Write ``plan`` (or its ``document``, e.g. a review's) to ``path``, with the directory it was
+    made in: its manifest paths are relative to it (``where_to_apply``)."""
+    doc = {**(document if document is not None else plan.to_json()), "workdir": os.path.abspath(os.getcwd())}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(plan.to_json(), indent=2) + "\n", encoding="utf-8")
+    Path(path).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+
+
+def where_to_apply(paths: list[str], workdir: Any, source: str) -> None:
+    """Refuse, in one line saying where to run it, a saved plan whose manifest paths mean other
+    files here than where it was made (``workdir``, when that directory is on this machine), or
+    are not here at all: never a "manifest problem" for a path. A plan made in another checkout
+    (a CI run) is applied from the same place in this one."""
+    made = workdir if isinstance(workdir, str) and os.path.isabs(workdir) else None
+    if made is not None and os.path.isdir(made) and os.path.realpath(made) != os.path.realpath("."):
+        moved = [p for p in paths if os.path.realpath(os.path.join(made, p)) != os.path.realpath(p)]
+        if moved:
+            run = f"cd {shlex.quote(api_text(made, 300))} && reconciler apply --plan {_absolute(source)}"
+            raise ConfigError(
+                f"saved plan {source} was made in another directory (its paths, such as {moved[0]!r}, "
+                f"are relative to it): run `{run}`"
+            )
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise ConfigError(
+            f"saved plan {source} names the manifest path {missing[0]!r}, not found from {os.getcwd()}: "
+            "run apply --plan from the directory where `reconciler plan` made it"
+        )
+
+
+def _absolute(path: str) -> str:
+    return shlex.quote(os.path.abspath(path))
+
 
 def read_plan(path: str, check_paths: bool = True) -> Plan:
     """A saved plan, read strictly: one ``ConfigError`` line naming the file and what is wrong.
@@ -112,4 +145,5 @@ def read_plan(path: str, check_paths: bool = True) -> Plan:
     plan = parse(data, path)
     if check_paths:
         check_contained(plan.paths, f"saved plan {path}")
+        where_to_apply(plan.paths, data.get("workdir") if isinstance(data, dict) else None, path)
     return plan

@@ -16,6 +16,7 @@ from typing import Any
 from reconciler.planning.diff import FieldChange, to_jsonable
 from reconciler.planning.entries import entry_pairs
 from reconciler.planning.plan import Plan, Step
+from reconciler.planning.titles import step_title, title_for
 from reconciler.workdir.journal import pending_origin
 
 KINDS = ("changed", "missing", "extra")
@@ -55,6 +56,11 @@ class DriftReport:
     items: list[DriftItem]
     paths: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    titles: dict[str, str] = field(default_factory=dict)  # resource -> its human name, as plans say
+
+    def title(self, resource: str) -> str:
+        """``Device 0A:1B:2C:3D:4E:01 (Cisco 8851, alice@example.com)`` for ``Device/0A1B2C3D4E01``."""
+        return self.titles.get(resource) or title_for(resource)
 
     @property
     def has_drift(self) -> bool:
@@ -94,14 +100,17 @@ class DriftReport:
 def drift_report(plan: Plan) -> DriftReport:
     """Every difference ``plan`` would undo, with live and declared values."""
     items: list[DriftItem] = []
+    titles: dict[str, str] = {}
     for step in plan.ordered():
         items.extend(step_items(step))
+        if step.address == step.resource or step.resource not in titles:
+            titles[step.resource] = step_title(step)
     for held in plan.held:  # written by an earlier apply, held by the Policy: still not on the phone
         if held.get("pending"):
             live = f"{held['pending']}; held by the Policy (push: never)"
             device = str(held["device"])
             items.append(DriftItem(device, device, "missing", "push", "", live, "downloaded by the phone"))
-    return DriftReport(items=items, paths=list(plan.paths), warnings=list(plan.warnings))
+    return DriftReport(items=items, paths=list(plan.paths), warnings=list(plan.warnings), titles=titles)
 
 
 def step_items(step: Step) -> list[DriftItem]:

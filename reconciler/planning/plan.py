@@ -293,27 +293,25 @@ def secret_lines(plan: Plan) -> list[str]:
 
 
 def threshold_line(plan: Plan) -> str:
-    """What the plan output says about the safety threshold (the count and the limit in force)."""
+    """What the plan output says about the safety threshold, in one line: the count and the limit
+    in force (``Safety threshold: 3/40 objects change (8%), limit 30% from 10 objects (default;
+    --force overrides).``)."""
     safety = plan.safety or safety_of(None, None)
     changed, managed = plan.changed_objects(), plan.managed
     share = f" ({changed * 100.0 / managed:.0f}%)" if managed else ""
     limits = []
     if safety.get("maxChanges") is not None:
-        limits.append(f"more than {safety['maxChanges']} objects")
+        limits.append(f"{safety['maxChanges']} objects")
     if safety.get("maxChangesPercent") is not None:
-        pct = f"more than {float(safety['maxChangesPercent']):g}% of the managed objects"
+        pct = f"{float(safety['maxChangesPercent']):g}%"
         if safety.get("minManaged"):
-            pct += f" (once there are at least {safety['minManaged']})"
+            pct += f" from {safety['minManaged']} objects"
         limits.append(pct)
-    where = (
-        "the default, as no Policy sets maxChanges or maxChangesPercent"
-        if safety.get("source") == "default"
-        else "the Policy"
-    )
-    refused = " or ".join(limits) if limits else "nothing"
+    where = {"default": "default", "option": "--max-changes"}.get(str(safety.get("source")), "Policy")
+    limit = " or ".join(limits) if limits else "none"
     return (
-        f"Safety threshold: {changed} of {managed} managed objects change{share}; apply refuses "
-        f"{refused} without --force ({where})."
+        f"Safety threshold: {changed}/{managed} objects change{share}, limit {limit} "
+        f"({where}; --force overrides)."
     )
 
 

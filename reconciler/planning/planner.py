@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from reconciler.errors import ConfigError, ValidationFailed
+from reconciler.errors import ValidationFailed
 from reconciler.model import Resource, normalize_mac
 from reconciler.planning.kinds.context import Context, Policy
 from reconciler.planning.kinds.device import plan_device
@@ -25,6 +25,7 @@ from reconciler.planning.lookups import lookups
 from reconciler.planning.plan import Plan, check_dependencies, safety_of
 from reconciler.planning.pushes import Owed, plan_pushes
 from reconciler.planning.secrets import SecretBaseline
+from reconciler.planning.targets import select_targets
 from reconciler.planning.titles import device_details, name_steps, read_objects, title_for
 from reconciler.progress import Task, task
 from reconciler.workdir.secret_record import SecretRecord
@@ -57,25 +58,6 @@ async def run_bounded(jobs: list[Callable[[], Awaitable[None]]], limit: int) -> 
             await job()
 
     await asyncio.gather(*(worker() for _ in range(min(max(1, limit), len(jobs)))))
-
-
-def select_targets(resources: list[Resource], targets: Iterable[str]) -> list[Resource]:
-    """Keep the resources named by ``--target KIND/NAME`` (a Device by MAC in any format)."""
-    wanted = set()
-    for t in targets:
-        kind, _, name = t.partition("/")
-        if not name:
-            raise ConfigError(f"--target {t!r}: expected KIND/NAME, e.g. Device/0A1B2C3D4E5F")
-        if kind == "Device":
-            name = normalize_mac(name) or name
-        elif kind == "PersonDevices":
-            name = name.lower()
-        wanted.add(f"{kind}/{name}")
-    selected = [r for r in resources if r.address in wanted]
-    unknown = wanted - {r.address for r in selected}
-    if unknown:
-        raise ConfigError(f"--target names nothing in the manifests: {', '.join(sorted(unknown))}")
-    return selected
 
 
 async def build_plan(
@@ -158,7 +140,7 @@ async def _across_kinds(
             ctx, {r.name for r in resources if r.kind == "LineKeyTemplate"}, template_references(resources)
         )
     check_dependencies(ctx.steps)
-    name_steps(ctx.steps, ctx.devices, ctx.labels)
+    name_steps(ctx.steps, ctx.devices, ctx.labels, ctx.listed)
 
 
 async def _plan_kinds(ctx: Context, client: WebexClient, managed: list[Resource]) -> None:

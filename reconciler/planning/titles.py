@@ -58,7 +58,8 @@ def step_title(step: Step) -> str:
 
 
 def device_details(item: Mapping[str, Any], labels: Mapping[str, str]) -> list[str]:
-    """(model, owner) of a ``/v1/devices`` item: ``Cisco 8851``, ``alice@example.com``."""
+    """(model, owner) of a ``/v1/devices`` item: ``Cisco 8851``, ``alice@example.com`` (the owner as
+    a plan's lookups named it, else the device's ``displayName`` less its model)."""
     out = []
     if item.get("product"):  # from the API: masked, escaped and cut like any text from it
         out.append(api_text(item["product"], 80))
@@ -66,14 +67,25 @@ def device_details(item: Mapping[str, Any], labels: Mapping[str, str]) -> list[s
     label = labels.get(str(owner)) if owner else None
     if label:
         out.append(label.partition(" ")[2] or label)
+    elif owner and isinstance(item.get("displayName"), str):  # the owner no lookup named: its name
+        name = item["displayName"].removesuffix(f" ({item.get('product')})").strip()
+        if name and name != item.get("product"):
+            out.append(api_text(name, 80))
     return out
 
 
 def name_steps(
-    steps: Iterable[Step], devices: Mapping[str, Mapping[str, Any]], labels: Mapping[str, str]
+    steps: Iterable[Step],
+    devices: Mapping[str, Mapping[str, Any]],
+    labels: Mapping[str, str],
+    listed: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
-    """Give every step its object's name; a device's with its model and owner where known."""
+    """Give every step its object's name; a device's with its model and owner where known. A job
+    or push gets the names of the devices it lists (``listed``: more ``/devices`` items by MAC)."""
     for step in steps:
+        macs = step.meta.get("differingDevices" if step.phase < 7 else "devices")
+        if step.action == "job" and isinstance(macs, list) and macs:
+            step.meta["deviceTitles"] = _device_titles(macs, devices, labels, listed or {})
         if step.title:
             continue
         kind, _, name = step.resource.partition("/")
@@ -82,6 +94,22 @@ def name_steps(
             item = devices.get(normalize_mac(name) or name)
             details = device_details(item, labels) if item else []
         step.title = title_for(step.resource, details)
+
+
+def _device_titles(
+    macs: Iterable[str],
+    devices: Mapping[str, Mapping[str, Any]],
+    labels: Mapping[str, str],
+    listed: Mapping[str, Mapping[str, Any]],
+) -> dict[str, str]:
+    """Each device's name with its model and owner: ``Device 0A:1B:... (Cisco 8851, alice@...)``."""
+    out = {}
+    for entry in macs:  # a MAC, or a Device address (a push's list)
+        mac = entry.removeprefix("Device/")
+        key = normalize_mac(mac) or mac
+        item = devices.get(key) or listed.get(key)
+        out[entry] = title_for(f"Device/{mac}", device_details(item, labels) if item else [])
+    return out
 
 
 def read_objects(reads: Iterable[str], known: Mapping[str, str]) -> dict[str, str]:

@@ -7,6 +7,7 @@ Depends on the data modules (``planning.plan``, ``planning.diff``, ``planning.en
 from __future__ import annotations
 
 import json
+import shutil
 from typing import TYPE_CHECKING, Any
 
 from reconciler.model import SecretRef
@@ -48,8 +49,20 @@ def plural(n: int, word: str) -> str:
 # -- plans ----------------------------------------------------------------------------------------
 
 
-WIDTH = 100  # the text a person reads: lines wrap before this column (user values excepted)
-CHANGE_WIDTH = WIDTH - 8  # change lines sit indented under their step
+WIDTH = 100  # the text a person reads wraps before this column when not shown on a terminal
+MIN_WIDTH, MAX_WIDTH = 40, 200
+CHANGE_INDENT = 8  # change lines sit indented under their step
+
+
+def text_width() -> int:
+    """The column the text a person reads wraps before (user values excepted): ``COLUMNS`` when
+    set, else the terminal's width when stdout is one, else 100; kept within 40..200."""
+    columns = shutil.get_terminal_size((WIDTH, 24)).columns
+    return max(MIN_WIDTH, min(MAX_WIDTH, columns or WIDTH))
+
+
+def change_width() -> int:
+    return text_width() - CHANGE_INDENT
 
 
 def object_counts(plan: Plan) -> dict[str, int]:
@@ -105,6 +118,21 @@ def pending_count(plan: Plan) -> int:
     return sum(len(s.meta.get("pending") or []) for s in plan.steps)
 
 
+_MEANING = {
+    "create": "create",
+    "update": "update",
+    "delete": "delete",
+    "job": "a job the API runs (it may change many devices)",
+    "invoke": "push to one phone",
+}
+
+
+def legend_line(plan: Plan) -> str:
+    """What the symbols the plan uses mean: ``Symbols: + create, ~ update, * a job ...``."""
+    used = [a for a in _MEANING if any(s.action == a for s in plan.steps)]
+    return "Symbols: " + ", ".join(f"{SYMBOL[a]} {_MEANING[a]}" for a in used) + "."
+
+
 def summary_line(plan: Plan) -> str:
     """``Plan: 2 to create, 15 to update, 0 to delete; 1 job touching 48 devices.``, and the pushes
     an earlier apply left (``; 2 pushes left by an earlier apply.``)."""
@@ -149,16 +177,19 @@ def _entry_text(entry: Any) -> list[str]:
     return [f"{k}: {_fmt(v)}" for k, v in entry.items() if k not in _KEY_FIELDS]
 
 
-def wrap(first: str, pieces: list[str], indent: int = 4, width: int = CHANGE_WIDTH) -> list[str]:
+def wrap(first: str, pieces: list[str], indent: int = 4, width: int | None = None) -> list[str]:
     """``first`` then the ``pieces`` joined by ``, `` on lines of at most ``width`` columns (a piece
     longer than a line stays whole); continuation lines indented by ``indent``."""
+    width = width or change_width()
     lines = [first]
     fresh = True  # nothing on the current line after its prefix yet
     for i, piece in enumerate(pieces):
         piece += "," if i < len(pieces) - 1 else ""
-        if fresh or len(lines[-1]) + 1 + len(piece) <= width:
+        room = len(lines[-1]) + (0 if fresh else 1) + len(piece) <= width
+        if room or (fresh and indent + len(piece) > width):  # a piece too long anyway stays put
             lines[-1] += ("" if fresh else " ") + piece
         else:
+            lines[-1] = lines[-1].rstrip()
             lines.append(" " * indent + piece)
         fresh = False
     return lines
@@ -190,7 +221,7 @@ def change_lines(change: FieldChange) -> list[str]:
     if not change.follows:
         return [line]
     note = f"(follows {change.follows})"
-    return [f"{line} {note}"] if len(line) + 1 + len(note) <= CHANGE_WIDTH else [line, f"    {note}"]
+    return [f"{line} {note}"] if len(line) + 1 + len(note) <= change_width() else [line, f"    {note}"]
 
 
 def _field_line(path: str, before: Any, after: Any) -> str:
@@ -201,31 +232,56 @@ def _field_line(path: str, before: Any, after: Any) -> str:
     return f"~ {path}: {_fmt(before)} -> {_fmt(after)}"
 
 
-def push_lines(step: Step, shown: int = 20) -> list[str]:
+LISTED_DEVICES = 20  # devices a step lists before "... and N more" (all of them with --verbose)
+
+
+def _more(devices: list[Any], shown: int) -> list[str]:
+    left = len(devices) - shown
+    return [f"... and {left:,} more device(s) (--verbose lists every one)"] if left > 0 else []
+
+
+def push_lines(step: Step, shown: int = LISTED_DEVICES) -> list[str]:
     """Why a push (phase 7) is planned: the devices a rebuild covers, each with its reason, or the
     reason of one device's applyChanges."""
     reasons = step.meta.get("reasons") or {}
     if step.action != "job":
         return [line for r in reasons.values() for line in wrap("why: ", str(r).split("; "))]
     devices = step.meta.get("devices", [])
+    titles = step.meta.get("deviceTitles") or {}
     lines: list[str] = []
     for d in devices[:shown]:
         why = str(reasons.get(d) or "").split("; ")
-        lines += wrap(f"covers {title_for(d)}: ", why) if why != [""] else [f"covers {title_for(d)}"]
-    if len(devices) > shown:
-        lines.append(f"... and {len(devices) - shown:,} more device(s)")
-    return lines
+        name = titles.get(d) or title_for(d)
+        lines += wrap(f"covers {name}: ", why) if why != [""] else [f"covers {name}"]
+    return lines + _more(devices, shown)
 
 
-def step_change_lines(step: Step) -> list[str]:
+def layout_lines(step: Step, macs: list[str], shown: int = LISTED_DEVICES) -> list[str]:
+    """The devices a template's job changes, each with its owner and how its layout changes."""
+    titles = step.meta.get("deviceTitles") or {}
+    changes = step.meta.get("layoutChanges") or {}
+    lines = []
+    for mac in macs[:shown]:
+        name = titles.get(mac) or title_for(f"Device/{mac}")
+        line, change = f"~ layout of {name}", changes.get(mac)
+        if change:
+            fits = len(line) + 2 + len(change) <= change_width()
+            lines += [f"{line}: {change}"] if fits else [f"{line}:", f"    {change}"]
+        else:
+            lines.append(line)
+    return lines + _more(macs, shown)
+
+
+def step_change_lines(step: Step, verbose: bool = False) -> list[str]:
     """A step's field changes, line by line (a template job: the devices whose layout changes; a
-    push: why)."""
+    push: why); a long device list is cut after 20 unless ``verbose``."""
+    shown = 1 << 62 if verbose else LISTED_DEVICES
     if step.phase == 7:
-        return push_lines(step)
+        return push_lines(step, shown)
     lines: list[str] = []
     for change in step.changes:
         if step.job_type == "applyLineKeyTemplate":
-            lines.extend(f"~ layout of {m}" for m in change.after or [])
+            lines.extend(layout_lines(step, list(change.after or []), shown))
         else:
             lines.extend(change_lines(change))
     return lines

@@ -184,11 +184,12 @@ def diff_lines(lines: list[str]) -> list[str]:
 
 
 def _unwrapped(lines: list[str]) -> list[str]:
-    """Change lines with a ``(follows org)`` note that text wraps put back on its change's line
-    (a diff block has no width to keep)."""
+    """Change lines with a ``(follows org)`` note, or a device's change after its name, that text
+    wraps put back on their line (a diff block has no width to keep)."""
     out: list[str] = []
     for line in lines:
-        if out and line.startswith("    (follows ") and line.endswith(")"):
+        after_name = out and out[-1].endswith(":") and line.startswith("    ")
+        if after_name or (out and line.startswith("    (follows ") and line.endswith(")")):
             out[-1] += " " + line.strip()
         else:
             out.append(line)
@@ -196,7 +197,7 @@ def _unwrapped(lines: list[str]) -> list[str]:
 
 
 def _step_lines(step: Step, verbose: bool = False) -> list[str]:
-    body = [*diff_lines(_unwrapped(step_change_lines(step))), *unreached_lines(step)]
+    body = [*diff_lines(_unwrapped(step_change_lines(step, verbose))), *unreached_lines(step)]
     if verbose:
         body.insert(0, f"  {call_line(step)}")
     where = f" <sub>{md_text(step.source)}</sub>" if step.source else ""

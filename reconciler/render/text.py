@@ -18,16 +18,17 @@ from reconciler.render.common import (
     PREEXISTING_NOTE,
     PREEXISTING_TITLE,
     SYMBOL,
-    WIDTH,
     call_line,
     drift_summary_line,
     held_lines,
     item_where,
+    legend_line,
     paint,
     shown,
     shown_values,
     step_change_lines,
     summary_line,
+    text_width,
     unreached_lines,
 )
 from reconciler.render.explain import render_explain_text
@@ -54,6 +55,8 @@ def render_text(plan: Plan, color: bool = False, verbose: bool = False) -> str:
         out.append(paint(f"Warning: {w}", "33", color))
     if plan.warnings:
         out.append("")
+    if plan.steps:
+        out += [legend_line(plan), ""]
     for phase in sorted({s.phase for s in plan.steps}):
         out.append(paint(f"# {phase}. {PHASES[phase]}", "1", color))
         for step in [s for s in plan.ordered() if s.phase == phase]:
@@ -69,15 +72,16 @@ def render_text(plan: Plan, color: bool = False, verbose: bool = False) -> str:
                     f"      preview: {shown} device(s) match; "
                     f"{len(step.meta.get('differingDevices', []))} differ from the template"
                 )
-            out.extend("      " + line for line in step_change_lines(step))
+            out.extend("      " + line for line in step_change_lines(step, verbose))
+            width = text_width()
             for line in unreached_lines(step):
-                out.extend(textwrap.wrap(line, WIDTH, initial_indent=" " * 6, subsequent_indent=" " * 10))
+                out.extend(textwrap.wrap(line, width, initial_indent=" " * 6, subsequent_indent=" " * 10))
         out.append("")
     out.extend(_secret_section(plan))
     out.extend(held_lines(plan))
     out.append(summary_line(plan))
     if not plan.empty:
-        out.extend(textwrap.wrap(threshold_line(plan), WIDTH, break_long_words=False))
+        out.append(threshold_line(plan))
     return terminal_safe("\n".join(out) + "\n", keep_colour=color)  # no raw control from the API
 
 
@@ -121,7 +125,7 @@ def render_drift_text(report: DriftReport, color: bool = False) -> str:
     sources = report.sources_by_resource()
     for resource, groups in report.by_resource().items():
         files = sources.get(resource, [])
-        out.append(paint(resource, "1", color) + (f"  ({', '.join(files)})" if files else ""))
+        out.append(paint(report.title(resource), "1", color) + (f"  ({', '.join(files)})" if files else ""))
         for label, items in groups.items():
             out.append(f"  {label} ({len(items)})")
             out.extend(f"    {item_line(i)}" for i in items)

@@ -40,7 +40,7 @@ from typing import Any
 import yaml
 
 from reconciler import __version__
-from reconciler.localfiles import LIMITS, UnreadableFile, read_capped
+from reconciler.localfiles import LIMITS, UnreadableFile, make_parent, read_capped
 from reconciler.model import Diagnostic, Location, Resource, SecretRef
 from reconciler.tracked import is_tracked
 
@@ -93,7 +93,7 @@ def _secret_key() -> bytes | None:
     except UnreadableFile:
         pass
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_parent(path)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")
         with os.fdopen(fd, "wb") as fh:
             fh.write(secrets.token_bytes(32))
@@ -362,7 +362,7 @@ class ParseCache:
         }
         body = marshal.dumps((fingerprint(), gen, kept))
         with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_parent(self.path)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".parse-cache-")
             try:
                 with os.fdopen(fd, "wb") as fh:

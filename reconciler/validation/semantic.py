@@ -262,6 +262,26 @@ class _Checker:
             self.line_keys(res, "/spec/layout/lineKeys", layout.get("lineKeys", []))
             self.kem_keys(res, "/spec/layout", layout)
 
+    def custom_enabled(self, res: Resource, ptr: str, settings: Any, shows: str) -> None:
+        """Customizations count only with ``customEnabled: true``: without it the object shows
+        ``shows``'s settings, and they would match or be dropped by coincidence."""
+        if not isinstance(settings, dict) or not settings.get("customizations"):
+            return
+        enabled = settings.get("customEnabled")
+        if enabled is True or (enabled is not None and not isinstance(enabled, bool)):
+            return  # on, or not a boolean (the schema's error says so)
+        where, said = (f"{ptr}/customizations", "without customEnabled")
+        if enabled is not None:
+            where, said = (f"{ptr}/customEnabled", f"with customEnabled: {enabled}")
+        what = "device" if res.kind == "Device" else "location"
+        self.add(
+            res,
+            where,
+            f"customizations {said}: the {what} shows "
+            f"{shows} settings instead, so they would not be kept; add customEnabled: true beside "
+            "them, or drop them",
+        )
+
     def images(self, res: Resource) -> None:
         images = res.spec.get("images")
         if isinstance(images, list) and len(images) > MAX_IMAGES:
@@ -391,6 +411,9 @@ def check(resources: Sequence[Resource]) -> list[Diagnostic]:
         try:
             if res.kind == "Device":
                 c.device(res)
+                c.custom_enabled(res, "/spec/settings", res.spec.get("settings"), "its location's")
+            elif res.kind == "LocationDeviceSettings":
+                c.custom_enabled(res, "/spec", res.spec, "the org's")
             elif res.kind == "LineKeyTemplate":
                 c.line_keys(res, "/spec/lineKeys", res.spec.get("lineKeys"))
             elif res.kind == "BackgroundImages":

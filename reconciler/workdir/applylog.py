@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError
-from reconciler.localfiles import read_local
+from reconciler.localfiles import make_parent, read_local
 
 Reporter = Callable[[str], None]
 LOG_FORMAT = 2  # the apply log's records (``reconciler.workdir.journal`` reads them)
@@ -41,7 +41,7 @@ class ApplyLog:
         """Start the log of a run (an earlier log is kept beside it, renamed): its ``begin`` record
         (``header``: the run's API, org, plan...), then every device an earlier run wrote and did not
         push (``carried``: ``PendingPush.to_json()`` each), still pending until pushed."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_parent(self.path)
         if os.path.lexists(self.path):  # a link too, dangling or not: moved aside, never followed
             self.path.replace(self.path.with_name(f"{self.path.stem}.{int(time.time())}{self.path.suffix}"))
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 import filelock
 
 from reconciler.errors import ConfigError, LockHeld, ReconcilerError
-from reconciler.localfiles import read_local
+from reconciler.localfiles import make_parent, read_local
 
 LOCK_DIR = Path(".reconciler") / "locks"
 POLL_S = 0.1
@@ -124,7 +124,7 @@ def apply_lock(
     ``LockHeld``; a lock path that is a symbolic link, a hard link or no file is a ``ConfigError``."""
     path = lock_path(base_url, org_id, directory)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_parent(path)
     except OSError as exc:
         raise ConfigError(f"cannot make the lock directory {path.parent}: {exc.strerror or exc}") from None
     lock = filelock.FileLock(

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.localfiles import UnreadableFile, read_capped
+from reconciler.localfiles import UnreadableFile, make_parent, read_capped
 
 RECORD_NAME = "secrets-written.json"
 RECORD_VERSION = 1
@@ -105,7 +105,7 @@ class SecretRecord:
         if not isinstance(data.get("scopes"), dict):
             data["scopes"] = {}
         data["scopes"][self.scope] = self.entries
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_parent(self.path)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{RECORD_NAME}.")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -16,6 +16,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import contract, oracle  # noqa: E402
+from benchmarks.harness import SIM_SECRETS  # noqa: E402
 
 HQ = "locations/headquarters/settings.yaml"
 ORG = "org/device-settings.yaml"
@@ -96,7 +97,7 @@ def test_the_oracle_compares_the_org_it_is_given(demo: contract.Org) -> None:
         "userReorderEnabled": False,
         "lineKeys": [{"lineKeyIndex": 1, "lineKeyType": "PRIMARY_LINE"}],
     }
-    problems = oracle.judge(before, demo.files, {}, oracle.snapshot(store))
+    problems = oracle.judge(before, demo.files, dict(SIM_SECRETS), oracle.snapshot(store))
     assert any(p.startswith("0A1B2C3D4E07.layout.mode") for p in problems), problems
     assert any("configuration changed and it was not pushed" in p for p in problems), problems
 

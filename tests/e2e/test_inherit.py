@@ -76,8 +76,8 @@ def test_headquarters_follows_the_org_manifest_and_converges(cli: Cli, repo: Pat
     r = cli("apply", str(repo), "--auto-approve")
     assert r.exit_code == 0, r.output
     assert "Converged" in r.output
-    assert r.output.index("OrgDeviceSettings/org: applied") < r.output.index(
-        "LocationDeviceSettings/Headquarters: applied"
+    assert r.output.index("Org device settings: org device settings (job): applied") < r.output.index(
+        'Location "Headquarters" device settings: location device settings (job): applied'
     )
     mpp = location_mpp(sim_state, "Headquarters")
     assert (mpp["phoneLanguage"], mpp["cdpEnabled"], mpp["lldpEnabled"], mpp["backlightTimer"]) == (

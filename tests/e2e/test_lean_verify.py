@@ -40,6 +40,8 @@ def run(*args: str) -> Result:
 def org(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[Any], tuple[Any, Path, Path]]:
     """A generated org served in-process; (the app, the zero-change repo, the every-device change)."""
     monkeypatch.chdir(tmp_path)
+    for name, value in harness.SIM_SECRETS.items():  # what export wrote as fromEnv placeholders
+        monkeypatch.setenv(name, value)
 
     def make(wrap: Any = None) -> tuple[Any, Path, Path]:
         app = create_app(seed=5, devices=DEVICES, job_duration_s=0.01)

@@ -124,7 +124,7 @@ def test_target_is_measured_against_every_manifest(cli: Cli, repo: Path) -> None
     r = cli("apply", str(repo), "--target", "Device/0A1B2C3D4E01", "--auto-approve")
     assert r.exit_code == 0, r.output
     assert "Converged" in r.output
-    assert "Safety threshold: 1 of 20 managed objects change (5%)" in r.output
+    assert "Safety threshold: 1/20 objects change (5%)" in r.output
 
 
 def test_a_job_counts_every_device_it_changes(cli: Cli, repo: Path) -> None:
@@ -144,11 +144,10 @@ def test_without_a_policy_a_default_threshold_applies(cli: Cli, repo: Path, sim_
     (repo / "policy.yaml").unlink()
     r = cli("plan", str(repo))
     assert r.exit_code == 0, r.output
-    # the paragraph (wrapped at 100 columns) as one line
-    line = " ".join(r.output[r.output.index("Safety threshold:") :].split())
-    assert "of 21 managed objects change" in line
-    assert "more than 30% of the managed objects (once there are at least 10)" in line
-    assert "the default" in line
+    # one line, the count and the limit in force
+    (line,) = [line for line in r.output.splitlines() if line.startswith("Safety threshold:")]
+    assert "/21 objects change" in line
+    assert "limit 30% from 10 objects (default; --force overrides)." in line
     r = cli("apply", str(repo), "--auto-approve")
     assert r.exit_code != 0
     assert "more than the default limit 30%" in r.output

@@ -196,7 +196,7 @@ def test_the_markdown_plan_shows_each_secret_and_the_threshold(cli: Cli, tmp_pat
     r = cli("plan", str(repo), "--rotate-secrets", "--format", "markdown")
     assert r.exit_code == 0, r.output
     assert "- Device/0A1B2C3D4E0B: sipPassword (sensitive): will be written: --rotate-secrets" in r.output
-    assert "_Safety threshold: 1 of 1 managed objects change (100%)" in r.output
+    assert "_Safety threshold: 1/1 objects change (100%)" in r.output
 
 
 WEAK = [("short1", "shorter than 8"), ("onlyletters", "letters and digits")]

@@ -34,6 +34,8 @@ def org(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Any, str]:
     """A generated org; the checkout's ``manifests/`` change the settings of one device, the base
     branch's checkout ``base/manifests/`` matches the org."""
     monkeypatch.chdir(tmp_path)
+    for name, value in harness.SIM_SECRETS.items():  # what export wrote as fromEnv placeholders
+        monkeypatch.setenv(name, value)
     app = create_app(seed=11, devices=DEVICES, job_duration_s=0.01)
     monkeypatch.setattr(cli_module, "make_connection", lambda kw: Connection(sim_app=app, concurrency=8))
     exported = harness.export_in_process(app, tmp_path / "export")

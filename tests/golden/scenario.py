@@ -56,7 +56,7 @@ def _workspace() -> Iterator[Path]:
 def _cli(*args: str) -> str:
     """What one command prints, run with the embedded simulator of ``sim-state.json``: stdout,
     then stderr (warnings, progress lines) under a marker when there is any, and the exit code."""
-    argv = [*args, "--simulate", "--sim-state", "sim-state.json", "--quiet", "--concurrency", "1"]
+    argv = [*args, "--simulate", "--sim-state", "sim-state.json", "--concurrency", "1"]
     result = CliRunner().invoke(main, argv, catch_exceptions=False)
     text = result.stdout
     if result.stderr:

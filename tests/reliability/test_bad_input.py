@@ -38,15 +38,19 @@ SEEDS: list[dict[str, Any]] = [
 ]
 GOOD = (EXAMPLES / "people" / "alice.yaml").read_text(encoding="utf-8")
 
+_FILE_CHARS = st.characters(exclude_categories=("Cs",))  # what a UTF-8 file can hold
 wrong_values = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=20),
-    st.text(alphabet=st.characters(min_codepoint=0x80, max_codepoint=0x10FFFF), max_size=12),
+    st.text(_FILE_CHARS, max_size=20),
+    st.text(
+        alphabet=st.characters(min_codepoint=0x80, max_codepoint=0x10FFFF, exclude_categories=("Cs",)),
+        max_size=12,
+    ),
     st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.text(max_size=6), st.integers(), max_size=3),
+    st.dictionaries(st.text(_FILE_CHARS, max_size=6), st.integers(), max_size=3),
     st.just({"fromEnv": 12}),
     st.just({"fromEnv": "lower-case"}),
 )

@@ -246,7 +246,8 @@ def test_a_failed_push_stays_pending_until_an_apply_sends_it(
     h = harness()
     h.perturb.add(Rule(route("POST", r"/jobs/devices/rebuildPhones$"), "status", status=400, times=1))
     r = h.apply("--log", "log.jsonl")
-    assert r.exit_code == 1 and ".rebuildPhones: failed" in r.output, r.output
+    failed = "rebuild the phones of the location (4 changed devices): failed"
+    assert r.exit_code == 1 and failed in r.output, r.output
     r = h.run("plan", "repo", "--detailed-exitcode", "--log", "log.jsonl")
     assert r.exit_code == 2, r.output
     assert "written by the apply of " in r.output and "interrupted" not in r.output, r.output

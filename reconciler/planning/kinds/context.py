@@ -13,6 +13,7 @@ from reconciler.planning.diff import FieldChange, keep_live_secrets, with_secret
 from reconciler.planning.kinds.own_settings import OwnSettings
 from reconciler.planning.plan import Step, digest, digest_json
 from reconciler.planning.secrets import SecretBaseline
+from reconciler.textsafe import did_you_mean
 from reconciler.workdir.secret_record import SecretRecord
 
 if TYPE_CHECKING:
@@ -319,7 +320,7 @@ class Context:
         ``pointer``, when the org has none (``what`` it is: "location named", "person with email")."""
         entry = table.get(res.name)
         if entry is None:
-            self.error(res, pointer, f"no {what} {res.name!r} in the org")
+            self.error(res, pointer, f"no {what} {res.name!r} in the org{did_you_mean(res.name, table)}")
             return None
         return str(entry["id"])
 

@@ -18,6 +18,7 @@ from reconciler.planning.kinds.linekeys import (
 )
 from reconciler.planning.plan import Step
 from reconciler.planning.secrets import decide, reference
+from reconciler.textsafe import MAC_CUTOFF, did_you_mean, mac_key
 
 DEVICE = "/telephony/config/devices/{id}"
 
@@ -39,7 +40,8 @@ SIP_PASSWORD_STEP = f".{SIP_PASSWORD}"  # the address suffix of a write-only sec
 def calling_id(ctx: Context, res: Resource) -> str | None:
     item = ctx.devices.get(res.name)
     if item is None:
-        ctx.error(res, "/metadata/mac", f"no device with MAC {mac_with_colons(res.name)} in the org")
+        known = did_you_mean(res.name, map(mac_with_colons, ctx.devices), mac_key, MAC_CUTOFF)
+        ctx.error(res, "/metadata/mac", f"no device with MAC {mac_with_colons(res.name)} in the org{known}")
         return None
     cid = item.get("callingDeviceId")
     if not cid:
@@ -274,11 +276,15 @@ async def _resolve_member_ids(
         if kind == "person":
             ident = (ctx.people.get(ref.lower()) or {}).get("id")
             if not ident:
-                ctx.error(res, f"/spec/members/{i}/person", f"no person with email {ref!r} in the org")
+                known = did_you_mean(ref, ctx.people)
+                ctx.error(res, f"/spec/members/{i}/person", f"no person with email {ref!r} in the org{known}")
         elif kind == "workspace":
             ident = (ctx.workspaces.get(ref) or {}).get("id")
             if not ident:
-                ctx.error(res, f"/spec/members/{i}/workspace", f"no workspace named {ref!r} in the org")
+                known = did_you_mean(ref, ctx.workspaces)
+                ctx.error(
+                    res, f"/spec/members/{i}/workspace", f"no workspace named {ref!r} in the org{known}"
+                )
         elif kind == "virtualLine":
             # A virtual line already on the device is not "available": look on the device first.
             match = [x for x in live if x.get("memberType") == "VIRTUAL_LINE" and _full_name(x) == ref]
@@ -471,8 +477,11 @@ def desired_layout(ctx: Context, res: Resource) -> dict[str, Any] | None:
     name = layout["template"]
     tmpl = ctx.template_specs.get(name)
     if tmpl is None:
+        known = did_you_mean(name, [*ctx.templates, *ctx.template_specs])
         ctx.error(
-            res, "/spec/layout/template", f"no line key template named {name!r} (in the repo or the org)"
+            res,
+            "/spec/layout/template",
+            f"no line key template named {name!r} (in the repo or the org){known}",
         )
         return None
     return {

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.manifests.discovery import UnreadableFile, inside, read_capped, repo_root
-from reconciler.model import Resource, normalize_mac
+from reconciler.model import Resource, mac_with_colons, normalize_mac
 from reconciler.planning.diff import FieldChange
 from reconciler.planning.kinds.context import Context
+from reconciler.textsafe import MAC_CUTOFF, did_you_mean, mac_key
 from reconciler.validation.imagecheck import image_problem
 from reconciler.validation.semantic import IMAGE_MAX_BYTES, image_name
 
@@ -150,7 +151,8 @@ def _upload_device(ctx: Context, res: Resource) -> str | None:
     if mac:
         item: dict[str, Any] | None = ctx.devices.get(normalize_mac(str(mac)) or "")
         if not item or not item.get("callingDeviceId"):
-            ctx.error(res, "/spec/uploadDevice", f"no Webex Calling device with MAC {mac}")
+            known = did_you_mean(str(mac), map(mac_with_colons, ctx.devices), mac_key, MAC_CUTOFF)
+            ctx.error(res, "/spec/uploadDevice", f"no Webex Calling device with MAC {mac}{known}")
             return None
         return str(item["callingDeviceId"])
     for item in ctx.devices.values():

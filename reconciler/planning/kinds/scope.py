@@ -50,7 +50,16 @@ class Scope:
     custom: list[str] = field(default_factory=list)  # in scope, skipped for their custom layout
     custom_differing: list[str] = field(default_factory=list)  # ... whose layout differs
     advisory: dict[str, list[str]] = field(default_factory=dict)  # skipped: MAC -> its warnings
+    changes: dict[str, str] = field(default_factory=dict)  # differing: MAC -> how its layout changes
     live_matched: int = 0  # what matches as live state is now (the preview's count)
+
+
+def layout_change(layout: dict[str, Any], want: dict[str, Any], have: dict[str, Any]) -> str:
+    """How a template's job changes one device's layout, in a few words."""
+    if layout.get("layoutMode") != "CUSTOM":
+        return "default layout -> template"
+    keys = sum(1 for i in set(want) | set(have) if want.get(i) != have.get(i))
+    return f"{keys} line key(s) change" if keys else "userReorderEnabled changes"
 
 
 def advisories(keys: list[dict[str, Any]], shared_lines: int) -> list[str]:
@@ -176,6 +185,7 @@ async def assignment_scope(
         scope.matched.append(mac)
         if differs:
             scope.differing.append(mac)
+            scope.changes[mac] = "custom layout -> default" if reset else layout_change(layout, want, have)
     for part in (scope.matched, scope.differing, scope.custom, scope.custom_differing):
         part.sort()
     return scope

@@ -10,6 +10,7 @@ from reconciler.planning.kinds.context import Context
 from reconciler.planning.kinds.linekeys import compare_line_keys, line_keys_body
 from reconciler.planning.kinds.push_targets import reach_listed
 from reconciler.planning.kinds.scope import Scope, assignment_scope
+from reconciler.textsafe import did_you_mean
 
 TEMPLATES = "/telephony/config/devices/lineKeyTemplates"
 APPLY_JOB = "/telephony/config/jobs/devices/applyLineKeyTemplate"
@@ -87,20 +88,32 @@ def template_ref(ctx: Context, name: str) -> tuple[str | None, str | None]:
     return str(entry["id"]), pending.address if pending else None
 
 
+def _location_ids(ctx: Context, res: Resource) -> list[str] | None:
+    """The ids of the locations an assignment names; None (with an error) for one the org lacks."""
+    out = []
+    for i, loc in enumerate(res.spec.get("locations", [])):
+        entry = ctx.locations.get(loc)
+        if entry is None:
+            known = did_you_mean(loc, ctx.locations)
+            ctx.error(res, f"/spec/locations/{i}", f"no location named {loc!r} in the org{known}")
+            return None
+        out.append(str(entry["id"]))
+    return out
+
+
 async def plan_assignment(ctx: Context, res: Resource) -> None:
     spec = res.spec
     name = spec["template"]
     template_id, dep = template_ref(ctx, name)
     if template_id is None:
-        ctx.error(res, "/spec/template", f"no line key template named {name!r} (in the repo or the org)")
+        known = did_you_mean(name, [*ctx.templates, *ctx.template_specs])
+        ctx.error(
+            res, "/spec/template", f"no line key template named {name!r} (in the repo or the org){known}"
+        )
         return
-    location_ids = []
-    for i, loc in enumerate(spec.get("locations", [])):
-        entry = ctx.locations.get(loc)
-        if entry is None:
-            ctx.error(res, f"/spec/locations/{i}", f"no location named {loc!r} in the org")
-            return
-        location_ids.append(str(entry["id"]))
+    location_ids = _location_ids(ctx, res)
+    if location_ids is None:
+        return
     body: dict[str, Any] = {"action": spec.get("action", "APPLY_TEMPLATE"), "templateId": template_id}
     if location_ids:
         body["locationIds"] = location_ids
@@ -113,6 +126,7 @@ async def plan_assignment(ctx: Context, res: Resource) -> None:
         "template": name,
         "matchingDevices": len(scope.matched),
         "differingDevices": scope.differing,
+        "layoutChanges": scope.changes,
         "objects": len(scope.differing),
     }
     ctx.assignment_targets[res.address] = scope.matched
