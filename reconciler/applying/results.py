@@ -19,6 +19,7 @@ class StepResult:
     job_errors: list[str] = field(default_factory=list)
     output: dict[str, Any] = field(default_factory=dict)
 
+
 @dataclass
 class ApplyReport:
     results: dict[str, StepResult] = field(default_factory=dict)

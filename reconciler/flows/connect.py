@@ -43,6 +43,7 @@ class Connection:
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     sim_app: Any = None  # an already-built simulator app (tests, demo)
 
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run one command's coroutine to the end, in an event loop of its own."""
     with warnings.catch_warnings():
@@ -50,6 +51,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         # are not worth a warning on the user's terminal (the error itself is shown).
         warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
         return asyncio.run(coro)
+
 
 @asynccontextmanager
 async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
@@ -94,6 +96,7 @@ async def connect(conn: Connection) -> AsyncIterator[WebexClient]:
     async with client:
         yield client
 
+
 def check_sim_state(path: str) -> None:
     """A simulator state file that can be loaded: a regular, size-capped file holding a state the
     simulator reads (``ConfigError`` naming the file otherwise, never a hang or a traceback)."""
@@ -107,6 +110,7 @@ def check_sim_state(path: str) -> None:
         problem = f"{type(exc).__name__}: {str(exc)[:200]}"
         message = f"cannot read simulator state {path}: {problem}; move it away to start afresh"
         raise ConfigError(message) from None
+
 
 def lock_target(conn: Connection) -> tuple[str, str | None]:
     """(base URL, org) that an apply through ``conn`` changes: what its lock is keyed by. An

@@ -14,6 +14,7 @@ from reconciler.render.notify import drift_message
 if TYPE_CHECKING:
     from reconciler.planning.drift import DriftReport
 
+
 def drift_command(
     conn: Connection,
     paths: list[str],

@@ -18,6 +18,7 @@ from reconciler.progress import task
 # 10,000 files takes seconds, reading and hashing them again to see that nothing changed does not.
 _last_load: dict[str, Any] = {}
 
+
 def _files_digest(paths: list[str]) -> str | None:
     """A digest of what is under ``paths``: every file and directory (followed symlinks included)
     with its size, inode and modification and change times; None when a path cannot be read."""
@@ -53,6 +54,7 @@ def _files_digest(paths: list[str]) -> str | None:
         return None
     return None if racy else h.hexdigest()
 
+
 def load(paths: list[str]) -> list[Resource]:
     """Validate offline; raise with every problem, before anything touches the network.
 
@@ -60,6 +62,7 @@ def load(paths: list[str]) -> list[Resource]:
     inode, modification and change times), its resources are returned again instead of parsing
     everything anew (planning never modifies resources)."""
     return load_checked(paths)[0]
+
 
 def load_checked(paths: list[str]) -> tuple[list[Resource], list[Diagnostic]]:
     """``load``, with the validation warnings (look-alike names)."""
@@ -79,6 +82,7 @@ def load_checked(paths: list[str]) -> tuple[list[Resource], list[Diagnostic]]:
     runtime.settle()
     return result.resources, result.warnings
 
+
 def require_env(paths: list[str]) -> None:
     """Refuse to start (before any request) while a ``fromEnv`` of the manifests under ``paths``
     names an environment variable that is not set, naming each with its file:line."""
@@ -90,6 +94,7 @@ def require_env(paths: list[str]) -> None:
             problem = f"{len(missing)} fromEnv secret(s) name an unset environment variable"
             raise ValidationFailed([*missing], f"{problem}; nothing was sent")
 
+
 def refuse_credential_values(paths: list[str]) -> None:
     """Refuse (before any request) a ``fromEnv`` whose variable holds one of the tool's own
     credentials, e.g. the content of ``--token-file`` copied into an allowed variable."""
@@ -100,6 +105,7 @@ def refuse_credential_values(paths: list[str]) -> None:
     if found:
         problem = f"{len(found)} fromEnv secret(s) hold a credential"
         raise ValidationFailed([*found], f"{problem}; nothing was sent")
+
 
 def policy_concurrency(paths: list[str]) -> int | None:
     """The Policy's ``concurrency`` in the manifests under ``paths`` (validated first: a bad repo

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
     from reconciler.workdir.secret_record import SecretRecord
 
+
 async def make_plan(
     client: WebexClient,
     paths: list[str],
@@ -77,11 +78,13 @@ async def make_plan(
     plan.warnings[:0] = [str(d) for d in notes]
     return plan
 
+
 def written_secrets(client: WebexClient, log_path: str) -> SecretRecord:
     """The record of the secrets the applies logging to ``log_path`` wrote to this API."""
     from reconciler.workdir.secret_record import SecretRecord, record_path, scope_of
 
     return SecretRecord.read(record_path(log_path), scope_of(client.base_url, client.org_id))
+
 
 def remember_secrets(client: WebexClient, plan: Plan, report: ApplyReport, log_path: str) -> None:
     """Record the write-only secrets ``report`` says were written (their reference, salted and

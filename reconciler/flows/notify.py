@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 BOT_TOKEN_ENV = "WEBEX_BOT_TOKEN"
 
+
 def bot_token(environ: Mapping[str, str]) -> str:
     """The bot's token, or a ConfigError naming the variable (checked before any other work)."""
     token = (environ.get(BOT_TOKEN_ENV) or "").strip()
@@ -26,6 +27,7 @@ def bot_token(environ: Mapping[str, str]) -> str:
             f"--notify-room needs a bot access token in the environment variable {BOT_TOKEN_ENV}"
         )
     return token
+
 
 def run_link(environ: Mapping[str, str]) -> str | None:
     """The CI run this is part of: ``RECONCILER_RUN_URL``, else the GitHub Actions run, else None."""
@@ -37,6 +39,7 @@ def run_link(environ: Mapping[str, str]) -> str | None:
     if server and repo and run_id:
         return f"{server}/{repo}/actions/runs/{run_id}"
     return None
+
 
 async def post(client: WebexClient, room_id: str, markdown: str, token: str) -> str | None:
     """Post ``markdown`` to the room; None when posted, else a one-line warning (never raises)."""
@@ -50,6 +53,7 @@ async def post(client: WebexClient, room_id: str, markdown: str, token: str) -> 
 
 def post_to_room(conn: Connection, room: str, token: str, markdown: str, say: Callable[[str], None]) -> None:
     """Post to the room; a failure to post is a warning (to ``say``), never the command's outcome."""
+
     async def go() -> str | None:
         async with connect(conn) as client:
             return await post(client, room, markdown, token)

@@ -15,6 +15,7 @@ from reconciler.planning.plan import Plan
 if TYPE_CHECKING:
     from reconciler.planning.review import PlanReview
 
+
 @dataclass
 class PlanRequest:
     """What ``plan`` was asked for; ``baseline``: the base branch's checkout (a PR review)."""
@@ -27,6 +28,7 @@ class PlanRequest:
     # with a baseline: only what the paths change (``reconciler.planning.changed``)
     changed_only: bool = False
     log_path: str = DEFAULT_LOG  # the apply log whose pending pushes are plan steps
+
 
 def plan_command(conn: Connection, req: PlanRequest) -> Plan | PlanReview:
     """``plan``: the plan of ``req.paths`` against live state, or (with a baseline) the review

@@ -24,6 +24,7 @@ from reconciler.planning.review import PlanReview, split_plan
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
 
+
 def baseline_paths(paths: list[str], baseline_dir: str, cwd: str | None = None) -> list[str]:
     """Each PATH at the same place under ``baseline_dir`` (relative to the current directory).
 
@@ -48,6 +49,7 @@ def baseline_paths(paths: list[str], baseline_dir: str, cwd: str | None = None) 
         if candidate.exists():
             out.append(str(candidate))
     return out
+
 
 async def plan_with_baseline(
     client: WebexClient,
@@ -104,6 +106,7 @@ async def plan_with_baseline(
     introduced, preexisting = split_plan(plan, baseline)
     return PlanReview(plan, introduced, preexisting, base_paths, warnings)
 
+
 async def _baseline_plan(
     client: WebexClient,
     base_paths: list[str],
@@ -157,6 +160,7 @@ def _changed_scope(
         + (" (the Policy changed: everything was planned)" if only is None else "")
     )
     return only, base.resources, None
+
 
 def _names_something(
     select: Callable[[list[Any], list[str]], Any], resources: list[Any], target: str

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from reconciler.planning.pushes import Owed
     from reconciler.webex.client import WebexClient
 
+
 async def check_fresh(client: WebexClient, plan: Plan) -> None:
     """Refuse a saved plan whose reads no longer match live state (``StalePlan``)."""
     changed = await stale_reads(client, plan)
@@ -36,6 +37,7 @@ async def check_fresh(client: WebexClient, plan: Plan) -> None:
             + (f" and {len(names) - 10} more" if len(names) > 10 else "")
             + ". Plan again."
         )
+
 
 async def stale_reads(client: WebexClient, plan: Plan) -> list[str]:
     """The reads of a saved plan whose live value has changed since (names what changed)."""
@@ -58,6 +60,7 @@ async def stale_reads(client: WebexClient, plan: Plan) -> list[str]:
 
         results = await asyncio.gather(*(counted(k, v) for k, v in plan.reads.items()))
     return sorted(r for r in results if r)
+
 
 async def replan_saved(
     client: WebexClient,
@@ -91,6 +94,7 @@ async def replan_saved(
     )
     check_same(saved, fresh, source)
     return fresh
+
 
 def save_plan(plan: Plan, path: str, document: dict[str, Any] | None = None) -> None:
     """Write ``plan`` (or its ``document``, e.g. a review's) to ``path``, with the directory it was

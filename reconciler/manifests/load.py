@@ -59,6 +59,7 @@ def _name_text(value: Any) -> str:
         return ""
     return str(value)
 
+
 def identity(kind: str, metadata: dict[str, Any]) -> str:
     """The identity of a manifest (``Resource.name``) from its kind and metadata."""
     if kind in SINGLETON_KINDS:
@@ -74,9 +75,11 @@ def identity(kind: str, metadata: dict[str, Any]) -> str:
         return _name_text(metadata.get("workspace"))
     return _name_text(metadata.get("name"))
 
+
 def _suggest(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
 
 def _to_resource(doc: Document) -> tuple[Resource | None, list[Diagnostic]]:
     """Check the envelope (apiVersion, kind, metadata, spec) and build the Resource."""
@@ -135,9 +138,11 @@ def _to_resource(doc: Document) -> tuple[Resource | None, list[Diagnostic]]:
     label = label_of(resource)
     return resource, [Diagnostic(loc, msg, label, code="manifest") for loc, msg in problems]
 
+
 def label_of(resource: Resource) -> str:
     """``Kind/name`` for messages (just ``Kind`` while the name is unknown)."""
     return resource.address if resource.name else resource.kind
+
 
 def _type_name(value: Any) -> str:
     if value is None:
@@ -152,6 +157,7 @@ def _type_name(value: Any) -> str:
         return "a list"
     return type(value).__name__
 
+
 def load_text(
     text: str, file: str = "<string>", *, backend: str | None = None
 ) -> tuple[list[Resource], list[Diagnostic]]:
@@ -165,6 +171,7 @@ def load_text(
             resources.append(res)
     return resources, diags
 
+
 def load_files(
     files: Sequence[str], *, backend: str | None = None
 ) -> tuple[list[Resource], list[Diagnostic]]:
@@ -177,6 +184,7 @@ def load_files(
         diags.extend(more)
     return resources, diags
 
+
 def load_paths(
     paths: Sequence[str | Path], *, backend: str | None = None
 ) -> tuple[list[Resource], list[Diagnostic]]:
@@ -185,6 +193,7 @@ def load_paths(
     files, diags = discover(paths)
     resources, more = load_files(files, backend=backend)
     return resources, diags + more
+
 
 def to_raw(value: Any) -> Any:
     """Plain data with ``SecretRef`` turned back into ``{"fromEnv": NAME}`` (the written form)."""
@@ -196,9 +205,11 @@ def to_raw(value: Any) -> Any:
         return [to_raw(v) for v in value]
     return value
 
+
 def manifest_dir(resource: Resource) -> Path:
     """The directory of the manifest file a resource was written in."""
     return Path(resource.source.file).parent
+
 
 def resolve_manifest_path(resource: Resource, path: str) -> Path:
     """A path written in a manifest (e.g. BackgroundImages ``images[].path``), relative to the

@@ -45,6 +45,7 @@ class FieldChange:
 
 _MISSING = object()
 
+
 def escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 

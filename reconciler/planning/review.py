@@ -24,6 +24,7 @@ class PlanReview:
     baseline_paths: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+
 def split_plan(pr: Plan, baseline: Plan) -> tuple[Plan, Plan]:
     """(introduced, preexisting): a change also in the baseline's plan was there before the PR.
 
@@ -58,11 +59,13 @@ def split_plan(pr: Plan, baseline: Plan) -> tuple[Plan, Plan]:
 
     return part(introduced), part(preexisting)
 
+
 def _same_call(a: Step, b: Step) -> bool:
     def key(s: Step) -> str:
         return canonical([s.action, s.method, s.path, s.body, sorted(s.depends_on)])
 
     return key(a) == key(b)
+
 
 def split_change(
     change: FieldChange, prior: FieldChange | None
@@ -100,8 +103,10 @@ def split_change(
         return replace(change, after=added), replace(change, after=already)
     return change, None
 
+
 def _same(a: FieldChange, b: FieldChange) -> bool:
     return a.sensitive == b.sensitive and canonical([a.before, a.after]) == canonical([b.before, b.after])
+
 
 def _restrict(change: FieldChange, keys: set[str]) -> FieldChange:
     return replace(change, before=subset(change.before, keys), after=subset(change.after, keys))

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 MESSAGE_LIMIT = 7439  # bytes of markdown the Messages API accepts
 
+
 def fit_message(head: list[str], items: list[str], more: str, limit: int = MESSAGE_LIMIT) -> str:
     """``head`` lines, then as many ``items`` as fit in ``limit`` UTF-8 bytes, then ``more``.
 
@@ -43,6 +44,7 @@ def fit_message(head: list[str], items: list[str], more: str, limit: int = MESSA
         lines.append(more.format(n=len(items) - shown))
     return "\n".join(lines)
 
+
 def drift_message(report: DriftReport, paths: list[str], link: str | None = None) -> str:
     """``**reconciler drift**``, the counts, then one line per resource with what differs."""
     where = ", ".join(md_span(p) for p in paths)
@@ -56,6 +58,7 @@ def drift_message(report: DriftReport, paths: list[str], link: str | None = None
         example = f" (e.g. {md_span(first.path)})" if first.path else ""
         items.append(f"- {md_span(resource)}: {detail}{example}")
     return fit_message(head, items, "- ... and {n} more resource(s); see the full report.")
+
 
 def apply_message(outcome: ApplyOutcome, link: str | None = None) -> str:
     """The apply summary: what was applied, failed, skipped; whether live state converged."""
@@ -80,6 +83,7 @@ def apply_message(outcome: ApplyOutcome, link: str | None = None) -> str:
     items = [f"- failed {md_span(r.step)}: {md_text(redact(r.message)[:300])}" for r in failed]
     items += [f"- skipped {md_span(r.step)}: {md_text(redact(r.message)[:300])}" for r in skipped]
     return fit_message(head, items, "- ... and {n} more; see the run's output and apply log.")
+
 
 def error_message(command: str, error: ReconcilerError, link: str | None = None) -> str:
     head = [f"**reconciler {command}** did not run to the end: {md_text(str(error))}"]

@@ -151,6 +151,7 @@ def item_line(i: DriftItem) -> str:
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
+
 def summary(result: ValidationResult) -> str:
     """The one-line summary, e.g. ``12 manifests in 9 files: valid``."""
     where = f"{_plural(len(result.resources), 'manifest')} in {_plural(result.files, 'file')}"
@@ -158,6 +159,7 @@ def summary(result: ValidationResult) -> str:
     if result.ok:
         return f"{where}: valid{warn}"
     return f"{where}: {_plural(len(result.errors), 'error')}{warn}"
+
 
 def render_validation_text(result: ValidationResult) -> str:
     """One line per problem (``file:line:col: Kind/name: message``), then the summary."""

@@ -51,8 +51,15 @@ ENV = "RECONCILER_PARSE_CACHE"
 KEEP_GENERATIONS = 20  # an entry not used by the last 20 writes is dropped
 _SECRET = "\x00fromEnv"  # a tuple tag: parsed manifests hold lists, never tuples
 _CODE = (
-    "manifests/load.py", "manifests/compose.py", "manifests/nodes.py", "manifests/discovery.py",
-    "localfiles.py", "validation/schema.py", "model.py", "textsafe.py", "validation/parse_cache.py",
+    "manifests/load.py",
+    "manifests/compose.py",
+    "manifests/nodes.py",
+    "manifests/discovery.py",
+    "localfiles.py",
+    "validation/schema.py",
+    "model.py",
+    "textsafe.py",
+    "validation/parse_cache.py",
 )  # relative to the package's root
 
 

@@ -93,5 +93,3 @@ def validate_text(text: str, file: str = "<string>") -> ValidationResult:
     """Validate YAML text as if it were one file (tests, README examples)."""
     resources, diags = manifests.load_text(text, file)
     return ValidationResult(resources, validate_resources(resources, diags), 1)
-
-

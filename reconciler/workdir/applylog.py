@@ -17,6 +17,7 @@ from reconciler.localfiles import make_parent, read_local
 Reporter = Callable[[str], None]
 LOG_FORMAT = 2  # the apply log's records (``reconciler.workdir.journal`` reads them)
 
+
 class ApplyLog:
     """JSON lines, one record per event, flushed as written. Holds no secret values.
 
@@ -97,6 +98,7 @@ class ApplyLog:
             self._fh.close()
             self._fh = None
 
+
 # What each event's record must hold to be used (``_damage`` checks); other events are kept as is.
 _NEEDS: dict[str, tuple[str, ...]] = {
     "applied": ("step",),
@@ -106,6 +108,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "job_started": ("step", "job_type", "job_id"),
     "job_posting": ("step", "job_type"),
 }
+
 
 def _damage(record: Any) -> str | None:
     """Why a parsed log line cannot be used, or None."""
@@ -136,6 +139,7 @@ def _damage(record: Any) -> str | None:
         ):
             return "'secret_writes' is malformed"
     return None
+
 
 def numbered_records(path: Path, warn: Reporter | None = None) -> list[tuple[int, dict[str, Any]]]:
     """The records of an apply log with their line numbers (none when there is no log). A line cut
@@ -171,6 +175,7 @@ def numbered_records(path: Path, warn: Reporter | None = None) -> list[tuple[int
         more = f" and {len(damaged) - 5} more" if len(damaged) > 5 else ""
         warn(f"Warning: apply log {path}: ignored damaged lines ({'; '.join(damaged[:5])}{more})")
     return records
+
 
 def log_records(path: Path, warn: Reporter | None = None) -> list[dict[str, Any]]:
     """The records of an apply log (``numbered_records`` without the numbers)."""

@@ -420,6 +420,7 @@ def _old_values(node: Any, ptr: str, key: str = "") -> Any:
 
 def _old_input_check(resources: list[Any]) -> list[Any]:
     from reconciler.validation import inputs
+
     c = inputs._Checker()
     for res in resources:
         for ptr, key, value in [*_old_values(res.metadata, "/metadata"), *_old_values(res.spec, "/spec")]:

@@ -55,6 +55,7 @@ def test_a_violation_is_caught(tmp_path: Path) -> None:
     assert contract.check(org, [edit], tmp_path / "a").kind == "refused"
     with pytest.MonkeyPatch.context() as mp:
         from reconciler.planning import capabilities
+
         mp.setattr(capabilities.ModelCaps, "member_problems", lambda self, members, base="": [])
         outcome = contract.check(org, [edit], tmp_path / "b")
     assert outcome.kind == "violation", outcome

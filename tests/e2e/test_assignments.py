@@ -108,7 +108,7 @@ def test_apply_shows_the_jobs_updated_and_advisory_counts(cli: Cli, repo: Path) 
     assert r.exit_code == 0, r.output
     # 07 is updated with its warning (no advisoryTypes: every matching device is changed)
     assert (
-        'LineKeyTemplateAssignment "branch-sales": apply template \'Sales 8851\' to matching devices: '
+        "LineKeyTemplateAssignment \"branch-sales\": apply template 'Sales 8851' to matching devices: "
         "applied (2 device(s) updated, 1 with advisories)" in r.output
     )
     set_yaml(repo / "templates" / "sales-8851.yaml", 'lineKeyValue: "2000"', 'lineKeyValue: "2002"')

@@ -93,6 +93,7 @@ def test_a_failed_post_is_a_warning_not_the_outcome(
     assert r.exit_code == 2 and json.loads(r.output)["drift"] is True
 
     from reconciler.flows import notify
+
     async def refuse(client: Any, room_id: str, markdown: str, token: str) -> str | None:
         return "the notification to room x was not posted: POST /messages -> 404: not a member"
 

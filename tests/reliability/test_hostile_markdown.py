@@ -77,7 +77,7 @@ def test_a_hostile_template_name_cannot_break_the_pr_comment(sim_cli: SimCli) ->
 def test_escapes_hold_for_every_markdown_context() -> None:
     assert md_span("a ` b | c") == "``a ` b \\| c``"
     assert md_span("`x`") == "`` `x` ``"
-    assert md_fence(["~ label: \"``` </details>\""]) == ["````", "~ label: \"``` </details>\"", "````"]
+    assert md_fence(['~ label: "``` </details>"']) == ["````", '~ label: "``` </details>"', "````"]
     quoted = md_text("see [here](http://evil) ![img](http://t) </details> `x`\r\nnext")
     assert "](" not in quoted and "<" not in quoted and "`" not in quoted and "\n" not in quoted
     assert "\r" not in md_span("a\rb")
