@@ -134,8 +134,9 @@ async def test_faults_reads_succeed_writes_converge_without_duplicates() -> None
     sim.sim.faults.rate_limit = 25
 
     started = time.monotonic()
-    # the simulator lists what it made at once: a short look is enough to prove a POST did not land
-    async with sim.client(max_attempts=14, listing_lag_s=0.5) as client:
+    # the simulator lists what it made at once: a short look proves a POST did not land (2 s: the look
+    # itself meets the faults and the rate limit, and a loaded machine)
+    async with sim.client(max_attempts=14, listing_lag_s=2.0) as client:
         # reads
         by_mac = await client.devices_by_mac([d.mac for d in devices])
         reads = await asyncio.gather(
