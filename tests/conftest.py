@@ -19,6 +19,12 @@ os.environ.pop("COLUMNS", None)
 os.environ.pop("LINES", None)
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: two workers per core (at most 8). Many tests wait (rate limits, timeouts, jobs,
+    listing lags) rather than compute, and a second worker per core fills those waits."""
+    return max(2, min(8, 2 * (os.cpu_count() or 1)))
+
+
 def _ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
