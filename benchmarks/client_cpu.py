@@ -6,8 +6,9 @@ machine where wall time does not. Run from the repository root::
 
     python benchmarks/client_cpu.py [--requests 5000] [--concurrency 16] [--repeat 3]
 
-Prints the least and the median CPU microseconds per request for ``WebexClient.request`` and, for reference,
-for a bare ``httpx.AsyncClient.get`` on the same server.
+Prints the least and the median CPU microseconds per request for ``WebexClient.request`` and, for
+reference, for a bare ``aiohttp.ClientSession.get`` (the engine alone: the floor under the client)
+and a bare ``httpx.AsyncClient.get`` on the same server.
 """
 
 from __future__ import annotations
@@ -87,6 +88,22 @@ async def bare_httpx(url: str, n: int, concurrency: int) -> float:
         return await _drive(n, concurrency, lambda: client.get(url + "/devices"))
 
 
+async def bare_aiohttp(url: str, n: int, concurrency: int) -> float:
+    """The floor under ``WebexClient`` while aiohttp carries its requests: ``ClientSession.get``
+    and the whole body read, nothing else."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    headers = {"Authorization": "Bearer bench"}
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+
+        async def one() -> bytes:
+            async with session.get(url + "/devices") as resp:
+                return await resp.read()
+
+        return await _drive(n, concurrency, one)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
@@ -98,7 +115,12 @@ def main() -> int:
     try:
         _wait_listening(port)
         url = f"http://127.0.0.1:{port}/v1"
-        for name, fn in (("WebexClient.request", webex_client), ("httpx.AsyncClient.get", bare_httpx)):
+        measured = (
+            ("WebexClient.request", webex_client),
+            ("aiohttp.ClientSession.get (the floor)", bare_aiohttp),
+            ("httpx.AsyncClient.get", bare_httpx),
+        )
+        for name, fn in measured:
             runs = [asyncio.run(fn(url, args.requests, args.concurrency)) for _ in range(args.repeat)]
             best, median = (min(runs) / args.requests * 1e6, statistics.median(runs) / args.requests * 1e6)
             print(

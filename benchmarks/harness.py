@@ -229,10 +229,21 @@ def _peak_rss_kib(pid: int) -> int:
     return 0
 
 
+def byte_compiled() -> None:
+    """The package compiled to bytecode, as ``pip install`` leaves it (and leaves the SDK's
+    environment): with ``PYTHONDONTWRITEBYTECODE`` set and an editable install, every measured
+    run would compile each module again (~0.15 s of CPU a run on the machine of the benchmarks)."""
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "reconciler"), quiet=1)
+
+
 def run_cli(
     args: Sequence[str], *, cwd: Path, base_url: str | None = None, timeout: float = 3600
 ) -> RunResult:
-    """``python -m reconciler.cli ARGS`` in a subprocess: wall time, CPU and peak RSS of that process."""
+    """``python -m reconciler.cli ARGS`` in a subprocess: wall time, CPU and peak RSS of that process
+    (the package byte-compiled first: ``byte_compiled``)."""
+    byte_compiled()
     cmd = [sys.executable, "-m", "reconciler.cli", *args]
     return run_process(cmd, cwd=cwd, base_url=base_url, timeout=timeout, label=args)
 
@@ -524,8 +535,26 @@ def measure_sdk(sim: SimServer, python: str, *, concurrency: int, work: Path) ->
     return out
 
 
-def compare(plan: dict[str, Any], sdk: dict[str, Any]) -> dict[str, Any]:
-    """The reconciler's plan and the SDK script side by side; ``ratio`` is reconciler / SDK."""
+FLOOR_SCRIPT = ROOT / "benchmarks" / "aiohttp_floor.py"
+
+
+def measure_floor(sim: SimServer, *, concurrency: int, work: Path) -> dict[str, Any]:
+    """``benchmarks/aiohttp_floor.py`` (the plan's reads through a bare ``aiohttp.ClientSession``,
+    nothing else) under this Python: what a plan's CPU cannot go below while aiohttp carries it."""
+    sim.reset()
+    cmd = [sys.executable, str(FLOOR_SCRIPT), "--base-url", sim.base_url, "--concurrency", str(concurrency)]
+    result = run_process(cmd, cwd=work, base_url=sim.base_url)
+    if result.exit_code != 0:
+        raise RuntimeError(f"the aiohttp floor failed ({result.exit_code}): {result.stderr[-2000:]}")
+    stats = sim.stats()
+    out = _summary("floor", result, stats, None, sim.devices, sim.latency_ms, sim.rate_limit, concurrency)
+    out["script"] = json.loads(result.stdout.strip().splitlines()[-1])
+    return out
+
+
+def compare(plan: dict[str, Any], sdk: dict[str, Any], floor: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The reconciler's plan and the SDK script side by side; ``ratio`` is reconciler / SDK; with
+    the aiohttp ``floor``, also ``floor_ratio``, floor / SDK (the least ``ratio`` can be)."""
 
     def row(r: dict[str, Any]) -> dict[str, Any]:
         requests = int(r["requests"])
@@ -538,9 +567,15 @@ def compare(plan: dict[str, Any], sdk: dict[str, Any]) -> dict[str, Any]:
             "peak_rss_mb": r["reconciler_peak_rss_mb"],
         }
 
-    a, b = row(plan), row(sdk)
-    ratio = {k: round(a[k] / b[k], 2) if b[k] else None for k in a}
-    return {"plan": a, "sdk": b, "ratio": ratio}
+    def ratio(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+        return {k: round(a[k] / b[k], 2) if b[k] else None for k in a}
+
+    out = {"plan": row(plan), "sdk": row(sdk)}
+    out["ratio"] = ratio(out["plan"], out["sdk"])
+    if floor is not None:
+        out["floor"] = row(floor)
+        out["floor_ratio"] = ratio(out["floor"], out["sdk"])
+    return out
 
 
 # ----------------------------------------------------------------------------------------------

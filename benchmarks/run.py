@@ -76,12 +76,14 @@ def run_size(n: int, args: argparse.Namespace, work: Path, say: Any) -> dict[str
                 sim, args.sdk_python, concurrency=args.concurrency, work=work / f"n{n}-sdk"
             )
             say(f"[{n}] sdk: {json.dumps(out['sdk'])}")
+            out["floor"] = harness.measure_floor(sim, concurrency=args.concurrency, work=work / f"n{n}-floor")
+            say(f"[{n}] aiohttp floor: {json.dumps(out['floor'])}")
             if "plan" not in out:  # the reconciler's side of the comparison, on the same server
                 out["plan"] = harness.measure_plan(
                     sim, plan_repo, concurrency=args.concurrency, work=work / f"n{n}-plan"
                 )
                 say(f"[{n}] plan: {json.dumps(out['plan'])}")
-        out["sdk_vs_plan"] = harness.compare(out["plan"], out["sdk"])
+        out["sdk_vs_plan"] = harness.compare(out["plan"], out["sdk"], out["floor"])
     if "naive" in args.measure:
         sample = None if n <= args.naive_full else args.naive_sample
         with harness.sim_server(args.seed, n, **sim_kw) as sim:
@@ -129,9 +131,12 @@ def sdk_table(results: dict[str, Any]) -> list[str]:
     ]
     for size in sizes:
         c = size["sdk_vs_plan"]
-        for label, key in (("reconciler plan", "plan"), ("wxc_sdk reads", "sdk"), ("ratio", "ratio")):
+        rows = [("reconciler plan", "plan"), ("wxc_sdk reads", "sdk"), ("ratio", "ratio")]
+        if "floor" in c:
+            rows += [("bare aiohttp (the floor)", "floor"), ("floor / SDK", "floor_ratio")]
+        for label, key in rows:
             r = c[key]
-            mb = 2 if key == "ratio" else 0
+            mb = 2 if key.endswith("ratio") else 0
             lines.append(
                 f"| {size['devices']} | {label} | {_fmt(r['wall_s'])} | {_fmt(r['cpu_s'])} | "
                 f"{_fmt(r['requests'])} | {_fmt(r['cpu_ms_per_request'])} | {_fmt(r['peak_rss_mb'], mb)} |"

@@ -52,14 +52,17 @@ async def main_async(base_url: str, concurrency: int, token: str) -> dict[str, A
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def arguments(doc: str | None) -> argparse.Namespace:
+    """``--base-url``, ``--concurrency``, ``--token`` (also those of ``aiohttp_floor.py``)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--token", default="bench-token")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = arguments(__doc__)
     print(json.dumps(asyncio.run(main_async(args.base_url, args.concurrency, args.token))))
     return 0
 

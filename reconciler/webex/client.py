@@ -289,12 +289,16 @@ class WebexClient(WebexApi):
     async def _try_once(self, call: _Call) -> _Tried:
         """One attempt: wait for the gate and a slot, send, and read the whole answer (the back-off
         sleep after a failure happens outside the concurrency slot)."""
-        waited = await self.gate.wait()
-        tried = _Tried(await self.limiter.acquire())
+        gate, limiter = self.gate, self.limiter
+        # (the usual case, an open gate and a free slot, without a coroutine for either)
+        waited = await gate.wait() if gate.closed() else 0.0
+        tried = _Tried(limiter.take() if limiter.free() else await limiter.acquire())
         try:
-            waited += await self.gate.wait()  # the gate may have moved while we queued
+            if gate.closed():  # the gate may have moved while we queued
+                waited += await gate.wait()
             self.stats.waited_s += waited
-            tried.token = await self._token(call)
+            held = self.auth.token  # (the usual case without a coroutine)
+            tried.token = held if held and not call.token_override else await self._token(call)
             started = time.monotonic()
             call.deadline = call.deadline or started + self.deadline_s
             self._heard = self._heard or started
@@ -312,7 +316,14 @@ class WebexClient(WebexApi):
                 if silent is not None:
                     raise ServerSilent(f"not sent: {silent}", request=req)
                 self.stats.requests += 1
-                tried.response = await self._bounded_attempt(req, call.deadline)
+                if self._lean and call.deadline - time.monotonic() >= self.timeout:
+                    # the usual attempt (the engine transport, the whole timeout left): one
+                    # coroutine less than through ``_bounded_attempt``
+                    tried.response = await exchange(
+                        self._transport, req, self.timeout, lean=True, max_bytes=self.max_answer_bytes
+                    )
+                else:
+                    tried.response = await self._bounded_attempt(req, call.deadline)
                 self._heard, self._unanswered = time.monotonic(), 0
             except httpx.TransportError as exc:
                 tried.failure = exc

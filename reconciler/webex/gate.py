@@ -23,6 +23,10 @@ class BackoffGate:
     def until(self) -> float:
         return self._until
 
+    def closed(self) -> bool:
+        """Whether a request must wait now (``wait`` would sleep)."""
+        return self._until > time.monotonic()
+
     def push(self, delay: float) -> None:
         self._until = max(self._until, time.monotonic() + delay)
 

@@ -45,11 +45,19 @@ class AdaptiveLimit:
     def limit(self) -> int:
         return int(self._limit)
 
+    def free(self) -> bool:
+        """Whether ``take`` may be called: a slot is free and nobody waits for one."""
+        return self.in_flight < self._limit and not self._waiters
+
+    def take(self) -> int:
+        """Take a free slot (``free()`` said so) without waiting; the epoch, as ``acquire``."""
+        self.in_flight += 1
+        return self.epoch
+
     async def acquire(self) -> int:
         """Wait for a free slot; returns the epoch to hand back to ``on_throttled``."""
-        if self.in_flight < self._limit and not self._waiters:
-            self.in_flight += 1
-            return self.epoch
+        if self.free():
+            return self.take()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(future)
         try:

@@ -34,6 +34,7 @@ def test_plan_apply_and_naive_against_a_simulator_subprocess(repos: tuple[Path, 
         sim.reset()
         naive = harness.naive_plan(sim.base_url, plan_repo, devices=DEVICES, sample=10)
         apply = harness.measure_apply(sim, change_repo, concurrency=8, work=tmp / "apply")
+        floor = harness.measure_floor(sim, concurrency=8, work=tmp / "floor")
     assert plan["exit_code"] == 0 and plan["failed_requests"] == {}
     assert 0 < plan["requests_per_device"] <= 3 + 20 / DEVICES
     assert plan["reconciler_peak_rss_mb"] > 0 and plan["floor_s"] == 0
@@ -41,6 +42,11 @@ def test_plan_apply_and_naive_against_a_simulator_subprocess(repos: tuple[Path, 
     assert apply["jobs"].get("rebuildPhones", 0) + apply["apply_changes_calls"] > 0
     assert apply["pending_devices"] == 0  # every changed device was pushed
     assert naive.extrapolated and naive.measured == 10 and naive.requests == 40 and naive.changes == 0
+    # the bare-aiohttp floor: the SDK script's reads (listing, members, layout but for ATAs, settings)
+    script = floor["script"]
+    assert floor["exit_code"] == 0 and floor["failed_requests"] == {}
+    assert script["requests"] == floor["requests"] and 2 * DEVICES < floor["requests"] <= 3 * DEVICES + 1
+    assert 0 < script["reads_cpu_s"] <= script["process_cpu_s"]
 
 
 def test_cpu_stage_replays_recorded_answers(repos: tuple[Path, Path, Path]) -> None:
@@ -91,3 +97,16 @@ def test_sdk_comparison_table() -> None:
     assert "| 1000 | wxc_sdk reads | 24.00 | 12.00 | 3000 | 4.00 | 120 |" in text
     assert "| 1000 | ratio | 0.50 | 0.50 | 1.00 | 0.50 | 0.50 |" in text
     assert run.sdk_table({"sizes": [{"devices": 1000}]}) == []
+
+
+def test_sdk_comparison_with_the_aiohttp_floor() -> None:
+    plan = {"wall_s": 12.0, "requests": 2000, "reconciler_cpu_s": 6.0, "reconciler_peak_rss_mb": 60.0}
+    sdk = {"wall_s": 24.0, "requests": 3000, "reconciler_cpu_s": 12.0, "reconciler_peak_rss_mb": 120.0}
+    floor = {"wall_s": 20.0, "requests": 3000, "reconciler_cpu_s": 4.8, "reconciler_peak_rss_mb": 30.0}
+    c = harness.compare(plan, sdk, floor)
+    assert c["floor"]["cpu_ms_per_request"] == 1.6
+    assert c["floor_ratio"]["cpu_s"] == 0.4 and c["floor_ratio"]["requests"] == 1.0
+    text = "\n".join(run.sdk_table({"sizes": [{"devices": 1000, "sdk_vs_plan": c}]}))
+    assert "| 1000 | ratio | 0.50 | 0.50 | 0.67 | 0.75 | 0.50 |" in text
+    assert "| 1000 | bare aiohttp (the floor) | 20.00 | 4.80 | 3000 | 1.60 | 30 |" in text
+    assert "| 1000 | floor / SDK | 0.83 | 0.40 | 1.00 | 0.40 | 0.25 |" in text
