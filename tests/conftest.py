@@ -19,6 +19,7 @@ os.environ.pop("COLUMNS", None)
 os.environ.pop("LINES", None)
 
 
+@pytest.hookimpl(optionalhook=True)  # a run without xdist knows no such hook
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: two workers per core (at most 8). Many tests wait (rate limits, timeouts, jobs,
     listing lags) rather than compute, and a second worker per core fills those waits."""
