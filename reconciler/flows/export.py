@@ -22,6 +22,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from reconciler.errors import ConfigError
 from reconciler.flows.connect import Connection, connect
+from reconciler.flows.export_yaml import fast_text
 from reconciler.model import API_VERSION, mac_with_colons, normalize_mac
 from reconciler.planning.capabilities import Catalog
 from reconciler.planning.diff import without_secret_fields
@@ -132,8 +133,8 @@ def write_doc(
 ) -> None:
     """Write ``doc`` to ``path``; an existing file of the same kind keeps its comments and key
     order and (unless ``all_fields``) the settings it declares, no more (``_narrowed``)."""
-    y = _yaml()
     if path.exists():
+        y = _yaml()
         existing = y.load(path.read_text(encoding="utf-8"))
         if isinstance(existing, CommentedMap) and existing.get("kind") == doc["kind"]:
             before = path.read_text(encoding="utf-8")
@@ -144,12 +145,19 @@ def write_doc(
             else:
                 report.updated += 1
             return
+    # ruamel.yaml's text, written directly when that is sure (export_yaml.py)
+    text = fast_text(doc, comment or None) or ruamel_text(doc, comment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    report.written += 1
+
+
+def ruamel_text(doc: dict[str, Any], comment: str | None) -> str:
+    """A new manifest's text as ruamel.yaml writes it."""
     node = _plain_to_rt(doc)
     if comment:
         node.yaml_set_start_comment(comment)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_dump(y, node), encoding="utf-8")
-    report.written += 1
+    return _dump(_yaml(), node)
 
 
 def _dump(y: YAML, node: Any) -> str:
