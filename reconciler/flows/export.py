@@ -22,7 +22,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from reconciler.errors import ConfigError
 from reconciler.flows.connect import Connection, connect
-from reconciler.flows.export_yaml import fast_text
+from reconciler.flows.export_yaml import YAML11_BOOLEANS, fast_text
 from reconciler.model import API_VERSION, mac_with_colons, normalize_mac
 from reconciler.planning.capabilities import Catalog
 from reconciler.planning.diff import without_secret_fields
@@ -113,7 +113,7 @@ def _narrowed(value: Any, declared: Any) -> Any:
     return {k: v if k in _WHOLE else _narrowed(v, declared[k]) for k, v in value.items() if k in declared}
 
 
-_YAML11_BOOLEANS = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false"])
+_YAML11_BOOLEANS = YAML11_BOOLEANS
 
 
 # what YAML 1.1 reads as a base-60 number: 12:34:56:11:22:33 (a MAC address of digits only)

@@ -9,7 +9,8 @@ lists, names, numbers, booleans), so ``fast_text`` writes it directly, in the sa
 It writes only what it can write exactly as ruamel.yaml would: a string is written bare only
 when it is ASCII of a safe alphabet starting with a letter (never a YAML word like ``null``), a
 MAC address with a letter, or starts with a digit and ruamel.yaml's resolver reads it as a string
-(``0.0.0.0/0.0.0.0``), single-quoted when it is empty or digits only; anything else (other
+(``0.0.0.0/0.0.0.0``), single-quoted when it is empty or digits only, double-quoted when YAML
+1.1 reads it as a boolean (``OFF``, as ``export._scalar`` has it); anything else (other
 strings, floats, ``None``, lists in lists, a line longer than 110 characters, which ruamel.yaml
 might fold) returns None and the caller dumps with ruamel.yaml. ``tests/e2e/test_export_yaml.py`` checks the
 text against ruamel.yaml's, byte for byte.
@@ -23,10 +24,13 @@ from typing import Any
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 
-# bare: a letter first, then letters, digits and _ . @ / + - with single spaces between words
-_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_.@/+-]*(?: [A-Za-z0-9_.@/+-]+)*\Z")
+# bare: a letter first, then letters, digits and _ . @ / + - | ; with single spaces between words
+# (``redial|1;newcall|2``: a soft key list)
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_.@/+|;-]*(?: [A-Za-z0-9_.@/+|;-]+)*\Z")
 # the same with a digit first (0.0.0.0/0.0.0.0): bare only when ruamel.yaml reads it as a string
-_PLAIN_DIGIT = re.compile(r"[0-9][A-Za-z0-9_.@/+-]*(?: [A-Za-z0-9_.@/+-]+)*\Z")
+_PLAIN_DIGIT = re.compile(r"[0-9][A-Za-z0-9_.@/+|;-]*(?: [A-Za-z0-9_.@/+|;-]+)*\Z")
+# what YAML 1.1 reads as a boolean: export writes these strings double-quoted (``"OFF"``)
+YAML11_BOOLEANS = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false"])
 _STR = "tag:yaml.org,2002:str"
 _resolver = VersionedResolver()
 _DIGITS = re.compile(r"[0-9]+\Z")
@@ -51,6 +55,8 @@ def _scalar(value: Any) -> str:
     if type(value) is int:
         return str(value)
     if type(value) is str:
+        if value.lower() in YAML11_BOOLEANS:
+            return f'"{value}"'
         if (_PLAIN.match(value) and value.lower() not in _WORDS) or _MAC.match(value):
             return value
         if _PLAIN_DIGIT.match(value) and _reads_as_string(value):
@@ -65,6 +71,17 @@ def _reads_as_string(value: str) -> bool:
     return str(_resolver.resolve(ScalarNode, value, (True, False))) == _STR
 
 
+def _key(key: Any, flow: bool = False) -> str:
+    """A key as ruamel.yaml writes it (keys are never quoted by ``export._scalar``: a YAML 1.1
+    boolean word as a key is left to ruamel.yaml; so is a quoted key outside a flow map)."""
+    if type(key) is not str or key.lower() in YAML11_BOOLEANS:
+        raise _Unsure
+    text = _scalar(key)
+    if not flow and text.startswith("'"):
+        raise _Unsure
+    return text
+
+
 def _is_scalar(value: Any) -> bool:
     return not isinstance(value, dict | list)
 
@@ -72,9 +89,7 @@ def _is_scalar(value: Any) -> bool:
 def _map(node: dict[str, Any], indent: int, out: list[str]) -> None:
     pad = " " * indent
     for k, v in node.items():
-        key = _scalar(k) if type(k) is str else None
-        if key is None or key.startswith("'"):
-            raise _Unsure
+        key = _key(k)
         if isinstance(v, dict | list) and not v:
             out.append(f"{pad}{key}: {'{}' if isinstance(v, dict) else '[]'}")
         elif isinstance(v, dict):
@@ -99,7 +114,8 @@ def _seq(items: list[Any], indent: int, out: list[str]) -> None:
         for item in items:
             if not item:
                 raise _Unsure
-            out.append(dash + "{" + ", ".join(f"{_scalar(k)}: {_scalar(v)}" for k, v in item.items()) + "}")
+            pairs = ", ".join(f"{_key(k, flow=True)}: {_scalar(v)}" for k, v in item.items())
+            out.append(dash + "{" + pairs + "}")
         return
     inner = " " * (indent + 2)
     for item in items:
@@ -108,9 +124,7 @@ def _seq(items: list[Any], indent: int, out: list[str]) -> None:
                 raise _Unsure
             first = True
             for k, v in item.items():
-                key = _scalar(k) if type(k) is str else None
-                if key is None or key.startswith("'"):
-                    raise _Unsure
+                key = _key(k)
                 out.append(f"{dash if first else inner}{key}: {_scalar(v)}")
                 first = False
         elif _is_scalar(item):

@@ -42,6 +42,16 @@ def test_export_text_is_ruamel_text(seed: int, tmp_path: Path, monkeypatch: pyte
     assert sum(taken) > 0.9 * len(taken)
 
 
+@pytest.mark.parametrize("value", ["OFF", "On", "yes", "redial|1;newcall|2;cfwd|3", "a|b c;d"])
+def test_yaml11_words_and_soft_key_lists_are_written_directly(value: str) -> None:
+    """``OFF`` double-quoted as export._scalar has it (a YAML 1.1 boolean), a soft key list bare;
+    in a map, in a list and in a flow-style list item."""
+    doc = {"kind": "Device", "spec": {"v": value, "l": [value], "f": [{"k": value, "x": 1}]}}
+    text = fast_text(doc, None)
+    assert text is not None and text == ruamel_text(doc, None)
+    assert (f'v: "{value}"' if value.lower() in ("off", "on", "yes") else f"v: {value}") in text
+
+
 def test_simple_device_is_written_directly() -> None:
     doc = {
         "apiVersion": "reconciler/v1",
@@ -73,7 +83,24 @@ def test_simple_device_is_written_directly() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [None, 1.5, "yes", "Null", "a: b", "x #y", "über", "-1", " a", "a  b", "12:34", "0x1F", "a,b"]
+    "value",
+    [
+        None,
+        1.5,
+        "yes",
+        "Null",
+        "a: b",
+        "x #y",
+        "über",
+        "-1",
+        " a",
+        "a  b",
+        "12:34",
+        "0x1F",
+        "a,b",
+        "|a",
+        ";a",
+    ],
 )
 def test_declines_what_it_cannot_be_sure_of(value: Any) -> None:
     doc = {"kind": "Device", "spec": {"v": value}}
@@ -81,12 +108,19 @@ def test_declines_what_it_cannot_be_sure_of(value: Any) -> None:
     assert text is None or text == ruamel_text(doc, None)
 
 
-_TEXT = st.text(alphabet="aZ09 _.-@/:#,'\"{}[]&*!|>%`~?=+\\\n\tüE", max_size=14)
-_NEAR_PLAIN = st.text(alphabet="aEfZ019 _.-@/:+", max_size=10)  # mostly written directly
+_TEXT = st.text(alphabet="aZ09 _.-@/:#,'\"{}[]&*!|>%`~?=+\\\n\tüE;", max_size=14)
+_WORD = st.sampled_from(["on", "OFF", "Yes", "n", "Y", "true", "False", "null", "~"])  # YAML 1.1 words
+_NEAR_PLAIN = st.text(alphabet="aEfZ019 _.-@/:+|;", max_size=10)  # mostly written directly
 _SCALAR = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**6), 10**12), st.floats(allow_nan=False), _TEXT, _NEAR_PLAIN
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**12),
+    st.floats(allow_nan=False),
+    _TEXT,
+    _NEAR_PLAIN,
+    _WORD,
 )
-_KEY = st.text(alphabet="abXY09_-. :", min_size=0, max_size=8)
+_KEY = st.one_of(st.text(alphabet="abXY09_-. :", min_size=0, max_size=8), _WORD)
 _VALUE = st.recursive(
     _SCALAR,
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_KEY, inner, max_size=7)),
