@@ -6,6 +6,7 @@ Run from the repository root (the picture needs the ``bench`` extra: ``pip insta
 
     python benchmarks/scale.py --devices 1000 10000 50000 100000
     python benchmarks/scale.py --plot-only          # redraw the picture from the JSON
+    python benchmarks/scale.py --table              # the Markdown table of docs/benchmarks.md
 
 For each size N, against ``reconciler sim serve --seed 1 --devices N`` (no latency, no rate limit:
 every figure but the rate-bound plan is the reconciler's own work), each command in a subprocess
@@ -234,6 +235,43 @@ def plot(results: dict[str, Any], png: Path) -> None:
     plt.close(fig)
 
 
+def _cell(size: dict[str, Any], step: str, key: str, fmt: str = "{:.1f}") -> str:
+    value = size.get(step, {}).get(key)
+    return "" if value is None else fmt.format(value)
+
+
+def table(results: dict[str, Any]) -> str:
+    """The results as the Markdown table of docs/benchmarks.md."""
+    head = (
+        "| devices | export CPU (s) | validate, empty cache: wall (s) / peak (MiB) | plan: requests"
+        " | plan CPU (s) | CPU / request (ms) | plan peak RSS (MiB) | changed-only of 1: wall (s) / peak"
+        " | apply: wall (s) / CPU (s) / peak (MiB) | rate-bound plan: wall / floor (s) |"
+    )
+    rows = [head, "|" + " ---: |" * 10]
+    for s in sorted(results["sizes"].values(), key=lambda s: s["devices"]):
+        bound = s.get("bound_plan", {})
+        ratio = f" ({bound['ratio_to_floor']:.3f}x)" if bound.get("ratio_to_floor") else ""
+        apply = "/".join(
+            _cell(s, "apply", k, "{:.0f}") for k in ("wall_s", "reconciler_cpu_s", "reconciler_peak_rss_mb")
+        )
+        cells = [
+            f"{s['devices']:,}",
+            _cell(s, "export", "cpu_s"),
+            f"{_cell(s, 'validate', 'wall_s')} / {_cell(s, 'validate', 'peak_rss_mb', '{:.0f}')}",
+            _cell(s, "plan", "requests", "{:,}"),
+            _cell(s, "plan", "reconciler_cpu_s"),
+            _cell(s, "plan", "cpu_ms_per_request", "{:.3f}"),
+            _cell(s, "plan", "reconciler_peak_rss_mb", "{:.0f}"),
+            f"{_cell(s, 'changed_only', 'wall_s')} / {_cell(s, 'changed_only', 'peak_rss_mb', '{:.0f}')}",
+            apply if "apply" in s else "",
+            f"{_cell(s, 'bound_plan', 'wall_s')} / {_cell(s, 'bound_plan', 'floor_s')}{ratio}"
+            if bound
+            else "",
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -248,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=RESULTS)
     parser.add_argument("--png", type=Path, default=PNG)
     parser.add_argument("--plot-only", action="store_true")
+    parser.add_argument("--table", action="store_true", help="print the Markdown table of the JSON, no run")
     parser.add_argument("--no-png", action="store_true", help="no picture (no matplotlib needed)")
     args = parser.parse_args(argv)
 
@@ -257,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = (
         json.loads(args.json.read_text(encoding="utf-8")) if args.json.exists() else {"sizes": {}}
     )
+    if args.table:
+        print(table(results))
+        return 0
     if not args.plot_only:
         results["machine"] = harness.machine()
         for n in args.devices:

@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -37,3 +39,21 @@ def test_every_step_at_one_size_merged_into_the_json(tmp_path: Path) -> None:
     assert row["apply"]["settings_writes"] == DEVICES and row["apply"]["pending_devices"] == 0
     assert row["bound_plan"]["exit_code"] == 0 and row["bound_plan"]["floor_s"] > 0
     assert not png.exists()
+
+
+def test_table_of_the_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "scale.json"
+    plan = {
+        "requests": 2100,
+        "reconciler_cpu_s": 1.06,
+        "cpu_ms_per_request": 0.504,
+        "reconciler_peak_rss_mb": 59.5,
+    }
+    bound = {"wall_s": 7.31, "floor_s": 7.03, "ratio_to_floor": 1.04}
+    sizes = {"1000": {"devices": 1000, "export": {"cpu_s": 1.71}, "plan": plan, "bound_plan": bound}}
+    out.write_text(json.dumps({"sizes": sizes}), encoding="utf-8")
+    assert scale.main(["--table", "--json", str(out)]) == 0
+    head, rule, row = capsys.readouterr().out.splitlines()
+    assert head.count("|") == rule.count("|") == row.count("|") == 11
+    assert row.startswith("| 1,000 | 1.7 | ") and "| 2,100 | 1.1 | 0.504 | 60 |" in row
+    assert row.endswith("| 7.3 / 7.0 (1.040x) |")
