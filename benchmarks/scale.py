@@ -304,7 +304,10 @@ def main(argv: list[str] | None = None) -> int:
         for n in args.devices:
             with tempfile.TemporaryDirectory(prefix="reconciler-scale-") as tmp:
                 size = run_size(n, args, Path(tmp), say)
-            size["command"] = " ".join(["python", "benchmarks/scale.py", *(argv or sys.argv[1:])])
+            command = " ".join(["python", "benchmarks/scale.py", *(argv or sys.argv[1:])])
+            for step in size.values():  # each step says which run measured it (runs merge by size)
+                if isinstance(step, dict):
+                    step["command"] = command
             results["sizes"][str(n)] = {**results["sizes"].get(str(n), {}), **size}
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

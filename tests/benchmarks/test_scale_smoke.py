@@ -39,6 +39,7 @@ def test_every_step_at_one_size_merged_into_the_json(tmp_path: Path) -> None:
     assert row["apply"]["settings_writes"] == DEVICES and row["apply"]["pending_devices"] == 0
     assert row["bound_plan"]["exit_code"] == 0 and row["bound_plan"]["floor_s"] > 0
     assert not png.exists()
+    assert row["plan"]["command"].startswith("python benchmarks/scale.py --devices 40 ")
 
 
 def test_table_of_the_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
