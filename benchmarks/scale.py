@@ -212,7 +212,10 @@ def plot(results: dict[str, Any], png: Path) -> None:
         cpu.plot(*used, marker="o", color=color[step], label=label)
         rss = _series(sizes, step, rss_key.get(step, "peak_rss_mb"))
         mem.plot(*rss, marker="o", color=color[step], label=label)
-    wall.plot(*_series(sizes, "bound_plan", "wall_s"), marker="s", color="C5", label="plan, 50 ms, 300 req/s")
+    bound = "plan, 50 ms, 300 req/s"
+    wall.plot(*_series(sizes, "bound_plan", "wall_s"), marker="s", color="C5", label=bound)
+    cpu.plot(*_series(sizes, "bound_plan", "reconciler_cpu_s"), marker="s", color="C5", label=bound)
+    mem.plot(*_series(sizes, "bound_plan", "reconciler_peak_rss_mb"), marker="s", color="C5", label=bound)
     wall.plot(*_series(sizes, "bound_plan", "floor_s"), linestyle="--", color="grey", label="its floor")
     for step in ("export", "plan", "apply"):
         label = f"{names[step]}, no latency"
