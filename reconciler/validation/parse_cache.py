@@ -251,14 +251,23 @@ _SHORT = 64  # strings up to this length are interned: keys, pointers, names and
 def _interned(value: Any) -> Any:
     """``value`` with its dict keys and short strings interned: ``marshal`` writes them so, and
     ``marshal.loads`` gives every entry the same string objects (a key such as ``lineType`` or a
-    pointer such as ``/spec/members/0/port`` is one object for 100,000 manifests, not 100,000)."""
-    if isinstance(value, dict):
-        return {_interned(k): _interned(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_interned(v) for v in value]
-    if type(value) is str and len(value) <= _SHORT:
-        return sys.intern(value)
+    pointer such as ``/spec/members/0/port`` is one object for 100,000 manifests, not 100,000).
+    Scalars are handled in line (no call each): this runs on every value a cache fill encodes."""
+    kind = type(value)
+    if kind is dict:
+        return {_short(k): _short(v) if type(v) is str else _interned(v) for k, v in value.items()}
+    if kind is list:
+        return [_short(v) if type(v) is str else _interned(v) for v in value]
+    if kind is str:
+        return _short(value)
     return value
+
+
+def _short(text: Any) -> Any:
+    return _intern(text) if type(text) is str and len(text) <= _SHORT else text
+
+
+_intern = sys.intern
 
 
 def encode(file: str, resources: list[Resource], diags: list[Diagnostic], checked: list[Diagnostic]) -> bytes:
@@ -268,7 +277,7 @@ def encode(file: str, resources: list[Resource], diags: list[Diagnostic], checke
         secret = _has_secret(r.metadata) or _has_secret(r.spec)
         meta, spec = (_enc(r.metadata), _enc(r.spec)) if secret else (r.metadata, r.spec)
         meta, spec = _interned(meta), _interned(spec)
-        positions = {_interned(p): _loc(loc, file) for p, loc in r.positions.items()}
+        positions = {_short(p): _loc(loc, file) for p, loc in r.positions.items()}
         res.append((_interned(r.kind), r.name, meta, spec, secret, _loc(r.source, file), positions))
 
     def diag(d: Diagnostic) -> Any:
