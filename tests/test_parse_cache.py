@@ -188,3 +188,35 @@ def test_a_cache_file_that_git_tracks_is_not_read(tmp_path: Path, monkeypatch: p
     subprocess.run(["git", "add", "-f", str(path)], check=True)
     tracked = ParseCache.open(path)
     assert tracked.path is None and not tracked.entries
+
+
+def test_entries_keep_positions_exactly_and_share_repeated_strings() -> None:
+    """A cache entry keeps each position as one int (line and column) where it can, and gives
+    equal keys, pointers and short values one string object across entries."""
+    from reconciler.model import Diagnostic, Location, Resource
+
+    def resource(file: str) -> Resource:
+        positions = {
+            "/spec": Location(file, 3, 1),
+            "/spec/lineType": Location(file, 70_000, 5),  # a line past 16 bits
+            "/spec/wide": Location(file, 4, 70_000),  # a column past 16 bits
+            "/spec/other": Location("elsewhere.yaml", 2, 9),
+        }
+        spec = {"lineType": "".join(["PRI", "MARY"]), "note": " ".join(["a long note"] * 10)}
+        return Resource(
+            kind="Device", name="d", metadata={}, spec=spec, source=Location(file, 1, 1), positions=positions
+        )
+
+    diag = Diagnostic(Location("a.yaml", 80_000, 3), "m", "Device/d", "error", "c")
+    decoded = [
+        parse_cache.decode(f, parse_cache.encode(f, [resource(f)], [diag], [])) for f in ("a.yaml", "b.yaml")
+    ]
+    for (resources, _, _), file in zip(decoded, ("a.yaml", "b.yaml"), strict=True):
+        assert dict(resources[0].positions.items()) == resource(file).positions
+        assert resources[0].source == Location(file, 1, 1)
+    assert decoded[0][1] == [diag]
+    (a,), (b,) = decoded[0][0], decoded[1][0]
+    assert a.spec["lineType"] is b.spec["lineType"]
+    assert next(iter(a.spec)) is next(iter(b.spec))
+    assert list(a.positions)[1] is list(b.positions)[1]
+    assert a.spec["note"] == b.spec["note"] and a.spec["note"] is not b.spec["note"]  # long: not interned

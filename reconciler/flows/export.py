@@ -23,6 +23,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from reconciler.errors import ConfigError
 from reconciler.flows.connect import Connection, connect, run
 from reconciler.flows.export_files import SecretNames, Staging, references
+from reconciler.flows.export_yaml import YAML11_BOOLEANS, fast_text
 from reconciler.model import API_VERSION, mac_with_colons, normalize_mac
 from reconciler.planning.capabilities import Catalog
 from reconciler.planning.kinds.linekeys import compare_line_keys
@@ -117,7 +118,7 @@ def _narrowed(value: Any, declared: Any) -> Any:
     return {k: v if k in _WHOLE else _narrowed(v, declared[k]) for k, v in value.items() if k in declared}
 
 
-_YAML11_BOOLEANS = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false"])
+_YAML11_BOOLEANS = YAML11_BOOLEANS
 
 
 # what YAML 1.1 reads as a base-60 number: 12:34:56:11:22:33 (a MAC address of digits only)
@@ -143,9 +144,9 @@ def write_doc(
     """Write ``doc`` for ``path`` (to ``staged`` when given, which is moved there later); an
     existing file of the same kind keeps its comments and key order and (unless ``all_fields``)
     the settings it declares, no more (``_narrowed``). Returns the document as written."""
-    y = _yaml()
     target = staged or path
     if path.exists():
+        y = _yaml()
         before = path.read_text(encoding="utf-8")
         existing = y.load(before)
         if isinstance(existing, CommentedMap) and existing.get("kind") == doc["kind"]:
@@ -157,12 +158,18 @@ def write_doc(
                 _write_text(target, text)
                 report.updated += 1
             return existing
+    # ruamel.yaml's text, written directly when that is sure (export_yaml.py)
+    _write_text(target, fast_text(doc, comment or None) or ruamel_text(doc, comment))
+    report.written += 1
+    return doc
+
+
+def ruamel_text(doc: dict[str, Any], comment: str | None) -> str:
+    """A new manifest's text as ruamel.yaml writes it."""
     node = _plain_to_rt(doc)
     if comment:
         node.yaml_set_start_comment(comment)
-    _write_text(target, _dump(y, node))
-    report.written += 1
-    return node
+    return _dump(_yaml(), node)
 
 
 def _write_text(path: Path, text: str) -> None:

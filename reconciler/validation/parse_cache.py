@@ -234,17 +234,47 @@ _ABSENT = object()
 
 
 def _loc(loc: Location | None, file: str) -> Any:
+    """A position as one int (line and column) in its own file: an int is half a tuple's size."""
     if loc is None:
         return None
-    return (loc.line, loc.col) if loc.file == file else (loc.file, loc.line, loc.col)
+    if loc.file != file:
+        return (loc.file, loc.line, loc.col)
+    return loc.line << 16 | loc.col if 0 <= loc.col < 1 << 16 else (loc.line, loc.col)
 
 
 def _unloc(value: Any, file: str) -> Location | None:
     if value is None:
         return None
+    if type(value) is int:
+        return Location(file, value >> 16, value & 0xFFFF)
     if len(value) == 2:
         return Location(file, value[0], value[1])
     return Location(value[0], value[1], value[2])
+
+
+_SHORT = 64  # strings up to this length are interned: keys, pointers, names and values repeat
+
+
+def _interned(value: Any) -> Any:
+    """``value`` with its dict keys and short strings interned: ``marshal`` writes them so, and
+    ``marshal.loads`` gives every entry the same string objects (a key such as ``lineType`` or a
+    pointer such as ``/spec/members/0/port`` is one object for 100,000 manifests, not 100,000).
+    Scalars are handled in line (no call each): this runs on every value a cache fill encodes."""
+    kind = type(value)
+    if kind is dict:
+        return {_short(k): _short(v) if type(v) is str else _interned(v) for k, v in value.items()}
+    if kind is list:
+        return [_short(v) if type(v) is str else _interned(v) for v in value]
+    if kind is str:
+        return _short(value)
+    return value
+
+
+def _short(text: Any) -> Any:
+    return _intern(text) if type(text) is str and len(text) <= _SHORT else text
+
+
+_intern = sys.intern
 
 
 def encode(file: str, resources: list[Resource], diags: list[Diagnostic], checked: list[Diagnostic]) -> bytes:
@@ -253,8 +283,9 @@ def encode(file: str, resources: list[Resource], diags: list[Diagnostic], checke
     for r in resources:
         secret = _has_secret(r.metadata) or _has_secret(r.spec)
         meta, spec = (_enc(r.metadata), _enc(r.spec)) if secret else (r.metadata, r.spec)
-        positions = {p: _loc(loc, file) for p, loc in r.positions.items()}
-        res.append((r.kind, r.name, meta, spec, secret, _loc(r.source, file), positions))
+        meta, spec = _interned(meta), _interned(spec)
+        positions = {_short(p): _loc(loc, file) for p, loc in r.positions.items()}
+        res.append((_interned(r.kind), r.name, meta, spec, secret, _loc(r.source, file), positions))
 
     def diag(d: Diagnostic) -> Any:
         return (_loc(d.location, file), d.message, d.resource, d.severity, d.code)
@@ -314,7 +345,7 @@ class ParseCache:
         except UnreadableFile:
             return cache
         head = len(MAGIC)
-        mac, body = blob[head : head + 32], blob[head + 32 :]
+        mac, body = blob[head : head + 32], memoryview(blob)[head + 32 :]  # no copy of the body
         if not blob.startswith(MAGIC) or not hmac.compare_digest(mac, _mac(cache.key, body)):
             return cache
         try:
@@ -373,7 +404,8 @@ class ParseCache:
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".parse-cache-")
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    fh.write(MAGIC + _mac(self.key, body) + body)
+                    fh.write(MAGIC + _mac(self.key, body))
+                    fh.write(body)  # not concatenated: the body can be hundreds of MB
                 os.replace(tmp, self.path)
             except OSError:
                 with contextlib.suppress(OSError):
@@ -381,7 +413,7 @@ class ParseCache:
         self.generation, self.entries, self.added = gen, kept, 0
 
 
-def _mac(key: bytes | None, body: bytes) -> bytes:
+def _mac(key: bytes | None, body: bytes | memoryview) -> bytes:
     return hmac.new(key or b"", body, hashlib.sha256).digest()
 
 

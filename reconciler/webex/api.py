@@ -19,6 +19,7 @@ import httpx
 from reconciler.errors import ApiError, ConfigError
 from reconciler.model import mac_with_colons, normalize_mac
 from reconciler.webex.answers import answer_json, bad_answer, checked
+from reconciler.webex.lean import DEVICE_UNREAD, PERSON_UNREAD, leaner
 from reconciler.webex.once import listing_lag, look_for, may_have_started
 from reconciler.webex.redact import LOGGER_NAME
 
@@ -76,7 +77,11 @@ class WebexApi:
         raise NotImplementedError
 
     async def paginate(
-        self, path: str, params: Params | None = None, items_key: str = "items"
+        self,
+        path: str,
+        params: Params | None = None,
+        items_key: str = "items",
+        each: Callable[[JSONDict], JSONDict | None] | None = None,
     ) -> list[JSONDict]:
         raise NotImplementedError
 
@@ -108,13 +113,14 @@ class WebexApi:
             wanted.add(norm)
         if not wanted:
             return {}
+        # items cut to what is read (lean.py): a plan keeps them for the whole run
+        each = leaner(DEVICE_UNREAD, lambda d: normalize_mac(str(d.get("mac") or "")) in wanted)
         if len(wanted) <= FEW_KEYS:
-            pages = await asyncio.gather(
-                *(self.paginate("/devices", {"mac": mac_with_colons(m)}, "items") for m in sorted(wanted))
-            )
+            one = [{"mac": mac_with_colons(m)} for m in sorted(wanted)]
+            pages = await asyncio.gather(*(self.paginate("/devices", q, "items", each) for q in one))
             found = [d for page in pages for d in page]
         else:
-            found = await self.list_devices()
+            found = await self.paginate("/devices", {"max": DEVICES_PAGE}, "items", each)
         out: dict[str, JSONDict] = {}
         for device in found:
             norm = normalize_mac(str(device.get("mac") or ""))
@@ -129,13 +135,14 @@ class WebexApi:
         wanted = {e.strip().lower() for e in emails if e and e.strip()}
         if not wanted:
             return {}
+        each = leaner(PERSON_UNREAD, lambda p: any(str(e).lower() in wanted for e in p.get("emails") or []))
         if len(wanted) <= FEW_KEYS:
             pages = await asyncio.gather(
-                *(self.paginate("/people", {"email": e}, "items") for e in sorted(wanted))
+                *(self.paginate("/people", {"email": e}, "items", each) for e in sorted(wanted))
             )
             found = [p for page in pages for p in page]
         else:
-            found = await self.paginate("/people", {"max": PEOPLE_PAGE}, "items")
+            found = await self.paginate("/people", {"max": PEOPLE_PAGE}, "items", each)
         out: dict[str, JSONDict] = {}
         for person in found:
             for email in person.get("emails") or []:

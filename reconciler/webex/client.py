@@ -19,7 +19,7 @@ import time
 import urllib.parse
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -535,16 +535,21 @@ class WebexClient(WebexApi):
     # -- pagination -----------------------------------------------------------------------------
 
     async def paginate(
-        self, path: str, params: Params | None = None, items_key: str = "items"
+        self,
+        path: str,
+        params: Params | None = None,
+        items_key: str = "items",
+        each: Callable[[JSONDict], JSONDict | None] | None = None,
     ) -> list[JSONDict]:
         """Every item of a listing, following ``Link: <...>; rel="next"`` (absolute URLs).
 
         Parameters the server dropped from the next link (``orgId``, ``max``, filters) are added
         back; paging stops on an empty page or without a next link. A listing is never cut short
         silently: a link to another host, a link back to a page already read (a loop) and more than
-        ``max_pages`` pages each raise PaginationError naming the endpoint.
+        ``max_pages`` pages each raise PaginationError naming the endpoint. ``each``: what is kept
+        of an item (None: nothing), applied to each page as it arrives.
         """
-        return await paginate(self, path, dict(clean_params(params or {})), items_key)
+        return await paginate(self, path, dict(clean_params(params or {})), items_key, each)
 
 
 def make_client(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import httpx
@@ -31,21 +32,30 @@ class Pager(Protocol):
     def display_path(self, url: httpx.URL) -> str: ...
 
 
-async def paginate(client: Pager, path: str, wanted: dict[str, str], items_key: str) -> list[JSONDict]:
-    """Every item of the listing at ``path`` with the query ``wanted`` (see ``WebexClient.paginate``)."""
+async def paginate(
+    client: Pager,
+    path: str,
+    wanted: dict[str, str],
+    items_key: str,
+    each: Callable[[JSONDict], JSONDict | None] | None = None,
+) -> list[JSONDict]:
+    """Every item of the listing at ``path`` with the query ``wanted`` (see ``WebexClient.paginate``);
+    ``each``: what is kept of an item (None: nothing), page by page, as the pages arrive."""
     items: list[JSONDict] = []
+    count = 0
     resp = await client.request("GET", path, params=wanted)
     shown = client.display_path(resp.request.url)
     seen: set[str] = {str(resp.request.url)}
     pages = 1
     while True:
         page = items_of(resp, items_key)
-        items.extend(page)
+        count += len(page)
+        items.extend(page if each is None else (kept for kept in map(each, page) if kept is not None))
         next_url = _next_link(resp)
         if not page or next_url is None:
             return items
         key = _next_url(client, next_url, wanted, shown, resp.status_code)
-        problem = _refusal(client, key in seen, pages, len(items))
+        problem = _refusal(client, key in seen, pages, count)
         if problem:
             raise PaginationError("GET", shown, resp.status_code, problem)
         seen.add(key)
