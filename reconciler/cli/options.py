@@ -213,7 +213,9 @@ def confirmer(auto_approve: bool, prompts: bool, command: str) -> Callable[[Any]
             raise PlanRefused(f"{command} --format json does not ask for confirmation: pass --auto-approve")
         if not interactive:
             raise PlanRefused(f"refusing to {command} without a terminal to confirm on: pass --auto-approve")
-        return click.confirm(f"{command.capitalize()} this plan?", default=False)
+        from reconciler.cli.prompting import ask
+
+        return ask(f"{command.capitalize()} this plan?")
 
     return confirm
 

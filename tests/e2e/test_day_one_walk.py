@@ -1,0 +1,64 @@
+"""The gaps a new user's walk from clone to a pushed change found, each through the CLI: Ctrl-C at
+the confirmation prompt, the resume command an interrupted apply prints, read-only commands beside
+another API's apply log, and the output a person reads."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import sys
+import time
+from pathlib import Path
+
+from .conftest import EXAMPLES
+
+
+def _read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
+    seen = b""
+    end = time.monotonic() + seconds
+    while wanted not in seen and time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def _exit_within(pid: int, fd: int, seconds: float) -> int | None:
+    """The child's exit code if it ends within ``seconds`` (its terminal drained), else None."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        _read_until(fd, b"\0never", 0.1)
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+    return None
+
+
+def test_ctrl_c_at_the_confirmation_prompt_stops_at_once(tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "reconciler.cli", "apply", str(EXAMPLES), "--simulate"]
+    argv += ["--sim-state", str(tmp_path / "sim.json"), "--log", str(tmp_path / "log.jsonl")]
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command on a terminal of its own
+        os.chdir(tmp_path)
+        os.execve(sys.executable, argv, env)
+    code = None
+    try:
+        shown = _read_until(fd, b"[y/N]", 120)
+        assert b"Apply this plan? [y/N]" in shown, shown.decode(errors="replace")
+        os.write(fd, b"\x03")  # Ctrl-C, as the terminal sends it
+        code = _exit_within(pid, fd, 10)
+        assert code == 130  # at once, without waiting for Enter
+    finally:
+        if code is None:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    assert not (tmp_path / "log.jsonl").exists()  # nothing was sent: no apply log was opened
