@@ -7,11 +7,18 @@ from __future__ import annotations
 import os
 import pty
 import select
+import shlex
+import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .conftest import EXAMPLES
+from .test_day_one_interrupts import org, run
+
+__all__ = ["org"]  # the fixture, shared with the Ctrl-C tests
 
 
 def _read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
@@ -62,3 +69,24 @@ def test_ctrl_c_at_the_confirmation_prompt_stops_at_once(tmp_path: Path) -> None
             os.waitpid(pid, 0)
         os.close(fd)
     assert not (tmp_path / "log.jsonl").exists()  # nothing was sent: no apply log was opened
+
+
+def test_the_printed_resume_command_finishes_an_apply_that_needed_force(
+    org: Callable[..., Any], tmp_path: Path
+) -> None:
+    fault = org("/members", after=1, how="signal", method="PUT")  # while the device writes run
+    log = tmp_path / "my-log.jsonl"
+    shutil.copytree(EXAMPLES, tmp_path / "repo")
+    # more changes than --max-changes allows: only --force lets it run, and only --auto-approve
+    # lets it run without a terminal
+    args = ["apply", "repo", "--auto-approve", "--force", "--max-changes", "1", "--log", str(log)]
+    r = run(*args)
+    assert fault.sent == 1 and r.exit_code == 130, r.output
+    hints = [line for line in r.stderr.splitlines() if line.startswith("Hint: finish it with: ")]
+    assert len(hints) == 1, r.stderr
+    printed = hints[0].removeprefix("Hint: finish it with: ")
+    assert printed.startswith(f"reconciler apply --resume {log}")
+    org()
+    done = run(*shlex.split(printed)[1:])  # exactly the printed command, nothing added
+    assert done.exit_code == 0, done.output
+    assert "Converged" in done.output
