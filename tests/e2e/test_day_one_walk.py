@@ -15,10 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .conftest import EXAMPLES
+from .test_cli_ux import ENV, _free_port, invoke, served
 from .test_day_one_interrupts import org, run
 
-__all__ = ["org"]  # the fixture, shared with the Ctrl-C tests
+__all__ = ["org", "served"]  # fixtures shared with the Ctrl-C and the error tests
 
 
 def _read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
@@ -90,3 +93,34 @@ def test_the_printed_resume_command_finishes_an_apply_that_needed_force(
     done = run(*shlex.split(printed)[1:])  # exactly the printed command, nothing added
     assert done.exit_code == 0, done.output
     assert "Converged" in done.output
+
+
+def test_plan_and_drift_read_beside_another_apis_apply_log(
+    served: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = invoke(
+        "apply", str(EXAMPLES), "--auto-approve", "--base-url", f"http://127.0.0.1:{served}/v1", env=ENV
+    )
+    assert r.exit_code == 0 and Path(".reconciler/apply-log.jsonl").exists(), r.output
+    # the same server spelled another way: plan and drift run, and say once that the log is left out
+    for command in ("plan", "drift"):
+        r = invoke(command, str(EXAMPLES), "--base-url", f"http://localhost:{served}/v1", env=ENV)
+        assert r.exit_code == 0, r.output
+        warned = [line for line in r.output.splitlines() if "belongs to another API" in line]
+        assert warned == [
+            f"Warning: apply log .reconciler/apply-log.jsonl belongs to another API "
+            f"(http://127.0.0.1:{served}/v1, not http://localhost:{served}/v1): "
+            "its pending pushes are not considered"
+        ], r.output
+    # what is wrong with the connection still shows as such
+    port = _free_port()
+    r = invoke("plan", str(EXAMPLES), "--base-url", f"http://127.0.0.1:{port}/v1", env=ENV)
+    assert r.exit_code == 1 and f"cannot reach 127.0.0.1:{port}" in r.stderr, r.output
+    r = invoke("drift", str(EXAMPLES), "--base-url", f"http://127.0.0.1:{served}", env=ENV)
+    assert r.exit_code == 1 and "it usually ends in /v1" in r.stderr, r.output
+    # apply, which acts on what the log owes, still refuses it
+    r = invoke(
+        "apply", str(EXAMPLES), "--auto-approve", "--base-url", f"http://localhost:{served}/v1", env=ENV
+    )
+    assert r.exit_code == 1 and "It is not this run's journal" in r.stderr, r.output
