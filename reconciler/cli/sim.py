@@ -30,8 +30,9 @@ def demo(keep_state: str | None) -> None:
       reconciler demo
     """
     from reconciler.flows.demo import run_demo
+    from reconciler.render.fold import fold
 
-    ok = run(run_demo(click.echo, state_file=keep_state, color=use_color()))
+    ok = run(run_demo(lambda text: click.echo(fold(text)), state_file=keep_state, color=use_color()))
     if not ok:
         sys.exit(1)
 

@@ -153,8 +153,8 @@ def secret_lines(used: dict[str, list[str]], shown: int = 3) -> list[str]:
     if not used:
         return []
     out = [
-        f"Secret values are not exported: the files reference {len(used)} as {{fromEnv: NAME}}. Before an",
-        "apply that writes one, set its variable to the org's value (never commit it):",
+        f"Secret values are not exported: the files reference {len(used)} as {{fromEnv: NAME}}. Before an "
+        "apply that writes one, set its variable to the org's value (never commit it):"
     ]
     for name in sorted(used):
         files = sorted(set(used[name]))

@@ -124,3 +124,31 @@ def test_plan_and_drift_read_beside_another_apis_apply_log(
         "apply", str(EXAMPLES), "--auto-approve", "--base-url", f"http://localhost:{served}/v1", env=ENV
     )
     assert r.exit_code == 1 and "It is not this run's journal" in r.stderr, r.output
+
+
+def _too_wide(text: str, width: int) -> list[str]:
+    """Lines wider than ``width`` that could break: more than a symbol and one word (a path, a
+    quoted value) stays whole."""
+    return [line for line in text.splitlines() if len(line) > width and len(line.split()) > 2]
+
+
+def test_text_folds_to_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "60")
+    sim = ("--simulate", "--sim-state", str(tmp_path / "sim.json"))
+    r = invoke("export", "-o", "cfg", *sim)
+    assert r.exit_code == 0 and "RECONCILER_SECRET_SNMP_GET_COMMUNITY" in r.output, r.output
+    assert _too_wide(r.output, 60) == [], r.output
+    shown = {}
+    for args in (("plan", str(EXAMPLES)), ("drift", str(EXAMPLES)), ("demo",)):
+        r = invoke(*args, *(sim if args[0] != "demo" else ()))
+        assert r.exit_code in (0, 2), r.output
+        assert _too_wide(r.output, 60) == [], r.output
+        shown[args[0]] = r.output
+    # step titles, the threshold line, drift's headers and footer fold with indented continuations
+    assert "\n  ~ Device 0A:1B:2C:3D:4E:02 (Cisco 8865, bob@example.com):\n      layout\n" in shown["plan"]
+    assert "\nSafety threshold: 16/21 objects change (76%), limit\n    100 objects" in shown["plan"]
+    assert "`reconciler apply` sets\n    the org back to the manifests;" in shown["drift"]
+    monkeypatch.delenv("COLUMNS")  # not a terminal: 100 columns
+    r = invoke("drift", str(EXAMPLES), *sim)
+    assert _too_wide(r.output, 100) == [] and max(map(len, r.output.splitlines())) > 60, r.output
