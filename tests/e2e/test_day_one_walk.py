@@ -152,3 +152,19 @@ def test_text_folds_to_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("COLUMNS")  # not a terminal: 100 columns
     r = invoke("drift", str(EXAMPLES), *sim)
     assert _too_wide(r.output, 100) == [] and max(map(len, r.output.splitlines())) > 60, r.output
+
+
+def test_quiet_plan_and_drift_print_only_the_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    sim = ("--simulate", "--sim-state", str(tmp_path / "sim.json"))
+    r = invoke("plan", str(EXAMPLES), "-q", "-o", "p.json", "--detailed-exitcode", *sim)
+    assert r.exit_code == 2, r.output
+    assert r.stdout.splitlines() == [
+        "Plan: 2 to create, 13 to update, 0 to delete; 5 jobs touching 12 devices, 1 location, the org.",
+        "Saved the plan to p.json. Apply exactly it with: reconciler apply --plan p.json",
+    ]
+    assert r.stderr == ""
+    r = invoke("drift", str(EXAMPLES), "--quiet", *sim)
+    assert r.exit_code == 2 and r.stderr == "", r.output
+    (line,) = r.stdout.splitlines()
+    assert line.startswith("Drift: ") and line.endswith(").")
