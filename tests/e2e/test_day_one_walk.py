@@ -4,6 +4,7 @@ another API's apply log, and the output a person reads."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
@@ -168,3 +169,14 @@ def test_quiet_plan_and_drift_print_only_the_summary(tmp_path: Path, monkeypatch
     assert r.exit_code == 2 and r.stderr == "", r.output
     (line,) = r.stdout.splitlines()
     assert line.startswith("Drift: ") and line.endswith(").")
+
+
+def test_an_interrupted_json_run_prints_the_error_document(org: Callable[..., Any]) -> None:
+    for command in ("plan", "drift"):
+        org("/devices", after=2)
+        r = run(command, str(EXAMPLES), "--format", "json")
+        assert r.exit_code == 130
+        doc = json.loads(r.stdout)
+        assert doc["code"] == "interrupted" and doc["exit_code"] == 130, doc
+        assert "nothing was sent to the API" in doc["message"]
+        assert "Interrupted:" in r.stderr
