@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.folded import flat
+
 from .conftest import EXAMPLES
 from .test_cli_ux import ENV, _free_port, invoke, served
 from .test_day_one_interrupts import org, run
@@ -180,3 +182,21 @@ def test_an_interrupted_json_run_prints_the_error_document(org: Callable[..., An
         assert doc["code"] == "interrupted" and doc["exit_code"] == 130, doc
         assert "nothing was sent to the API" in doc["message"]
         assert "Interrupted:" in r.stderr
+
+
+def test_did_you_mean_for_member_workspaces_settings_locations_and_the_nearest_mac(
+    cli: Callable[..., Any], repo: Path
+) -> None:
+    lobby = repo / "locations/headquarters/devices/0A1B2C3D4E06.yaml"
+    lobby.write_text(lobby.read_text().replace("workspace: Lobby", "workspace: Lobyb"))
+    hq = repo / "locations/headquarters/settings.yaml"
+    hq.write_text(hq.read_text().replace("location: Headquarters", "location: Headquaters"))
+    alice = repo / "locations/headquarters/devices/0A1B2C3D4E01.yaml"
+    alice.write_text(alice.read_text().replace('mac: "0A:1B:2C:3D:4E:01"', 'mac: "0A:1B:2C:3D:4E:F1"'))
+    r = cli("plan", str(repo))
+    assert r.exit_code == 1, r.output
+    said = flat(r.output)
+    assert "no workspace named 'Lobyb' in the org (did you mean 'Lobby'?)" in said
+    assert "no location named 'Headquaters' in the org (did you mean 'Headquarters'?)" in said
+    # one hex digit from ...:01 and two from ...:0B: the nearest is suggested
+    assert "no device with MAC 0A:1B:2C:3D:4E:F1 in the org (did you mean '0A:1B:2C:3D:4E:01'?)" in said
