@@ -200,3 +200,22 @@ def test_did_you_mean_for_member_workspaces_settings_locations_and_the_nearest_m
     assert "no location named 'Headquaters' in the org (did you mean 'Headquarters'?)" in said
     # one hex digit from ...:01 and two from ...:0B: the nearest is suggested
     assert "no device with MAC 0A:1B:2C:3D:4E:F1 in the org (did you mean '0A:1B:2C:3D:4E:01'?)" in said
+
+
+def test_an_interrupted_export_into_a_new_directory_leaves_none(
+    org: Callable[..., Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "new" / "config"  # neither exists yet
+    org("/telephony/config/devices/", after=8)  # in the middle of the device reads
+    r = run("export", "-o", str(out))
+    assert r.exit_code == 130 and "nothing was written to" in r.stderr, r.output
+    assert (
+        sorted(p.name for p in tmp_path.iterdir())
+        == sorted(p.name for p in tmp_path.iterdir() if p.name != "new")
+        and not (tmp_path / "new").exists()
+    )
+    existing = tmp_path / "kept"
+    existing.mkdir()
+    org("/telephony/config/devices/", after=8)
+    assert run("export", "-o", str(existing)).exit_code == 130
+    assert existing.is_dir() and list(existing.iterdir()) == []  # as it was: empty
