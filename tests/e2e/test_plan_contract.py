@@ -150,7 +150,9 @@ def test_without_a_policy_a_default_threshold_applies(cli: Cli, repo: Path, sim_
     assert r.output.count("Safety threshold:") == 1
     line = flat(r.output[r.output.index("Safety threshold:") :])  # its last line, folded to 100
     assert "/21 objects change" in line
-    assert "limit 30% from 10 objects (default; --force overrides)." in line
+    assert (
+        "over the limit 30% from 10 objects (default): apply will refuse this plan without --force." in line
+    )
     r = cli("apply", str(repo), "--auto-approve")
     assert r.exit_code != 0
     assert "more than the default limit 30%" in r.output
