@@ -27,7 +27,10 @@ _EXTRA = {
     "drift": [_BOT],
     "push": [],
     "explain": [],
-    "export": [],
+    "export": [
+        "  RECONCILER_SECRET_*  not read: secret values are never exported; the files reference them as",
+        "                       {fromEnv: RECONCILER_SECRET_NAME} placeholders, listed after the export",
+    ],
 }
 
 
@@ -46,7 +49,19 @@ def env_epilog(command: str) -> str:
 
 SIM_SERVE_ENV = """\b
 Environment:
-  RECONCILER_SIM_TOKEN the only token the simulator accepts (as --token; default: any)"""
+  RECONCILER_SIM_TOKEN the only token the simulator accepts (as --token; default: any)
+\b
+What the CLI reads to talk to it (serve prints the two export lines, on stderr):
+  WEBEX_BASE_URL       http://HOST:PORT/v1 of the simulator
+  WEBEX_ACCESS_TOKEN   any token (or the one --token / RECONCILER_SIM_TOKEN names)"""
+
+SIM_ENV = """\b
+Environment:
+  RECONCILER_SIM_TOKEN the only token `sim serve` accepts (default: any)
+\b
+What the CLI reads to talk to a served simulator (`sim serve` prints the export lines):
+  WEBEX_BASE_URL       http://HOST:PORT/v1 of the simulator
+  WEBEX_ACCESS_TOKEN   any token (or the one the simulator was given)"""
 
 MAIN_EPILOG = """\b
 Start with `reconciler demo` (no token), or on a simulator of your own:

@@ -223,3 +223,13 @@ def test_an_interrupted_export_into_a_new_directory_leaves_none(
     org("/telephony/config/devices/", after=8)
     assert run("export", "-o", str(existing)).exit_code == 130
     assert existing.is_dir() and list(existing.iterdir()) == []  # as it was: empty
+
+
+def test_help_names_the_environment_of_sim_and_the_secrets_of_export() -> None:
+    for argv in (["sim", "--help"], ["sim", "serve", "--help"]):
+        r = invoke(*argv)
+        assert r.exit_code == 0
+        assert "Environment:" in r.output and "RECONCILER_SIM_TOKEN" in r.output, r.output
+        assert "WEBEX_BASE_URL" in r.output and "WEBEX_ACCESS_TOKEN" in r.output, r.output
+    r = invoke("export", "--help")
+    assert "RECONCILER_SECRET_*" in r.output and "{fromEnv: RECONCILER_SECRET_NAME}" in r.output
