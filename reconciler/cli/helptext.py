@@ -86,7 +86,9 @@ def complete_target(ctx: click.Context, param: click.Parameter, incomplete: str)
     is typed, matched case-insensitively; never an error."""
     from click.shell_completion import CompletionItem
 
-    given = [str(p) for p in ctx.params.get("paths") or () if os.path.exists(str(p))]
+    # while completing, click leaves the PATHs typed so far unparsed, in ``ctx.args``
+    typed = ctx.params.get("paths") or ctx.args
+    given = [str(p) for p in typed or () if os.path.exists(str(p))]
     try:
         addresses = target_addresses(given or ["."])
     except Exception:  # completion must never print a traceback into the user's shell

@@ -233,3 +233,19 @@ def test_help_names_the_environment_of_sim_and_the_secrets_of_export() -> None:
         assert "WEBEX_BASE_URL" in r.output and "WEBEX_ACCESS_TOKEN" in r.output, r.output
     r = invoke("export", "--help")
     assert "RECONCILER_SECRET_*" in r.output and "{fromEnv: RECONCILER_SECRET_NAME}" in r.output
+
+
+def test_target_completes_from_the_typed_paths(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .test_day_one import _complete
+
+    elsewhere = tmp_path / "empty"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # no manifests here: only the typed PATH has some
+    names = _complete(f"reconciler plan {os.path.relpath(repo)} --target LineKeyTemplate/")
+    assert names == [
+        "plain,LineKeyTemplate/Branch 6871",
+        "plain,LineKeyTemplate/Reception 8865",
+        "plain,LineKeyTemplate/Sales 8851",
+    ]
