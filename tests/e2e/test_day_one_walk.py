@@ -249,3 +249,16 @@ def test_target_completes_from_the_typed_paths(
         "plain,LineKeyTemplate/Reception 8865",
         "plain,LineKeyTemplate/Sales 8851",
     ]
+
+
+def test_the_readme_quick_start_edit_exists_in_an_exported_repo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "e.g. a member's lineWeight in locations/*/devices/*.yaml" in readme
+    assert "never copy them to a real org" in readme
+    monkeypatch.chdir(tmp_path)
+    r = invoke("export", "-o", "cfg", "--simulate", "--sim-state", str(tmp_path / "sim.json"))
+    assert r.exit_code == 0, r.output
+    devices = list(Path("cfg").glob("locations/*/devices/*.yaml"))
+    assert devices and any("lineWeight: 1" in d.read_text() for d in devices)
