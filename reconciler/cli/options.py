@@ -94,6 +94,9 @@ class _OutOption(click.Option):
         record = super().get_help_record(ctx)
         return None if record is None else (record[0].replace("-out, ", ""), record[1])
 
+    def get_error_hint(self, ctx: click.Context) -> str:
+        return " / ".join(f"'{o}'" for o in self.opts if o != "-out")  # errors name it as help does
+
 
 def out_option(what: str, *, dir_okay: bool, required: bool = False) -> Callable[[F], F]:
     """``-o/--out``: where ``what`` is written."""
@@ -245,9 +248,10 @@ def sayer(quiet: bool) -> Callable[[str], None]:
 
 def warn_targeting(targets: tuple[str, ...], quiet: bool) -> None:
     """The "targeting is in effect" warning of a ``--target`` run (not with ``--quiet``)."""
-    if targets and not quiet:
-        from reconciler.planning.targets import targeting_warning
+    from reconciler.planning.targets import check_target_kinds, targeting_warning
 
+    check_target_kinds(targets)  # a target that cannot be: its error, and no warning before it
+    if targets and not quiet:
         say(targeting_warning(targets))
 
 

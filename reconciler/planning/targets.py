@@ -52,6 +52,17 @@ def _closest(address: str, resources: list[Resource]) -> str:
     return f" (no {kind} manifest is planned)" if not names else ""
 
 
+def check_target_kinds(targets: Iterable[str]) -> None:
+    """``ConfigError`` for a target not of the form KIND/NAME or of no kind there is, before any
+    work (and before the targeting warning)."""
+    for target in targets:
+        kind = target_address(target).partition("/")[0]
+        if kind not in KINDS:
+            raise ConfigError(
+                f"--target names nothing in the manifests: {shown(target)}{did_you_mean(kind, KINDS)}"
+            )
+
+
 def targeting_warning(targets: Iterable[str]) -> str:
     """What a targeted run says first: only part of the configuration is planned."""
     named = ", ".join(shown(t, 40) for t in list(targets)[:3])

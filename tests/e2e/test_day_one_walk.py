@@ -262,3 +262,27 @@ def test_the_readme_quick_start_edit_exists_in_an_exported_repo(
     assert r.exit_code == 0, r.output
     devices = list(Path("cfg").glob("locations/*/devices/*.yaml"))
     assert devices and any("lineWeight: 1" in d.read_text() for d in devices)
+
+
+def test_wording_yaml_false_one_line_port_and_no_warning_before_a_target_error(
+    cli: Callable[..., Any], repo: Path, tmp_path: Path
+) -> None:
+    hq = repo / "locations/headquarters/settings.yaml"
+    hq.write_text(hq.read_text().replace("customEnabled: true", "customEnabled: false"))
+    r = cli("validate", str(repo))
+    assert r.exit_code == 1 and "customizations with customEnabled: false:" in flat(r.output), r.output
+    hq.write_text(hq.read_text().replace("customEnabled: false", "customEnabled: true"))
+    lobby = repo / "locations/headquarters/devices/0A1B2C3D4E0B.yaml"  # a one-port phone
+    lobby.write_text(
+        "apiVersion: reconciler/v1\nkind: Device\nmetadata:\n  mac: 0A:1B:2C:3D:4E:0B\nspec:\n"
+        "  members:\n    - person: judy@example.com\n      port: 1\n      lineWeight: 2\n"
+    )
+    r = cli("plan", str(repo))
+    assert r.exit_code == 1 and "has 1 line port" in flat(r.output) and "1 line ports" not in r.output
+    lobby.unlink()
+    for bad in ("Bogus/x", "Device"):
+        r = cli("plan", str(repo), "--target", bad)
+        assert r.exit_code == 1 and "--target" in r.stderr and "targeting is in effect" not in r.stderr
+    (tmp_path / "afile").write_text("")
+    r = cli("export", "-o", str(tmp_path / "afile"))
+    assert r.exit_code == 1 and "'--out' / '-o'" in r.output and "'-out'" not in r.output, r.output
