@@ -94,7 +94,7 @@ class _OutOption(click.Option):
         record = super().get_help_record(ctx)
         return None if record is None else (record[0].replace("-out, ", ""), record[1])
 
-    def get_error_hint(self, ctx: click.Context) -> str:
+    def get_error_hint(self, ctx: click.Context | None) -> str:
         return " / ".join(f"'{o}'" for o in self.opts if o != "-out")  # errors name it as help does
 
 
