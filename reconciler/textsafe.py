@@ -118,3 +118,22 @@ def mac_key(text: str) -> str:
 
 
 MAC_CUTOFF = 0.8  # two hex digits of twelve wrong at most
+MAC_WRONG_DIGITS = 2  # a MAC suggested differs in at most this many of its 12 hex digits
+
+
+def did_you_mean_mac(word: Any, choices: Iterable[Any]) -> str:
+    """`` (did you mean 'X'?)`` for the MAC nearest ``word``: the fewest hex digits differ (at
+    most two, in place: a shared prefix counts), then the nearest as a number."""
+    if not isinstance(word, str):
+        return ""
+    wanted = mac_key(word)
+    if len(wanted) != 12:
+        return did_you_mean(word, choices, mac_key, MAC_CUTOFF)
+    ranked = []
+    for choice in choices:
+        digits = mac_key(str(choice))
+        if len(digits) == 12:
+            wrong = sum(a != b for a, b in zip(wanted, digits, strict=True))
+            ranked.append((wrong, abs(int(digits, 16) - int(wanted, 16)), str(choice)))
+    best = min(ranked, default=None)
+    return f" (did you mean {shown(best[2])}?)" if best and best[0] <= MAC_WRONG_DIGITS else ""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.model import mac_with_colons
 from reconciler.planning.plan import Plan, Step
 from reconciler.planning.pushes import Owed
-from reconciler.workdir.journal import Journal, PendingPush, read_journal
+from reconciler.workdir.journal import Journal, PendingPush, clean_base_url, read_journal
 
 if TYPE_CHECKING:
     from reconciler.webex.client import WebexClient
@@ -29,6 +29,20 @@ def journal_for(log_path: str, base_url: str | None, warn: Say | None) -> Journa
     if journal is not None and base_url is not None:
         journal.check_api(base_url)
     return journal
+
+
+def journal_to_read(log_path: str, base_url: str, warn: Say) -> Journal | None:
+    """``journal_for`` for a command that only reads (plan, drift): a log written against another
+    API than ``base_url`` is left out with one warning instead of refused (only apply and push,
+    which act on what it owes, refuse it)."""
+    journal = read_journal(log_path, warn)
+    if journal is None or journal.base_url == clean_base_url(base_url):
+        return journal
+    warn(
+        f"apply log {log_path} belongs to another API ({journal.base_url}, not "
+        f"{clean_base_url(base_url)}): its pending pushes are not considered"
+    )
+    return None
 
 
 def owed_by(journal: Journal | None) -> Owed | None:

@@ -136,20 +136,39 @@ def previewer(view: Any, silent: bool) -> Any:
 
 
 # What an interrupted apply's resume needs again from this command line (the rest is in the log,
-# or in the environment as it was).
-_RESUME_OPTIONS = ("simulate", "sim_state", "base_url", "token_file", "org_id")
+# or in the environment as it was): what to approve and the limits it was allowed past, what it
+# was limited to, and how to reach the org.
+_RESUME_OPTIONS = (
+    "auto_approve",
+    "force",
+    "max_changes",
+    "targets",
+    "prune",
+    "simulate",
+    "sim_state",
+    "base_url",
+    "token_file",
+    "org_id",
+)
+_FLAGS = {"targets": "--target"}
 
 
 def resume_command(log: str) -> str:
-    """``reconciler apply --resume LOG`` with the connection options given on this command line."""
+    """``reconciler apply --resume LOG`` with the options of this command line that the resumed
+    apply needs again (``--auto-approve``, ``--force``, ``--target``, the connection)."""
     ctx = click.get_current_context()
     argv = ["reconciler", "apply", "--resume", log]
     for name in _RESUME_OPTIONS:
         if ctx.get_parameter_source(name) is not click.core.ParameterSource.COMMANDLINE:
             continue
-        flag = "--" + name.replace("_", "-")
+        flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
         value = ctx.params.get(name)
-        argv += [flag] if value is True else [flag, str(value)]
+        if isinstance(value, tuple):
+            argv += [part for item in value for part in (flag, str(item))]
+        elif isinstance(value, bool):
+            argv += [flag] if value else ["--no-" + flag[2:]]
+        else:
+            argv += [flag, str(value)]
     return shlex.join(argv)
 
 

@@ -40,7 +40,9 @@ def handle_errors(fn: F) -> F:
         except click.ClickException:
             raise
         except KeyboardInterrupt:
-            click.echo(f"\nInterrupted: {_interrupted(kwargs)} [{Interrupted.code}]", err=True)
+            stopped = Interrupted(_interrupted(kwargs))
+            echo_error(stopped, kwargs.get("fmt"), kwargs.get("base_url"))  # JSON: the error document
+            click.echo(f"\nInterrupted: {stopped} [{Interrupted.code}]", err=True)
             sys.exit(Interrupted.exit_code)
         except Exception as exc:
             if not isinstance(exc, ReconcilerError | OSError) and os.environ.get("RECONCILER_TRACEBACK"):

@@ -27,7 +27,10 @@ _EXTRA = {
     "drift": [_BOT],
     "push": [],
     "explain": [],
-    "export": [],
+    "export": [
+        "  RECONCILER_SECRET_*  not read: secret values are never exported; the files reference them as",
+        "                       {fromEnv: RECONCILER_SECRET_NAME} placeholders, listed after the export",
+    ],
 }
 
 
@@ -46,7 +49,19 @@ def env_epilog(command: str) -> str:
 
 SIM_SERVE_ENV = """\b
 Environment:
-  RECONCILER_SIM_TOKEN the only token the simulator accepts (as --token; default: any)"""
+  RECONCILER_SIM_TOKEN the only token the simulator accepts (as --token; default: any)
+\b
+What the CLI reads to talk to it (serve prints the two export lines, on stderr):
+  WEBEX_BASE_URL       http://HOST:PORT/v1 of the simulator
+  WEBEX_ACCESS_TOKEN   any token (or the one --token / RECONCILER_SIM_TOKEN names)"""
+
+SIM_ENV = """\b
+Environment:
+  RECONCILER_SIM_TOKEN the only token `sim serve` accepts (default: any)
+\b
+What the CLI reads to talk to a served simulator (`sim serve` prints the export lines):
+  WEBEX_BASE_URL       http://HOST:PORT/v1 of the simulator
+  WEBEX_ACCESS_TOKEN   any token (or the one the simulator was given)"""
 
 MAIN_EPILOG = """\b
 Start with `reconciler demo` (no token), or on a simulator of your own:
@@ -71,7 +86,9 @@ def complete_target(ctx: click.Context, param: click.Parameter, incomplete: str)
     is typed, matched case-insensitively; never an error."""
     from click.shell_completion import CompletionItem
 
-    given = [str(p) for p in ctx.params.get("paths") or () if os.path.exists(str(p))]
+    # while completing, click leaves the PATHs typed so far unparsed, in ``ctx.args``
+    typed = ctx.params.get("paths") or ctx.args
+    given = [str(p) for p in typed or () if os.path.exists(str(p))]
     try:
         addresses = target_addresses(given or ["."])
     except Exception:  # completion must never print a traceback into the user's shell

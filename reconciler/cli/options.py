@@ -94,6 +94,9 @@ class _OutOption(click.Option):
         record = super().get_help_record(ctx)
         return None if record is None else (record[0].replace("-out, ", ""), record[1])
 
+    def get_error_hint(self, ctx: click.Context | None) -> str:
+        return " / ".join(f"'{o}'" for o in self.opts if o != "-out")  # errors name it as help does
+
 
 def out_option(what: str, *, dir_okay: bool, required: bool = False) -> Callable[[F], F]:
     """``-o/--out``: where ``what`` is written."""
@@ -213,7 +216,9 @@ def confirmer(auto_approve: bool, prompts: bool, command: str) -> Callable[[Any]
             raise PlanRefused(f"{command} --format json does not ask for confirmation: pass --auto-approve")
         if not interactive:
             raise PlanRefused(f"refusing to {command} without a terminal to confirm on: pass --auto-approve")
-        return click.confirm(f"{command.capitalize()} this plan?", default=False)
+        from reconciler.cli.prompting import ask
+
+        return ask(f"{command.capitalize()} this plan?")
 
     return confirm
 
@@ -243,9 +248,10 @@ def sayer(quiet: bool) -> Callable[[str], None]:
 
 def warn_targeting(targets: tuple[str, ...], quiet: bool) -> None:
     """The "targeting is in effect" warning of a ``--target`` run (not with ``--quiet``)."""
-    if targets and not quiet:
-        from reconciler.planning.targets import targeting_warning
+    from reconciler.planning.targets import check_target_kinds, targeting_warning
 
+    check_target_kinds(targets)  # a target that cannot be: its error, and no warning before it
+    if targets and not quiet:
         say(targeting_warning(targets))
 
 

@@ -97,6 +97,7 @@ def export(
     from reconciler.flows.export import export_command
     from reconciler.flows.export_files import secret_lines
     from reconciler.progress import task
+    from reconciler.render.fold import fold
 
     conn = connection_for(kw, None)  # no manifests: no Policy to read
     with showing_progress(quiet), task("reading devices", total=None) as shown:
@@ -108,10 +109,12 @@ def export(
             conn, out, locations=locations, kinds=kinds, macs=macs, progress=progress, all_fields=all_fields
         )
     for w in [] if quiet else report.warnings:
-        click.echo(f"Warning: {w}", err=True)
+        click.echo(fold(f"Warning: {w}"), err=True)
     click.echo(
-        f"Exported to {out}: {report.written} new, {report.updated} updated, {report.unchanged} unchanged "
-        f"file(s); {report.devices} device(s)."
+        fold(
+            f"Exported to {out}: {report.written} new, {report.updated} updated, "
+            f"{report.unchanged} unchanged file(s); {report.devices} device(s)."
+        )
     )
     for line in secret_lines(report.secrets):
-        click.echo(line)
+        click.echo(fold(line))

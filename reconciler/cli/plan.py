@@ -113,15 +113,16 @@ def plan(
     warn_targeting(targets, quiet or fmt != "text")
     with showing_progress(quiet):  # from the first second: loading the manifests comes first
         result = plan_command(connection_for(kw, list(paths)), request)
+    brief = quiet and fmt == "text"  # -q: the summary line only (errors go to stderr)
     if isinstance(result, PlanReview):
         review, result = result, result.plan
         if out:  # the plan plus its additive baseline section
             save_plan(result, out, json.loads(JsonRenderer().review(review)))
-        click.echo(view.review(review, artifact=out), nl=False)
+        click.echo(summary_text(result) if brief else view.review(review, artifact=out), nl=False)
     else:
         if out:
             save_plan(result, out)
-        click.echo(view.plan(result, artifact=out), nl=False)
+        click.echo(summary_text(result) if brief else view.plan(result, artifact=out), nl=False)
     if out:
         click.echo(view.saved(out), nl=False)
     if detailed_exitcode and not result.empty:
@@ -199,10 +200,23 @@ def drift(
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(renderer(kind).drift(found, artifact=full))
-    click.echo(renderer(fmt, color=use_color()).drift(found, artifact=full), nl=False)
+    if quiet and fmt == "text":  # -q: the summary line only
+        click.echo(summary_text(found), nl=False)
+    else:
+        click.echo(renderer(fmt, color=use_color()).drift(found, artifact=full), nl=False)
     if problem:
         click.echo(f"Warning: {problem}", err=True)
     sys.exit(2 if found.has_drift else 0)
+
+
+def summary_text(result: Any) -> str:
+    """What ``-q`` prints of a plan or a drift report: its summary line, folded."""
+    from reconciler.planning.plan import Plan
+    from reconciler.render.common import drift_summary_line, summary_line
+    from reconciler.render.fold import fit
+
+    line = summary_line(result) if isinstance(result, Plan) else drift_summary_line(result)
+    return "\n".join(fit(line)) + "\n"
 
 
 # --report FILE: the format by the file's extension (else --format); the JSON one holds everything

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from reconciler.cli.boundary import handle_errors
-from reconciler.cli.helptext import SIM_SERVE_ENV, env_epilog
+from reconciler.cli.helptext import SIM_ENV, SIM_SERVE_ENV, env_epilog
 from reconciler.cli.options import use_color
 from reconciler.errors import ConfigError
 from reconciler.flows.connect import run
@@ -30,13 +30,14 @@ def demo(keep_state: str | None) -> None:
       reconciler demo
     """
     from reconciler.flows.demo import run_demo
+    from reconciler.render.fold import fold
 
-    ok = run(run_demo(click.echo, state_file=keep_state, color=use_color()))
+    ok = run(run_demo(lambda text: click.echo(fold(text)), state_file=keep_state, color=use_color()))
     if not ok:
         sys.exit(1)
 
 
-@click.group()
+@click.group(epilog=SIM_ENV)
 def sim() -> None:
     """The Webex API simulator: a local stand-in for webexapis.com to try the CLI against.
 

@@ -26,7 +26,9 @@ EXAMPLES = _examples()
 
 def _banner(echo: Callable[[str], None], text: str) -> None:
     echo("")
-    echo(f"== {text} " + "=" * max(0, 70 - len(text)))
+    from reconciler.render.common import text_width
+
+    echo(f"== {text} " + "=" * max(0, min(70, text_width() - 4) - len(text)))
 
 
 async def run_demo(echo: Callable[[str], None], state_file: str | None = None, color: bool = False) -> bool:

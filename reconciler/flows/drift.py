@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reconciler.applying.resume import journal_for, owed_by
+from reconciler.applying.resume import journal_to_read, owed_by
 from reconciler.flows import notify
 from reconciler.flows.connect import DEFAULT_LOG, Connection, connect, run
 from reconciler.flows.make import make_plan
@@ -30,7 +30,7 @@ def drift_command(
     async def go() -> tuple[DriftReport, str | None]:
         async with connect(conn) as client:
             noted: list[str] = []
-            journal = journal_for(log_path, client.base_url, noted.append)
+            journal = journal_to_read(log_path, client.base_url, noted.append)
             plan = await make_plan(client, paths, owed=owed_by(journal))
             plan.warnings[:0] = noted
             found = drift_report(plan)

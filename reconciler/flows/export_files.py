@@ -31,10 +31,14 @@ class Staging:
     def __init__(self, out: Path) -> None:
         self.out = out
         self.root = out / WORKDIR / STAGING
+        self.created: Path | None = None  # the topmost directory ``begin`` made (None: none)
+        self.committed = False
 
     def begin(self) -> None:
         """Start afresh: what an export killed earlier staged is dropped first."""
         shutil.rmtree(self.root, ignore_errors=True)
+        missing = [d for d in (self.root, *self.root.parents) if not d.exists()]
+        self.created = missing[-1] if missing else None
         make_parent(self.root / "-")
 
     def path_for(self, final: Path) -> Path:
@@ -50,10 +54,15 @@ class Staging:
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(staged, final)
             write_gitignore(self.out)
+        self.committed = True
         self.discard()
 
     def discard(self) -> None:
+        """Drop the staged files; before a ``commit``, also every directory ``begin`` made (an
+        interrupted export into a new directory leaves none)."""
         shutil.rmtree(self.root, ignore_errors=True)
+        if not self.committed and self.created is not None:
+            shutil.rmtree(self.created, ignore_errors=True)
 
 
 def _files(root: Path) -> Iterator[Path]:
@@ -153,8 +162,8 @@ def secret_lines(used: dict[str, list[str]], shown: int = 3) -> list[str]:
     if not used:
         return []
     out = [
-        f"Secret values are not exported: the files reference {len(used)} as {{fromEnv: NAME}}. Before an",
-        "apply that writes one, set its variable to the org's value (never commit it):",
+        f"Secret values are not exported: the files reference {len(used)} as {{fromEnv: NAME}}. Before an "
+        "apply that writes one, set its variable to the org's value (never commit it):"
     ]
     for name in sorted(used):
         files = sorted(set(used[name]))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from reconciler.applying.resume import journal_for, owed_by
+from reconciler.applying.resume import journal_to_read, owed_by
 from reconciler.errors import ConfigError
 from reconciler.flows.connect import DEFAULT_LOG, Connection, connect, run
 from reconciler.flows.make import make_plan
@@ -52,7 +52,7 @@ def plan_command(conn: Connection, req: PlanRequest) -> Plan | PlanReview:
                     req.changed_only,
                 )
             noted: list[str] = []
-            journal = journal_for(req.log_path, client.base_url, noted.append)
+            journal = journal_to_read(req.log_path, client.base_url, noted.append)
             plan = await make_plan(
                 client, req.paths, req.targets, req.prune, req.rotate_secrets, owed=owed_by(journal)
             )

@@ -109,15 +109,13 @@ class ModelCaps:
             at = f"{base}/{i}"
             port, weight = _int(m.get("port")), _int(m.get("lineWeight", 1))
             if port is not None and ports is not None and port > ports:
-                out.append(
-                    (f"{at}/port", f"port {port} is beyond the {self.display_name}'s {ports} line ports")
-                )
+                out.append((f"{at}/port", f"port {port} is beyond the {self.display_name}'s {_ports(ports)}"))
             elif port is not None and weight is not None and ports is not None and port + weight - 1 > ports:
                 out.append(
                     (
                         f"{at}/lineWeight",
                         f"lineWeight {weight} from port {port} needs ports up to {port + weight - 1}; "
-                        f"the {self.display_name} has {ports} line ports",
+                        f"the {self.display_name} has {_ports(ports)}",
                     )
                 )
             if weight is not None and self.line_count is not None and weight > self.line_count:
@@ -287,3 +285,8 @@ class Catalog:
         if name:
             return self.model(str(name))
         return self.by_product(str(device.get("product") or ""))
+
+
+def _ports(n: int) -> str:
+    """``1 line port``, ``2 line ports``."""
+    return f"{n} line port" + ("" if n == 1 else "s")

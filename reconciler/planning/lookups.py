@@ -114,6 +114,7 @@ async def lookups(
         )
     found = await _listed(listings if listings is not None else Listings(ctx.client), wanted)
     _keep(ctx, *found)
+    await _org_names(ctx, wanted)
     await _template_specs(ctx, all_resources, wanted.template_names)
 
 
@@ -133,6 +134,19 @@ async def _listed(client: Listings, w: Wanted) -> tuple[Any, ...]:
             client.get_supported_devices() if w.models else none(),
         )
     )
+
+
+async def _org_names(ctx: Context, w: Wanted) -> None:
+    """Every workspace or location name (or device MAC) of the org, read only when one a manifest
+    names is not there: what "did you mean" suggests from."""
+    for kind, table, names, key in (
+        ("workspaces", ctx.workspaces, w.workspaces, "displayName"),
+        ("locations", ctx.locations, w.locations, "name"),
+        ("devices", ctx.devices, w.macs, "mac"),
+    ):
+        if any(n not in table for n in names):
+            items = await ctx.client.paginate(f"/{kind}", {"max": 1000}, "items")
+            ctx.org_names[kind] = [str(i.get(key)) for i in items if i.get(key)]
 
 
 def _keep(

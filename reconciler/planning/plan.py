@@ -309,10 +309,24 @@ def threshold_line(plan: Plan) -> str:
         limits.append(pct)
     where = {"default": "default", "option": "--max-changes"}.get(str(safety.get("source")), "Policy")
     limit = " or ".join(limits) if limits else "none"
+    if _over_threshold(plan):
+        return (
+            f"Safety threshold: {changed}/{managed} objects change{share}, over the limit {limit} "
+            f"({where}): apply will refuse this plan without --force."
+        )
     return (
         f"Safety threshold: {changed}/{managed} objects change{share}, limit {limit} "
         f"({where}; --force overrides)."
     )
+
+
+def _over_threshold(plan: Plan) -> bool:
+    """Whether ``apply`` would refuse ``plan`` without ``--force`` (its own limits)."""
+    try:
+        enforce_threshold(plan, None, None, False)
+    except PlanRefused:
+        return True
+    return False
 
 
 def enforce_threshold(plan: Plan, max_changes: int | None, max_percent: float | None, force: bool) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from reconciler.errors import ConfigError
 from reconciler.model import KINDS, Resource, normalize_mac
-from reconciler.textsafe import MAC_CUTOFF, did_you_mean, mac_key, shown
+from reconciler.textsafe import did_you_mean, did_you_mean_mac, shown
 
 _KIND_BY_LOWER = {k.lower(): k for k in KINDS}
 
@@ -46,10 +46,21 @@ def _closest(address: str, resources: list[Resource]) -> str:
     if kind not in KINDS:
         return did_you_mean(kind, KINDS)
     names = [r.name for r in resources if r.kind == kind]
-    found = did_you_mean(name, names, mac_key, MAC_CUTOFF) if kind == "Device" else did_you_mean(name, names)
+    found = did_you_mean_mac(name, names) if kind == "Device" else did_you_mean(name, names)
     if found:
         return found.replace("did you mean '", f"did you mean '{kind}/", 1)
     return f" (no {kind} manifest is planned)" if not names else ""
+
+
+def check_target_kinds(targets: Iterable[str]) -> None:
+    """``ConfigError`` for a target not of the form KIND/NAME or of no kind there is, before any
+    work (and before the targeting warning)."""
+    for target in targets:
+        kind = target_address(target).partition("/")[0]
+        if kind not in KINDS:
+            raise ConfigError(
+                f"--target names nothing in the manifests: {shown(target)}{did_you_mean(kind, KINDS)}"
+            )
 
 
 def targeting_warning(targets: Iterable[str]) -> str:

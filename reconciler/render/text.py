@@ -33,6 +33,7 @@ from reconciler.render.common import (
 )
 from reconciler.render.explain import render_explain_text
 from reconciler.render.failures import capped
+from reconciler.render.fold import fit
 from reconciler.textsafe import terminal_safe
 
 if TYPE_CHECKING:
@@ -52,15 +53,15 @@ def render_text(plan: Plan, color: bool = False, verbose: bool = False) -> str:
     """The plan by phase, each step under its object's name; ``verbose`` adds each API call."""
     out: list[str] = []
     for w in plan.warnings:
-        out.append(paint(f"Warning: {w}", "33", color))
+        out.extend(fit(paint(f"Warning: {w}", "33", color)))
     if plan.warnings:
         out.append("")
     if plan.steps:
-        out += [legend_line(plan), ""]
+        out += [*fit(legend_line(plan)), ""]
     for phase in sorted({s.phase for s in plan.steps}):
         out.append(paint(f"# {phase}. {PHASES[phase]}", "1", color))
         for step in [s for s in plan.ordered() if s.phase == phase]:
-            out.append("  " + paint(_step_header(step), COLOR[step.action], color))
+            out.extend(fit("  " + paint(_step_header(step), COLOR[step.action], color)))
             if step.source:
                 out.append(f"      # {step.source}")
             if verbose:
@@ -72,16 +73,16 @@ def render_text(plan: Plan, color: bool = False, verbose: bool = False) -> str:
                     f"      preview: {shown} device(s) match; "
                     f"{len(step.meta.get('differingDevices', []))} differ from the template"
                 )
-            out.extend("      " + line for line in step_change_lines(step, verbose))
+            out.extend(part for line in step_change_lines(step, verbose) for part in fit("      " + line))
             width = text_width()
             for line in unreached_lines(step):
                 out.extend(textwrap.wrap(line, width, initial_indent=" " * 6, subsequent_indent=" " * 10))
         out.append("")
     out.extend(_secret_section(plan))
     out.extend(held_lines(plan))
-    out.append(summary_line(plan))
+    out.extend(fit(summary_line(plan)))
     if not plan.empty:
-        out.append(threshold_line(plan))
+        out.extend(fit(threshold_line(plan)))
     return terminal_safe("\n".join(out) + "\n", keep_colour=color)  # no raw control from the API
 
 
@@ -90,14 +91,15 @@ def _secret_section(plan: Plan) -> list[str]:
     notes = secret_lines(plan)
     if not notes:
         return []
-    return ["Write-only secrets (never read back; see --rotate-secrets):", *(f"  {n}" for n in notes), ""]
+    lines = [line for n in notes for line in fit(f"  {n}")]
+    return ["Write-only secrets (never read back; see --rotate-secrets):", *lines, ""]
 
 
 def render_review_text(review: PlanReview, color: bool = False, verbose: bool = False) -> str:
     """The plan in two sections: what the pull request introduces, and drift that was already there."""
     out: list[str] = []
     for w in [*review.plan.warnings, *review.warnings]:
-        out.append(paint(f"Warning: {w}", "33", color))
+        out.extend(fit(paint(f"Warning: {w}", "33", color)))
     if out:
         out.append("")
     for title, part, note in (
@@ -106,7 +108,7 @@ def render_review_text(review: PlanReview, color: bool = False, verbose: bool = 
     ):
         out.append(paint(f"== {title} ==", "1", color))
         if note and not part.empty:
-            out.append(note)
+            out.extend(fit(note))
         out.append("")
         if part.empty:
             out += ["None.", ""]
@@ -119,22 +121,26 @@ def render_review_text(review: PlanReview, color: bool = False, verbose: bool = 
 
 def render_drift_text(report: DriftReport, color: bool = False) -> str:
     """Each resource with its differences by group, live value next to the declared one."""
-    out: list[str] = [paint(f"Warning: {w}", "33", color) for w in report.warnings]
+    out: list[str] = [line for w in report.warnings for line in fit(paint(f"Warning: {w}", "33", color))]
     if out:
         out.append("")
     sources = report.sources_by_resource()
     for resource, groups in report.by_resource().items():
         files = sources.get(resource, [])
-        out.append(paint(report.title(resource), "1", color) + (f"  ({', '.join(files)})" if files else ""))
+        out.extend(
+            fit(paint(report.title(resource), "1", color) + (f"  ({', '.join(files)})" if files else ""))
+        )
         for label, items in groups.items():
             out.append(f"  {label} ({len(items)})")
-            out.extend(f"    {item_line(i)}" for i in items)
+            out.extend(part for i in items for part in fit(f"    {item_line(i)}"))
         out.append("")
-    out.append(drift_summary_line(report))
+    out.extend(fit(drift_summary_line(report)))
     if report.items:
-        out.append(
-            "Live values are what the org has now; repo values are what the manifests declare. "
-            "`reconciler apply` sets the org back to the manifests; or change the manifests to keep it."
+        out.extend(
+            fit(
+                "Live values are what the org has now; repo values are what the manifests declare. "
+                "`reconciler apply` sets the org back to the manifests; or change the manifests to keep it."
+            )
         )
     return terminal_safe("\n".join(out) + "\n", keep_colour=color)  # no raw control from the API
 

@@ -272,7 +272,7 @@ class _Checker:
             return  # on, or not a boolean (the schema's error says so)
         where, said = (f"{ptr}/customizations", "without customEnabled")
         if enabled is not None:
-            where, said = (f"{ptr}/customEnabled", f"with customEnabled: {enabled}")
+            where, said = (f"{ptr}/customEnabled", "with customEnabled: false")  # as YAML spells it
         what = "device" if res.kind == "Device" else "location"
         self.add(
             res,

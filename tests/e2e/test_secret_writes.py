@@ -14,6 +14,7 @@ from click.testing import Result
 
 from reconciler.sim.seed import add_third_party_phone as add_third_party_phone_to
 from reconciler.sim.store import Store, secret_marker
+from tests.folded import flat
 
 from .conftest import sim_call
 
@@ -87,7 +88,7 @@ def test_a_new_declaration_is_written_once_and_rotation_forces_it(
     assert r.exit_code == 2, r.output
     assert (
         "Device/0A1B2C3D4E0B: sipPassword (sensitive): will be written: declaration new since the "
-        "baseline (git HEAD~1)" in r.output
+        "baseline (git HEAD~1)" in flat(r.output)
     )
     assert SECRET not in r.output
     r = cli("apply", str(repo), "--auto-approve")
@@ -97,7 +98,7 @@ def test_a_new_declaration_is_written_once_and_rotation_forces_it(
     # A plan right after, on the same commit, does not write it again (the record of the write).
     r = cli("plan", str(repo), "--detailed-exitcode")
     assert r.exit_code == 0, r.output
-    assert "not written: written with this declaration by the apply of" in r.output
+    assert "not written: written with this declaration by the apply of" in flat(r.output)
     # A later commit that leaves the declaration alone does not write it (nor plan it), nor does
     # one elsewhere, without this directory's record.
     (repo / "README").write_text("phones, again\n", encoding="utf-8")
@@ -105,13 +106,13 @@ def test_a_new_declaration_is_written_once_and_rotation_forces_it(
     (tmp_path / ".reconciler" / "secrets-written.json").unlink()
     r = cli("plan", str(repo), "--detailed-exitcode")
     assert r.exit_code == 0, r.output
-    assert "sipPassword (sensitive): not written: unchanged since the baseline (git HEAD~1)" in r.output
-    assert "--rotate-secrets to write" in r.output
+    assert "sipPassword (sensitive): not written: unchanged since the baseline (git HEAD~1)" in flat(r.output)
+    assert "--rotate-secrets to write" in flat(r.output)
     # --rotate-secrets on apply writes it anyway.
     monkeypatch.setenv("RECONCILER_SECRET_SIP_PW", "Rotated4Secret8Zq")
     r = cli("apply", str(repo), "--auto-approve", "--rotate-secrets")
     assert r.exit_code == 0, r.output
-    assert "will be written: --rotate-secrets" in r.output
+    assert "will be written: --rotate-secrets" in flat(r.output)
     assert stored_password(phone, PHONE) == secret_marker("Rotated4Secret8Zq")
 
 
@@ -128,12 +129,14 @@ def test_a_changed_reference_since_the_baseline_is_written(
     monkeypatch.chdir(tmp_path)
     r = cli("plan", "m", "--baseline", "base")
     assert r.exit_code == 0, r.output
-    assert "not written: unchanged since the baseline (baseline base)" in r.output
+    assert "not written: unchanged since the baseline (baseline base)" in flat(r.output)
     write_device(pr, PHONE, "RECONCILER_SECRET_SIP_NEW")
     r = cli("plan", "m", "--baseline", "base")
     assert r.exit_code == 0, r.output
-    assert "~ Device 0A:1B:2C:3D:4E:0B (" in r.output and "): third-party SIP password" in r.output
-    assert "will be written: declaration changed since the baseline (baseline base)" in r.output
+    assert "~ Device 0A:1B:2C:3D:4E:0B (" in flat(r.output) and "): third-party SIP password" in flat(
+        r.output
+    )
+    assert "will be written: declaration changed since the baseline (baseline base)" in flat(r.output)
 
 
 def test_without_a_baseline_a_new_declaration_is_written_once(
@@ -145,7 +148,7 @@ def test_without_a_baseline_a_new_declaration_is_written_once(
     write_device(repo, PHONE, "RECONCILER_SECRET_SIP_PW")
     r = cli("plan", str(repo), "--detailed-exitcode")
     assert r.exit_code == 2, r.output
-    assert "sipPassword (sensitive): will be written: new, no baseline" in r.output
+    assert "sipPassword (sensitive): will be written: new, no baseline" in flat(r.output)
     r = cli("apply", str(repo), "--auto-approve")
     assert r.exit_code == 0, r.output
     assert "Converged" in r.output
@@ -156,7 +159,7 @@ def test_without_a_baseline_a_new_declaration_is_written_once(
     r = cli("plan", str(repo), "--detailed-exitcode")
     assert r.exit_code == 0, r.output
     assert "No changes" in r.output
-    assert "not written: written with this declaration by the apply of" in r.output
+    assert "not written: written with this declaration by the apply of" in flat(r.output)
     # ... and drift agrees.
     r = cli("drift", str(repo), "--simulate", "--sim-state", str(phone), simulate=False)
     assert r.exit_code == 0, r.output
@@ -165,7 +168,7 @@ def test_without_a_baseline_a_new_declaration_is_written_once(
     monkeypatch.setenv("RECONCILER_SECRET_SIP_PW_2", "Other5Secret7Kx")
     r = cli("plan", str(repo), "--detailed-exitcode")
     assert r.exit_code == 2, r.output
-    assert "will be written: declaration changed since the apply of" in r.output
+    assert "will be written: declaration changed since the apply of" in flat(r.output)
 
 
 def test_the_record_of_written_secrets_belongs_to_its_api(
@@ -186,7 +189,7 @@ def test_the_record_of_written_secrets_belongs_to_its_api(
     path.write_text("{not json", encoding="utf-8")  # a damaged record is no record
     r = cli("plan", str(repo), "--detailed-exitcode")
     assert r.exit_code == 2, r.output
-    assert "will be written: new, no baseline" in r.output
+    assert "will be written: new, no baseline" in flat(r.output)
 
 
 def test_the_markdown_plan_shows_each_secret_and_the_threshold(cli: Cli, tmp_path: Path, phone: Path) -> None:

@@ -16,6 +16,7 @@ from reconciler.render import (
     render_drift_markdown,
     render_drift_text,
 )
+from tests.folded import flat
 
 from .conftest import keep_members, run, set_backlight
 
@@ -37,8 +38,9 @@ def test_change_behind_the_tools_back_is_reported_with_its_live_value(
     r = run("drift", str(applied), "--report", str(report_json), "--report", str(report_md))
     assert r.exit_code == 2, r.output
     lines = r.output.splitlines()
-    assert lines[0].startswith("Device 0A:1B:2C:3D:4E:01 (Cisco 8851, alice@example.com)  (")
-    assert lines[0].endswith(f"{MAC}.yaml)")
+    header = flat("\n".join(lines[:2]))  # the title, then its files (on a line of their own at 100 columns)
+    assert header.startswith("Device 0A:1B:2C:3D:4E:01 (Cisco 8851, alice@example.com) (")
+    assert header.endswith(f"{MAC}.yaml)")
     assert '    settings.customizations.mpp.backlightTimer: live "ONE_MIN"; repo "FIVE_MIN"' in lines
     assert "  missing members (1)" in lines
     assert any(

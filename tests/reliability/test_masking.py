@@ -24,6 +24,7 @@ from reconciler.cli import main
 from reconciler.sim.seed import add_third_party_phone
 from reconciler.sim.store import secret_marker
 from reconciler.webex.redact import MASK, redact, register_secret
+from tests.folded import flat
 
 from .conftest import EXAMPLES, Harness, Rule, record, route
 
@@ -120,7 +121,7 @@ def test_plan_warns_first_about_an_unset_fromenv(harness: Callable[..., Harness]
     repo = with_secret(tmp_path)
     r = h.run("plan", str(repo))
     assert r.exit_code == 0, r.output
-    first = r.output.splitlines()[0]
+    first = flat(r.output.split("\n\n")[0])  # the first paragraph: the warning, folded
     assert first.startswith(f"Warning: {repo / DEVICE}:{secret_line(repo)}:"), r.output
     assert "environment variable RECONCILER_SECRET_SIP_PW is not set" in first
 

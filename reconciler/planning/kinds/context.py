@@ -189,6 +189,9 @@ class Context:
     people: dict[str, dict[str, Any]] = field(default_factory=dict)  # lowercased email -> person
     workspaces: dict[str, dict[str, Any]] = field(default_factory=dict)  # display name -> workspace
     locations: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> location
+    # Every name of the org's workspaces / locations, read only when a named one was not found
+    # (what "did you mean" picks from): "workspaces" / "locations" -> names.
+    org_names: dict[str, list[str]] = field(default_factory=dict)
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # templateName -> list entry
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> supportedDevices entry
     caps: Catalog = field(default_factory=Catalog)  # what each model may take (from ``models``)
@@ -315,12 +318,16 @@ class Context:
             self.error(resource, pointer, message)
         return bool(problems)
 
-    def id_of(self, res: Resource, table: dict[str, dict[str, Any]], pointer: str, what: str) -> str | None:
+    def id_of(
+        self, res: Resource, table: dict[str, dict[str, Any]], pointer: str, what: str, kind: str = ""
+    ) -> str | None:
         """The id of the org object ``res`` is named after (``table[res.name]``); None, with an error at
-        ``pointer``, when the org has none (``what`` it is: "location named", "person with email")."""
+        ``pointer``, when the org has none (``what`` it is: "location named", "person with email";
+        ``kind``: the ``org_names`` it may be a typo of)."""
         entry = table.get(res.name)
         if entry is None:
-            self.error(res, pointer, f"no {what} {res.name!r} in the org{did_you_mean(res.name, table)}")
+            known = did_you_mean(res.name, [*table, *self.org_names.get(kind, [])])
+            self.error(res, pointer, f"no {what} {res.name!r} in the org{known}")
             return None
         return str(entry["id"])
 

@@ -18,7 +18,7 @@ from reconciler.planning.kinds.linekeys import (
 )
 from reconciler.planning.plan import Step
 from reconciler.planning.secrets import decide, reference
-from reconciler.textsafe import MAC_CUTOFF, did_you_mean, mac_key
+from reconciler.textsafe import did_you_mean, did_you_mean_mac
 
 DEVICE = "/telephony/config/devices/{id}"
 
@@ -40,7 +40,9 @@ SIP_PASSWORD_STEP = f".{SIP_PASSWORD}"  # the address suffix of a write-only sec
 def calling_id(ctx: Context, res: Resource) -> str | None:
     item = ctx.devices.get(res.name)
     if item is None:
-        known = did_you_mean(res.name, map(mac_with_colons, ctx.devices), mac_key, MAC_CUTOFF)
+        known = did_you_mean_mac(
+            res.name, map(mac_with_colons, [*ctx.devices, *ctx.org_names.get("devices", [])])
+        )
         ctx.error(res, "/metadata/mac", f"no device with MAC {mac_with_colons(res.name)} in the org{known}")
         return None
     cid = item.get("callingDeviceId")
@@ -281,7 +283,7 @@ async def _resolve_member_ids(
         elif kind == "workspace":
             ident = (ctx.workspaces.get(ref) or {}).get("id")
             if not ident:
-                known = did_you_mean(ref, ctx.workspaces)
+                known = did_you_mean(ref, [*ctx.workspaces, *ctx.org_names.get("workspaces", [])])
                 ctx.error(
                     res, f"/spec/members/{i}/workspace", f"no workspace named {ref!r} in the org{known}"
                 )

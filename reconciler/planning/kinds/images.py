@@ -10,7 +10,7 @@ from reconciler.manifests.discovery import UnreadableFile, inside, read_capped, 
 from reconciler.model import Resource, mac_with_colons, normalize_mac
 from reconciler.planning.diff import FieldChange
 from reconciler.planning.kinds.context import Context
-from reconciler.textsafe import MAC_CUTOFF, did_you_mean, mac_key
+from reconciler.textsafe import did_you_mean_mac
 from reconciler.validation.imagecheck import image_problem
 from reconciler.validation.semantic import IMAGE_MAX_BYTES, image_name
 
@@ -151,7 +151,9 @@ def _upload_device(ctx: Context, res: Resource) -> str | None:
     if mac:
         item: dict[str, Any] | None = ctx.devices.get(normalize_mac(str(mac)) or "")
         if not item or not item.get("callingDeviceId"):
-            known = did_you_mean(str(mac), map(mac_with_colons, ctx.devices), mac_key, MAC_CUTOFF)
+            known = did_you_mean_mac(
+                str(mac), map(mac_with_colons, [*ctx.devices, *ctx.org_names.get("devices", [])])
+            )
             ctx.error(res, "/spec/uploadDevice", f"no Webex Calling device with MAC {mac}{known}")
             return None
         return str(item["callingDeviceId"])

@@ -34,7 +34,7 @@ async def plan_org_settings(ctx: Context, res: Resource) -> None:
 
 
 async def plan_location_settings(ctx: Context, res: Resource) -> None:
-    loc_id = ctx.id_of(res, ctx.locations, "/metadata/location", "location named")
+    loc_id = ctx.id_of(res, ctx.locations, "/metadata/location", "location named", "locations")
     if loc_id is None:
         return
     read = LOCATION_SETTINGS.format(id=loc_id)
@@ -173,7 +173,7 @@ async def plan_person(ctx: Context, res: Resource) -> None:
 
 
 async def plan_workspace(ctx: Context, res: Resource) -> None:
-    wid = ctx.id_of(res, ctx.workspaces, "/metadata/workspace", "workspace named")
+    wid = ctx.id_of(res, ctx.workspaces, "/metadata/workspace", "workspace named", "workspaces")
     if wid is not None:
         base = WORKSPACE.format(id=wid)
         await _plan_owner(ctx, res, base, base, hoteling_wrap=False)

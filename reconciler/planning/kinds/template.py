@@ -94,7 +94,7 @@ def _location_ids(ctx: Context, res: Resource) -> list[str] | None:
     for i, loc in enumerate(res.spec.get("locations", [])):
         entry = ctx.locations.get(loc)
         if entry is None:
-            known = did_you_mean(loc, ctx.locations)
+            known = did_you_mean(loc, [*ctx.locations, *ctx.org_names.get("locations", [])])
             ctx.error(res, f"/spec/locations/{i}", f"no location named {loc!r} in the org{known}")
             return None
         out.append(str(entry["id"]))
