@@ -45,11 +45,13 @@ def journal_to_read(log_path: str, base_url: str, warn: Say) -> Journal | None:
     return None
 
 
-def owed_by(journal: Journal | None) -> Owed | None:
-    """The pending pushes of ``journal``, for a fresh plan to check and plan."""
+def owed_by(journal: Journal | None, read_only: bool = False) -> Owed | None:
+    """The pending pushes of ``journal``, for a fresh plan to check and plan (``read_only``: for
+    plan and drift, which leave a log of another org out with a warning; apply refuses it)."""
     if journal is None:
         return None
-    return Owed(sorted(journal.pending.values(), key=lambda p: p.mac), f"apply log {journal.path}", journal)
+    items = sorted(journal.pending.values(), key=lambda p: p.mac)
+    return Owed(items, f"apply log {journal.path}", journal, read_only=read_only)
 
 
 def owed_by_saved(saved: Plan, source: str, journal: Journal | None) -> Owed:

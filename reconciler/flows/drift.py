@@ -31,7 +31,7 @@ def drift_command(
         async with connect(conn) as client:
             noted: list[str] = []
             journal = journal_to_read(log_path, client.base_url, noted.append)
-            plan = await make_plan(client, paths, owed=owed_by(journal))
+            plan = await make_plan(client, paths, owed=owed_by(journal, read_only=True))
             plan.warnings[:0] = noted
             found = drift_report(plan)
             problem = None

@@ -54,7 +54,12 @@ def plan_command(conn: Connection, req: PlanRequest) -> Plan | PlanReview:
             noted: list[str] = []
             journal = journal_to_read(req.log_path, client.base_url, noted.append)
             plan = await make_plan(
-                client, req.paths, req.targets, req.prune, req.rotate_secrets, owed=owed_by(journal)
+                client,
+                req.paths,
+                req.targets,
+                req.prune,
+                req.rotate_secrets,
+                owed=owed_by(journal, read_only=True),
             )
             plan.warnings[:0] = noted
             return plan

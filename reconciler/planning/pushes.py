@@ -53,6 +53,7 @@ class Owed:
     items: list[PendingPush]
     source: str  # "apply log .reconciler/apply-log.jsonl", "saved plan plan.json"
     journal: Journal | None = None  # the apply log read (its org is checked against this run's)
+    read_only: bool = False  # plan, drift: a log of another org is left out with a warning
 
     def refuse(self, item: PendingPush, problem: str) -> ConfigError:
         where = f"{self.source}: line {item.line}" if item.line else self.source
@@ -215,8 +216,17 @@ async def plan_pushes(
     listed in ``ctx.held``. ``owed``: pending pushes of an earlier apply; ``resources``: every
     manifest (what may manage a pending device); ``selected``: those planned (``--target``)."""
     ctx.org_seen = next((o for o in map(_org_of, ctx.devices.values()) if o), None)
-    if owed is not None and owed.journal is not None:
-        owed.journal.check_org(ctx.client.org_id or ctx.org_seen)
+    journal = owed.journal if owed is not None else None
+    if owed is not None and journal is not None:
+        org = ctx.client.org_id or ctx.org_seen
+        if owed.read_only and journal.other_org(org):
+            ctx.warnings.append(
+                f"apply log {journal.path} belongs to another org ({journal.org_id}, not "
+                f"{org}): its pending pushes are not considered"
+            )
+            owed = None
+        else:
+            journal.check_org(org)
     own_writes(ctx)
     await settings_reach(ctx)
     if owed is not None:

@@ -148,9 +148,13 @@ class Journal:
                 "--log, or move it away"
             )
 
+    def other_org(self, org_id: str | None) -> bool:
+        """Whether the log was written for another org than ``org_id`` (both known)."""
+        return bool(self.org_id and org_id and self.org_id != org_id)
+
     def check_org(self, org_id: str | None) -> None:
         """Refuse a log written for another org (when both orgs are known)."""
-        if self.org_id and org_id and self.org_id != org_id:
+        if self.other_org(org_id):
             raise ConfigError(
                 f"apply log {self.path} was written by an apply for org {self.org_id}; this run is for "
                 f"org {org_id}. It is not this run's journal: name another --log, or move it away"
