@@ -10,8 +10,7 @@ Finding and reading files is ``reconciler.manifests.discovery``.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from reconciler.model import (
     SecretRef,
     normalize_mac,
 )
+from reconciler.textsafe import did_you_mean
 
 __all__ = [
     "MAX_DEPTH",
@@ -76,11 +76,6 @@ def identity(kind: str, metadata: dict[str, Any]) -> str:
     return _name_text(metadata.get("name"))
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _to_resource(doc: Document) -> tuple[Resource | None, list[Diagnostic]]:
     """Check the envelope (apiVersion, kind, metadata, spec) and build the Resource."""
     data, pos, src = doc.data, doc.positions, doc.source
@@ -99,7 +94,7 @@ def _to_resource(doc: Document) -> tuple[Resource | None, list[Diagnostic]]:
             problems.append(
                 (
                     at("/" + escape_pointer(key)),
-                    f"unknown field {key!r}{_suggest(key, ENVELOPE_KEYS)}; a manifest has only "
+                    f"unknown field {key!r}{did_you_mean(key, ENVELOPE_KEYS)}; a manifest has only "
                     "apiVersion, kind, metadata and spec",
                 )
             )
@@ -114,7 +109,7 @@ def _to_resource(doc: Document) -> tuple[Resource | None, list[Diagnostic]]:
         if "kind" not in data:
             problems.append((src, "missing required field 'kind' (one of: " + ", ".join(KINDS) + ")"))
         else:
-            hint = _suggest(kind, KINDS) if isinstance(kind, str) else ""
+            hint = did_you_mean(kind, KINDS) if isinstance(kind, str) else ""
             problems.append(
                 (at("/kind"), f"unknown kind {kind!r}{hint}; expected one of: " + ", ".join(KINDS))
             )

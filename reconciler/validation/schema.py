@@ -7,7 +7,6 @@ kept per kind. Never prints, never raises for bad input.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.manifests.load import escape_pointer, label_of, to_raw
 from reconciler.model import API_VERSION, KINDS, Diagnostic, Resource
-from reconciler.textsafe import shown
+from reconciler.textsafe import did_you_mean, shown
 
 if TYPE_CHECKING:  # jsonschema itself is imported when a file needs checking (_validator_class)
     from jsonschema import Draft202012Validator
@@ -310,17 +309,6 @@ def _short(values: list[Any]) -> str:
     return shown
 
 
-def _suggest(word: Any, choices: Iterable[Any]) -> str:
-    if not isinstance(word, str):
-        return ""
-    texts = [c for c in choices if isinstance(c, str)]
-    close = difflib.get_close_matches(word, texts, n=1, cutoff=0.6)
-    if not close:
-        upper = [c for c in texts if c.upper() == word.upper()]
-        close = upper[:1]
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _messages(error: ValidationError) -> list[tuple[str, str]]:
     """(JSON pointer, message) pairs for one schema error."""
     ptr = "".join("/" + escape_pointer(str(p)) for p in error.absolute_path)
@@ -354,7 +342,7 @@ def _unknown_fields(ptr: str, inst: dict[str, Any], allowed: list[str]) -> list[
         if key in allowed:
             continue
         msg = f"unknown field {key!r}" + (f" in {field_name(ptr)}" if ptr else "")
-        hint = _suggest(key, allowed)
+        hint = did_you_mean(key, allowed)
         if hint:
             msg += hint
         elif 0 < len(allowed) <= 8:
@@ -386,7 +374,9 @@ def _type_message(inst: Any, value: Any) -> str:
 # The message of each keyword whose message depends only on the value and the keyword's argument
 # (None: the schema's own errorMessage, else jsonschema's, is used).
 _KEYWORD_MESSAGES: dict[str, Callable[[Any, Any], str | None]] = {
-    "enum": lambda inst, value: f"{shown(inst)} is not one of: {_short(list(value))}{_suggest(inst, value)}",
+    "enum": lambda inst, value: (
+        f"{shown(inst)} is not one of: {_short(list(value))}{did_you_mean(inst, value)}"
+    ),
     "const": lambda inst, value: f"must be {value!r}, not {shown(inst)}",
     "type": _type_message,
     "minimum": lambda inst, value: f"must be at least {value}, got {shown(inst)}",

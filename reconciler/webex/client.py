@@ -316,14 +316,7 @@ class WebexClient(WebexApi):
                 if silent is not None:
                     raise ServerSilent(f"not sent: {silent}", request=req)
                 self.stats.requests += 1
-                if self._lean and call.deadline - time.monotonic() >= self.timeout:
-                    # the usual attempt (the engine transport, the whole timeout left): one
-                    # coroutine less than through ``_bounded_attempt``
-                    tried.response = await exchange(
-                        self._transport, req, self.timeout, lean=True, max_bytes=self.max_answer_bytes
-                    )
-                else:
-                    tried.response = await self._bounded_attempt(req, call.deadline)
+                tried.response = await self._bounded_attempt(req, call.deadline)
                 self._heard, self._unanswered = time.monotonic(), 0
             except httpx.TransportError as exc:
                 tried.failure = exc
