@@ -16,6 +16,7 @@ from yaml.composer import ComposerError
 from yaml.events import AliasEvent, CollectionStartEvent
 from yaml.nodes import MappingNode, ScalarNode
 
+from reconciler.manifests import blockyaml
 from reconciler.manifests.nodes import (
     _IMPLICIT,
     _MAP_TAG,
@@ -165,7 +166,12 @@ def _may_nest_too_deep(text: str) -> bool:
 def parse_documents(
     text: str, file: str, *, backend: str | None = None
 ) -> tuple[list[Document], list[Diagnostic]]:
-    """Every non-empty document in ``text``; YAML problems as diagnostics (never raises)."""
+    """Every non-empty document in ``text``; YAML problems as diagnostics (never raises). Plain
+    block text takes ``blockyaml``'s fast path unless a backend is asked for."""
+    if backend is None and not os.environ.get("RECONCILER_YAML_BACKEND"):
+        fast = blockyaml.parse(text, file)
+        if fast is not None:
+            return fast, []
     loader = _loader(backend)
     if not issubclass(loader, _PureLoader) and _may_nest_too_deep(text):
         loader = _ExactDepthLoader

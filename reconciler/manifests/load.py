@@ -190,6 +190,17 @@ def load_paths(
     return resources, diags + more
 
 
+def has_secret(value: Any) -> bool:
+    """Whether a ``SecretRef`` is anywhere in ``value``."""
+    if isinstance(value, SecretRef):
+        return True
+    if isinstance(value, dict):
+        return any(has_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_secret(v) for v in value)
+    return False
+
+
 def to_raw(value: Any) -> Any:
     """Plain data with ``SecretRef`` turned back into ``{"fromEnv": NAME}`` (the written form)."""
     if isinstance(value, SecretRef):

@@ -41,7 +41,8 @@ import yaml
 
 from reconciler import __version__
 from reconciler.localfiles import LIMITS, UnreadableFile, make_parent, read_capped
-from reconciler.model import Diagnostic, Location, Resource, SecretRef
+from reconciler.manifests.positions import PackedPositions, pack, unpack
+from reconciler.model import Diagnostic, Resource, SecretRef
 from reconciler.tracked import is_tracked
 
 FORMAT = 2  # 2: diagnostics carry their code
@@ -54,6 +55,8 @@ _CODE = (
     "manifests/load.py",
     "manifests/compose.py",
     "manifests/nodes.py",
+    "manifests/blockyaml.py",
+    "manifests/positions.py",
     "manifests/discovery.py",
     "localfiles.py",
     "validation/schema.py",
@@ -160,114 +163,37 @@ def _walk(value: Any, leaf: Any) -> Any:
     return leaf(value)
 
 
-def _enc_leaf(value: Any) -> Any:
-    if isinstance(value, SecretRef):
-        return (_SECRET, value.env)
-    if value is None or isinstance(value, str | bool | int | float):
-        return value
-    raise _NotCacheable(type(value).__name__)
-
-
 def _dec_leaf(value: Any) -> Any:
     return SecretRef(value[1]) if isinstance(value, tuple) else value
-
-
-def _enc(value: Any) -> Any:
-    return _walk(value, _enc_leaf)
 
 
 def _dec(value: Any) -> Any:
     return _walk(value, _dec_leaf)
 
 
-def _has_secret(value: Any) -> bool:
-    if isinstance(value, SecretRef):
-        return True
-    if isinstance(value, dict):
-        return any(_has_secret(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_secret(v) for v in value)
-    return False
-
-
-class CachedPositions(dict[str, Location]):
-    """``Resource.positions`` from the cache: the positions are kept as ``(line, col)`` and made
-    ``Location`` objects when asked for (most are never asked for: only problems and steps are)."""
-
-    __slots__ = ("file",)
-
-    def __init__(self, file: str, raw: dict[str, Any]) -> None:
-        super().__init__()
-        self.file = file
-        dict.update(self, raw)
-
-    def _made(self, value: Any) -> Location:
-        if isinstance(value, Location):
-            return value
-        loc = _unloc(value, self.file)
-        assert loc is not None
-        return loc
-
-    def __getitem__(self, key: str) -> Location:
-        return self._made(dict.__getitem__(self, key))
-
-    def get(self, key: str, default: Any = None) -> Any:
-        value = dict.get(self, key, _ABSENT)
-        return default if value is _ABSENT else self._made(value)
-
-    def values(self) -> Any:
-        return [self._made(v) for v in dict.values(self)]
-
-    def items(self) -> Any:
-        return [(k, self._made(v)) for k, v in dict.items(self)]
-
-    def __eq__(self, other: object) -> bool:
-        return dict(self.items()) == (dict(other.items()) if isinstance(other, dict) else other)
-
-    __hash__ = None
-
-    def copy(self) -> dict[str, Location]:
-        return dict(self.items())
-
-
-_ABSENT = object()
-
-
-def _loc(loc: Location | None, file: str) -> Any:
-    """A position as one int (line and column) in its own file: an int is half a tuple's size."""
-    if loc is None:
-        return None
-    if loc.file != file:
-        return (loc.file, loc.line, loc.col)
-    return loc.line << 16 | loc.col if 0 <= loc.col < 1 << 16 else (loc.line, loc.col)
-
-
-def _unloc(value: Any, file: str) -> Location | None:
-    if value is None:
-        return None
-    if type(value) is int:
-        return Location(file, value >> 16, value & 0xFFFF)
-    if len(value) == 2:
-        return Location(file, value[0], value[1])
-    return Location(value[0], value[1], value[2])
-
-
 _SHORT = 64  # strings up to this length are interned: keys, pointers, names and values repeat
 
+_SCALARS = frozenset({type(None), bool, int, float})
 
-def _interned(value: Any) -> Any:
-    """``value`` with its dict keys and short strings interned: ``marshal`` writes them so, and
-    ``marshal.loads`` gives every entry the same string objects (a key such as ``lineType`` or a
-    pointer such as ``/spec/members/0/port`` is one object for 100,000 manifests, not 100,000).
-    Scalars are handled in line (no call each): this runs on every value a cache fill encodes."""
+
+def _entry_value(value: Any, secrets: list[bool]) -> Any:
+    """``value`` as an entry holds it, in one walk: dict keys and short strings interned
+    (``marshal`` writes them so, and ``marshal.loads`` gives every entry the same string objects:
+    a key such as ``lineType`` is one object for 100,000 manifests, not 100,000), a secret as a
+    tagged tuple (noted in ``secrets``); anything but plain data is not cacheable."""
     kind = type(value)
     if kind is dict:
-        return {_short(k): _short(v) if type(v) is str else _interned(v) for k, v in value.items()}
+        return {_short(k): v if type(v) in _SCALARS else _entry_value(v, secrets) for k, v in value.items()}
     if kind is list:
-        return [_short(v) if type(v) is str else _interned(v) for v in value]
+        return [v if type(v) in _SCALARS else _entry_value(v, secrets) for v in value]
     if kind is str:
-        return _short(value)
-    return value
+        return _intern(value) if len(value) <= _SHORT else value
+    if kind is SecretRef:
+        secrets.append(True)
+        return (_SECRET, value.env)
+    if kind in _SCALARS:
+        return value
+    raise _NotCacheable(kind.__name__)
 
 
 def _short(text: Any) -> Any:
@@ -281,14 +207,16 @@ def encode(file: str, resources: list[Resource], diags: list[Diagnostic], checke
     """One file's entry (raises ``_NotCacheable`` for a value that is not plain data)."""
     res = []
     for r in resources:
-        secret = _has_secret(r.metadata) or _has_secret(r.spec)
-        meta, spec = (_enc(r.metadata), _enc(r.spec)) if secret else (r.metadata, r.spec)
-        meta, spec = _interned(meta), _interned(spec)
-        positions = {_short(p): _loc(loc, file) for p, loc in r.positions.items()}
-        res.append((_interned(r.kind), r.name, meta, spec, secret, _loc(r.source, file), positions))
+        secrets: list[bool] = []
+        meta, spec = _entry_value(r.metadata, secrets), _entry_value(r.spec, secrets)
+        if isinstance(r.positions, PackedPositions):  # packed already
+            positions = {_short(p): at for p, at in dict.items(r.positions)}
+        else:
+            positions = {_short(p): pack(at, file) for p, at in r.positions.items()}
+        res.append((_short(r.kind), r.name, meta, spec, bool(secrets), pack(r.source, file), positions))
 
     def diag(d: Diagnostic) -> Any:
-        return (_loc(d.location, file), d.message, d.resource, d.severity, d.code)
+        return (pack(d.location, file), d.message, d.resource, d.severity, d.code)
 
     try:
         return marshal.dumps((res, [diag(d) for d in diags], [diag(d) for d in checked]))
@@ -302,13 +230,13 @@ def decode(file: str, data: bytes) -> tuple[list[Resource], list[Diagnostic], li
     for kind, name, meta, spec, secret, source, positions in res:
         if secret:
             meta, spec = _dec(meta), _dec(spec)
-        pos = CachedPositions(file, positions)
-        src = _unloc(source, file)
+        pos = PackedPositions(file, positions)
+        src = unpack(source, file)
         assert src is not None
         resources.append(Resource(kind=kind, name=name, metadata=meta, spec=spec, source=src, positions=pos))
 
     def diag(v: Any) -> Diagnostic:
-        return Diagnostic(_unloc(v[0], file), v[1], v[2], v[3], v[4])
+        return Diagnostic(unpack(v[0], file), v[1], v[2], v[3], v[4])
 
     return resources, [diag(d) for d in diags], [diag(d) for d in checked]
 

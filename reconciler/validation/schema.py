@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.manifests.load import escape_pointer, label_of, to_raw
+from reconciler.manifests.load import escape_pointer, has_secret, label_of, to_raw
 from reconciler.model import API_VERSION, KINDS, Diagnostic, Resource
 from reconciler.textsafe import did_you_mean, shown
 
@@ -271,8 +271,8 @@ def raw_document(resource: Resource) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": resource.kind,
-        "metadata": to_raw(resource.metadata),
-        "spec": to_raw(resource.spec),
+        "metadata": to_raw(resource.metadata) if has_secret(resource.metadata) else resource.metadata,
+        "spec": to_raw(resource.spec) if has_secret(resource.spec) else resource.spec,
     }
 
 

@@ -15,7 +15,9 @@ from reconciler.webex.untrusted import without_userinfo
 
 # Characters a path may hold as they are (RFC 3986 pchar and "/", "%" of an existing escape): a
 # path made only of these is placed into the URL without a re-parse (``WebexClient._build_url``).
-PLAIN_PATH = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
+PLAIN_PATH = re.compile(
+    r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9\-._~!$&'()*+,;=:@/]*)*"
+)  # runs of plain characters between percent escapes (one alternation per character was slow)
 
 
 def check_base_url(base_url: str, *, injected: bool) -> str:
