@@ -11,7 +11,13 @@ collector only has cycles left to find, and it still runs, less often.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import gc
+import os
+import sys
+import threading
+from collections.abc import Iterator
 
 # Young objects allocated before a collection (default 700), and how many younger collections
 # before an older one (defaults 10 and 10).
@@ -32,3 +38,36 @@ def settle() -> None:
     looking at them (and at everything else alive now) when tuned."""
     if _tuned:
         gc.freeze()
+
+
+@contextlib.contextmanager
+def loading() -> Iterator[None]:
+    """While the manifests load (when tuned): no collector at all. A load makes millions of
+    objects that all live on (values, positions, cache entries) and hardly a cycle, and each pass
+    of the collector walked everything made so far: at 100,000 manifests 2.4 s of a 14 s load
+    (the YAML parse 6.1 -> 5.1 s, the cache entries' decoding 2.7 -> 1.3 s)."""
+    if not _tuned or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def leave(code: int) -> None:
+    """End a command run now, as the interpreter would, less its teardown: every object of the
+    run freed one by one (2.5 s after a 100,000-manifest ``validate``, for memory the system
+    takes back at once). Output is flushed and exit handlers run first; only when this is the
+    last thread (a thread still working is waited for by the usual exit instead). Returns when
+    it cannot end the process this way."""
+    if threading.active_count() != 1:
+        return
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+    except (OSError, ValueError):  # a closed pipe: the usual exit says so as it always did
+        return
+    atexit._run_exitfuncs()
+    os._exit(code)

@@ -81,4 +81,9 @@ def console() -> None:
     from reconciler import runtime
 
     runtime.tune()
-    main()
+    try:
+        main()
+    except SystemExit as done:
+        if isinstance(done.code, int) or done.code is None:
+            runtime.leave(done.code or 0)
+        raise

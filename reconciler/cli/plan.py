@@ -38,10 +38,12 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
     Example:
       reconciler validate .                 # every problem as file:line:col, exit 1 if any
     """
+    from reconciler import runtime
     from reconciler.render.formats import result_renderer
     from reconciler.validation.validate import validate_paths
 
-    result = validate_paths(list(paths))
+    with runtime.loading():
+        result = validate_paths(list(paths))
     click.echo(result_renderer(fmt).validation(result), nl=False)
     if not result.ok:
         sys.exit(1)

@@ -72,7 +72,7 @@ def load_checked(paths: list[str]) -> tuple[list[Resource], list[Diagnostic]]:
     if stamp is not None and _last_load.get("stamp") == stamp:
         return list(_last_load["resources"]), list(_last_load["warnings"])
     _last_load.clear()
-    with task("loading manifests"):
+    with task("loading manifests"), runtime.loading():
         result = validate_paths(paths)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors:

@@ -91,11 +91,10 @@ def _skip(rules: dict[str, list[str]], dirpath: str, name: str, is_dir: bool) ->
     return False
 
 
-def _outside(dirpath: str, name: str, root: str, diags: list[Diagnostic]) -> bool:
+def _outside(full: str, root: str, diags: list[Diagnostic]) -> bool:
     """A symlink under ``root`` that resolves outside it is refused (a hostile change could
     otherwise pull ``/etc`` into a plan)."""
-    full = os.path.join(dirpath, name)
-    if not os.path.islink(full) or inside(full, root):
+    if inside(full, root):
         return False
     diags.append(
         Diagnostic(
@@ -107,38 +106,54 @@ def _outside(dirpath: str, name: str, root: str, diags: list[Diagnostic]) -> boo
     return True
 
 
+def _entries(dirpath: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(dirpath) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError:  # unreadable, or gone since it was listed: as ``os.walk``, not an error here
+        return []
+
+
 def _walk(directory: str, diags: list[Diagnostic]) -> list[tuple[str, str]]:
-    """The manifest files under ``directory`` (each with its real path), sorted, hidden and ignored
-    ones left out; symlinks that resolve outside ``directory`` refused (added to ``diags``)."""
+    """The manifest files under ``directory`` (each with its real path), sorted, depth first,
+    hidden and ignored ones left out; symlinks followed, those that resolve outside ``directory``
+    refused (added to ``diags``). One ``scandir`` per directory: whether an entry is a link comes
+    with the listing, not from a ``stat`` of its own."""
     found: list[tuple[str, str]] = []
     visited: set[str] = set()
     rules: dict[str, list[str]] = {}  # directory -> its .reconcilerignore patterns
-    for dirpath, dirnames, filenames in os.walk(directory, followlinks=True):
+    pending = [directory]
+    while pending:
+        dirpath = pending.pop()
         real = os.path.realpath(dirpath)
         if real in visited:  # a symlink loop
-            dirnames[:] = []
             continue
         visited.add(real)
-        if IGNORE_FILE in filenames:
+        entries = _entries(dirpath)
+        if any(e.name == IGNORE_FILE for e in entries):
             rules[dirpath] = _ignore_patterns(dirpath)
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if not _is_hidden(d)
-            and not _skip(rules, dirpath, d, True)
-            and not _outside(dirpath, d, directory, diags)
-        )
-        for name in sorted(filenames):
-            if (
-                not _is_hidden(name)
-                and name.lower().endswith(YAML_SUFFIXES)
-                and not _skip(rules, dirpath, name, False)
-                and not _outside(dirpath, name, directory, diags)
-            ):
-                full = os.path.join(dirpath, name)
-                # a file that is not a link is where its directory really is (no realpath each)
-                real_file = os.path.realpath(full) if os.path.islink(full) else os.path.join(real, name)
-                found.append((os.path.normpath(full), real_file))
+        subdirs: list[str] = []
+        for entry in entries:
+            name = entry.name
+            if _is_hidden(name):
+                continue
+            link = entry.is_symlink()
+            try:
+                is_dir = entry.is_dir()  # (a link: what it points to)
+            except OSError:
+                is_dir = False
+            if not is_dir and not name.lower().endswith(YAML_SUFFIXES):
+                continue
+            full = os.path.join(dirpath, name)
+            if _skip(rules, dirpath, name, is_dir) or (link and _outside(full, directory, diags)):
+                continue
+            if is_dir:
+                subdirs.append(full)
+            else:  # a file that is not a link is where its directory really is (no realpath each)
+                found.append(
+                    (os.path.normpath(full), os.path.realpath(full) if link else os.path.join(real, name))
+                )
+        pending.extend(reversed(subdirs))
     return found
 
 

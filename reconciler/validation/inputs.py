@@ -96,20 +96,23 @@ def _collect(
     ``keep(key, value)`` accepts, in document order; list items carry their list's key. Pointers
     are built only for the scalars kept (most are not: building one per scalar was most of the
     cost of these checks on a big repository)."""
-    if isinstance(node, dict):
+    kind = type(node)
+    if kind is dict:
         for k, v in node.items():
-            sk = str(k)
-            if isinstance(v, (dict, list)):
+            sk = k if type(k) is str else str(k)
+            tv = type(v)
+            if tv is dict or tv is list:
                 _collect(v, (*path, sk), sk, keep, out)
-            elif keep(sk, v):
+            elif tv is not bool and v is not None and keep(sk, v):
                 out.append((_pointer((*path, sk)), sk, v))
-    elif isinstance(node, list):
+    elif kind is list:
         for i, v in enumerate(node):
-            if isinstance(v, (dict, list)):
+            tv = type(v)
+            if tv is dict or tv is list:
                 _collect(v, (*path, str(i)), key, keep, out)
-            elif keep(key, v):
+            elif tv is not bool and v is not None and keep(key, v):
                 out.append((_pointer((*path, str(i))), key, v))
-    elif keep(key, node):
+    elif node is not None and type(node) is not bool and keep(key, node):
         out.append((_pointer(path), key, node))
 
 

@@ -150,7 +150,7 @@ def engines() -> str:
 # entries: plain values only
 
 
-class _NotCacheable(Exception):
+class NotCacheable(Exception):
     pass
 
 
@@ -193,7 +193,7 @@ def _entry_value(value: Any, secrets: list[bool]) -> Any:
         return (_SECRET, value.env)
     if kind in _SCALARS:
         return value
-    raise _NotCacheable(kind.__name__)
+    raise NotCacheable(kind.__name__)
 
 
 def _short(text: Any) -> Any:
@@ -204,7 +204,7 @@ _intern = sys.intern
 
 
 def encode(file: str, resources: list[Resource], diags: list[Diagnostic], checked: list[Diagnostic]) -> bytes:
-    """One file's entry (raises ``_NotCacheable`` for a value that is not plain data)."""
+    """One file's entry (raises ``NotCacheable`` for a value that is not plain data)."""
     res = []
     for r in resources:
         secrets: list[bool] = []
@@ -221,7 +221,7 @@ def encode(file: str, resources: list[Resource], diags: list[Diagnostic], checke
     try:
         return marshal.dumps((res, [diag(d) for d in diags], [diag(d) for d in checked]))
     except ValueError as exc:
-        raise _NotCacheable(str(exc)) from exc
+        raise NotCacheable(str(exc)) from exc
 
 
 def decode(file: str, data: bytes) -> tuple[list[Resource], list[Diagnostic], list[Diagnostic]]:
@@ -286,7 +286,12 @@ class ParseCache:
         return cache
 
     def get(self, file: str, text: str) -> tuple[list[Resource], list[Diagnostic], list[Diagnostic]] | None:
-        k = entry_key(file, text)
+        return self.get_entry(file, entry_key(file, text))
+
+    def get_entry(
+        self, file: str, k: str
+    ) -> tuple[list[Resource], list[Diagnostic], list[Diagnostic]] | None:
+        """The entry under key ``k`` (``entry_key`` of the file's path and text), decoded."""
         found = self.entries.get(k)
         if found is None:
             return None
@@ -304,14 +309,18 @@ class ParseCache:
         resources: list[Resource],
         diags: list[Diagnostic],
         checked: list[Diagnostic],
+        key: str | None = None,
     ) -> None:
         if self.path is None:
             return
         try:
             data = encode(file, resources, diags, checked)
-        except _NotCacheable:
+        except NotCacheable:
             return
-        k = entry_key(file, text)
+        self.add_entry(key or entry_key(file, text), data)
+
+    def add_entry(self, k: str, data: bytes) -> None:
+        """An entry made elsewhere (``encode`` in a helper process): kept as if made here."""
         self.entries[k] = (self.generation + 1, data)
         self.used.add(k)
         self.added += 1
@@ -347,24 +356,91 @@ def _mac(key: bytes | None, body: bytes | memoryview) -> bytes:
 
 def load_checked(files: Sequence[str]) -> tuple[list[Resource], list[Diagnostic], list[Diagnostic]]:
     """(resources, load problems, schema problems) of ``files``, in file order, from the cache where
-    a file's text is unchanged; the rest parsed and checked, and the cache updated."""
-    from reconciler.manifests import load as manifests
-    from reconciler.manifests.discovery import read_manifests
-    from reconciler.validation import schema
+    a file's text is unchanged; the rest parsed and checked (a large batch shared with helper
+    processes: ``reconciler.validation.fill``), and the cache updated."""
+    from reconciler.manifests.discovery import read_manifest
+    from reconciler.validation import fill
 
     cache = ParseCache.open(cache_path())
+    helpers = fill.workers_for(len(files) - len(cache.entries))
+    started: dict[str, fill.Helper] = {}
+    for n in range(1, helpers + 1):  # the parent keeps the first share
+        share = list(files[len(files) * n // (helpers + 1) : len(files) * (n + 1) // (helpers + 1)])
+        helper = fill.Helper((share, list(cache.entries)))
+        started.update((file, helper) for file in share)
     resources: list[Resource] = []
     diags: list[Diagnostic] = []
     checked: list[Diagnostic] = []
-    for file, text in read_manifests(files, diags):
-        hit = cache.get(file, text) if cache.path is not None else None
-        if hit is None:
-            res, more = manifests.load_text(text, file)
-            found = schema.validate_resources(res)
-            cache.put(file, text, res, more, found)
-            hit = (res, more, found)
-        resources.extend(hit[0])
-        diags.extend(hit[1])
-        checked.extend(hit[2])
+    try:
+        for file in files:
+            hit = _from_helper(cache, file, started[file]) if file in started else None
+            if hit is None:
+                text, problem = read_manifest(file)
+                if text is None:
+                    diags.extend([problem] if problem is not None else [])
+                    continue
+                key = entry_key(file, text)
+                hit = cache.get_entry(file, key) or _parsed(cache, file, text, key)
+            resources.extend(hit[0])
+            diags.extend(hit[1])
+            checked.extend(hit[2])
+    finally:
+        for helper in set(started.values()):
+            helper.stop()
     cache.save()
     return resources, diags, checked
+
+
+def _from_helper(
+    cache: ParseCache, file: str, helper: Any
+) -> tuple[list[Resource], list[Diagnostic], list[Diagnostic]] | None:
+    """What a helper process made of ``file`` (None: it made nothing, the parent reads it)."""
+    got = helper.answer().get(file)
+    if not isinstance(got, tuple) or len(got) != 2 or not isinstance(got[0], str):
+        return None
+    key, entry = got
+    if isinstance(entry, bytes) and key not in cache.entries:
+        cache.add_entry(key, entry)
+    return cache.get_entry(file, key)
+
+
+def _parsed(
+    cache: ParseCache, file: str, text: str, key: str
+) -> tuple[list[Resource], list[Diagnostic], list[Diagnostic]]:
+    from reconciler.manifests import load as manifests
+    from reconciler.validation import schema
+
+    res, more = manifests.load_text(text, file)
+    found = schema.validate_resources(res)
+    cache.put(file, text, res, more, found, key=key)
+    return res, more, found
+
+
+def serve() -> None:
+    """A helper process's side (``reconciler.validation.fill``): on stdin the files to read and
+    the keys the cache holds already; on stdout, for each file read, its entry key and its entry
+    (None where the cache has it)."""
+    import gc
+
+    from reconciler.manifests import load as manifests
+    from reconciler.manifests.discovery import read_manifest
+    from reconciler.validation import schema
+
+    gc.disable()  # a short-lived process whose every object lives to its end (``runtime.loading``)
+    files, cached = marshal.loads(sys.stdin.buffer.read())
+    known = set(cached)
+    out: dict[str, tuple[str, bytes | None]] = {}
+    for file in files:
+        text, _ = read_manifest(file)
+        if text is None:
+            continue  # the parent reads it again, and says why it cannot
+        key = entry_key(file, text)
+        if key in known:
+            out[file] = (key, None)
+            continue
+        resources, problems = manifests.load_text(text, file)
+        found = schema.validate_resources(resources)
+        with contextlib.suppress(NotCacheable):
+            out[file] = (key, encode(file, resources, problems, found))
+    sys.stdout.buffer.write(marshal.dumps(out))
+    sys.stdout.buffer.flush()

@@ -356,16 +356,17 @@ class _Checker:
         # which keeps ``res`` alive until the cyclic collector runs (and the collector is told to
         # leave alone what is alive after loading: ``runtime.settle``).
         secret_name = _secret_names
-        items = container.items() if isinstance(container, dict) else enumerate(container)
+        items = container.items() if type(container) is dict else enumerate(container)
         for k, value in items:
-            if isinstance(value, str):
+            kind = type(value)
+            if kind is str:
                 if not value:
                     continue
-                name = str(k)
-                verdict = secret_name.get(name)
+                verdict = secret_name.get(k)  # (list indexes too: "0" is no secret's name)
                 if verdict is None:
-                    verdict = secret_name[name] = is_secret_field(name)
+                    verdict = secret_name[k] = is_secret_field(str(k))
                 if verdict:
+                    name = str(k)
                     self.out.append(
                         Diagnostic(
                             res.loc(f"{ptr}/{escape_pointer(name)}"),
@@ -376,22 +377,22 @@ class _Checker:
                             code="semantic",
                         )
                     )
-            elif isinstance(value, dict | list):
+            elif kind is dict or kind is list:
                 self._secrets_under(res, value, f"{ptr}/{escape_pointer(str(k))}")
-            elif isinstance(value, SecretRef) and not _ENV_NAME.match(value.env):
+            elif kind is SecretRef and not _ENV_NAME.match(value.env):
                 self.add(
                     res,
                     f"{ptr}/{escape_pointer(str(k))}",
                     f"fromEnv {value.env!r} is not a valid environment variable name "
                     "(letters, digits and _, not starting with a digit)",
                 )
-            elif isinstance(value, SecretRef):
+            elif kind is SecretRef:
                 refused = envpolicy.refusal(value.env, self.allowed_env)
                 if refused:
                     self.add(res, f"{ptr}/{escape_pointer(str(k))}", refused)
 
 
-_secret_names: dict[str, bool] = {}
+_secret_names: dict[str | int, bool] = {}
 
 
 def _s(lo: int, hi: int) -> str:
