@@ -24,15 +24,19 @@ def _files_digest(paths: list[str]) -> str | None:
     with its size, inode and modification and change times; None when a path cannot be read."""
     h = hashlib.sha256()
     seen: set[str] = set()
-    # A file changed less than this long ago may change again within the file system's timestamp
-    # granularity without its times changing ("racily clean" in git's words): no digest then.
-    recent = time.time_ns() - 2_000_000_000
-    racy = False
+    # A file changed less than a timestamp tick ago may change again without its times changing
+    # ("racily clean" in git's words): no digest then. A tick is taken to be 2 s (FAT) unless the
+    # times carry fractions of a second, as on the usual Linux and macOS file systems, whose
+    # clock ticks every few milliseconds: 100 ms then (a fresh checkout is reused within a run).
+    now = time.time_ns()
+    newest = 0
+    coarse = False
 
     def add(path: str) -> None:
-        nonlocal racy
+        nonlocal newest, coarse
         st = os.stat(path)
-        racy = racy or max(st.st_mtime_ns, st.st_ctime_ns) >= recent
+        newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+        coarse = coarse or st.st_ctime_ns % 1_000_000_000 == 0
         h.update(f"{path}\0{st.st_size}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}\n".encode())
 
     try:
@@ -52,7 +56,7 @@ def _files_digest(paths: list[str]) -> str | None:
                     add(os.path.join(root, name))
     except OSError:
         return None
-    return None if racy else h.hexdigest()
+    return None if newest >= now - (2_000_000_000 if coarse else 100_000_000) else h.hexdigest()
 
 
 def load(paths: list[str]) -> list[Resource]:

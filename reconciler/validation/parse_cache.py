@@ -354,6 +354,14 @@ def _mac(key: bytes | None, body: bytes | memoryview) -> bytes:
     return hmac.new(key or b"", body, hashlib.sha256).digest()
 
 
+_loaded: dict[str, str] = {}  # file -> entry key of the text the last load of it read
+
+
+def loaded_key(file: str) -> str | None:
+    """The entry key (``entry_key``) of ``file``'s text as this process last loaded it."""
+    return _loaded.get(file)
+
+
 def load_checked(files: Sequence[str]) -> tuple[list[Resource], list[Diagnostic], list[Diagnostic]]:
     """(resources, load problems, schema problems) of ``files``, in file order, from the cache where
     a file's text is unchanged; the rest parsed and checked (a large batch shared with helper
@@ -379,7 +387,7 @@ def load_checked(files: Sequence[str]) -> tuple[list[Resource], list[Diagnostic]
                 if text is None:
                     diags.extend([problem] if problem is not None else [])
                     continue
-                key = entry_key(file, text)
+                key = _loaded[file] = entry_key(file, text)
                 hit = cache.get_entry(file, key) or _parsed(cache, file, text, key)
             resources.extend(hit[0])
             diags.extend(hit[1])
@@ -399,6 +407,7 @@ def _from_helper(
     if not isinstance(got, tuple) or len(got) != 2 or not isinstance(got[0], str):
         return None
     key, entry = got
+    _loaded[file] = key
     if isinstance(entry, bytes) and key not in cache.entries:
         cache.add_entry(key, entry)
     return cache.get_entry(file, key)

@@ -403,12 +403,13 @@ def _span(lo: int, hi: int) -> str:
     return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
-def check(resources: Sequence[Resource]) -> list[Diagnostic]:
-    """Every semantic problem found in ``resources`` (order: as found)."""
+def check(resources: Sequence[Resource], alone: Sequence[Resource] | None = None) -> list[Diagnostic]:
+    """Every semantic problem found in ``resources`` (order: as found); ``alone``: the resources
+    checked on their own too (default: all)."""
     c = _Checker()
     c.duplicates(resources)
     c.policies(resources)
-    for res in resources:
+    for res in resources if alone is None else alone:
         try:
             if res.kind == "Device":
                 c.device(res)

@@ -74,9 +74,14 @@ def validate_resources(resources: list[Resource], diagnostics: Sequence[Diagnost
     return with_cross_file_checks(resources, [*diagnostics, *schema.validate_resources(resources)])
 
 
-def with_cross_file_checks(resources: list[Resource], found: Sequence[Diagnostic]) -> list[Diagnostic]:
-    """``found`` (problems of single files) plus the semantic and input checks, tidied and sorted."""
-    every = [*found, *semantic.check(resources), *inputs.check(resources)]
+def with_cross_file_checks(
+    resources: list[Resource], found: Sequence[Diagnostic], alone: Sequence[Resource] | None = None
+) -> list[Diagnostic]:
+    """``found`` (problems of single files) plus the semantic and input checks, tidied and sorted.
+    ``alone``: only these resources are checked on their own (the others passed those checks
+    already), every resource across files; look-alike names only among ``alone``."""
+    single = resources if alone is None else alone
+    every = [*found, *semantic.check(resources, single), *inputs.check(single)]
     return sort_diagnostics(inputs.tidy(every))
 
 

@@ -6,6 +6,7 @@ import asyncio
 import copy
 import functools
 import json
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -324,6 +325,16 @@ def test_load_reuses_unchanged_manifests_and_rereads_changed_ones(
     flows_load.load([str(tmp_path)])
     flows_load.load([str(tmp_path)])
     assert len(calls) == 2
+    # a fraction of a second later, on a file system with fine timestamps, they are reused (a
+    # fresh checkout within one run); with whole-second ones (FAT) not before 2 s
+    soon = flows_load.time.time_ns() + 300_000_000
+    monkeypatch.setattr(flows_load.time, "time_ns", lambda: soon)
+    fine = os.stat(tmp_path / "a.yaml").st_ctime_ns % 1_000_000_000 != 0
+    flows_load.load([str(tmp_path)])
+    flows_load.load([str(tmp_path)])
+    assert len(calls) == (3 if fine else 4)
+    calls[:] = [1, 1]
+    flows_load._last_load.clear()
     # seen from a few seconds later, the same files are reused
     later = flows_load.time.time_ns() + 5_000_000_000
     monkeypatch.setattr(flows_load.time, "time_ns", lambda: later)
