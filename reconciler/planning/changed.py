@@ -115,13 +115,13 @@ def _by_relative(files: Iterable[str], root: str) -> dict[str, str]:
 def _same_text(pr_file: str, base_file: str) -> bool:
     """Whether the two files hold the same text (the pull request's as it was loaded)."""
     from reconciler.manifests.discovery import read_manifest
-    from reconciler.validation.parse_cache import entry_key, loaded_key
+    from reconciler.validation.parse_cache import loaded_text_is
 
-    loaded = loaded_key(pr_file)
-    if loaded is None:
-        return _same_bytes(pr_file, base_file)
     text, _ = read_manifest(base_file)
-    return text is not None and entry_key(pr_file, text) == loaded
+    if text is None:
+        return False
+    same = loaded_text_is(pr_file, text)
+    return _same_bytes(pr_file, base_file) if same is None else same
 
 
 def _same_bytes(a: str, b: str) -> bool:
