@@ -166,3 +166,29 @@ def test_a_reviewed_changed_only_plan_applies_despite_drift_elsewhere(
     assert r.exit_code == 0, r.output
     applied = {s["id"] for s in json.loads(r.stdout)["steps"] if s["status"] == "applied"}
     assert applied == {f"Device/{mac}.settings", f"Device/{mac}.applyChanges"}
+
+
+def test_the_baseline_is_compared_with_the_texts_the_pull_request_was_loaded_from(tmp_path: Path) -> None:
+    """A baseline file is the same as the pull request's when its text is the one the plan's load
+    read (not what the file holds by the time the baseline is read): no file read twice for
+    nothing, and no other text compared than the one planned."""
+    from reconciler.flows.load import load
+    from reconciler.planning.changed import baseline_resources
+
+    device = (
+        "apiVersion: reconciler/v1\nkind: Device\nmetadata:\n  mac: 0A1B2C3D4E{n}\n"
+        "spec:\n  settings:\n    customEnabled: {v}\n"
+    )
+    for side in ("pr", "base"):
+        (tmp_path / side).mkdir()
+        (tmp_path / side / "a.yaml").write_text(device.format(n="01", v="false"))
+        (tmp_path / side / "b.yaml").write_text(device.format(n="02", v="false"))
+    (tmp_path / "base" / "b.yaml").write_text(device.format(n="02", v="true"))
+    pr = [str(tmp_path / "pr")]
+    resources = load(pr)
+    (tmp_path / "pr" / "a.yaml").write_text(device.format(n="01", v="true"))  # after the load
+    base = baseline_resources([(pr[0], str(tmp_path / "base"))], resources)
+    assert base.files_read == 1  # b.yaml differs; a.yaml is the text that was loaded
+    by_name = {r.name: r for r in base.resources}
+    assert by_name["0A1B2C3D4E01"] is next(r for r in resources if r.name == "0A1B2C3D4E01")
+    assert by_name["0A1B2C3D4E02"].spec["settings"]["customEnabled"] is True
