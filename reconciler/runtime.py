@@ -59,11 +59,12 @@ def loading() -> Iterator[None]:
 def leave(code: int) -> None:
     """End a command run now, as the interpreter would, less its teardown: every object of the
     run freed one by one (2.5 s after a 100,000-manifest ``validate``, for memory the system
-    takes back at once). Output is flushed and exit handlers run first; only when this is the
-    last thread (a thread still working is waited for by the usual exit instead). Returns when
-    it cannot end the process this way."""
-    if threading.active_count() != 1:
-        return
+    takes back at once). As at any exit, threads that are not daemons are waited for, output is
+    flushed and exit handlers run first. Returns when it cannot end the process this way."""
+    main = threading.main_thread()
+    for thread in threading.enumerate():
+        if thread is not main and not thread.daemon:
+            thread.join()
     try:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()

@@ -9,6 +9,7 @@ import hmac
 import importlib.metadata
 import marshal
 import shutil
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -220,3 +221,22 @@ def test_entries_keep_positions_exactly_and_share_repeated_strings() -> None:
     assert next(iter(a.spec)) is next(iter(b.spec))
     assert list(a.positions)[1] is list(b.positions)[1]
     assert a.spec["note"] == b.spec["note"] and a.spec["note"] is not b.spec["note"]  # long: not interned
+
+
+def test_a_large_cache_written_beside_the_next_work_is_whole_when_read(
+    repo: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache past ``BACKGROUND_WRITE`` is written by a thread; the next load in the process
+    waits for it (everything from the cache), and so does the process's exit."""
+    monkeypatch.setattr(parse_cache, "BACKGROUND_WRITE", 0)
+    first = validate(monkeypatch, str(repo))
+    assert parses and parse_cache._writing  # written beside what followed the load
+    parses.clear()
+    assert validate(monkeypatch, str(repo)) == first
+    assert parses == []  # the second load waited for the write and found every file
+    CACHE.unlink()
+    code = "from reconciler.validation import parse_cache as p; p.BACKGROUND_WRITE = 0; import sys; " + (
+        "sys.argv = ['reconciler', 'validate', sys.argv[1]]; from reconciler.cli import console; console()"
+    )
+    subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True, check=False)
+    assert parse_cache.ParseCache.open(CACHE).entries  # whole on disk once the process ended

@@ -32,6 +32,7 @@ import os
 import secrets
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,7 @@ FORMAT = 2  # 2: diagnostics carry their code
 MAGIC = b"RECONCILER-PARSE-CACHE\n"
 DEFAULT_PATH = ".reconciler/parse-cache.bin"
 ENV = "RECONCILER_PARSE_CACHE"
+BACKGROUND_WRITE = 16 << 20  # bytes of cache from which it is written beside the next work
 KEEP_GENERATIONS = 20  # an entry not used by the last 20 writes is dropped
 _SECRET = "\x00fromEnv"  # a tuple tag: parsed manifests hold lists, never tuples
 _CODE = (
@@ -261,6 +263,7 @@ class ParseCache:
     @classmethod
     def open(cls, path: Path | None) -> ParseCache:
         """The cache at ``path``; empty when there is none, it is damaged, foreign or outdated."""
+        _written()
         if path is not None and is_tracked(str(path)):  # local state, never what a commit brings
             return cls(None, None)
         key = _secret_key() if path is not None else None
@@ -326,7 +329,11 @@ class ParseCache:
         self.added += 1
 
     def save(self) -> None:
-        """Write the cache when this load added to it (atomically; a failure only costs speed)."""
+        """Write the cache when this load added to it (atomically; a failure only costs speed).
+        The body is made here; for a large one (``BACKGROUND_WRITE``) its HMAC and the write run
+        in a thread beside what follows the load (both let other Python code run: 0.45 s of
+        0.85 s at 100,000 entries), and the next ``open`` in this process, like the process's
+        exit, waits for them."""
         if self.path is None or self.key is None or not self.added:
             return
         gen = self.generation + 1
@@ -336,18 +343,36 @@ class ParseCache:
             if k in self.used or g > gen - KEEP_GENERATIONS
         }
         body = marshal.dumps((fingerprint(), gen, kept))
-        with contextlib.suppress(OSError):
-            make_parent(self.path)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".parse-cache-")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(MAGIC + _mac(self.key, body))
-                    fh.write(body)  # not concatenated: the body can be hundreds of MB
-                os.replace(tmp, self.path)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+        if len(body) < BACKGROUND_WRITE:
+            _write(self.path, self.key, body)
+        else:
+            writer = threading.Thread(target=_write, args=(self.path, self.key, body), name="parse-cache")
+            _writing.append(writer)
+            writer.start()
         self.generation, self.entries, self.added = gen, kept, 0
+
+
+_writing: list[threading.Thread] = []  # cache writes under way (not daemons: an exit waits)
+
+
+def _written() -> None:
+    """Wait for the cache writes under way."""
+    while _writing:
+        _writing.pop().join()
+
+
+def _write(path: Path, key: bytes, body: bytes) -> None:
+    with contextlib.suppress(OSError):
+        make_parent(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".parse-cache-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(MAGIC + _mac(key, body))
+                fh.write(body)  # not concatenated: the body can be hundreds of MB
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def _mac(key: bytes | None, body: bytes | memoryview) -> bytes:
