@@ -103,6 +103,7 @@ def plan(
       reconciler plan . --simulate          # against an embedded simulator of the demo org
       reconciler plan manifests/ -o plan.json --detailed-exitcode
     """
+    from reconciler.flows.load import remembering
     from reconciler.flows.plan import PlanRequest, plan_command
     from reconciler.flows.saved import save_plan
     from reconciler.planning.review import PlanReview
@@ -113,7 +114,8 @@ def plan(
     log_path = log_for(log_path, kw)
     request = PlanRequest(list(paths), list(targets), prune, rotate_secrets, baseline, changed_only, log_path)
     warn_targeting(targets, quiet or fmt != "text")
-    with showing_progress(quiet):  # from the first second: loading the manifests comes first
+    # a changed-only plan compares the baseline with the texts its loads read: they remember them
+    with showing_progress(quiet), remembering(changed_only):
         result = plan_command(connection_for(kw, list(paths)), request)
     brief = quiet and fmt == "text"  # -q: the summary line only (errors go to stderr)
     if isinstance(result, PlanReview):

@@ -380,7 +380,8 @@ def _mac(key: bytes | None, body: bytes | memoryview) -> bytes:
 
 
 # file -> the first 64 bits of the entry key of the text the last load of it read (an int is a
-# quarter of the key's size: 3 MB at 100,000 files), for ``loaded_text_is``
+# quarter of the key's size), for ``loaded_text_is``; kept only inside ``remembering`` (~9 MB at
+# 100,000 files: a plan without a baseline does not hold them)
 _loaded: dict[str, int] = {}
 
 
@@ -391,8 +392,24 @@ def loaded_text_is(file: str, text: str) -> bool | None:
     return None if known is None else int(entry_key(file, text)[:16], 16) == known
 
 
+_remembering: list[bool] = []
+
+
+@contextlib.contextmanager
+def remembering(enabled: bool = True) -> Iterator[None]:
+    """While open (and ``enabled``), loads remember their texts for ``loaded_text_is``."""
+    _remembering.append(enabled)
+    try:
+        yield
+    finally:
+        _remembering.pop()
+        if not any(_remembering):
+            _loaded.clear()
+
+
 def _remember(file: str, key: str) -> str:
-    _loaded[file] = int(key[:16], 16)
+    if any(_remembering):
+        _loaded[file] = int(key[:16], 16)
     return key
 
 

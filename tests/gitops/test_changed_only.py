@@ -172,7 +172,7 @@ def test_the_baseline_is_compared_with_the_texts_the_pull_request_was_loaded_fro
     """A baseline file is the same as the pull request's when its text is the one the plan's load
     read (not what the file holds by the time the baseline is read): no file read twice for
     nothing, and no other text compared than the one planned."""
-    from reconciler.flows.load import load
+    from reconciler.flows.load import load, remembering
     from reconciler.planning.changed import baseline_resources
 
     device = (
@@ -185,10 +185,13 @@ def test_the_baseline_is_compared_with_the_texts_the_pull_request_was_loaded_fro
         (tmp_path / side / "b.yaml").write_text(device.format(n="02", v="false"))
     (tmp_path / "base" / "b.yaml").write_text(device.format(n="02", v="true"))
     pr = [str(tmp_path / "pr")]
-    resources = load(pr)
-    (tmp_path / "pr" / "a.yaml").write_text(device.format(n="01", v="true"))  # after the load
-    base = baseline_resources([(pr[0], str(tmp_path / "base"))], resources)
+    pairs = [(pr[0], str(tmp_path / "base"))]
+    with remembering():  # as `plan --changed-only` runs
+        resources = load(pr)
+        (tmp_path / "pr" / "a.yaml").write_text(device.format(n="01", v="true"))  # after the load
+        base = baseline_resources(pairs, resources)
     assert base.files_read == 1  # b.yaml differs; a.yaml is the text that was loaded
+    assert baseline_resources(pairs, resources).files_read == 2  # else: the files' bytes
     by_name = {r.name: r for r in base.resources}
     assert by_name["0A1B2C3D4E01"] is next(r for r in resources if r.name == "0A1B2C3D4E01")
     assert by_name["0A1B2C3D4E02"].spec["settings"]["customEnabled"] is True
