@@ -116,7 +116,13 @@ async def lookups(
     lister = listings if listings is not None else Listings(ctx.client)
     if wanted.emails:  # read while the devices are: only their members need the people
         ctx.people_pending.start(_people(ctx, lister, wanted.emails))
-    found = await _listed(lister, wanted)
+    try:
+        found = await _listed(lister, wanted)
+    except Exception:
+        earlier = ctx.people_pending.failure()  # the first failure is the one to report
+        if earlier is not None:
+            raise earlier from None
+        raise
     _keep(ctx, *found)
     await _org_names(ctx, wanted)
     await _template_specs(ctx, all_resources, wanted.template_names)

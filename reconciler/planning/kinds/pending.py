@@ -38,6 +38,13 @@ class Pending:
         if self._task is not None:
             await asyncio.shield(self._task)
 
+    def failure(self) -> BaseException | None:
+        """The lookup's error if it has failed already (before what is failing now), else None."""
+        task = self._task
+        if task is None or not task.done() or task.cancelled():
+            return None
+        return task.exception()
+
     def park(self, rest: Coroutine[Any, Any, None]) -> None:
         """Run ``rest`` (which waits for ``known`` itself) after the caller has returned."""
         self._parked.append(asyncio.ensure_future(rest))
