@@ -1,6 +1,7 @@
 """The lookups of a plan: the objects its manifests name by a human key (devices by MAC, people
 by email, workspaces and locations by name, templates by name, the device models), found in one
-round of concurrent listings before any kind is planned."""
+round of concurrent listings before any kind is planned; the people go on being listed while the
+devices are read (``kinds.pending``: only a device's members need them, after its reads)."""
 
 from __future__ import annotations
 
@@ -112,14 +113,31 @@ async def lookups(
         ctx.devices.update(
             {normalize_mac(str(d.get("mac", ""))) or "": d for d in await ctx.client.list_devices(max=10)}
         )
-    found = await _listed(listings if listings is not None else Listings(ctx.client), wanted)
+    lister = listings if listings is not None else Listings(ctx.client)
+    if wanted.emails:  # read while the devices are: only their members need the people
+        ctx.people_pending.start(_people(ctx, lister, wanted.emails))
+    try:
+        found = await _listed(lister, wanted)
+    except Exception:
+        earlier = ctx.people_pending.failure()  # the first failure is the one to report
+        if earlier is not None:
+            raise earlier from None
+        raise
     _keep(ctx, *found)
     await _org_names(ctx, wanted)
     await _template_specs(ctx, all_resources, wanted.template_names)
 
 
+async def _people(ctx: Context, client: Listings, emails: set[str]) -> None:
+    """The people the manifests name, by lowercased email, and their labels."""
+    people = await client.people_by_email(sorted(emails))
+    ctx.people.update({k.lower(): v for k, v in people.items()})
+    for email, p in ctx.people.items():
+        ctx.labels[str(p.get("id"))] = f"person {email}"
+
+
 async def _listed(client: Listings, w: Wanted) -> tuple[Any, ...]:
-    """(devices, people, workspaces, locations, templates, models), each read only when wanted."""
+    """(devices, workspaces, locations, templates, models), each read only when wanted."""
 
     async def none() -> Any:
         return {}
@@ -127,7 +145,6 @@ async def _listed(client: Listings, w: Wanted) -> tuple[Any, ...]:
     return tuple(
         await asyncio.gather(
             client.devices_by_mac(sorted(w.macs)) if w.macs else none(),
-            client.people_by_email(sorted(w.emails)) if w.emails else none(),
             client.workspaces_by_name(sorted(w.workspaces)) if w.workspaces else none(),
             client.locations_by_name(sorted(w.locations)) if w.locations else none(),
             client.list_line_key_templates() if w.templates else none(),
@@ -149,18 +166,13 @@ async def _org_names(ctx: Context, w: Wanted) -> None:
             ctx.org_names[kind] = [str(i.get(key)) for i in items if i.get(key)]
 
 
-def _keep(
-    ctx: Context, devices: Any, people: Any, spaces: Any, locs: Any, templates: Any, models: Any
-) -> None:
+def _keep(ctx: Context, devices: Any, spaces: Any, locs: Any, templates: Any, models: Any) -> None:
     ctx.devices.update(devices)
-    ctx.people.update({k.lower(): v for k, v in people.items()})
     ctx.workspaces.update(spaces)
     ctx.locations.update(locs)
     ctx.templates.update({str(t.get("templateName")): t for t in (templates or [])})
     ctx.models.update({str(m.get("model")): m for m in (models or [])})
     ctx.caps = Catalog(ctx.models)
-    for email, p in ctx.people.items():
-        ctx.labels[str(p.get("id"))] = f"person {email}"
     for name, w in ctx.workspaces.items():
         ctx.labels[str(w.get("id"))] = f"workspace {name}"
 

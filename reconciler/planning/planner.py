@@ -95,11 +95,14 @@ async def build_plan(
         secret_record=secret_record,
         inheritance=Inheritance(resources),
     )
-    with task("looking up devices, people, workspaces and locations"):
-        await lookups(ctx, managed, all_resources=resources, listings=listings)
-    if ctx.diagnostics:
-        raise ValidationFailed(list(ctx.diagnostics))
-    await _plan_kinds(ctx, client, managed)
+    try:
+        with task("looking up devices, people, workspaces and locations"):
+            await lookups(ctx, managed, all_resources=resources, listings=listings)
+        if ctx.diagnostics:
+            raise ValidationFailed(list(ctx.diagnostics))
+        await _plan_kinds(ctx, client, managed)
+    finally:
+        ctx.people_pending.cancel()  # what is left of it when planning stopped on an error
     await _across_kinds(ctx, resources, managed, owed)
     return Plan(
         objects=read_objects(ctx.reads, _known_objects(ctx)),
@@ -166,6 +169,7 @@ async def _plan_kinds(ctx: Context, client: WebexClient, managed: list[Resource]
             functools.partial(_counted, shown, ctx, j) for j in jobs
         ]
         await run_bounded(counted, slots * PLANNERS_PER_SLOT)
+        await ctx.people_pending.finish()  # the devices parked until the people were known
     _check_double_ownership(ctx, by_kind)
     if ctx.diagnostics:
         raise ValidationFailed(list(ctx.diagnostics))

@@ -82,6 +82,7 @@ class WebexApi:
         params: Params | None = None,
         items_key: str = "items",
         each: Callable[[JSONDict], JSONDict | None] | None = None,
+        expected: int | None = None,
     ) -> list[JSONDict]:
         raise NotImplementedError
 
@@ -120,7 +121,8 @@ class WebexApi:
             pages = await asyncio.gather(*(self.paginate("/devices", q, "items", each) for q in one))
             found = [d for page in pages for d in page]
         else:
-            found = await self.paginate("/devices", {"max": DEVICES_PAGE}, "items", each)
+            # (the spec pages /devices by offset: the pages of the MACs wanted may go out together)
+            found = await self.paginate("/devices", {"max": DEVICES_PAGE}, "items", each, len(wanted))
         out: dict[str, JSONDict] = {}
         for device in found:
             norm = normalize_mac(str(device.get("mac") or ""))

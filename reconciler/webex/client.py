@@ -41,6 +41,7 @@ from reconciler.webex.failures import (
 )
 from reconciler.webex.gate import BackoffGate, retry_after
 from reconciler.webex.limiter import DEFAULT_CONCURRENCY, AdaptiveLimit
+from reconciler.webex.offsets import paginate_by_offset
 from reconciler.webex.once import DEFAULT_LISTING_LAG_S
 from reconciler.webex.pages import MAX_PAGES, paginate
 from reconciler.webex.redact import LOGGER_NAME, register_secret
@@ -533,6 +534,7 @@ class WebexClient(WebexApi):
         params: Params | None = None,
         items_key: str = "items",
         each: Callable[[JSONDict], JSONDict | None] | None = None,
+        expected: int | None = None,
     ) -> list[JSONDict]:
         """Every item of a listing, following ``Link: <...>; rel="next"`` (absolute URLs).
 
@@ -540,9 +542,14 @@ class WebexClient(WebexApi):
         back; paging stops on an empty page or without a next link. A listing is never cut short
         silently: a link to another host, a link back to a page already read (a loop) and more than
         ``max_pages`` pages each raise PaginationError naming the endpoint. ``each``: what is kept
-        of an item (None: nothing), applied to each page as it arrives.
+        of an item (None: nothing), applied to each page as it arrives. ``expected``: about how
+        many items there are, for a listing the spec pages by offset (``start``/``max``): its pages
+        up to that many are asked for a few at a time (``offsets.paginate_by_offset``).
         """
-        return await paginate(self, path, dict(clean_params(params or {})), items_key, each)
+        wanted = dict(clean_params(params or {}))
+        if expected is not None:
+            return await paginate_by_offset(self, path, wanted, items_key, each, expected)
+        return await paginate(self, path, wanted, items_key, each)
 
 
 def make_client(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -32,6 +33,28 @@ class Pager(Protocol):
     def display_path(self, url: httpx.URL) -> str: ...
 
 
+@dataclass
+class Listing:
+    """What a listing has read so far: its items (as ``each`` keeps them), pages and their URLs."""
+
+    shown: str  # the endpoint, as errors name it
+    items_key: str
+    each: Callable[[JSONDict], JSONDict | None] | None
+    items: list[JSONDict] = field(default_factory=list)
+    count: int = 0  # items read (kept or not)
+    pages: int = 0
+    seen: set[str] = field(default_factory=set)  # the URLs of the pages read
+
+    def add(self, resp: httpx.Response) -> list[JSONDict]:
+        """Take one page's items; returns the page (every item, before ``each``)."""
+        page = items_of(resp, self.items_key)
+        self.pages += 1
+        self.count += len(page)
+        each = self.each
+        self.items.extend(page if each is None else (kept for kept in map(each, page) if kept is not None))
+        return page
+
+
 async def paginate(
     client: Pager,
     path: str,
@@ -41,26 +64,36 @@ async def paginate(
 ) -> list[JSONDict]:
     """Every item of the listing at ``path`` with the query ``wanted`` (see ``WebexClient.paginate``);
     ``each``: what is kept of an item (None: nothing), page by page, as the pages arrive."""
-    items: list[JSONDict] = []
-    count = 0
     resp = await client.request("GET", path, params=wanted)
-    shown = client.display_path(resp.request.url)
-    seen: set[str] = {str(resp.request.url)}
-    pages = 1
+    listing = Listing(client.display_path(resp.request.url), items_key, each, seen={str(resp.request.url)})
+    return await follow(client, listing, resp, listing.add(resp), wanted)
+
+
+async def follow(
+    client: Pager, listing: Listing, resp: httpx.Response, page: list[JSONDict], wanted: dict[str, str]
+) -> list[JSONDict]:
+    """The rest of a listing after ``resp`` (its ``page`` added already), each page after the
+    previous one's next link; ``listing.items`` once there is no next page."""
     while True:
-        page = items_of(resp, items_key)
-        count += len(page)
-        items.extend(page if each is None else (kept for kept in map(each, page) if kept is not None))
-        next_url = _next_link(resp)
+        next_url = next_link(resp)
         if not page or next_url is None:
-            return items
-        key = _next_url(client, next_url, wanted, shown, resp.status_code)
-        problem = _refusal(client, key in seen, pages, count)
-        if problem:
-            raise PaginationError("GET", shown, resp.status_code, problem)
-        seen.add(key)
+            return listing.items
+        key = next_page(client, listing, resp, next_url, wanted)
         resp = await client.request("GET", key)
-        pages += 1
+        page = listing.add(resp)
+
+
+def next_page(
+    client: Pager, listing: Listing, resp: httpx.Response, next_url: str, wanted: dict[str, str]
+) -> str:
+    """The URL of the page after ``resp`` (noted as seen), or PaginationError: another host, a
+    page read already (a loop), or more than ``max_pages`` pages."""
+    key = _next_url(client, next_url, wanted, listing.shown, resp.status_code)
+    problem = _refusal(client, key in listing.seen, listing.pages, listing.count)
+    if problem:
+        raise PaginationError("GET", listing.shown, resp.status_code, problem)
+    listing.seen.add(key)
+    return key
 
 
 def _next_url(client: Pager, next_url: str, wanted: dict[str, str], shown: str, status: int) -> str:
@@ -96,7 +129,7 @@ def _refusal(client: Pager, seen: bool, pages: int, items: int) -> str | None:
     return None
 
 
-def _next_link(resp: httpx.Response) -> str | None:
+def next_link(resp: httpx.Response) -> str | None:
     link = resp.links.get("next")
     if not link:
         return None

@@ -58,3 +58,26 @@ def test_table_of_the_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert head.count("|") == rule.count("|") == row.count("|") == 11
     assert row.startswith("| 1,000 | 1.7 | ") and "| 2,100 | 1.1 | 0.504 | 60 |" in row
     assert row.endswith("| 7.3 / 7.0 (1.040x) |")
+
+
+def test_the_rate_bound_plan_alone_has_its_parse_cache_warm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--measure bound`` on its own measures the same plan as ``plan`` does (parse cache warm),
+    not a first load of every manifest (at 100,000 devices: 30 s of parsing before the first
+    request, and the parse's memory taken for the plan's)."""
+    runs: list[tuple[str, bool]] = []
+    real = scale._run
+
+    def spy(args: list[str], work: Path, sim: object, cache: Path | str) -> object:
+        runs.append((args[0], Path(cache).exists()))  # the command, and whether its cache was there
+        return real(args, work, sim, cache)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scale, "_run", spy)
+    out = tmp_path / "scale.json"
+    args = ["--devices", str(DEVICES), "--json", str(out), "--no-png", "--measure", "bound"]
+    assert scale.main([*args, "--latency-ms", "5", "--rate-limit", "1000", "--concurrency", "4"]) == 0
+    assert [command for command, _ in runs] == ["export", "validate", "plan"]
+    assert runs[-1] == ("plan", True)
+    row = json.loads(out.read_text(encoding="utf-8"))["sizes"][str(DEVICES)]
+    assert row["bound_plan"]["exit_code"] == 0 and "plan" not in row and "validate" not in row

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
+from typing import Any
 
 from reconciler.sim.seed import generated_store
 
@@ -61,3 +63,30 @@ async def test_generated_org_serves_every_device_read(make_app: AppFactory) -> N
             for suffix in ("members", "layout", "settings"):
                 r = await client.get(f"/telephony/config/devices/{dev}/{suffix}")
                 assert r.status_code == 200, (suffix, r.text)
+
+
+async def test_a_listing_page_costs_its_own_items(make_app: AppFactory, monkeypatch: Any) -> None:
+    """A page of people, workspaces or locations builds the JSON of its own items only, not of the
+    whole org's (which made a listing of N people cost N^2 / 1000)."""
+    from reconciler.sim import directory_json
+
+    app = make_app(seed=1, devices=3000)
+    store = app.state.sim.store
+    assert len(store.people) > 1000 and len(store.locations) > 2
+    built: Counter[str] = Counter()
+    for name in ("person_json", "workspace_json", "location_json"):
+        real = getattr(directory_json, name)
+
+        def counted(*args: Any, _real: Any = real, _name: str = name) -> Any:
+            built[_name] += 1
+            return _real(*args)
+
+        monkeypatch.setattr(directory_json, name, counted)
+    async with client_for(app) as client:
+        people = await client.get("/people", params={"max": 7, "start": 3})
+        spaces = await client.get("/workspaces", params={"max": 2})
+        locations = await client.get("/locations", params={"max": 1})
+    assert [len(r.json()["items"]) for r in (people, spaces, locations)] == [7, 2, 1]
+    assert all('rel="next"' in r.headers["Link"] for r in (people, spaces, locations))
+    assert people.json()["items"][0]["id"] == list(store.people)[3]
+    assert built == Counter(person_json=7, workspace_json=2, location_json=1)

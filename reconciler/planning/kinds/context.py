@@ -11,6 +11,7 @@ from reconciler.model import SECRET_NAME_ENDINGS, Diagnostic, Resource, is_secre
 from reconciler.planning.capabilities import Catalog
 from reconciler.planning.diff import FieldChange, keep_live_secrets, with_secret_writes
 from reconciler.planning.kinds.own_settings import OwnSettings
+from reconciler.planning.kinds.pending import Pending
 from reconciler.planning.plan import Step, digest, digest_json
 from reconciler.planning.secrets import SecretBaseline
 from reconciler.textsafe import did_you_mean
@@ -187,6 +188,7 @@ class Context:
     # Lookups, keyed by the human reference.
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)  # normalized MAC -> /v1/devices item
     people: dict[str, dict[str, Any]] = field(default_factory=dict)  # lowercased email -> person
+    people_pending: Pending = field(default_factory=Pending)  # ``people`` is full once it is known
     workspaces: dict[str, dict[str, Any]] = field(default_factory=dict)  # display name -> workspace
     locations: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> location
     # Every name of the org's workspaces / locations, read only when a named one was not found

@@ -56,9 +56,18 @@ async def plan_device(ctx: Context, res: Resource) -> None:
     cid = calling_id(ctx, res)
     if cid is None:
         return
-    spec = res.spec
     base = DEVICE.format(id=cid)
-    reads = await _read_parts(ctx, spec, base)
+    reads = await _read_parts(ctx, res.spec, base)
+    if ctx.people_pending.ready():
+        await _plan_read(ctx, res, cid, base, reads)
+    else:  # the rest once the people are known; the next device is read meanwhile
+        ctx.people_pending.park(_plan_read(ctx, res, cid, base, reads))
+
+
+async def _plan_read(ctx: Context, res: Resource, cid: str, base: str, reads: dict[str, Any]) -> None:
+    """A device's steps from its reads (its members' people known)."""
+    await ctx.people_pending.known()
+    spec = res.spec
     if "settings" in reads:  # what push_targets and not_reached would otherwise read again
         ctx.own_settings.note_device(ctx, cid, reads["settings"])
     model = ctx.caps.of_device(ctx.devices.get(res.name, {}), reads.get("members"))

@@ -166,6 +166,7 @@ async def _plan_owner(
 
 
 async def plan_person(ctx: Context, res: Resource) -> None:
+    await ctx.people_pending.known()
     pid = ctx.id_of(res, ctx.people, "/metadata/person", "person with email")
     if pid is not None:
         base = PERSON.format(id=pid)

@@ -36,15 +36,16 @@ async def list_people(request: Request) -> Response:
         people = [person] if person else []
     if ids is not None:
         wanted = [i for i in ids.split(",") if i]
-        people = [p for p in people if p.id in set(wanted)]
+        asked = set(wanted)
+        people = [p for p in people if p.id in asked]
         not_found_ids = [i for i in wanted if i not in store.people]
     if name:
         people = [p for p in people if p.display_name.lower().startswith(name)]
     if location is not None:
         people = [p for p in people if p.location_id == location]
-    items = [directory_json.person_json(store, p, calling) for p in people]
-    chunk, headers = page(request, items, 100, 1000)
-    body: dict[str, Any] = {"items": chunk}
+    # the page first, then its JSON: a page costs its own items, not the whole org's
+    chunk, headers = page(request, people, 100, 1000)
+    body: dict[str, Any] = {"items": [directory_json.person_json(store, p, calling) for p in chunk]}
     if ids is not None:
         body["notFoundIds"] = not_found_ids
     return ok(body, headers=headers)
@@ -65,13 +66,13 @@ async def list_workspaces(request: Request) -> Response:
     store = sim_of(request).store
     name = (query(request, "displayName") or "").lower()
     location = query(request, "locationId") or query(request, "workspaceLocationId")
-    items = [
-        directory_json.workspace_json(store, ws)
+    spaces = [
+        ws
         for ws in store.workspaces.values()
         if (not name or name in ws.display_name.lower()) and (location is None or ws.location_id == location)
     ]
-    chunk, headers = page(request, items, 100, 1000)
-    return ok({"items": chunk}, headers=headers)
+    chunk, headers = page(request, spaces, 100, 1000)
+    return ok({"items": [directory_json.workspace_json(store, ws) for ws in chunk]}, headers=headers)
 
 
 async def get_workspace(request: Request) -> Response:
@@ -89,13 +90,13 @@ async def list_locations(request: Request) -> Response:
     store = sim_of(request).store
     name = (query(request, "name") or "").lower()
     ident = query(request, "id")
-    items = [
-        directory_json.location_json(store, loc)
+    locations = [
+        loc
         for loc in store.locations.values()
         if (not name or name in loc.name.lower()) and (ident is None or loc.id == ident)
     ]
-    chunk, headers = page(request, items, 500, 1000)
-    return ok({"items": chunk}, headers=headers)
+    chunk, headers = page(request, locations, 500, 1000)
+    return ok({"items": [directory_json.location_json(store, loc) for loc in chunk]}, headers=headers)
 
 
 async def get_location(request: Request) -> Response:
@@ -110,7 +111,8 @@ async def get_location(request: Request) -> Response:
 # --------------------------------------------------------------------------------------------
 
 
-def _device_filter(request: Request) -> Callable[[Device], bool]:
+def _device_filter(request: Request) -> Callable[[Device], bool] | None:
+    """The test a device must pass to be listed, or None when the query filters nothing."""
     mac_raw = query(request, "mac")
     mac = normalize_mac(mac_raw) if mac_raw is not None else None
     if mac_raw is not None and mac is None:
@@ -137,6 +139,8 @@ def _device_filter(request: Request) -> Callable[[Device], bool]:
         checks.append(lambda d: all(t in d.tags for t in tags))
     if mac is not None:
         checks.append(lambda d: d.mac == mac)
+    if not checks:
+        return None
     return lambda d: all(check(d) for check in checks)
 
 
@@ -150,7 +154,9 @@ async def list_devices(request: Request) -> Response:
     mac = normalize_mac(query(request, "mac") or "")
     if mac:
         hit = store.device_by_mac(mac)
-        candidates = [hit] if hit and keep(hit) else []
+        candidates = [hit] if hit and (keep is None or keep(hit)) else []
+    elif keep is None:
+        candidates = list(store.devices.values())
     else:
         candidates = [d for d in store.devices.values() if keep(d)]
     chunk, headers = page(request, candidates, 100, 1000)
