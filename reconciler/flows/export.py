@@ -172,9 +172,19 @@ def ruamel_text(doc: dict[str, Any], comment: str | None) -> str:
     return _dump(_yaml(), node)
 
 
+_made: set[Path] = set()  # directories this process made or found (one ``mkdir`` each, not one a file)
+
+
 def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    if path.parent not in _made:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _made.add(path.parent)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except FileNotFoundError:  # removed since (a staging area dropped and begun again)
+        _made.discard(path.parent)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
 
 
 def _dump(y: YAML, node: Any) -> str:

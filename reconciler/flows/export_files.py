@@ -49,9 +49,12 @@ class Staging:
         """Move every staged file into place, a Ctrl-C held until the last one is (a few renames
         within one file system); then the ``.gitignore``."""
         with _interrupts_held():
+            made: set[Path] = set()
             for staged in sorted(_files(self.root)):
                 final = self.out / staged.relative_to(self.root)
-                final.parent.mkdir(parents=True, exist_ok=True)
+                if final.parent not in made:  # one ``mkdir`` a directory, not one a file
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(final.parent)
                 os.replace(staged, final)
             write_gitignore(self.out)
         self.committed = True
