@@ -103,12 +103,12 @@ def plan(
       reconciler plan . --simulate          # against an embedded simulator of the demo org
       reconciler plan manifests/ -o plan.json --detailed-exitcode
     """
-    from reconciler.flows.load import remembering
     from reconciler.flows.plan import PlanRequest, plan_command
     from reconciler.flows.saved import save_plan
     from reconciler.planning.review import PlanReview
     from reconciler.render.formats import renderer
     from reconciler.render.jsonfmt import JsonRenderer
+    from reconciler.validation.parse_cache import remembering
 
     view = renderer(fmt, color=use_color(), verbose=verbose)
     log_path = log_for(log_path, kw)

@@ -12,16 +12,6 @@ from reconciler import runtime
 from reconciler.errors import ValidationFailed
 from reconciler.model import Diagnostic, Resource
 from reconciler.progress import task
-from reconciler.validation.parse_cache import remembering
-
-__all__ = [
-    "load",
-    "load_checked",
-    "policy_concurrency",
-    "refuse_credential_values",
-    "remembering",
-    "require_env",
-]
 
 # The last successful load: a digest of the files it read, and what they gave. ``apply`` loads the
 # same manifests up to three times (plan, policy, verification plan): parsing and validating

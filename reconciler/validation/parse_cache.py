@@ -36,7 +36,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -45,6 +45,9 @@ from reconciler.localfiles import LIMITS, UnreadableFile, make_parent, read_capp
 from reconciler.manifests.positions import PackedPositions, pack, unpack
 from reconciler.model import Diagnostic, Resource, SecretRef
 from reconciler.tracked import is_tracked
+
+if TYPE_CHECKING:
+    from reconciler.validation import fill
 
 FORMAT = 2  # 2: diagnostics carry their code
 MAGIC = b"RECONCILER-PARSE-CACHE\n"
@@ -451,7 +454,7 @@ def load_checked(files: Sequence[str]) -> tuple[list[Resource], list[Diagnostic]
 
 
 def _from_helper(
-    cache: ParseCache, file: str, helper: Any
+    cache: ParseCache, file: str, helper: fill.Helper
 ) -> tuple[list[Resource], list[Diagnostic], list[Diagnostic]] | None:
     """What a helper process made of ``file`` (None: it made nothing, the parent reads it)."""
     got = helper.answer().get(file)
@@ -467,13 +470,18 @@ def _from_helper(
 def _parsed(
     cache: ParseCache, file: str, text: str, key: str
 ) -> tuple[list[Resource], list[Diagnostic], list[Diagnostic]]:
+    res, more, found = _checked(text, file)
+    cache.put(file, text, res, more, found, key=key)
+    return res, more, found
+
+
+def _checked(text: str, file: str) -> tuple[list[Resource], list[Diagnostic], list[Diagnostic]]:
+    """A file's resources, load problems and schema problems: what an entry holds."""
     from reconciler.manifests import load as manifests
     from reconciler.validation import schema
 
     res, more = manifests.load_text(text, file)
-    found = schema.validate_resources(res)
-    cache.put(file, text, res, more, found, key=key)
-    return res, more, found
+    return res, more, schema.validate_resources(res)
 
 
 def serve() -> None:
@@ -482,9 +490,7 @@ def serve() -> None:
     (None where the cache has it)."""
     import gc
 
-    from reconciler.manifests import load as manifests
     from reconciler.manifests.discovery import read_manifest
-    from reconciler.validation import schema
 
     gc.disable()  # a short-lived process whose every object lives to its end (``runtime.loading``)
     files, cached = marshal.loads(sys.stdin.buffer.read())
@@ -498,9 +504,7 @@ def serve() -> None:
         if key in known:
             out[file] = (key, None)
             continue
-        resources, problems = manifests.load_text(text, file)
-        found = schema.validate_resources(resources)
         with contextlib.suppress(NotCacheable):
-            out[file] = (key, encode(file, resources, problems, found))
+            out[file] = (key, encode(file, *_checked(text, file)))
     sys.stdout.buffer.write(marshal.dumps(out))
     sys.stdout.buffer.flush()

@@ -172,8 +172,9 @@ def test_the_baseline_is_compared_with_the_texts_the_pull_request_was_loaded_fro
     """A baseline file is the same as the pull request's when its text is the one the plan's load
     read (not what the file holds by the time the baseline is read): no file read twice for
     nothing, and no other text compared than the one planned."""
-    from reconciler.flows.load import load, remembering
+    from reconciler.flows.load import load
     from reconciler.planning.changed import baseline_resources
+    from reconciler.validation.parse_cache import remembering
 
     device = (
         "apiVersion: reconciler/v1\nkind: Device\nmetadata:\n  mac: 0A1B2C3D4E{n}\n"
