@@ -9,6 +9,14 @@ machine where wall time does not. Run from the repository root::
 Prints the least and the median CPU microseconds per request for ``WebexClient.request`` and, for
 reference, for a bare ``aiohttp.ClientSession.get`` (the engine alone: the floor under the client)
 and a bare ``httpx.AsyncClient.get`` on the same server.
+
+CPU time on a shared machine moves by a third from minute to minute; instruction counts do not.
+``--only client`` (or ``aiohttp``) under callgrind, twice, gives the instructions per request
+(the server is a child process, not traced; start-up cancels out)::
+
+    for n in 500 2500; do valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        python benchmarks/client_cpu.py --only client --requests $n --repeat 1; done
+    # (instructions "Collected" of the second minus the first) / 2000
 """
 
 from __future__ import annotations
@@ -109,6 +117,11 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--only",
+        choices=("client", "aiohttp", "httpx"),
+        help="measure only this one (e.g. under valgrind's callgrind, for instruction counts)",
+    )
     args = parser.parse_args()
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-c", _SERVER, str(port)])
@@ -116,11 +129,13 @@ def main() -> int:
         _wait_listening(port)
         url = f"http://127.0.0.1:{port}/v1"
         measured = (
-            ("WebexClient.request", webex_client),
-            ("aiohttp.ClientSession.get (the floor)", bare_aiohttp),
-            ("httpx.AsyncClient.get", bare_httpx),
+            ("client", "WebexClient.request", webex_client),
+            ("aiohttp", "aiohttp.ClientSession.get (the floor)", bare_aiohttp),
+            ("httpx", "httpx.AsyncClient.get", bare_httpx),
         )
-        for name, fn in measured:
+        for key, name, fn in measured:
+            if args.only and key != args.only:
+                continue
             runs = [asyncio.run(fn(url, args.requests, args.concurrency)) for _ in range(args.repeat)]
             best, median = (min(runs) / args.requests * 1e6, statistics.median(runs) / args.requests * 1e6)
             print(

@@ -7,7 +7,10 @@ polls bulk jobs. See docs/client.md.
 
 from __future__ import annotations
 
-from reconciler.webex import _lean_httpx  # noqa: F401  (first: httpx without its command line)
+from reconciler.webex import (
+    _lean_aiohttp,  # noqa: F401  (before aiohttp: its TLS contexts unmade)
+    _lean_httpx,  # noqa: F401  (first: httpx without its command line)
+)
 from reconciler.webex.auth import Auth
 from reconciler.webex.client import DEFAULT_BASE_URL, ClientStats, WebexClient, make_client
 from reconciler.webex.errors import JobConflict, JobTimeout, PaginationError, WebexApiError

@@ -18,9 +18,7 @@ import random
 import time
 import urllib.parse
 import uuid
-from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -29,8 +27,9 @@ import httpx
 from reconciler.errors import ConfigError
 from reconciler.webex.api import JSONDict, Params, WebexApi
 from reconciler.webex.auth import Auth, check_token
+from reconciler.webex.calls import Call, ClientStats, Tried
 from reconciler.webex.errors import PaginationError, WebexApiError
-from reconciler.webex.exchange import ApiHttp, build_request, exchange, tracking_id_of
+from reconciler.webex.exchange import ApiHttp, build_request, exchange, too_large, tracking_id_of
 from reconciler.webex.failures import (
     AnswerTooLarge,
     answer_ambiguous,
@@ -46,7 +45,6 @@ from reconciler.webex.once import DEFAULT_LISTING_LAG_S
 from reconciler.webex.pages import MAX_PAGES, paginate
 from reconciler.webex.redact import LOGGER_NAME, register_secret
 from reconciler.webex.retry import (
-    IDEMPOTENT_METHODS,
     MAX_SILENT_ATTEMPTS,
     RETRY_STATUSES,
     Action,
@@ -59,8 +57,15 @@ from reconciler.webex.retry import (
     decide,
 )
 from reconciler.webex.strict import not_success
-from reconciler.webex.transport import engine_transport
-from reconciler.webex.urls import PLAIN_PATH, check_base_url, clean_params, fast_urls_work, url_with
+from reconciler.webex.transport import BodyTooLarge, engine_transport
+from reconciler.webex.urls import (
+    PLAIN_PATH,
+    check_base_url,
+    clean_params,
+    fast_urls_work,
+    relative_path,
+    url_with,
+)
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -74,70 +79,6 @@ MAX_ANSWER_BYTES = 64 * 1024 * 1024
 SILENT_SERVER_ATTEMPTS = 4
 
 __all__ = ["MAX_PAGES", "MAX_SILENT_ATTEMPTS", "BackoffGate", "ClientStats", "ServerSilent", "WebexClient"]
-
-
-@dataclass
-class ClientStats:
-    """Counters of what the client did (``client.stats``)."""
-
-    requests: int = 0  # attempts sent (each retry counts)
-    retries: int = 0
-    rate_limited: int = 0  # 429 answers
-    locked: int = 0  # 423 answers
-    transport_errors: int = 0
-    refreshes: int = 0
-    waited_s: float = 0.0  # time requests spent waiting on the shared back-off gate
-    by_status: Counter[int] = field(default_factory=Counter)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "retries": self.retries,
-            "rate_limited": self.rate_limited,
-            "locked": self.locked,
-            "transport_errors": self.transport_errors,
-            "refreshes": self.refreshes,
-            "waited_s": round(self.waited_s, 3),
-            "by_status": dict(sorted(self.by_status.items())),
-        }
-
-
-@dataclass(slots=True)
-class _Call:
-    """One request through its attempts (the counts the retry decision needs)."""
-
-    method: str
-    url: httpx.URL
-    shown: str  # the path relative to the base URL, without query (what errors and logs show)
-    request_id: str  # unique per request (a uuid4 each costs more)
-    retry_post: bool
-    token_override: str | None
-    body: tuple[Any, Any, Any]  # json, files, data
-    deadline: float = 0.0  # the retry budget runs from the first attempt (not from the queue)
-    attempt: int = 0
-    failures: int = 0  # 5xx answers and transport errors (bounded by max_attempts); 429/423 are not
-    timeouts: int = 0  # attempts without an answer in time (bounded by MAX_SILENT_ATTEMPTS)
-    refreshed: bool = False
-
-    @property
-    def idempotent(self) -> bool:
-        return self.method in IDEMPOTENT_METHODS or self.retry_post
-
-    @property
-    def tracking_id(self) -> str:
-        return f"RECONCILER_{self.request_id}_{self.attempt - 1}"
-
-
-@dataclass(slots=True)
-class _Tried:
-    """What one attempt got: an answer, a transport failure, or an answer too large to read."""
-
-    epoch: int  # the limiter's, when the attempt got its slot
-    token: str = ""
-    elapsed: float = 0.0
-    response: httpx.Response | None = None
-    failure: httpx.TransportError | None = None
-    too_large: AnswerTooLarge | None = None
 
 
 class WebexClient(WebexApi):
@@ -221,6 +162,7 @@ class WebexClient(WebexApi):
             (b"User-Agent", user_agent.encode("ascii")),
         ]
         self._base_path = self._base.raw_path.decode("ascii").rstrip("/")
+        self._shown_base = self._base.path.rstrip("/")  # (decoded: what errors show)
         self._fast_urls = fast_urls_work(self._base)
 
     def __repr__(self) -> str:
@@ -267,14 +209,18 @@ class WebexClient(WebexApi):
             register_secret(token_override, credential=True)
         self._requests_made += 1
         request_id = f"{self._run_id}-{self._requests_made:x}"
-        call = _Call(
-            method, url, self.display_path(url), request_id, retry_post, token_override, (json, files, data)
-        )
-        policy = Policy(self.max_attempts, self.timeout, self._backoff)
+        body = (json, files, data)
+        call = Call(method, url, self._shown_base, request_id, retry_post, token_override, body)
         while True:
             call.attempt += 1
             tried = await self._try_once(call)
+            resp = tried.response
+            if resp is not None and 200 <= resp.status_code < 300 and tried.failure is None:
+                # the usual case, as _observe_answer and decide (rule A1) take it, without their facts
+                self._answered(call, tried, resp.status_code)
+                return resp
             attempt = self._observe(call, tried)
+            policy = Policy(self.max_attempts, self.timeout, self._backoff)
             decision = decide(attempt, policy)
             if decision.action is Action.REFRESH:
                 call.refreshed = True
@@ -287,13 +233,13 @@ class WebexClient(WebexApi):
                 raise self._failure(call, tried, decision) from None
             await self._wait(call, tried, decision)
 
-    async def _try_once(self, call: _Call) -> _Tried:
+    async def _try_once(self, call: Call) -> Tried:
         """One attempt: wait for the gate and a slot, send, and read the whole answer (the back-off
         sleep after a failure happens outside the concurrency slot)."""
         gate, limiter = self.gate, self.limiter
         # (the usual case, an open gate and a free slot, without a coroutine for either)
         waited = await gate.wait() if gate.closed() else 0.0
-        tried = _Tried(limiter.take() if limiter.free() else await limiter.acquire())
+        tried = Tried(limiter.take() if limiter.free() else await limiter.acquire())
         try:
             if gate.closed():  # the gate may have moved while we queued
                 waited += await gate.wait()
@@ -323,19 +269,21 @@ class WebexClient(WebexApi):
                 tried.failure = exc
             except AnswerTooLarge as exc:
                 tried.too_large = exc
+            except BodyTooLarge as exc:
+                tried.too_large = too_large(exc)
         finally:
             self.limiter.release()
         tried.elapsed = time.monotonic() - started
         return tried
 
-    async def _token(self, call: _Call) -> str:
+    async def _token(self, call: Call) -> str:
         if call.token_override:
             return call.token_override
         token = await self.auth.ensure_token(self._http, self.base_url)
         self.stats.refreshes = self.auth.refreshes
         return token
 
-    def _observe(self, call: _Call, tried: _Tried) -> Attempt:
+    def _observe(self, call: Call, tried: Tried) -> Attempt:
         """Count and log what the attempt got; what happened, for the retry decision."""
         if tried.too_large is not None:
             self._log_request(call, tried.too_large.status, tried.elapsed, None)
@@ -354,13 +302,18 @@ class WebexClient(WebexApi):
         assert tried.response is not None
         return self._observe_answer(call, tried, tried.response)
 
-    def _observe_answer(self, call: _Call, tried: _Tried, resp: httpx.Response) -> Attempt:
-        status = resp.status_code
+    def _answered(self, call: Call, tried: Tried, status: int) -> None:
+        """Count and log an answer; one that is not a 429 tells the limiter the server keeps up."""
         self.stats.by_status[status] += 1
         if self.debug:
-            self._log_request(call, status, tried.elapsed, None, tracking_id_of(resp))
+            assert tried.response is not None
+            self._log_request(call, status, tried.elapsed, None, tracking_id_of(tried.response))
         if status != 429:
             self.limiter.on_success(tried.elapsed)
+
+    def _observe_answer(self, call: Call, tried: Tried, resp: httpx.Response) -> Attempt:
+        status = resp.status_code
+        self._answered(call, tried, status)
         if 200 <= status < 300:
             return self._attempt_facts(call, Happened.ANSWER, status)
         if status in RETRY_STATUSES:
@@ -375,7 +328,7 @@ class WebexClient(WebexApi):
 
     def _attempt_facts(
         self,
-        call: _Call,
+        call: Call,
         happened: Happened,
         status: int = 0,
         after: float | None = None,
@@ -397,7 +350,7 @@ class WebexClient(WebexApi):
             server_silent,
         )
 
-    async def _refresh(self, call: _Call, stale: str) -> bool:
+    async def _refresh(self, call: Call, stale: str) -> bool:
         """A 401: refresh the token (single-flight: shared by all tasks); whether it worked."""
         if not await self.auth.refresh(self._http, self.base_url, stale=stale):
             return False
@@ -405,7 +358,7 @@ class WebexClient(WebexApi):
         log.info("%s %s: 401, retrying with a refreshed token", call.method, call.shown)
         return True
 
-    async def _wait(self, call: _Call, tried: _Tried, decision: Decision) -> None:
+    async def _wait(self, call: Call, tried: Tried, decision: Decision) -> None:
         """Before a retry: hold this request, or the whole client (the shared gate)."""
         self.stats.retries += 1
         what = type(tried.failure).__name__ if tried.failure is not None else str(_status(tried))
@@ -415,7 +368,7 @@ class WebexClient(WebexApi):
         else:
             await asyncio.sleep(decision.wait_s)
 
-    def _failure(self, call: _Call, tried: _Tried, decision: Decision) -> WebexApiError:
+    def _failure(self, call: Call, tried: Tried, decision: Decision) -> WebexApiError:
         """The error of a request that is not retried (``decision.note`` says why, where it helps)."""
         method, shown, tid, attempts = call.method, call.shown, call.tracking_id, call.attempt
         if tried.too_large is not None:
@@ -453,17 +406,20 @@ class WebexClient(WebexApi):
             return f"the server has answered no request for {quiet:.0f} s"
         return None
 
-    async def _bounded_attempt(self, req: httpx.Request, deadline: float) -> httpx.Response:
-        """``exchange`` within ``timeout``, or within what is left of the request's deadline when
-        that is less (its last attempt): no request outlives ``deadline_s``. The lean transport
-        reads the bound from the request's ``timeout`` extension, as every httpx transport does;
-        any other is bounded here (``asyncio.timeout`` costs ~10 us: not paid per request)."""
+    def _bounded_attempt(self, req: httpx.Request, deadline: float) -> Awaitable[httpx.Response]:
+        """The exchange within ``timeout``, or within what is left of the request's deadline when
+        that is less (its last attempt): no request outlives ``deadline_s``. The engine transport
+        reads the bound from the request's ``timeout`` extension, as every httpx transport does, and
+        reads the whole answer itself (awaited directly: no coroutine between it and the client);
+        any other goes through ``exchange`` (``asyncio.timeout`` costs ~10 us: not paid per request)."""
         left = deadline - time.monotonic()
         budget = self.timeout
         if left < budget:
             budget = max(0.05, left)
             req.extensions["timeout"] = httpx.Timeout(budget).as_dict()
-        return await exchange(self._transport, req, budget, lean=self._lean, max_bytes=self.max_answer_bytes)
+        if self._lean:
+            return self._transport.handle_async_request(req)
+        return exchange(self._transport, req, budget, max_bytes=self.max_answer_bytes)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential back-off with jitter: base*2^(n-1), capped, scaled by a random 0.5..1."""
@@ -472,7 +428,7 @@ class WebexClient(WebexApi):
 
     def _log_request(
         self,
-        call: _Call,
+        call: Call,
         status: int | None,
         elapsed: float,
         failure: str | None,
@@ -520,11 +476,7 @@ class WebexClient(WebexApi):
 
     def display_path(self, url: httpx.URL) -> str:
         """The URL's path relative to the base URL, without query (what errors and logs show)."""
-        path = url.path
-        base_path = self._base.path.rstrip("/")
-        if base_path and path.startswith(base_path + "/"):
-            path = path[len(base_path) :]
-        return path
+        return relative_path(url, self._shown_base)
 
     # -- pagination -----------------------------------------------------------------------------
 
@@ -594,5 +546,5 @@ def _check_counts(concurrency: int, max_attempts: int) -> None:
         raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
 
 
-def _status(tried: _Tried) -> int:
+def _status(tried: Tried) -> int:
     return tried.response.status_code if tried.response is not None else 0

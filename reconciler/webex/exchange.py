@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from reconciler.webex.failures import AnswerTooLarge
+from reconciler.webex.headers import byte_headers
 from reconciler.webex.transport import BodyTooLarge
 
 Headers = list[tuple[bytes, bytes]]
@@ -77,26 +78,20 @@ def build_request(
     return httpx.Request(
         method,
         url,
-        headers=httpx.Headers(headers, encoding="ascii"),
+        headers=byte_headers(headers, "ascii"),
         stream=httpx.ByteStream(content),
         extensions={"timeout": timeouts},
     )
 
 
 async def exchange(
-    transport: httpx.AsyncBaseTransport, req: httpx.Request, budget: float, *, lean: bool, max_bytes: int
+    transport: httpx.AsyncBaseTransport, req: httpx.Request, budget: float, *, max_bytes: int
 ) -> httpx.Response:
-    """Send ``req`` and read its whole answer, all within ``budget`` seconds (httpx's own
-    transports bound each read alone: a body trickling a byte a second would never time out).
-    ``lean``: the engine transport (``transport.py``), which reads, caps and closes the whole answer
-    itself, bounded by the request's timeout extension. More than ``max_bytes``: AnswerTooLarge."""
-    if lean:
-        try:
-            resp = await transport.handle_async_request(req)
-        except BodyTooLarge as exc:
-            raise AnswerTooLarge(exc.size, exc.status, _header(exc.headers, b"trackingid")) from None
-        resp.request = req
-        return resp
+    """Send ``req`` through a transport other than the engine (a mock, ASGI, httpx's own) and read
+    its whole answer, all within ``budget`` seconds (httpx's own transports bound each read alone:
+    a body trickling a byte a second would never time out). More than ``max_bytes``:
+    AnswerTooLarge. (The engine, ``transport.py``, reads, caps and bounds the whole answer itself:
+    the client awaits it directly, ``too_large`` turning its refusal into ours.)"""
     try:
         async with asyncio.timeout(budget):
             resp = await transport.handle_async_request(req)
@@ -108,6 +103,11 @@ async def exchange(
     except TimeoutError:
         raise httpx.ReadTimeout(f"no complete answer within {budget:g} s", request=req) from None
     return resp
+
+
+def too_large(exc: BodyTooLarge) -> AnswerTooLarge:
+    """The engine's refusal of an answer over its cap, as the client reports it."""
+    return AnswerTooLarge(exc.size, exc.status, _header(exc.headers, b"trackingid"))
 
 
 def tracking_id_of(resp: httpx.Response) -> str | None:

@@ -47,10 +47,14 @@ import ssl
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.webex import _lean_aiohttp  # noqa: F401  (before aiohttp: see there)
+
+# isort: split
 import aiohttp
 import httpx
 from yarl import URL
 
+from reconciler.webex.headers import byte_headers, triples
 from reconciler.webex.proxies import Proxy, ProxyConfigError, proxy_for
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
@@ -284,7 +288,7 @@ class EngineTransport(httpx.AsyncBaseTransport):
         version = resp.version
         response = httpx.Response(
             status,
-            headers=raw,
+            headers=byte_headers(raw),
             stream=httpx.ByteStream(body),
             request=request,
             extensions={
@@ -315,21 +319,19 @@ def _target(url: httpx.URL) -> URL:
 def _headers_of(request: httpx.Request) -> list[tuple[str, str]]:
     """The request's headers for aiohttp, without those about framing; a header with CR, LF or
     NUL (request splitting) is refused before anything is sent."""
-    headers = []
-    for name, value in request.headers.raw:
-        if _BAD_HEADER.search(name) or _BAD_HEADER.search(value):
-            raise httpx.LocalProtocolError(
-                f"a request header contains CR, LF or NUL: {name[:40]!r}", request=request
-            )
-        if name.lower() not in _FRAMING:
-            headers.append((name.decode("latin-1"), value.decode("latin-1")))
-    return headers
+    found = triples(request.headers)
+    if _BAD_HEADER.search(b" ".join([part for name, _, value in found for part in (name, value)])):
+        bad = next(n for n, _, v in found if _BAD_HEADER.search(n) or _BAD_HEADER.search(v))
+        message = f"a request header contains CR, LF or NUL: {bad[:40]!r}"
+        raise httpx.LocalProtocolError(message, request=request)
+    latin = "latin-1"
+    return [(name.decode(latin), value.decode(latin)) for name, low, value in found if low not in _FRAMING]
 
 
 async def _request_body(request: httpx.Request) -> bytes:
     """The whole request body (aiohttp frames it with a Content-Length)."""
     stream = request.stream
-    if isinstance(stream, httpx.ByteStream):
+    if type(stream) is httpx.ByteStream:  # (no ABC check: the usual case)
         return b"".join(stream)
     try:
         return request.content

@@ -15,6 +15,7 @@ from reconciler.planning.kinds.pending import Pending
 from reconciler.planning.plan import Step, digest, digest_json
 from reconciler.planning.secrets import SecretBaseline
 from reconciler.textsafe import did_you_mean
+from reconciler.webex.answers import checked
 from reconciler.workdir.secret_record import SecretRecord
 
 if TYPE_CHECKING:
@@ -258,8 +259,6 @@ class Context:
     async def fetch(self, path: str, params: dict[str, Any] | None = None) -> tuple[Any, str]:
         """GET a JSON object, checked like ``get`` but not recorded: (it, its digest for the
         saved-plan staleness check, recorded by whoever decides a step on it)."""
-        from reconciler.webex.answers import checked
-
         resp = await self.client.request("GET", path, params=params)
         raw = resp.content
         same = self.same_bytes.get(raw)
@@ -299,8 +298,6 @@ class Context:
 
     def _known(self, resp: Any, path: str, data: dict[str, Any], key: str, secret: bool) -> Any:
         """An answer equal to one read before: checked against this path's expectations."""
-        from reconciler.webex.answers import checked
-
         checked(resp, data, path)
         if secret:
             self.secret_reads.add(path)
