@@ -215,9 +215,9 @@ class WebexClient(WebexApi):
             call.attempt += 1
             tried = await self._try_once(call)
             resp = tried.response
-            if resp is not None and 200 <= resp.status_code < 300 and tried.failure is None:
+            if resp is not None and 200 <= resp.status_code < 300:
                 # the usual case, as _observe_answer and decide (rule A1) take it, without their facts
-                self._answered(call, tried, resp.status_code)
+                self._answered(call, tried, resp)
                 return resp
             attempt = self._observe(call, tried)
             policy = Policy(self.max_attempts, self.timeout, self._backoff)
@@ -302,18 +302,18 @@ class WebexClient(WebexApi):
         assert tried.response is not None
         return self._observe_answer(call, tried, tried.response)
 
-    def _answered(self, call: Call, tried: Tried, status: int) -> None:
+    def _answered(self, call: Call, tried: Tried, resp: httpx.Response) -> None:
         """Count and log an answer; one that is not a 429 tells the limiter the server keeps up."""
+        status = resp.status_code
         self.stats.by_status[status] += 1
         if self.debug:
-            assert tried.response is not None
-            self._log_request(call, status, tried.elapsed, None, tracking_id_of(tried.response))
+            self._log_request(call, status, tried.elapsed, None, tracking_id_of(resp))
         if status != 429:
             self.limiter.on_success(tried.elapsed)
 
     def _observe_answer(self, call: Call, tried: Tried, resp: httpx.Response) -> Attempt:
         status = resp.status_code
-        self._answered(call, tried, status)
+        self._answered(call, tried, resp)
         if 200 <= status < 300:
             return self._attempt_facts(call, Happened.ANSWER, status)
         if status in RETRY_STATUSES:

@@ -324,8 +324,9 @@ def _headers_of(request: httpx.Request) -> list[tuple[str, str]]:
         bad = next(n for n, _, v in found if _BAD_HEADER.search(n) or _BAD_HEADER.search(v))
         message = f"a request header contains CR, LF or NUL: {bad[:40]!r}"
         raise httpx.LocalProtocolError(message, request=request)
-    latin = "latin-1"
-    return [(name.decode(latin), value.decode(latin)) for name, low, value in found if low not in _FRAMING]
+    return [
+        (name.decode("latin-1"), value.decode("latin-1")) for name, low, value in found if low not in _FRAMING
+    ]
 
 
 async def _request_body(request: httpx.Request) -> bytes:
