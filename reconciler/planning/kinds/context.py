@@ -252,14 +252,18 @@ class Context:
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET a JSON object (checked: ``BadAnswer`` for one not fit to plan on) and record it."""
-        data, key = await self.fetch(path, params)
+        resp = await self.client.request("GET", path, params=params)
+        data, key = self._taken(resp, path, params)  # (not through ``fetch``: a coroutine less)
         self.reads[f"GET {path}"] = key
         return data
 
     async def fetch(self, path: str, params: dict[str, Any] | None = None) -> tuple[Any, str]:
         """GET a JSON object, checked like ``get`` but not recorded: (it, its digest for the
         saved-plan staleness check, recorded by whoever decides a step on it)."""
-        resp = await self.client.request("GET", path, params=params)
+        return self._taken(await self.client.request("GET", path, params=params), path, params)
+
+    def _taken(self, resp: Any, path: str, params: dict[str, Any] | None) -> tuple[Any, str]:
+        """An answer to a GET of ``path``, checked, and its digest (``fetch``)."""
         raw = resp.content
         same = self.same_bytes.get(raw)
         if same is not None:
