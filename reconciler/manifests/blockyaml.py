@@ -11,6 +11,7 @@ to libyaml: docs/architecture.md ("What we wrote ourselves").
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 from reconciler.manifests.nodes import (
@@ -56,6 +57,7 @@ _MISS = object()
 
 _SEEN_MAX = 8192
 _seen: dict[str, Any] = {}  # plain scalar text -> its value: values repeat from file to file
+_keyed: dict[str, tuple[str, str | None]] = {}  # a mapping line -> its key (interned) and the rest
 
 
 def _scalar(text: str, ptr: str) -> Any:
@@ -119,6 +121,18 @@ def _flow_list(parser: _Parser, text: str, pos: int, ptr: str, number: int, col:
     return out
 
 
+def _key_of(content: str) -> tuple[str, str | None]:
+    """A mapping line's key (interned) and what follows it (None: nothing), remembered: the same
+    lines come back file after file."""
+    m = _KEY.match(content)
+    if m is None:
+        raise _Other  # a list item beside keys, or not a plain key
+    split = (sys.intern(m[1]), m[2])
+    if len(_keyed) < _SEEN_MAX:
+        _keyed[content] = split
+    return split
+
+
 class _Parser:
     __slots__ = ("lines", "n", "positions")
 
@@ -157,13 +171,14 @@ class _Parser:
 
     def mapping(self, i: int, col: int, ptr: str, depth: int) -> tuple[Any, int]:
         out: dict[str, Any] = {}
-        lines, positions = self.lines, self.positions
-        while (row := self.row(i, col)) is not None:
-            number, _, content = row
-            m = _KEY.match(content)
-            if m is None:
-                raise _Other  # a list item beside keys, or not a plain key
-            key, rest = m[1], m[2]
+        lines, positions, n = self.lines, self.positions, self.n
+        while i < n:  # (``row`` inlined: the loop of every key of every file)
+            number, at, content = lines[i]
+            if at != col:
+                if at > col:
+                    raise _Other  # a line more indented belongs nowhere
+                break
+            key, rest = _keyed.get(content) or _key_of(content)
             if key in out:
                 raise _Other  # libyaml's path reports the duplicate
             key_ptr = f"{ptr}/{key}"
@@ -174,13 +189,13 @@ class _Parser:
                 else:
                     out[key] = _scalar(rest, key_ptr)
                 i += 1  # nothing may continue a one-line value (more indented)
-                if i < self.n and lines[i][1] > col:
+                if i < n and lines[i][1] > col:
                     raise _Other
                 continue
             i += 1
-            if i < self.n and lines[i][1] > col:
+            if i < n and lines[i][1] > col:
                 out[key], i = self.block(i, lines[i][1], key_ptr, depth + 1)
-            elif i < self.n and lines[i][1] == col and lines[i][2][0] == "-":
+            elif i < n and lines[i][1] == col and lines[i][2][0] == "-":
                 raise _Other  # a list at the key's own indentation
             else:
                 out[key] = None
