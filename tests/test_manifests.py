@@ -6,11 +6,14 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.manifests import discovery
 from reconciler.manifests.load import (
     available_backends,
     discover,
+    has_secret,
     identity,
     load_paths,
     load_text,
@@ -338,3 +341,34 @@ def test_reconcilerignore_skips_files_and_directories(tmp_path: Path) -> None:
     files, diags = discover([tmp_path])
     assert diags == []
     assert sorted(Path(f).relative_to(tmp_path).as_posix() for f in files) == ["sub/keep.yaml", "top.yaml"]
+
+
+_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.text(max_size=5),
+        st.builds(SecretRef, st.sampled_from(["A", "B_1"])),
+    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def _any_secret(value: object) -> bool:
+    if isinstance(value, SecretRef):
+        return True
+    if isinstance(value, dict):
+        return any(_any_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_any_secret(v) for v in value)
+    return False
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_VALUES)
+def test_has_secret_finds_a_secret_reference_wherever_it_is(value: object) -> None:
+    assert has_secret(value) is _any_secret(value)
+    assert has_secret({"outer": [value]}) is _any_secret(value)

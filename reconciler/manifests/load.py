@@ -190,14 +190,23 @@ def load_paths(
     return resources, diags + more
 
 
+_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def has_secret(value: Any) -> bool:
-    """Whether a ``SecretRef`` is anywhere in ``value``."""
+    """Whether a ``SecretRef`` is anywhere in ``value`` (asked of every manifest while loading:
+    scalars are passed over without a call, containers without a generator)."""
     if isinstance(value, SecretRef):
         return True
     if isinstance(value, dict):
-        return any(has_secret(v) for v in value.values())
-    if isinstance(value, list):
-        return any(has_secret(v) for v in value)
+        inside: Any = value.values()
+    elif isinstance(value, list):
+        inside = value
+    else:
+        return False
+    for item in inside:  # noqa: SIM110  (a loop: no generator a container)
+        if type(item) not in _PLAIN_SCALARS and has_secret(item):
+            return True
     return False
 
 
