@@ -578,6 +578,25 @@ def compare(plan: dict[str, Any], sdk: dict[str, Any], floor: dict[str, Any] | N
     return out
 
 
+def compare_rounds(
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]], floor: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``compare`` of the round (plan, SDK) whose CPU ratio is the median of all rounds (the lower
+    median for an even count), with every round's ratio (``round_ratios``) and ``rounds`` and
+    ``chosen_round`` (0-based): one run of either side moves by up to half on a shared machine."""
+    if not pairs:
+        raise ValueError("no rounds to compare")
+    ratios = [float(p["reconciler_cpu_s"]) / max(float(s["reconciler_cpu_s"]), 1e-9) for p, s in pairs]
+    order = sorted(range(len(pairs)), key=ratios.__getitem__)
+    chosen = order[(len(order) - 1) // 2]
+    plan, sdk = pairs[chosen]
+    out = compare(plan, sdk, floor)
+    out["round_ratios"] = [round(r, 2) for r in ratios]
+    out["rounds"] = len(pairs)
+    out["chosen_round"] = chosen
+    return out
+
+
 # ----------------------------------------------------------------------------------------------
 # the diff+plan stage alone: recorded answers, no network
 

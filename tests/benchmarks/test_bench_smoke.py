@@ -110,3 +110,18 @@ def test_sdk_comparison_with_the_aiohttp_floor() -> None:
     assert "| 1000 | ratio | 0.50 | 0.50 | 0.67 | 0.75 | 0.50 |" in text
     assert "| 1000 | bare aiohttp (the floor) | 20.00 | 4.80 | 3000 | 1.60 | 30 |" in text
     assert "| 1000 | floor / SDK | 0.83 | 0.40 | 1.00 | 0.40 | 0.25 |" in text
+
+
+def test_sdk_rounds_show_the_median_round() -> None:
+    def run_of(cpu: float) -> dict[str, float]:
+        return {"wall_s": cpu, "requests": 1000, "reconciler_cpu_s": cpu, "reconciler_peak_rss_mb": 50.0}
+
+    pairs = [(run_of(7.0), run_of(10.0)), (run_of(5.0), run_of(10.0)), (run_of(6.0), run_of(12.0))]
+    c = harness.compare_rounds(pairs)
+    assert c["round_ratios"] == [0.7, 0.5, 0.5] and c["rounds"] == 3
+    assert c["chosen_round"] in (1, 2) and c["ratio"]["cpu_s"] == 0.5
+    assert harness.compare_rounds(pairs[:2])["chosen_round"] == 1  # the lower median of two
+    text = "\n".join(run.sdk_table({"sizes": [{"devices": 1000, "sdk_vs_plan": c}]}))
+    assert "CPU ratio by round 0.70, 0.50, 0.50" in text
+    with pytest.raises(ValueError):
+        harness.compare_rounds([])
