@@ -129,12 +129,15 @@ class Resource:
 _MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([:-]?)[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}$")
 
 
+_MAC_SEPARATORS = str.maketrans("", "", ":-")
+
+
 def normalize_mac(value: str) -> str | None:
     """``AA:BB:..``, ``aa-bb-..`` or ``AABB..`` to ``AABBCCDDEEFF``; None if not a MAC."""
     text = value.strip()
     if not _MAC_RE.match(text):
         return None
-    return re.sub(r"[:-]", "", text).upper()
+    return text.translate(_MAC_SEPARATORS).upper()
 
 
 def mac_with_colons(mac: str) -> str:

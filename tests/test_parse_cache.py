@@ -223,6 +223,33 @@ def test_entries_keep_positions_exactly_and_share_repeated_strings() -> None:
     assert a.spec["note"] == b.spec["note"] and a.spec["note"] is not b.spec["note"]  # long: not interned
 
 
+def test_parsed_entries_round_trip_with_and_without_secrets_and_share_strings() -> None:
+    """Entries of parsed manifests (written unwalked unless they hold a secret) decode to what
+    the parse gave, secrets included, with pointers and short values shared across entries."""
+
+    def manifest(mac: str, secret: bool) -> str:
+        password = "{fromEnv: SIP_SECRET}" if secret else "Str0ng-Pass-9x"
+        return (
+            "apiVersion: reconciler/v1\nkind: Device\nmetadata:\n"
+            f"  mac: {mac}\nspec:\n  members:\n    - person: a@example.com\n      port: 1\n"
+            f"      lineType: PRIMARY\n  sipPassword: {password}\n"
+        )
+
+    decoded = []
+    for i, secret in enumerate((False, False, True)):
+        file = f"d{i}.yaml"
+        made = parse_cache._checked(manifest(f"00:11:22:33:44:5{i}", secret), file)
+        back = parse_cache.decode(file, parse_cache.encode(file, *made))
+        assert back == made
+        assert dict(back[0][0].positions.items()) == dict(made[0][0].positions.items())
+        decoded.append(back[0][0])
+    a, b, c = decoded
+    assert isinstance(c.spec["sipPassword"], parse_cache.SecretRef)
+    assert c.spec["sipPassword"].env == "SIP_SECRET" and a.spec["sipPassword"] == "Str0ng-Pass-9x"
+    assert a.spec["members"][0]["lineType"] is b.spec["members"][0]["lineType"]
+    assert list(a.positions)[-1] is list(b.positions)[-1]
+
+
 def test_a_large_cache_written_beside_the_next_work_is_whole_when_read(
     repo: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -56,6 +56,8 @@ class _Other(Exception):
 _MISS = object()
 
 _SEEN_MAX = 8192
+_intern = sys.intern
+_SHORT = 64  # plain string values up to this length are interned (they repeat from file to file)
 _seen: dict[str, Any] = {}  # plain scalar text -> its value: values repeat from file to file
 _keyed: dict[str, tuple[str, str | None]] = {}  # a mapping line -> its key (interned) and the rest
 
@@ -81,6 +83,8 @@ def _scalar(text: str, ptr: str) -> Any:
         return text
     value = _resolve_plain(text)
     if len(_seen) < _SEEN_MAX:
+        if type(value) is str and len(value) <= _SHORT:
+            value = sys.intern(value)  # (as a cache entry keeps it: ``parse_cache.encode``)
         _seen[text] = value
     return value
 
@@ -270,4 +274,6 @@ def parse(text: str, file: str) -> list[Document] | None:
         return None
     if end != len(lines) or isinstance(value, SecretRef):
         return None
-    return [Document(value, PackedPositions(file, dict(parser.positions)), root)]
+    # pointers interned: the same ones recur in every file (and a cache entry keeps them so)
+    positions = {_intern(ptr): at for ptr, at in parser.positions}
+    return [Document(value, PackedPositions(file, positions), root)]

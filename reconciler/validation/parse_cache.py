@@ -209,24 +209,40 @@ _intern = sys.intern
 
 
 def encode(file: str, resources: list[Resource], diags: list[Diagnostic], checked: list[Diagnostic]) -> bytes:
-    """One file's entry (raises ``NotCacheable`` for a value that is not plain data)."""
-    res = []
-    for r in resources:
+    """One file's entry (raises ``NotCacheable`` for a value that is not plain data).
+
+    Resources the block-YAML parser made (``PackedPositions``: its keys, pointers and short values
+    are interned already) are written as they are, without a walk; one that holds a secret, or
+    anything ``marshal`` cannot write, is written through ``_entry_value`` instead."""
+    diag_rows = [_diag_row(d, file) for d in diags], [_diag_row(d, file) for d in checked]
+    try:
+        return marshal.dumps(([_entry(r, file, as_is=True) for r in resources], *diag_rows))
+    except ValueError:
+        pass  # a secret (or a value marshal cannot write) somewhere: the walk decides
+    try:
+        return marshal.dumps(([_entry(r, file, as_is=False) for r in resources], *diag_rows))
+    except ValueError as exc:
+        raise NotCacheable(str(exc)) from exc
+
+
+def _entry(r: Resource, file: str, as_is: bool) -> tuple[Any, ...]:
+    """A resource as an entry holds it; ``as_is``: its values unwalked when the parser made them."""
+    if as_is and type(r.positions) is PackedPositions:
+        meta, spec, secret = r.metadata, r.spec, False  # (a SecretRef makes marshal refuse)
+        positions = dict.copy(r.positions)
+    else:
         secrets: list[bool] = []
         meta, spec = _entry_value(r.metadata, secrets), _entry_value(r.spec, secrets)
+        secret = bool(secrets)
         if isinstance(r.positions, PackedPositions):  # packed already
             positions = {_short(p): at for p, at in dict.items(r.positions)}
         else:
             positions = {_short(p): pack(at, file) for p, at in r.positions.items()}
-        res.append((_short(r.kind), r.name, meta, spec, bool(secrets), pack(r.source, file), positions))
+    return (_short(r.kind), r.name, meta, spec, secret, pack(r.source, file), positions)
 
-    def diag(d: Diagnostic) -> Any:
-        return (pack(d.location, file), d.message, d.resource, d.severity, d.code)
 
-    try:
-        return marshal.dumps((res, [diag(d) for d in diags], [diag(d) for d in checked]))
-    except ValueError as exc:
-        raise NotCacheable(str(exc)) from exc
+def _diag_row(d: Diagnostic, file: str) -> tuple[Any, ...]:
+    return (pack(d.location, file), d.message, d.resource, d.severity, d.code)
 
 
 def decode(file: str, data: bytes) -> tuple[list[Resource], list[Diagnostic], list[Diagnostic]]:

@@ -41,15 +41,14 @@ SHARED = frozenset({"orgId", "locationId", "product", "type", "connectionStatus"
 _LONGEST_SHARED = 256
 
 
-def _shared(key: str, value: Any) -> Any:
-    if key in SHARED and type(value) is str and len(value) <= _LONGEST_SHARED:
-        return sys.intern(value)
-    return value
-
-
 def lean(item: JSONDict, unread: frozenset[str]) -> JSONDict:
     """``item`` without the ``unread`` fields, its repeated values shared."""
-    return {k: _shared(k, v) for k, v in item.items() if k not in unread}
+    shared, intern = SHARED, sys.intern
+    return {
+        k: intern(v) if k in shared and type(v) is str and len(v) <= _LONGEST_SHARED else v
+        for k, v in item.items()
+        if k not in unread
+    }
 
 
 def leaner(
