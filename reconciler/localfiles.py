@@ -92,14 +92,17 @@ def read_capped(path: str | Path, cap: int, *, follow_symlinks: bool = True) -> 
         chunks: list[bytes] = []
         size = 0
         while size <= cap:
+            asked = min(_CHUNK, cap + 1 - size)
             try:
-                chunk = os.read(fd, min(_CHUNK, cap + 1 - size))
+                chunk = os.read(fd, asked)
             except BlockingIOError:  # a regular file never does this; anything else is not read
                 raise UnreadableFile("the file would block (never read)") from None
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
+            if len(chunk) < asked and size >= info.st_size > 0:
+                break  # short at the size it said it has: its end (no read more to see it)
         if size > cap:
             raise UnreadableFile(f"file too large (more than {cap:,} bytes)")
         return b"".join(chunks)
