@@ -51,6 +51,7 @@ _WORKDIR_IGNORE = b"# reconciler's local state (parse cache, apply logs, locks):
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _CHUNK = MIB
+_UNSIZED_CHUNK = 64 * 1024
 
 
 def _kind(mode: int) -> str:
@@ -91,8 +92,12 @@ def read_capped(path: str | Path, cap: int, *, follow_symlinks: bool = True) -> 
             raise UnreadableFile(f"file too large ({info.st_size:,} bytes; at most {cap:,})")
         chunks: list[bytes] = []
         size = 0
+        # the first read asks for one byte more than the file says it has (a buffer of 1 MiB for
+        # a 2 KB manifest costs more than reading it); a file that says nothing gets 64 KiB reads
+        want = info.st_size + 1 if info.st_size else _UNSIZED_CHUNK
         while size <= cap:
-            asked = min(_CHUNK, cap + 1 - size)
+            asked = min(want, _CHUNK, cap + 1 - size)
+            want = _CHUNK
             try:
                 chunk = os.read(fd, asked)
             except BlockingIOError:  # a regular file never does this; anything else is not read

@@ -155,6 +155,29 @@ async def test_content_length_answers_reuse_one_connection() -> None:
         assert b"\r\nHost: 127.0.0.1:" in srv.requests[0]
 
 
+async def test_the_socket_is_read_in_small_buffers_and_big_answers_arrive_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """asyncio's socket transport reads 256 KiB at a time (a buffer above glibc's mmap threshold for
+    every answer); the engine's connections read ``RECV_SIZE`` at a time, and a 3 MiB answer still
+    arrives whole."""
+    seen: list[int] = []
+    connect = transport_module._Connector.connect
+
+    async def recording(self: Any, req: Any, traces: Any, timeout: Any) -> Any:
+        conn = await connect(self, req, traces, timeout)
+        seen.append(conn.protocol.transport.max_size)
+        return conn
+
+    monkeypatch.setattr(transport_module._Connector, "connect", recording)
+    big = b'{"items": ["' + b"x" * (3 * MIB) + b'"]}'
+    script = Server(lambda head, body, n: answer(big if b"/big" in head else OK_JSON))
+    async with serving(script) as srv, engine() as transport:
+        assert (await get(transport, srv.url + "/big")).content == big
+        assert (await get(transport, srv.url + "/small")).json() == {"ok": True}
+    assert seen == [transport_module.RECV_SIZE] * 2 and transport_module.RECV_SIZE < 128 * 1024
+
+
 async def test_chunked_answer_with_extensions_and_trailers() -> None:
     wire = (
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
