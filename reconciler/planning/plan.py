@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,7 +164,7 @@ class Plan:
     base_url: str | None = None  # the API the plan was made against (a saved plan applies only there)
     org_id: str | None = None  # the org it was made for, when one was named
     # The human names of the objects the plan read, by id (a stale saved plan names them).
-    objects: dict[str, str] = field(default_factory=dict)
+    objects: Mapping[str, str] = field(default_factory=dict)
     # Pushes ``Policy.push: never`` holds: device address and why (``reconciler push`` sends them).
     held: list[dict[str, str]] = field(default_factory=list)
     # The org of the devices the plan looked up (not saved: the apply log records it).

@@ -6,7 +6,7 @@ import asyncio
 import functools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconciler.errors import ValidationFailed
 from reconciler.model import Resource, normalize_mac
@@ -26,7 +26,7 @@ from reconciler.planning.plan import Plan, check_dependencies, safety_of
 from reconciler.planning.pushes import Owed, plan_pushes
 from reconciler.planning.secrets import SecretBaseline
 from reconciler.planning.targets import select_targets
-from reconciler.planning.titles import device_details, name_steps, read_objects, title_for
+from reconciler.planning.titles import Named, device_details, name_steps, read_objects, title_for
 from reconciler.progress import Task, task
 from reconciler.workdir.secret_record import SecretRecord
 
@@ -105,7 +105,7 @@ async def build_plan(
         ctx.people_pending.cancel()  # what is left of it when planning stopped on an error
     await _across_kinds(ctx, resources, managed, owed)
     return Plan(
-        objects=read_objects(ctx.reads, _known_objects(ctx)),
+        objects=_objects_of(ctx),
         steps=ctx.steps,
         reads=ctx.reads,
         paths=list(paths or []),
@@ -192,14 +192,40 @@ def managed_objects(ctx: Context, resources: list[Resource]) -> int:
     return total
 
 
-def _known_objects(ctx: Context) -> dict[str, str]:
-    """Every object the lookups found, by id: its human name."""
+class _Known(NamedTuple):
+    """What ``_known_objects`` reads of a plan's context (kept by a plan whose objects are not named
+    yet: the context itself, with its answers, is let go)."""
+
+    devices: dict[str, dict[str, Any]]
+    labels: dict[str, str]
+    people: dict[str, dict[str, Any]]
+    workspaces: dict[str, dict[str, Any]]
+    locations: dict[str, dict[str, Any]]
+    templates: dict[str, dict[str, Any]]
+
+
+def _objects_of(ctx: Context) -> Named:
+    """The plan's ``objects``, named when first read, from what the lookups found."""
+    # (shallow copies: a later plan of the same run may add to the lookups it shares with this one)
+    known = _Known(
+        dict(ctx.devices),
+        dict(ctx.labels),
+        dict(ctx.people),
+        dict(ctx.workspaces),
+        dict(ctx.locations),
+        dict(ctx.templates),
+    )
+    return Named(functools.partial(read_objects, ctx.reads, functools.partial(_known_objects, known)))
+
+
+def _known_objects(ctx: _Known, wanted: set[str]) -> dict[str, str]:
+    """The objects the lookups found whose ids are ``wanted``, by id: their human names."""
     out: dict[str, str] = {}
     for mac, item in ctx.devices.items():
-        name = title_for(f"Device/{mac}", device_details(item, ctx.labels))
-        for key in ("callingDeviceId", "id"):
-            if item.get(key):
-                out[str(item[key])] = name
+        ids = [str(item[key]) for key in ("callingDeviceId", "id") if item.get(key)]
+        if any(ident in wanted for ident in ids):
+            name = title_for(f"Device/{mac}", device_details(item, ctx.labels))
+            out.update((ident, name) for ident in ids)
     for kind, found, key in (
         ("PersonDevices", ctx.people, "id"),
         ("WorkspaceDevices", ctx.workspaces, "id"),
@@ -207,7 +233,7 @@ def _known_objects(ctx: Context) -> dict[str, str]:
         ("LineKeyTemplate", ctx.templates, "id"),
     ):
         for name, item in found.items():
-            if item.get(key):
+            if item.get(key) and str(item[key]) in wanted:
                 out[str(item[key])] = title_for(f"{kind}/{name}")
     return out
 

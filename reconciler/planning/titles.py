@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from reconciler.model import mac_with_colons, normalize_mac
@@ -112,11 +112,37 @@ def _device_titles(
     return out
 
 
-def read_objects(reads: Iterable[str], known: Mapping[str, str]) -> dict[str, str]:
-    """The names of the objects whose ids the ``reads`` (``GET path`` keys) hold."""
+class Named(Mapping[str, str]):
+    """A plan's ``objects``, named when first read: a plan that is only shown never needs them
+    (naming every device of a big org costs ~0.1 s of a plan's CPU), a saved one always does."""
+
+    def __init__(self, make: Callable[[], dict[str, str]]) -> None:
+        self._make: Callable[[], dict[str, str]] | None = make
+        self._names: dict[str, str] = {}
+
+    def _made(self) -> dict[str, str]:
+        if self._make is not None:
+            self._names, self._make = self._make(), None  # (what it holds is let go)
+        return self._names
+
+    def __getitem__(self, key: str) -> str:
+        return self._made()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._made())
+
+    def __len__(self) -> int:
+        return len(self._made())
+
+
+def read_objects(reads: Iterable[str], name_of: Callable[[set[str]], Mapping[str, str]]) -> dict[str, str]:
+    """The names of the objects whose ids the ``reads`` (``GET path`` keys) hold; ``name_of(ids)``
+    names those it knows of ``ids`` (only these: a big org's other objects are never named)."""
+    found = [_ids(key.partition(" ")[2].partition("?")[0], None) for key in reads]
+    known = name_of({ident for ids in found for ident in ids})
     out: dict[str, str] = {}
-    for key in reads:
-        for ident in _ids(key.partition(" ")[2].partition("?")[0], None):
+    for ids in found:
+        for ident in ids:
             if ident in known:
                 out[ident] = known[ident]
     return out

@@ -64,3 +64,20 @@ def test_markdown_is_bounded_and_says_what_it_left_out() -> None:
     md = render_markdown(plan, artifact="plan.json")
     assert len(md) <= 60_000
     assert "more step(s) not shown" in md and "plan.json" in md
+
+
+def test_a_plans_objects_are_named_once_and_only_when_read() -> None:
+    from reconciler.planning.titles import Named
+
+    calls: list[int] = []
+
+    def make() -> dict[str, str]:
+        calls.append(1)
+        return {"Y2lzY29zcGFyazovL3VzL0RFVklDRS8x": "Device 0A:1B:2C:3D:4E:01"}
+
+    plan = Plan(steps=[], objects=Named(make))
+    assert calls == []  # a plan that is only shown never names them
+    saved = plan.to_json()
+    assert saved["objects"] == {"Y2lzY29zcGFyazovL3VzL0RFVklDRS8x": "Device 0A:1B:2C:3D:4E:01"}
+    assert Plan.from_json(saved).objects == plan.objects and len(plan.objects) == 1
+    assert calls == [1]
