@@ -21,7 +21,7 @@ from reconciler.manifests.nodes import (
     Document,
     _resolve_plain,
 )
-from reconciler.manifests.positions import PackedPositions
+from reconciler.manifests.positions import SHORT_STRING, PackedPositions
 from reconciler.model import Location, SecretRef
 
 # Characters the fast path leaves to libyaml: anything YAML does not print, tabs, carriage
@@ -57,7 +57,6 @@ _MISS = object()
 
 _SEEN_MAX = 8192
 _intern = sys.intern
-_SHORT = 64  # plain string values up to this length are interned (they repeat from file to file)
 _seen: dict[str, Any] = {}  # plain scalar text -> its value: values repeat from file to file
 _keyed: dict[str, tuple[str, str | None]] = {}  # a mapping line -> its key (interned) and the rest
 
@@ -83,8 +82,8 @@ def _scalar(text: str, ptr: str) -> Any:
         return text
     value = _resolve_plain(text)
     if len(_seen) < _SEEN_MAX:
-        if type(value) is str and len(value) <= _SHORT:
-            value = sys.intern(value)  # (as a cache entry keeps it: ``parse_cache.encode``)
+        if type(value) is str and len(value) <= SHORT_STRING:
+            value = _intern(value)  # (as a cache entry keeps it: ``parse_cache.encode``)
         _seen[text] = value
     return value
 
@@ -131,7 +130,7 @@ def _key_of(content: str) -> tuple[str, str | None]:
     m = _KEY.match(content)
     if m is None:
         raise _Other  # a list item beside keys, or not a plain key
-    split = (sys.intern(m[1]), m[2])
+    split = (_intern(m[1]), m[2])
     if len(_keyed) < _SEEN_MAX:
         _keyed[content] = split
     return split

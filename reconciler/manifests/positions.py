@@ -10,6 +10,10 @@ from typing import Any
 from reconciler.model import Location
 
 _ABSENT = object()
+# Strings up to this length (keys, pointers, short values) are interned, by the block-YAML fast path
+# as it parses and by the parse cache as it writes an entry: they repeat from file to file, and an
+# entry written as the parser made it must share them as a walked one does.
+SHORT_STRING = 64
 
 
 def pack(loc: Location | None, file: str) -> Any:

@@ -42,7 +42,7 @@ import yaml
 
 from reconciler import __version__
 from reconciler.localfiles import LIMITS, UnreadableFile, make_parent, read_capped
-from reconciler.manifests.positions import PackedPositions, pack, unpack
+from reconciler.manifests.positions import SHORT_STRING, PackedPositions, pack, unpack
 from reconciler.model import Diagnostic, Resource, SecretRef
 from reconciler.tracked import is_tracked
 
@@ -176,8 +176,6 @@ def _dec(value: Any) -> Any:
     return _walk(value, _dec_leaf)
 
 
-_SHORT = 64  # strings up to this length are interned: keys, pointers, names and values repeat
-
 _SCALARS = frozenset({type(None), bool, int, float})
 
 
@@ -192,7 +190,7 @@ def _entry_value(value: Any, secrets: list[bool]) -> Any:
     if kind is list:
         return [v if type(v) in _SCALARS else _entry_value(v, secrets) for v in value]
     if kind is str:
-        return _intern(value) if len(value) <= _SHORT else value
+        return _intern(value) if len(value) <= SHORT_STRING else value
     if kind is SecretRef:
         secrets.append(True)
         return (_SECRET, value.env)
@@ -202,7 +200,7 @@ def _entry_value(value: Any, secrets: list[bool]) -> Any:
 
 
 def _short(text: Any) -> Any:
-    return _intern(text) if type(text) is str and len(text) <= _SHORT else text
+    return _intern(text) if type(text) is str and len(text) <= SHORT_STRING else text
 
 
 _intern = sys.intern
