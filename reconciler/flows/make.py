@@ -36,9 +36,11 @@ async def make_plan(
     listings: Listings | None = None,
     log_path: str = DEFAULT_LOG,
     owed: Owed | None = None,
+    load_once: bool = False,
 ) -> Plan:
-    """Load and plan; ``rewrite_secrets``: resources whose write-only secret an earlier apply did
-    not write (``unwritten_secrets``), written again as ``rotate_secrets`` would. The secret
+    """Load and plan (``load_once``: ``load_checked``'s ``once``); ``rewrite_secrets``: resources
+    whose write-only secret an earlier apply did not write (``unwritten_secrets``), written again
+    as ``rotate_secrets`` would. The secret
     declarations are compared with ``secret_baseline``, else with the previous git commit.
 
     ``only``: plan just these addresses (``plan --changed-only``). ``listings``: the lookups, kept
@@ -50,7 +52,7 @@ async def make_plan(
     variable is not set here (``apply`` refuses to start until it is)."""
     from reconciler.validation.inputs import unset_env
 
-    resources, notes = load_checked(paths)
+    resources, notes = load_checked(paths, once=load_once)
     env_notes = unset_env(resources, os.environ, "warning")
     refused = [d for d in env_notes if d.severity == "error"]
     if refused:

@@ -60,6 +60,7 @@ def plan_command(conn: Connection, req: PlanRequest) -> Plan | PlanReview:
                 req.prune,
                 req.rotate_secrets,
                 owed=owed_by(journal, read_only=True),
+                load_once=True,
             )
             plan.warnings[:0] = noted
             return plan

@@ -44,9 +44,11 @@ PLANNERS: dict[str, Callable[[Context, Resource], Awaitable[None]]] = {
 }
 
 
-# Resource planners in flight at once, per request slot of the client: enough to keep the slots
-# busy while some planners are between two requests, few enough that memory stays bounded.
-PLANNERS_PER_SLOT = 2
+# Resource planners in flight at once, per request slot of the client. One: a planner spends ~0.1 ms
+# of CPU between two requests against tens of ms of latency, so the slots stay busy (a 2,000-device
+# plan at 50 ms: 8.6-8.8 s with one, 8.7-9.8 s with two), and no request waits for a slot (with two,
+# half of them did: a future and a wake-up each, 0.8% of a plan's instructions).
+PLANNERS_PER_SLOT = 1
 
 
 async def run_bounded(jobs: list[Callable[[], Awaitable[None]]], limit: int) -> None:

@@ -321,13 +321,17 @@ def test_load_reuses_unchanged_manifests_and_rereads_changed_ones(
     monkeypatch.setattr("reconciler.validation.validate.validate_paths", counting)
     flows_load._last_load.clear()
     _write(tmp_path, "a.yaml", DEVICE.format(n="01", value="true"))
-    # files written just now may change again within the clock's granularity: never reused
+    st = os.stat(tmp_path / "a.yaml")
+    written = max(st.st_mtime_ns, st.st_ctime_ns)
+    # files written just now (10 ms ago, whatever the first load's imports take) may change again
+    # within the clock's granularity: never reused
+    monkeypatch.setattr(flows_load.time, "time_ns", lambda: written + 10_000_000)
     flows_load.load([str(tmp_path)])
     flows_load.load([str(tmp_path)])
     assert len(calls) == 2
     # a fraction of a second later, on a file system with fine timestamps, they are reused (a
     # fresh checkout within one run); with whole-second ones (FAT) not before 2 s
-    soon = flows_load.time.time_ns() + 300_000_000
+    soon = written + 300_000_000
     monkeypatch.setattr(flows_load.time, "time_ns", lambda: soon)
     fine = os.stat(tmp_path / "a.yaml").st_ctime_ns % 1_000_000_000 != 0
     flows_load.load([str(tmp_path)])
@@ -348,7 +352,11 @@ def test_load_reuses_unchanged_manifests_and_rereads_changed_ones(
     _write(tmp_path, "b.yaml", DEVICE.format(n="02", value="false"))
     later += 5_000_000_000
     assert len(flows_load.load([str(tmp_path)])) == 2 and len(calls) == 5
+    # a command that loads once (plan) neither walks the tree for a digest nor keeps the load
     flows_load._last_load.clear()
+    monkeypatch.setattr(flows_load, "_files_digest", lambda paths: pytest.fail("walked"))
+    assert len(flows_load.load_checked([str(tmp_path)], once=True)[0]) == 2 and len(calls) == 6
+    assert flows_load._last_load == {}
 
 
 async def test_apply_log_syncs_job_records_at_once_and_the_rest_in_groups(

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gzip
 import json
+import re
 import socket
 import ssl
 import subprocess
@@ -31,6 +32,8 @@ from hypothesis import strategies as st
 from reconciler.webex import Auth, WebexClient
 from reconciler.webex import transport as transport_module
 from reconciler.webex.errors import WebexApiError
+from reconciler.webex.exchange import build_request
+from reconciler.webex.redact import Secret
 from reconciler.webex.transport import BodyTooLarge, EngineTransport
 
 OK_JSON = b'{"ok": true}'
@@ -704,6 +707,45 @@ async def test_the_client_sends_through_the_engine_by_default() -> None:
     assert b"\r\nTrackingID: RECONCILER_" in head and b"\r\nAccept: application/json\r\n" in head
 
 
+async def test_a_get_made_by_the_client_goes_out_as_the_generic_path_sends_it() -> None:
+    """The client hands the engine a GET's headers and URL already made for aiohttp (``send``):
+    the same head on the wire as ``handle_async_request`` makes from the same request, header for
+    header; a token that could split the request goes the generic way and is refused there."""
+    wire = answer(b'{"items": []}')
+    async with serving(Server(lambda head, body, n: wire)) as srv:
+        client = WebexClient(srv.url + "/v1/", Auth("tok-0123456789abcdef"), org_id="ORG 1", max_attempts=1)
+        async with client:
+            assert client._engine is not None
+            generic = client._engine.handle_async_request
+            took_generic: list[httpx.Request] = []
+
+            async def counted(request: httpx.Request) -> httpx.Response:
+                took_generic.append(request)
+                return await generic(request)
+
+            client._engine.handle_async_request = counted  # type: ignore[method-assign]
+            await client.request("GET", "/telephony/config/devices/D%2F1/members", params={"x": "a b"})
+            assert took_generic == []  # (the GET went by ``send``)
+            made = build_request(
+                "GET",
+                client._build_url("GET", "/telephony/config/devices/D%2F1/members", {"x": "a b"}),
+                client._fixed_headers,
+                client._timeouts,
+                "tok-0123456789abcdef",
+                "RECONCILER_SAME_0",
+                (None, None, None),
+            )
+            await generic(made)
+            client.auth._token = Secret("tok-0123456789\r\nX-Injected: 1")  # (as a refresh could bring)
+            with pytest.raises(WebexApiError, match="CR, LF or NUL"):
+                await client.request("GET", "/devices")
+            assert took_generic  # the unclean token went the generic way
+    fast, slow = (re.sub(rb"RECONCILER_[^\r]*", b"ID", head) for head in srv.requests)
+    assert fast == slow
+    assert fast.startswith(b"GET /v1/telephony/config/devices/D%2F1/members?x=a+b&orgId=ORG+1 ")
+    assert len(srv.requests) == 2  # the injected header never left
+
+
 async def test_an_oauth_refresh_goes_through_the_engine_too() -> None:
     """The token refresh is sent by httpx's own client (``_http``) over the same engine: a form POST
     whose answer httpx reads as it reads its own transports' answers."""
@@ -804,7 +846,7 @@ def test_the_engine_sends_each_url_as_httpx_quoted_it(
         url = client._build_url("GET", "/" + "/".join(quote(s, safe="") for s in segments), params)
     except httpx.InvalidURL:
         return
-    target = transport_module._target(url)
+    target = transport_module.target_of(url)
     assert target.raw_path_qs == url.raw_path.decode("ascii")
     assert (target.scheme, target.raw_host, target.explicit_port) == (
         url.scheme,

@@ -1,0 +1,128 @@
+"""One timer for the whole-exchange bound of every request in flight (reconciler/webex/deadlines.py),
+alone and under the engine transport against a loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from reconciler.webex.deadlines import Deadlines
+from reconciler.webex.transport import EngineTransport
+
+
+async def test_an_exchange_past_its_deadline_is_stopped_and_goes_on_as_a_time_out() -> None:
+    deadlines = Deadlines(asyncio.get_running_loop())
+
+    async def exchange() -> str:
+        bound = deadlines.bound(0.05)
+        assert bound is not None
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            assert bound.timed_out()
+            return "timed out"
+        finally:
+            bound.end()
+        return "answered"
+
+    started = asyncio.get_running_loop().time()
+    assert await asyncio.create_task(exchange()) == "timed out"
+    assert asyncio.get_running_loop().time() - started < 2
+    assert deadlines.pending() == 0
+
+
+async def test_a_cancellation_from_elsewhere_stays_a_cancellation() -> None:
+    deadlines = Deadlines(asyncio.get_running_loop())
+    seen: list[bool] = []
+
+    async def exchange(seconds: float = 0.05) -> None:
+        bound = deadlines.bound(seconds)
+        assert bound is not None
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            seen.append(bound.timed_out())
+            raise
+        finally:
+            bound.end()
+
+    # cancelled from outside before its deadline: not a time-out
+    task = asyncio.create_task(exchange())
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # past its deadline and cancelled from outside before the task runs again: a cancellation
+    deadlines = Deadlines(asyncio.get_running_loop())
+    task = asyncio.create_task(exchange(0.0))
+    await asyncio.sleep(0)  # the task starts, and waits
+    deadlines._fire()  # (what the timer does, now: the deadline has passed)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert seen == [False, False]
+
+
+async def test_exchanges_that_ended_leave_the_heap_when_the_one_timer_fires() -> None:
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines(loop)
+    ended = []
+    for _ in range(500):  # ended at once, as a plan's answers are: no timer of their own
+        bound = deadlines.bound(0.2)
+        assert bound is not None
+        bound.end()
+        ended.append(bound)
+    assert deadlines.pending() == 500
+    timers = [h for h in loop._scheduled if not h.cancelled()]  # type: ignore[attr-defined]
+    assert len([h for h in timers if getattr(h, "_callback", None) == deadlines._fire]) == 1
+    await asyncio.sleep(0.4)
+    assert deadlines.pending() == 0
+    assert not any(b.expired for b in ended)
+
+
+async def test_a_later_deadline_behind_an_earlier_one_is_still_kept() -> None:
+    deadlines = Deadlines(asyncio.get_running_loop())
+    outcome: dict[float, str] = {}
+
+    async def exchange(seconds: float, work: float) -> None:
+        bound = deadlines.bound(seconds)
+        assert bound is not None
+        try:
+            await asyncio.sleep(work)
+            outcome[seconds] = "answered"
+        except asyncio.CancelledError:
+            assert bound.timed_out()
+            outcome[seconds] = "timed out"
+        finally:
+            bound.end()
+
+    await asyncio.gather(exchange(0.5, 0.05), exchange(0.1, 5), exchange(0.3, 5), exchange(2.0, 0.2))
+    assert outcome == {0.5: "answered", 0.1: "timed out", 0.3: "timed out", 2.0: "answered"}
+
+
+async def test_the_engine_bounds_a_silent_server_with_the_shared_timer_and_keeps_working() -> None:
+    calls = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal calls
+        while await reader.readuntil(b"\r\n\r\n"):
+            calls += 1
+            if calls == 2:
+                await asyncio.sleep(5)  # the second request is never answered
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+
+    listener = await asyncio.start_server(handler, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/a"
+    transport = EngineTransport()
+    try:
+        async with httpx.AsyncClient(transport=transport, timeout=0.3) as client:
+            assert (await client.get(url)).json() == {}
+            with pytest.raises(httpx.ReadTimeout, match=r"no complete answer within 0\.3 s"):
+                await client.get(url)
+            assert (await client.get(url)).json() == {}  # a new connection; the task was uncancelled
+            assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+    finally:
+        listener.close()
