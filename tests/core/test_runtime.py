@@ -103,3 +103,31 @@ def test_loading_and_planning_leave_no_cycles_of_their_own(monkeypatch: pytest.M
         gc.enable()
     assert [f.__qualname__ for f in ours] == []
     assert resources == 0
+
+
+def test_what_a_tuned_load_made_is_frozen_before_the_collector_runs_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The collector is off while manifests load; when it is on again, its first pass must not walk
+    everything the load made (all of it lives on): that is frozen first."""
+    monkeypatch.setattr(runtime, "_tuned", True)
+    collections: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    was_frozen = gc.get_freeze_count()
+    gc.callbacks.append(seen)
+    try:
+        with runtime.loading():
+            assert not gc.isenabled()
+            made = [[i] for i in range(50_000)]  # long-lived containers, as a load makes
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= was_frozen + len(made)
+        assert gc.get_count()[0] < 1_000  # nothing young left to walk
+        after = [[i] for i in range(10)]
+        assert collections == [] and after
+    finally:
+        gc.callbacks.remove(seen)
+        gc.unfreeze()
