@@ -18,7 +18,8 @@ What the adapter adds is the contract the client relies on:
 - **an answer over ``max_body`` bytes is refused while it arrives** (``BodyTooLarge``), counted
   after decoding (gzip, deflate): a compressed bomb is refused after ``max_body`` bytes of output;
 - **the read timeout bounds the whole exchange** (connecting, sending, the whole answer), not each
-  read: an answer trickling in a byte at a time cannot hold a request forever;
+  read: an answer trickling in a byte at a time cannot hold a request forever (every exchange's
+  bound is kept by ``deadlines.Deadlines``, one timer for all of them);
 - **a kept-alive connection is only reused when it is clean**: one that received bytes nobody
   asked for (an answer pushed by the server while it was idle) is closed instead of pairing that
   answer with the next request; before a POST (or any request that must not be sent twice) goes
