@@ -24,6 +24,11 @@ class Task:
         self._reporter = reporter
         self._id = task_id
 
+    @property
+    def shown(self) -> bool:
+        """Whether this task is on a display (else every update is a no-op)."""
+        return self._reporter is not None
+
     def advance(self, n: int = 1) -> None:
         if self._reporter is not None:
             self._reporter.progress.advance(self._id, n)

@@ -243,8 +243,9 @@ def _known_objects(ctx: _Known, wanted: set[str]) -> dict[str, str]:
 async def _counted(shown: Task, ctx: Context, job: Callable[[], Awaitable[None]]) -> None:
     """Run ``job``, then count it on the progress line with the steps planned so far."""
     await job()
-    shown.update(description=f"reading live state ({len(ctx.steps):,} steps planned)")
-    shown.advance()
+    if shown.shown:  # (the line is only made for a terminal)
+        shown.update(description=f"reading live state ({len(ctx.steps):,} steps planned)")
+        shown.advance()
 
 
 def _check_double_ownership(ctx: Context, by_kind: dict[str, list[Resource]]) -> None:

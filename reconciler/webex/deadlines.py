@@ -24,24 +24,32 @@ import math
 
 class Bound:
     """One exchange's deadline: ``over`` once it ended (however), ``expired`` once its deadline
-    stopped it."""
+    stopped it (its task cancelled), ``settled`` once that cancellation was taken back."""
 
-    __slots__ = ("cancelling", "expired", "over", "task")
+    __slots__ = ("cancelling", "expired", "over", "settled", "task")
 
     def __init__(self, task: asyncio.Task[object]) -> None:
         self.task = task
         self.cancelling = task.cancelling()
         self.over = False
         self.expired = False
+        self.settled = False
 
     def end(self) -> None:
-        """The exchange ended: its deadline no longer applies."""
+        """The exchange ended: its deadline no longer applies (a cancellation of its own that did not
+        reach it is taken back, as ``asyncio.timeout`` does)."""
         self.over = True
+        if self.expired and not self.settled:
+            self.settled = True
+            self.task.uncancel()
 
     def timed_out(self) -> bool:
         """Whether a cancellation the exchange got is its own time-out (then taken back: the task
         goes on, to raise the time-out instead)."""
-        return self.expired and self.task.uncancel() <= self.cancelling
+        if not self.expired:
+            return False
+        self.settled = True
+        return self.task.uncancel() <= self.cancelling
 
 
 class Deadlines:

@@ -4,6 +4,7 @@ alone and under the engine transport against a loopback server."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 import pytest
@@ -126,3 +127,24 @@ async def test_the_engine_bounds_a_silent_server_with_the_shared_timer_and_keeps
             assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
     finally:
         listener.close()
+
+
+async def test_a_time_out_an_exchange_never_saw_is_taken_back_when_it_ends() -> None:
+    """Its deadline passed and its task was cancelled, but the cancellation did not reach the
+    exchange (something inside swallowed it): ending the exchange takes it back, as
+    ``asyncio.timeout`` does, so the task's count of cancellations is what it was."""
+    deadlines = Deadlines(asyncio.get_running_loop())
+
+    async def exchange() -> int:
+        bound = deadlines.bound(0.0)
+        assert bound is not None
+        try:
+            with contextlib.suppress(asyncio.CancelledError):  # a part that swallows it
+                await asyncio.sleep(1)
+        finally:
+            bound.end()
+        task = asyncio.current_task()
+        assert task is not None
+        return task.cancelling()
+
+    assert await asyncio.create_task(exchange()) == 0

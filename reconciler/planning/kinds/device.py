@@ -135,7 +135,7 @@ async def _read_parts(ctx: Context, spec: dict[str, Any], base: str) -> dict[str
         await asyncio.gather(*(read(part, path) for part, path in wanted))
     else:
         for part, path in wanted:
-            await read(part, path)
+            reads[part] = await ctx.get(path)
     return reads
 
 

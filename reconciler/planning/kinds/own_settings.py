@@ -19,8 +19,7 @@ a read that decides a step is (``record=True``), also when an informing read mad
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
 class PlanReads(Protocol):
@@ -37,9 +36,9 @@ DEVICE_SETTINGS = "/telephony/config/devices/{id}/settings"
 LOCATION_SETTINGS = "/telephony/config/locations/{id}/devices/settings"
 
 
-@dataclass(frozen=True)
-class Own:
-    """What one settings answer says about its object."""
+class Own(NamedTuple):
+    """What one settings answer says about its object (a tuple: one is made per device a plan
+    reads; 0.27 us against a frozen dataclass's 0.60)."""
 
     custom: bool  # customEnabled: it shows its own settings, not its parent's
     families: frozenset[str]  # the families it holds its own copy of (none unless custom)
@@ -65,7 +64,8 @@ class OwnSettings:
     """The settings facts of a plan's locations and devices, by object id: each read once."""
 
     def __init__(self) -> None:
-        self._found: dict[str, asyncio.Future[Own]] = {}
+        self._found: dict[str, asyncio.Future[Own]] = {}  # read here, or being read
+        self._noted: dict[str, Own] = {}  # read by a planner (``note_device``: no future for them)
         self._devices: asyncio.Future[list[dict[str, Any]]] | None = None
 
     async def org_devices(self, ctx: PlanReads) -> list[dict[str, Any]]:
@@ -86,28 +86,31 @@ class OwnSettings:
     def known_device(self, ctx: PlanReads, device_id: str) -> Own | None:
         """The device's facts when a part of the plan read them already (None: not read);
         recorded, as whoever asks decides a step on them."""
-        found = self._found.get(DEVICE_SETTINGS.format(id=device_id))
-        if found is None or not found.done() or found.cancelled() or found.exception() is not None:
-            return None
-        own = found.result()
+        path = DEVICE_SETTINGS.format(id=device_id)
+        own = self._noted.get(path)
+        if own is None:
+            found = self._found.get(path)
+            if found is None or not found.done() or found.cancelled() or found.exception() is not None:
+                return None
+            own = found.result()
         ctx.reads[own.read] = own.digest
         return own
 
     def note_device(self, ctx: PlanReads, device_id: str, answer: Any) -> None:
         """A device's settings that a planner read (and recorded) with ``Context.get``."""
         path = DEVICE_SETTINGS.format(id=device_id)
-        if path in self._found:
+        if path in self._noted or path in self._found:
             return
         read = f"GET {path}"
-        done: asyncio.Future[Own] = asyncio.get_running_loop().create_future()
-        done.set_result(own_of(answer, read, ctx.reads.get(read, ""), keep=False))
-        self._found[path] = done
+        self._noted[path] = own_of(answer, read, ctx.reads.get(read, ""), keep=False)
 
     async def _facts(self, ctx: PlanReads, path: str, *, keep: bool, record: bool) -> Own:
-        found = self._found.get(path)
-        if found is None:
-            found = self._found[path] = asyncio.ensure_future(self._read(ctx, path, keep))
-        own = await asyncio.shield(found)  # one asker cancelled: the read goes on for the others
+        own = self._noted.get(path)
+        if own is None:
+            found = self._found.get(path)
+            if found is None:
+                found = self._found[path] = asyncio.ensure_future(self._read(ctx, path, keep))
+            own = await asyncio.shield(found)  # one asker cancelled: the read goes on for the others
         if record and own.digest:
             ctx.reads[own.read] = own.digest
         return own
