@@ -70,11 +70,12 @@ def load(paths: list[str]) -> list[Resource]:
 
 def load_checked(paths: list[str], *, once: bool = False) -> tuple[list[Resource], list[Diagnostic]]:
     """``load``, with the validation warnings (look-alike names). ``once``: the command loads these
-    manifests only this once (``plan``): no digest of the files to know them again (a walk of the
-    whole tree: ~57 ms of a 10,000-manifest plan), nothing kept."""
+    manifests no more after this (``plan``): unless a load is kept already (the Policy's
+    concurrency, read before), no digest of the files to know them again (a walk of the whole
+    tree: ~57 ms of a 10,000-manifest plan), and nothing kept."""
     from reconciler.validation.validate import validate_paths
 
-    stamp = None if once else _files_digest(paths)
+    stamp = None if once and not _last_load else _files_digest(paths)
     if stamp is not None and _last_load.get("stamp") == stamp:
         return list(_last_load["resources"]), list(_last_load["warnings"])
     _last_load.clear()

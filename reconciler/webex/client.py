@@ -87,6 +87,9 @@ SILENT_SERVER_ATTEMPTS = 4
 __all__ = ["MAX_PAGES", "MAX_SILENT_ATTEMPTS", "BackoffGate", "ClientStats", "ServerSilent", "WebexClient"]
 
 
+_NO_BODY = (None, None, None)  # a request's json, files and data when it has none
+
+
 class WebexClient(WebexApi):
     """Async Webex REST client. Use as ``async with WebexClient(base_url, auth) as client: ...``."""
 
@@ -270,12 +273,15 @@ class WebexClient(WebexApi):
                 if silent is not None:
                     raise ServerSilent(f"not sent: {silent}", request=req)
                 self.stats.requests += 1
-                tried.response = await self._bounded_attempt(req, call.deadline, tried.token, tracking)
+                plain = call.method == "GET" and call.body == _NO_BODY
+                tried.response = await self._bounded_attempt(req, call.deadline, tried.token, tracking, plain)
                 self._heard, self._unanswered = time.monotonic(), 0
+            # (kept without their traceback: it holds this frame, which holds ``tried``; each failed
+            # attempt would leave a cycle of ~26 objects for the collector)
             except httpx.TransportError as exc:
-                tried.failure = exc
+                tried.failure = exc.with_traceback(None)
             except AnswerTooLarge as exc:
-                tried.too_large = exc
+                tried.too_large = exc.with_traceback(None)
             except BodyTooLarge as exc:
                 tried.too_large = too_large(exc)
         finally:
@@ -414,21 +420,22 @@ class WebexClient(WebexApi):
         return None
 
     def _bounded_attempt(
-        self, req: httpx.Request, deadline: float, token: str, tracking: str
+        self, req: httpx.Request, deadline: float, token: str, tracking: str, plain: bool = False
     ) -> Awaitable[httpx.Response]:
         """The exchange within ``timeout``, or within what is left of the request's deadline when
         that is less (its last attempt): no request outlives ``deadline_s``. The engine transport
         reads the bound from the request's ``timeout`` extension, as every httpx transport does, and
         reads the whole answer itself (awaited directly: no coroutine between it and the client);
         any other goes through ``exchange`` (``asyncio.timeout`` costs ~10 us: not paid per request).
-        A GET goes to the engine with its headers for aiohttp made here (``_plain_get``)."""
+        A ``plain`` request (a GET without a body) goes to the engine with its headers for aiohttp
+        made here (``EngineTransport.send``)."""
         left = deadline - time.monotonic()
         budget = self.timeout
         if left < budget:
             budget = max(0.05, left)
             req.extensions["timeout"] = httpx.Timeout(budget).as_dict()
         if self._engine is not None:
-            if req.method == "GET" and self._clean(token):
+            if plain and self._clean(token):
                 headers = [*self._plain_fixed, ("Authorization", "Bearer " + token), ("TrackingID", tracking)]
                 return self._engine.send(req, headers, target_of(req.url), self._proxy)
             return self._engine.handle_async_request(req)

@@ -29,7 +29,7 @@ class Bound:
     __slots__ = ("cancelling", "expired", "over", "settled", "task")
 
     def __init__(self, task: asyncio.Task[object]) -> None:
-        self.task = task
+        self.task: asyncio.Task[object] | None = task  # (let go when the exchange ends)
         self.cancelling = task.cancelling()
         self.over = False
         self.expired = False
@@ -39,14 +39,15 @@ class Bound:
         """The exchange ended: its deadline no longer applies (a cancellation of its own that did not
         reach it is taken back, as ``asyncio.timeout`` does)."""
         self.over = True
-        if self.expired and not self.settled:
+        if self.expired and not self.settled and self.task is not None:
             self.settled = True
             self.task.uncancel()
+        self.task = None  # (the bound stays on the heap until the timer reaches it; its task need not)
 
     def timed_out(self) -> bool:
         """Whether a cancellation the exchange got is its own time-out (then taken back: the task
         goes on, to raise the time-out instead)."""
-        if not self.expired:
+        if not self.expired or self.task is None:
             return False
         self.settled = True
         return self.task.uncancel() <= self.cancelling
@@ -86,11 +87,14 @@ class Deadlines:
         self._when = when
 
     def _fire(self) -> None:
+        # due: what was due when the timer was set for it (the loop may run a timer a clock tick
+        # early: no firing again and again until the clock reaches it)
+        due = max(self._loop.time(), self._when)
         self._timer, self._when = None, math.inf
-        now, heap = self._loop.time(), self._heap
-        while heap and (heap[0][2].over or heap[0][0] <= now):
+        heap = self._heap
+        while heap and (heap[0][2].over or heap[0][0] <= due):
             _, _, bound = heapq.heappop(heap)
-            if not bound.over:
+            if not bound.over and bound.task is not None:
                 bound.over = bound.expired = True
                 bound.task.cancel()
         if heap:

@@ -72,6 +72,8 @@ _NO_BODY_STATUS = frozenset({204, 304})
 # allocates (and gives back) a buffer above glibc's mmap threshold, ~16 us of page faults and system
 # calls on a 3 KB answer; 64 KiB costs ~4 us, and a 2 MB listing page still comes in 32 reads.
 RECV_SIZE = 64 * 1024
+# aiohttp timeouts kept for reuse, by (connect, total) seconds.
+_TIMEOUTS_KEPT = 32
 # Bytes a header name or value may not contain (request splitting).
 _BAD_HEADER = re.compile(rb"[\r\n\x00]")
 # The status aiohttp puts before a parse error's text ("400, message: ...": no server said 400).
@@ -221,6 +223,8 @@ class EngineTransport(httpx.AsyncBaseTransport):
             timeout = aiohttp.ClientTimeout(
                 total=total, connect=connect, sock_read=None, sock_connect=None, ceil_threshold=math.inf
             )
+            if len(self._timeouts) >= _TIMEOUTS_KEPT:  # (a last attempt's budget is what is left of
+                self._timeouts.clear()  # its request's: one of a kind)
             self._timeouts[(connect, total)] = timeout
         return timeout
 
@@ -252,6 +256,8 @@ class EngineTransport(httpx.AsyncBaseTransport):
         checked for request splitting), ``target`` its URL, ``proxy`` what ``proxy_for`` gives for
         its origin, ``body`` its whole body. The client's plain GET comes this way (its fixed
         headers converted and checked once, not per request: ~4% of a request's instructions)."""
+        if self._closed:
+            raise httpx.ConnectError("the transport is closed", request=request)
         url = request.url
         timeouts = request.extensions.get("timeout") or {}
         budget: float | None = timeouts.get("read")

@@ -308,9 +308,8 @@ spec:
 """
 
 
-def test_load_reuses_unchanged_manifests_and_rereads_changed_ones(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _count_loads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one for each load of manifests (``validate_paths``) from now on."""
     calls: list[int] = []
     real = __import__("reconciler.validation.validate", fromlist=["validate_paths"]).validate_paths
 
@@ -319,6 +318,13 @@ def test_load_reuses_unchanged_manifests_and_rereads_changed_ones(
         return real(paths)
 
     monkeypatch.setattr("reconciler.validation.validate.validate_paths", counting)
+    return calls
+
+
+def test_load_reuses_unchanged_manifests_and_rereads_changed_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _count_loads(monkeypatch)
     flows_load._last_load.clear()
     _write(tmp_path, "a.yaml", DEVICE.format(n="01", value="true"))
     st = os.stat(tmp_path / "a.yaml")
@@ -357,6 +363,28 @@ def test_load_reuses_unchanged_manifests_and_rereads_changed_ones(
     monkeypatch.setattr(flows_load, "_files_digest", lambda paths: pytest.fail("walked"))
     assert len(flows_load.load_checked([str(tmp_path)], once=True)[0]) == 2 and len(calls) == 6
     assert flows_load._last_load == {}
+
+
+def test_a_plan_loads_its_manifests_once_with_or_without_concurrency_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--concurrency`` a plan first reads the Policy's (a load of every manifest); the
+    plan's own load is then that one again, not a second parse."""
+    from click.testing import CliRunner
+
+    from reconciler.cli import main
+
+    calls = _count_loads(monkeypatch)
+    later = flows_load.time.time_ns() + 5_000_000_000  # (files written in this test: not racy then)
+    monkeypatch.setattr(flows_load.time, "time_ns", lambda: later)
+    _write(tmp_path, "a.yaml", DEVICE.format(n="01", value="true"))
+    for extra in ([], ["--concurrency", "4"]):
+        flows_load._last_load.clear()
+        calls.clear()
+        result = CliRunner().invoke(main, ["plan", str(tmp_path), "--simulate", *extra])
+        assert result.exit_code in (0, 1, 2), result.output
+        assert len(calls) == 1, (extra, result.output)
+    flows_load._last_load.clear()
 
 
 async def test_apply_log_syncs_job_records_at_once_and_the_rest_in_groups(

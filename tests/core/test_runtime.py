@@ -131,3 +131,27 @@ def test_what_a_tuned_load_made_is_frozen_before_the_collector_runs_again(
     finally:
         gc.callbacks.remove(seen)
         gc.unfreeze()
+
+
+def test_a_later_load_freezes_no_garbage_the_run_left_in_cycles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``apply`` may load again after it sent requests: what the run left in cycles by then is
+    freed before the new load is frozen, not kept for the rest of the process."""
+    import weakref
+
+    class Node:
+        pass
+
+    monkeypatch.setattr(runtime, "_tuned", True)
+    monkeypatch.setattr(runtime, "_loads", 0)
+    try:
+        with runtime.loading():
+            pass
+        node = Node()
+        node.me = node  # type: ignore[attr-defined]  # a cycle only the collector frees
+        gone = weakref.ref(node)
+        del node
+        with runtime.loading():
+            pass
+        assert gone() is None
+    finally:
+        gc.unfreeze()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import httpx
 import pytest
@@ -118,6 +119,14 @@ async def test_the_engine_bounds_a_silent_server_with_the_shared_timer_and_keeps
     listener = await asyncio.start_server(handler, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/a"
     transport = EngineTransport()
+    given: list[float | None] = []
+    made = transport._timeout
+
+    def timeout(connect: float | None, total: float | None) -> Any:
+        given.append(total)
+        return made(connect, total)
+
+    transport._timeout = timeout  # type: ignore[method-assign]
     try:
         async with httpx.AsyncClient(transport=transport, timeout=0.3) as client:
             assert (await client.get(url)).json() == {}
@@ -125,8 +134,35 @@ async def test_the_engine_bounds_a_silent_server_with_the_shared_timer_and_keeps
                 await client.get(url)
             assert (await client.get(url)).json() == {}  # a new connection; the task was uncancelled
             assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+        assert given == [None, None, None]  # (aiohttp's own whole-exchange timer never used)
     finally:
         listener.close()
+
+
+async def test_a_post_that_was_sent_and_timed_out_is_a_read_timeout_sent_once() -> None:
+    """A POST the server read but never answered: a ``ReadTimeout`` (the server may have acted on
+    it), which the client never sends again, even with attempts to spare."""
+    from reconciler.webex import Auth, WebexClient
+    from reconciler.webex.errors import WebexApiError
+
+    heads: list[bytes] = []
+
+    async def reads_and_waits(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            heads.append(await reader.readuntil(b"\r\n\r\n"))
+            await asyncio.sleep(5)
+
+    listener = await asyncio.start_server(reads_and_waits, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/v1"
+    client = WebexClient(url, Auth("tok-0123456789abcdef"), timeout=0.2, max_attempts=4)
+    try:
+        with pytest.raises(WebexApiError, match=r"ReadTimeout|no complete answer"):
+            await client.request("POST", "/jobs", json={"a": 1})
+        assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+    finally:
+        await client.aclose()
+        listener.close()
+    assert len(heads) == 1 and heads[0].startswith(b"POST /v1/jobs ")
 
 
 async def test_a_time_out_an_exchange_never_saw_is_taken_back_when_it_ends() -> None:
@@ -148,3 +184,38 @@ async def test_a_time_out_an_exchange_never_saw_is_taken_back_when_it_ends() -> 
         return task.cancelling()
 
     assert await asyncio.create_task(exchange()) == 0
+
+
+async def test_timed_out_requests_leave_no_cycles_for_the_collector() -> None:
+    """A failed attempt is kept without its traceback (which held the attempt's frame, and with it
+    the attempt: a cycle per failure, ~26 objects, only the collector frees): a long apply against
+    an API that times out does not pile them up between the collector's rare passes."""
+    import gc
+
+    from reconciler.webex import Auth, WebexClient
+    from reconciler.webex.errors import WebexApiError
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            while await reader.readuntil(b"\r\n\r\n"):
+                pass
+
+    listener = await asyncio.start_server(silent, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/v1"
+    client = WebexClient(url, Auth("tok-0123456789abcdef"), timeout=0.05, max_attempts=1, concurrency=8)
+    requests = 40
+
+    async def one() -> None:
+        with contextlib.suppress(WebexApiError):
+            await client.request("GET", "/devices")
+
+    gc.collect()
+    gc.disable()
+    try:
+        await asyncio.gather(*(one() for _ in range(requests)))
+        found = gc.collect()
+    finally:
+        gc.enable()
+        await client.aclose()
+        listener.close()
+    assert found < 5 * requests, found  # (was ~26 a request; what is left are closed sockets)

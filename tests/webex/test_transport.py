@@ -746,6 +746,30 @@ async def test_a_get_made_by_the_client_goes_out_as_the_generic_path_sends_it() 
     assert len(srv.requests) == 2  # the injected header never left
 
 
+async def test_a_get_with_a_body_goes_the_generic_way_with_its_body() -> None:
+    """Only a GET without a body is handed over pre-made; one with a body (a saved plan's GET step
+    may carry one) is sent whole, as before."""
+    async with serving(Server(lambda head, body, n: answer())) as srv:
+        client = WebexClient(srv.url + "/v1", Auth("tok-0123456789abcdef"), max_attempts=1)
+        async with client:
+            await client.request("GET", "/devices", json={"a": 1})
+    head = srv.requests[0]
+    assert head.startswith(b"GET /v1/devices ") and head.endswith(b'\r\n\r\n{"a":1}')
+    assert b"\r\nContent-Length: 7\r\n" in head
+
+
+async def test_a_closed_client_sends_no_get_either() -> None:
+    """The client's GET goes by ``send``, and a closed engine refuses it as it refuses the rest:
+    nothing reaches the server, no session is made again."""
+    async with serving(Server(lambda head, body, n: answer())) as srv:
+        client = WebexClient(srv.url + "/v1", Auth("tok-0123456789abcdef"), max_attempts=1)
+        await client.aclose()
+        for method in ("GET", "PUT"):
+            with pytest.raises(WebexApiError, match="closed"):
+                await client.request(method, "/devices")
+        assert srv.requests == [] and client._engine is not None and client._engine._session is None
+
+
 async def test_an_oauth_refresh_goes_through_the_engine_too() -> None:
     """The token refresh is sent by httpx's own client (``_http``) over the same engine: a form POST
     whose answer httpx reads as it reads its own transports' answers."""

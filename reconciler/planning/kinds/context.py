@@ -94,6 +94,8 @@ def split_volatile(raw: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]] | None
     if b"\\" in raw:
         return None
     parts = _VOLATILE_SCALAR.split(raw)
+    if len(parts) == 1:
+        return raw, []  # (none: the bytes themselves, their hash already made as a key)
     return b"".join(parts[0::3]), list(zip(parts[1::3], parts[2::3], strict=True))
 
 
