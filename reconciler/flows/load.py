@@ -20,8 +20,9 @@ _last_load: dict[str, Any] = {}
 
 
 def _files_digest(paths: list[str]) -> str | None:
-    """A digest of what is under ``paths``: every file and directory (followed symlinks included)
-    with its size, inode and modification and change times; None when a path cannot be read."""
+    """A digest of what is under ``paths``: every file and directory (followed symlinks included,
+    hidden directories left out) with its size, inode and modification and change times; None
+    when a path cannot be read."""
     h = hashlib.sha256()
     seen: set[str] = set()
     # A file changed less than a timestamp tick ago may change again without its times changing
@@ -50,7 +51,9 @@ def _files_digest(paths: list[str]) -> str | None:
                     dirs[:] = []
                     continue
                 seen.add(real)
-                dirs.sort()
+                # (hidden directories hold no manifest, as discovery walks: ``.reconciler/``, where
+                # an apply writes its log and the parse cache, would change the digest under it)
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 add(root)
                 for name in sorted(files):
                     add(os.path.join(root, name))

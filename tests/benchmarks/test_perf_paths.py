@@ -358,10 +358,18 @@ def test_load_reuses_unchanged_manifests_and_rereads_changed_ones(
     _write(tmp_path, "b.yaml", DEVICE.format(n="02", value="false"))
     later += 5_000_000_000
     assert len(flows_load.load([str(tmp_path)])) == 2 and len(calls) == 5
+    # what an apply writes under the repository while it runs (its log, the parse cache) is in a
+    # hidden directory, which holds no manifest: the next load is the same one
+    (tmp_path / ".reconciler").mkdir()
+    later += 5_000_000_000
+    assert len(flows_load.load([str(tmp_path)])) == 2 and len(calls) == 6  # (the root changed)
+    (tmp_path / ".reconciler" / "apply-log.jsonl").write_text("{}\n")
+    later += 5_000_000_000
+    assert len(flows_load.load([str(tmp_path)])) == 2 and len(calls) == 6
     # a command that loads once (plan) neither walks the tree for a digest nor keeps the load
     flows_load._last_load.clear()
     monkeypatch.setattr(flows_load, "_files_digest", lambda paths: pytest.fail("walked"))
-    assert len(flows_load.load_checked([str(tmp_path)], once=True)[0]) == 2 and len(calls) == 6
+    assert len(flows_load.load_checked([str(tmp_path)], once=True)[0]) == 2 and len(calls) == 7
     assert flows_load._last_load == {}
 
 
