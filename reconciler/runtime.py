@@ -64,7 +64,7 @@ def loading() -> Iterator[None]:
     try:
         yield
     finally:
-        gc.freeze()
+        settle()
         gc.enable()
 
 

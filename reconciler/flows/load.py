@@ -89,7 +89,6 @@ def load_checked(paths: list[str], *, once: bool = False) -> tuple[list[Resource
         raise ValidationFailed(list(errors))
     if stamp is not None:
         _last_load.update(stamp=stamp, resources=list(result.resources), warnings=list(result.warnings))
-    runtime.settle()
     return result.resources, result.warnings
 
 

@@ -40,8 +40,8 @@ async def make_plan(
 ) -> Plan:
     """Load and plan (``load_once``: ``load_checked``'s ``once``); ``rewrite_secrets``: resources
     whose write-only secret an earlier apply did not write (``unwritten_secrets``), written again
-    as ``rotate_secrets`` would. The secret
-    declarations are compared with ``secret_baseline``, else with the previous git commit.
+    as ``rotate_secrets`` would. The secret declarations are compared with ``secret_baseline``,
+    else with the previous git commit.
 
     ``only``: plan just these addresses (``plan --changed-only``). ``listings``: the lookups, kept
     for the verification of an apply (``reconciler.planning.listings``). ``log_path``: the apply log whose

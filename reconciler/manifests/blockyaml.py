@@ -21,7 +21,7 @@ from reconciler.manifests.nodes import (
     Document,
     _resolve_plain,
 )
-from reconciler.manifests.positions import SHORT_STRING, PackedPositions
+from reconciler.manifests.positions import PackedPositions, interned
 from reconciler.model import Location, SecretRef
 
 # Characters the fast path leaves to libyaml: anything YAML does not print, tabs, carriage
@@ -82,9 +82,7 @@ def _scalar(text: str, ptr: str) -> Any:
         return text
     value = _resolve_plain(text)
     if len(_seen) < _SEEN_MAX:
-        if type(value) is str and len(value) <= SHORT_STRING:
-            value = _intern(value)  # (as a cache entry keeps it: ``parse_cache.encode``)
-        _seen[text] = value
+        value = _seen[text] = interned(value)  # (as a cache entry keeps it: ``parse_cache.encode``)
     return value
 
 

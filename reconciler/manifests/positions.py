@@ -5,6 +5,7 @@ positions never are). The parse cache stores them so, and the block-YAML fast pa
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from reconciler.model import Location
@@ -14,6 +15,11 @@ _ABSENT = object()
 # as it parses and by the parse cache as it writes an entry: they repeat from file to file, and an
 # entry written as the parser made it must share them as a walked one does.
 SHORT_STRING = 64
+
+
+def interned(value: Any) -> Any:
+    """``value``, interned when it is a string of at most ``SHORT_STRING`` characters."""
+    return sys.intern(value) if type(value) is str and len(value) <= SHORT_STRING else value
 
 
 def pack(loc: Location | None, file: str) -> Any:

@@ -42,7 +42,7 @@ import yaml
 
 from reconciler import __version__
 from reconciler.localfiles import LIMITS, UnreadableFile, make_parent, read_capped
-from reconciler.manifests.positions import SHORT_STRING, PackedPositions, pack, unpack
+from reconciler.manifests.positions import PackedPositions, interned, pack, unpack
 from reconciler.model import Diagnostic, Resource, SecretRef
 from reconciler.tracked import is_tracked
 
@@ -186,24 +186,17 @@ def _entry_value(value: Any, secrets: list[bool]) -> Any:
     tagged tuple (noted in ``secrets``); anything but plain data is not cacheable."""
     kind = type(value)
     if kind is dict:
-        return {_short(k): v if type(v) in _SCALARS else _entry_value(v, secrets) for k, v in value.items()}
+        return {interned(k): v if type(v) in _SCALARS else _entry_value(v, secrets) for k, v in value.items()}
     if kind is list:
         return [v if type(v) in _SCALARS else _entry_value(v, secrets) for v in value]
     if kind is str:
-        return _intern(value) if len(value) <= SHORT_STRING else value
+        return interned(value)
     if kind is SecretRef:
         secrets.append(True)
         return (_SECRET, value.env)
     if kind in _SCALARS:
         return value
     raise NotCacheable(kind.__name__)
-
-
-def _short(text: Any) -> Any:
-    return _intern(text) if type(text) is str and len(text) <= SHORT_STRING else text
-
-
-_intern = sys.intern
 
 
 def encode(file: str, resources: list[Resource], diags: list[Diagnostic], checked: list[Diagnostic]) -> bytes:
@@ -233,10 +226,10 @@ def _entry(r: Resource, file: str, as_is: bool) -> tuple[Any, ...]:
         meta, spec = _entry_value(r.metadata, secrets), _entry_value(r.spec, secrets)
         secret = bool(secrets)
         if isinstance(r.positions, PackedPositions):  # packed already
-            positions = {_short(p): at for p, at in dict.items(r.positions)}
+            positions = {interned(p): at for p, at in dict.items(r.positions)}
         else:
-            positions = {_short(p): pack(at, file) for p, at in r.positions.items()}
-    return (_short(r.kind), r.name, meta, spec, secret, pack(r.source, file), positions)
+            positions = {interned(p): pack(at, file) for p, at in r.positions.items()}
+    return (interned(r.kind), r.name, meta, spec, secret, pack(r.source, file), positions)
 
 
 def _diag_row(d: Diagnostic, file: str) -> tuple[Any, ...]:

@@ -420,7 +420,7 @@ class WebexClient(WebexApi):
         return None
 
     def _bounded_attempt(
-        self, req: httpx.Request, deadline: float, token: str, tracking: str, plain: bool = False
+        self, req: httpx.Request, deadline: float, token: str, tracking: str, plain: bool
     ) -> Awaitable[httpx.Response]:
         """The exchange within ``timeout``, or within what is left of the request's deadline when
         that is less (its last attempt): no request outlives ``deadline_s``. The engine transport
@@ -442,10 +442,12 @@ class WebexClient(WebexApi):
         return exchange(self._transport, req, budget, max_bytes=self.max_answer_bytes)
 
     def _clean(self, token: str) -> bool:
-        """Whether ``token`` can go into a header as it is (checked once per token; else the
-        engine's own check refuses the request, naming the header)."""
+        """Whether ``token`` can go into a header as it is, by the engine's own check (made once per
+        token; else the generic path refuses the request, naming the header)."""
         if token is not self._clean_token:
-            if "\r" in token or "\n" in token or "\0" in token:
+            try:
+                plain_headers([(b"Authorization", b"authorization", token.encode("latin-1"))])
+            except ValueError:  # (an unencodable token too: UnicodeEncodeError)
                 return False
             self._clean_token = token
         return True
